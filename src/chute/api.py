@@ -1,0 +1,84 @@
+"""The Python API: :func:`load` mirrors ``chute load`` keyword for keyword."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from chute.config import (
+    DEFAULT_BATCH_BYTES,
+    DEFAULT_BATCH_ROWS,
+    DEFAULT_ENCODING,
+    DEFAULT_INTO,
+    DEFAULT_MODE,
+    LoadOptions,
+    parse_key,
+    parse_mode,
+)
+from chute.engine.pipeline import Observer, Pipeline
+from chute.errors import ConfigError
+from chute.report import LoadReport
+from chute.sinks import open_sink
+from chute.sinks.base import MAX_IDENTIFIER_BYTES, Mode, check_table_name
+from chute.sources import open_source
+
+
+def load(
+    source: str | os.PathLike[str] | Iterable[Any],
+    *,
+    into: str = DEFAULT_INTO,
+    table: str | None = None,
+    mode: str | Mode = DEFAULT_MODE,
+    key: str | Sequence[str] | None = None,
+    format: str | None = None,
+    delimiter: str | None = None,
+    quote: str | None = None,
+    encoding: str = DEFAULT_ENCODING,
+    header: bool = True,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    batch_bytes: int = DEFAULT_BATCH_BYTES,
+    add_columns: bool = False,
+    observers: Sequence[Observer] = (),
+) -> LoadReport:
+    """Load ``source`` into table ``table`` of the database at ``into``.
+
+    ``source`` is a file path (``.csv``, ``.tsv``, ``.jsonl``, optionally ``.gz``), ``"-"``
+    for stdin, or an iterable of dicts.  Returns the :class:`LoadReport`; raises a
+    :class:`~chute.errors.ChuteError` whose ``report`` holds what was committed.
+    """
+    options = LoadOptions(
+        into=into, table=table, mode=parse_mode(mode), key=parse_key(key), format=format,
+        delimiter=delimiter, quote=quote, encoding=encoding, header=header,
+        batch_rows=batch_rows, batch_bytes=batch_bytes, add_columns=add_columns,
+    )
+    table_name = check_table_name(table if table is not None else default_table(source))
+    sink = open_sink(into)
+    src = open_source(source, format=format, delimiter=delimiter, quote=quote,
+                      encoding=encoding, header=header, batch_rows=batch_rows,
+                      batch_bytes=batch_bytes)
+    try:
+        return Pipeline(src, sink, options, table_name, observers).run()
+    finally:
+        src.close()
+        sink.close()
+
+
+def default_table(source: object) -> str:
+    """A table name from a file name: ``Orders 2024.csv.gz`` → ``orders_2024``."""
+    if not isinstance(source, (str, os.PathLike)) or os.fspath(source) == "-":
+        raise ConfigError("a table name is needed when the source is not a file",
+                          hint="pass --table NAME")
+    name = Path(os.fspath(source)).name
+    for suffix in (".gz",):
+        name = name.removesuffix(suffix)
+    name = name.rsplit(".", 1)[0] if "." in name else name
+    name = re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_").lower()
+    if not name:
+        raise ConfigError(f"cannot make a table name from {os.fspath(source)!r}",
+                          hint="pass --table NAME")
+    if name[0].isdigit():
+        name = f"t_{name}"
+    return name[:MAX_IDENTIFIER_BYTES]

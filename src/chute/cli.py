@@ -1,0 +1,121 @@
+"""The ``chute`` command: a thin adapter over :func:`chute.load`.
+
+Errors are mapped once, here: one line on stderr (``error: ...`` and maybe ``hint: ...``)
+and the exit code of the error's class; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from chute import config
+from chute.api import load
+from chute.errors import ChuteError
+from chute.progress import ProgressBar
+from chute.report import LoadReport
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_INTERRUPTED = 130
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="chute moves records into databases fast and safely.",
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _main() -> None:
+    """chute moves records into databases fast and safely."""
+
+
+@app.command("load")
+def load_command(
+    source: Annotated[str, typer.Argument(help="A .csv/.tsv/.jsonl file (optionally .gz), "
+                                               "or - for stdin.")],
+    into: Annotated[str, typer.Option(envvar="CHUTE_INTO", help="Database URL: "
+                                      "sqlite:///path.db or postgresql://user@host/db.")
+                    ] = config.DEFAULT_INTO,
+    table: Annotated[str | None, typer.Option(help="Table name [default: the file's stem].")
+                     ] = None,
+    mode: Annotated[str, typer.Option(help="append | upsert | ignore.")
+                    ] = config.DEFAULT_MODE.value,
+    key: Annotated[str | None, typer.Option(help="Key column(s), comma-separated.")] = None,
+    format: Annotated[str | None, typer.Option("--format", help="csv | tsv | jsonl "
+                                               "[default: from the extension].")] = None,
+    delimiter: Annotated[str | None, typer.Option(help="CSV field delimiter.")] = None,
+    quote: Annotated[str | None, typer.Option(help="CSV quote character; '' for none.")
+                     ] = None,
+    encoding: Annotated[str, typer.Option(help="Text encoding of the input.")
+                        ] = config.DEFAULT_ENCODING,
+    no_header: Annotated[bool, typer.Option("--no-header", help="The CSV has no header row; "
+                                            "columns are column_1, column_2, ...")] = False,
+    batch_rows: Annotated[int, typer.Option(envvar="CHUTE_BATCH_ROWS",
+                                            help="Most records per batch (transaction).")
+                          ] = config.DEFAULT_BATCH_ROWS,
+    batch_bytes: Annotated[int, typer.Option(envvar="CHUTE_BATCH_BYTES",
+                                             help="Most input bytes per batch.")
+                           ] = config.DEFAULT_BATCH_BYTES,
+    add_columns: Annotated[bool, typer.Option("--add-columns", help="Add input columns that "
+                                              "an existing table lacks.")] = False,
+    report: Annotated[Path | None, typer.Option(help="Write the JSON report to this file.")
+                      ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    """Load a file into a table, creating the table when it is missing."""
+    observers = []
+    if not quiet and sys.stderr.isatty():
+        observers.append(ProgressBar())
+    result: LoadReport | None = None
+    code = EXIT_OK
+    try:
+        result = load(
+            source, into=into, table=table, mode=mode, key=key, format=format,
+            delimiter=delimiter, quote=quote, encoding=encoding, header=not no_header,
+            batch_rows=batch_rows, batch_bytes=batch_bytes, add_columns=add_columns,
+            observers=observers,
+        )
+    except ChuteError as exc:
+        result = exc.report
+        code = exc.exit_code
+        if debug:
+            traceback.print_exc()
+        _print_error(str(exc), exc.hint)
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+        _print_error("interrupted", None)
+    except Exception as exc:  # a bug: say so, with the traceback only on request
+        code = EXIT_INTERNAL
+        if debug:
+            traceback.print_exc()
+        _print_error(f"internal error: {type(exc).__name__}: {exc}",
+                     "run again with --debug and report the traceback")
+    if result is not None:
+        if result.status == "completed" or result.batches:
+            typer.echo(result.summary())
+        if report is not None:
+            report.write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
+    raise typer.Exit(code)
+
+
+def _print_error(message: str, hint: str | None) -> None:
+    typer.echo(f"error: {message}", err=True)
+    if hint:
+        typer.echo(f"hint: {hint}", err=True)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""Column types: what chute infers from data, and how types widen when data disagrees.
+
+Inference never loses information.  A column is given a type only when every sampled value
+is written in that type's canonical form (``00123`` or ``+5`` stay text, because ``123``
+would not give them back).  When a later value does not fit, the column widens along
+:func:`widen` (``bigint`` → ``numeric`` → ``text``; anything → ``text``).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+class Kind(enum.StrEnum):
+    BIGINT = "bigint"
+    NUMERIC = "numeric"
+    DOUBLE = "double"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    TIMESTAMP = "timestamp"
+    TIMESTAMPTZ = "timestamptz"
+    JSON = "json"
+    TEXT = "text"
+
+
+MAX_DECIMAL_PRECISION = 38
+
+
+@dataclass(frozen=True)
+class ColumnType:
+    """A column's logical type; ``scale`` is the digits after the point of a numeric."""
+
+    kind: Kind
+    scale: int = 0
+
+    def __str__(self) -> str:
+        if self.kind is Kind.NUMERIC:
+            return f"numeric({MAX_DECIMAL_PRECISION},{self.scale})"
+        return self.kind.value
+
+    @property
+    def arrow(self) -> pa.DataType:
+        """The Arrow type values of this column travel as inside the engine."""
+        return _ARROW[self.kind] if self.kind is not Kind.NUMERIC else pa.decimal128(
+            MAX_DECIMAL_PRECISION, self.scale
+        )
+
+
+_ARROW: dict[Kind, pa.DataType] = {
+    Kind.BIGINT: pa.int64(),
+    Kind.DOUBLE: pa.float64(),
+    Kind.BOOLEAN: pa.bool_(),
+    Kind.DATE: pa.date32(),
+    Kind.TIMESTAMP: pa.timestamp("us"),
+    Kind.TIMESTAMPTZ: pa.timestamp("us", tz="UTC"),
+    Kind.JSON: pa.string(),
+    Kind.TEXT: pa.string(),
+}
+
+TEXT = ColumnType(Kind.TEXT)
+JSON = ColumnType(Kind.JSON)
+
+# Canonical spellings only, so that storing the typed value loses nothing.
+_INT = r"^(0|-?[1-9][0-9]{0,17})$"  # at most 18 digits: always fits int64
+_DECIMAL = r"^(-?(0|[1-9][0-9]*)\.[0-9]+|-?[1-9][0-9]*)$"
+_FLOAT = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?[eE][-+]?[0-9]+$|^-?(inf|Infinity|nan|NaN)$"
+_BOOL = r"^(true|false|TRUE|FALSE|True|False)$"
+_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_TIME = r"[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+_TIMESTAMP = "^[0-9]{4}-[0-9]{2}-[0-9]{2}" + _TIME + "$"
+_TIMESTAMPTZ = "^[0-9]{4}-[0-9]{2}-[0-9]{2}" + _TIME + "(Z|[-+][0-9]{2}(:?[0-9]{2})?)$"
+
+# Checked in this order; the first pattern that every value matches wins.
+_TEXT_PATTERNS: list[tuple[str, Kind]] = [
+    (_INT, Kind.BIGINT),
+    (_DECIMAL, Kind.NUMERIC),
+    (_FLOAT, Kind.DOUBLE),
+    (_BOOL, Kind.BOOLEAN),
+    (_DATE, Kind.DATE),
+    (_TIMESTAMP, Kind.TIMESTAMP),
+    (_TIMESTAMPTZ, Kind.TIMESTAMPTZ),
+]
+_TEMPORAL_PATTERNS = [p for p in _TEXT_PATTERNS if p[1] in (Kind.DATE, Kind.TIMESTAMP,
+                                                             Kind.TIMESTAMPTZ)]
+
+JSON_FIELD_META = {b"chute.json": b"1"}
+
+
+def is_json_text(field: pa.Field) -> bool:
+    """Whether a source marked this string column as holding JSON texts."""
+    return bool(field.metadata and field.metadata.get(b"chute.json") == b"1")
+
+
+def infer(field: pa.Field, values: pa.Array, *, numbers_from_text: bool) -> ColumnType:
+    """The narrowest type that holds every value of ``values`` exactly.
+
+    ``numbers_from_text`` is true for sources where everything is text (CSV): there a
+    string can become a number or a boolean.  For typed sources (JSON, Python objects) only
+    dates and timestamps are recognised inside strings.
+    """
+    t = values.type
+    if is_json_text(field):
+        return JSON
+    if pa.types.is_integer(t):
+        return ColumnType(Kind.BIGINT)
+    if pa.types.is_floating(t):
+        return ColumnType(Kind.DOUBLE)
+    if pa.types.is_boolean(t):
+        return ColumnType(Kind.BOOLEAN)
+    if pa.types.is_decimal(t):
+        return ColumnType(Kind.NUMERIC, t.scale)
+    if pa.types.is_date(t):
+        return ColumnType(Kind.DATE)
+    if pa.types.is_timestamp(t):
+        return ColumnType(Kind.TIMESTAMPTZ if t.tz else Kind.TIMESTAMP)
+    if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
+        return TEXT
+    present = pc.drop_null(values)
+    if len(present) == 0:
+        return TEXT
+    patterns = _TEXT_PATTERNS if numbers_from_text else _TEMPORAL_PATTERNS
+    for pattern, kind in patterns:
+        if pc.all(pc.match_substring_regex(present, pattern)).as_py():
+            if kind is Kind.NUMERIC:
+                return _numeric_type(present)
+            if kind in (Kind.DATE, Kind.TIMESTAMP, Kind.TIMESTAMPTZ) and not _parses(
+                present, ColumnType(kind).arrow
+            ):
+                continue  # e.g. 2024-02-30: looks like a date, is not one
+            return ColumnType(kind)
+    return TEXT
+
+
+def _numeric_type(present: pa.Array) -> ColumnType:
+    length = pc.utf8_length(present)
+    point = pc.find_substring(present, ".")
+    has_point = pc.greater_equal(point, 0)
+    scale = pc.if_else(has_point, pc.subtract(pc.subtract(length, point), 1), 0)
+    negative = pc.starts_with(present, "-")
+    digits = pc.subtract(
+        pc.subtract(length, pc.cast(has_point, pa.int32())), pc.cast(negative, pa.int32())
+    )
+    max_scale = pc.max(scale).as_py() or 0
+    max_whole = pc.max(pc.subtract(digits, scale)).as_py() or 0
+    if max_whole + max_scale > MAX_DECIMAL_PRECISION:
+        return TEXT
+    return ColumnType(Kind.NUMERIC, max_scale)
+
+
+def _parses(values: pa.Array, arrow_type: pa.DataType) -> bool:
+    try:
+        pc.cast(values, arrow_type)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
+
+
+def widen(current: ColumnType, seen: ColumnType) -> ColumnType:
+    """The narrowest type that holds values of both ``current`` and ``seen`` exactly."""
+    if current == seen:
+        return current
+    kinds = {current.kind, seen.kind}
+    if Kind.TEXT in kinds:
+        return TEXT
+    if Kind.JSON in kinds:
+        return JSON
+    if kinds == {Kind.BIGINT, Kind.NUMERIC} or kinds == {Kind.NUMERIC}:
+        return ColumnType(Kind.NUMERIC, max(current.scale, seen.scale))
+    if kinds == {Kind.BIGINT, Kind.DOUBLE}:
+        return ColumnType(Kind.DOUBLE)
+    return TEXT

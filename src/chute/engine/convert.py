@@ -1,0 +1,135 @@
+"""Converting a batch as read into the table's column types, widening where allowed.
+
+For a table this load created, a value that does not fit its column's type widens the
+column (see :func:`chute.engine.columns.widen`); values must be in the type's canonical
+spelling, so ``007`` never becomes ``7``.  For an existing table the column's type is
+the table's, and a value that cannot be converted is an error naming its record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from chute.engine import columns as ct
+from chute.engine.columns import ColumnType, Kind
+from chute.errors import RecordError
+from chute.sources._records import json_text
+from chute.sources.base import SourceBatch
+
+# What a text value must look like to be stored in a column of a created table.
+_CANONICAL: dict[Kind, str] = {
+    Kind.BIGINT: ct._INT,
+    Kind.NUMERIC: ct._DECIMAL,
+    Kind.DOUBLE: f"{ct._FLOAT}|{ct._DECIMAL}|{ct._INT}",
+    Kind.BOOLEAN: ct._BOOL,
+    Kind.DATE: ct._DATE,
+    Kind.TIMESTAMP: ct._TIMESTAMP,
+    Kind.TIMESTAMPTZ: ct._TIMESTAMPTZ,
+}
+
+
+@dataclass(frozen=True)
+class Widening:
+    column: str
+    old: ColumnType
+    new: ColumnType
+    line_or_record: str
+    example: str
+
+
+class Converter:
+    """Converts batches to ``targets``; owns the column types while a load runs."""
+
+    def __init__(self, targets: dict[str, ColumnType], *, may_widen: bool,
+                 numbers_from_text: bool, rename: dict[str, str] | None = None) -> None:
+        self.targets = dict(targets)
+        self.may_widen = may_widen
+        self.numbers_from_text = numbers_from_text
+        self.rename = rename or {}
+
+    def convert(self, batch: SourceBatch) -> tuple[pa.RecordBatch, list[Widening]]:
+        arrays = []
+        names = []
+        widenings: list[Widening] = []
+        data = batch.data
+        for field, array in zip(data.schema, data.columns, strict=True):
+            name = self.rename.get(field.name, field.name)
+            target = self.targets[name]
+            while True:
+                converted, bad = _convert(field, array, target, strict=self.may_widen)
+                if bad is None:
+                    break
+                if not self.may_widen:
+                    value = array[bad].as_py()
+                    raise RecordError(f"cannot store {str(value)[:80]!r} as {target}",
+                                      position=batch.position(bad), column=name)
+                wider = ct.widen(target, self._infer_failures(field, array, target))
+                widenings.append(Widening(name, target, wider,
+                                          batch.position(bad).describe(),
+                                          str(array[bad].as_py())[:40]))
+                target = self.targets[name] = wider
+            arrays.append(converted)
+            names.append(name)
+        return pa.RecordBatch.from_arrays(arrays, names=names), widenings
+
+    def _infer_failures(self, field: pa.Field, array: pa.Array, target: ColumnType
+                        ) -> ColumnType:
+        valid = _fits(array, target)
+        failing = array.filter(pc.invert(valid)) if valid is not None else array
+        return ct.infer(field, failing, numbers_from_text=self.numbers_from_text)
+
+
+def _fits(array: pa.Array, target: ColumnType) -> pa.Array | None:
+    """Per value: whether a text value is in the canonical form of ``target`` (or null)."""
+    if not pa.types.is_string(array.type) or target.kind not in _CANONICAL:
+        return None
+    ok = pc.match_substring_regex(array, _CANONICAL[target.kind])
+    return pc.fill_null(ok, True)
+
+
+def _convert(field: pa.Field, array: pa.Array, target: ColumnType, *, strict: bool
+             ) -> tuple[pa.Array, int | None]:
+    """``array`` as ``target``'s Arrow type, or the index of the first value that won't go."""
+    t = array.type
+    kind = target.kind
+    if kind is Kind.JSON:
+        if ct.is_json_text(field):
+            return array, None
+        return pa.array([json_text(v) for v in array.to_pylist()], pa.string()), None
+    if kind is Kind.TEXT:
+        if pa.types.is_string(t):
+            return array, None
+        return pc.cast(array, pa.string()), None
+    if t == target.arrow:
+        return array, None
+    if ct.is_json_text(field):
+        return array, _first_failure(array, target)
+    if strict:
+        fits = _fits(array, target)
+        if fits is not None and not pc.all(fits).as_py():
+            return array, int(np.flatnonzero(~fits.to_numpy(zero_copy_only=False))[0])
+        if pa.types.is_floating(t) and kind in (Kind.BIGINT, Kind.NUMERIC):
+            valid = np.flatnonzero(array.is_valid().to_numpy(zero_copy_only=False))
+            if len(valid):  # a float column never narrows to an exact type
+                return array, int(valid[0])
+    try:
+        return pc.cast(array, target.arrow), None
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return array, _first_failure(array, target)
+
+
+def _first_failure(array: pa.Array, target: ColumnType) -> int:
+    """The first value that cannot be cast (the slow path, only after a failure)."""
+    for i in range(len(array)):
+        value = array[i]
+        if not value.is_valid:
+            continue
+        try:
+            pc.cast(pa.array([value.as_py()], array.type), target.arrow)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            return i
+    return 0

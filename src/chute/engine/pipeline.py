@@ -1,0 +1,326 @@
+"""The load pipeline: a reader thread parses and converts, the caller's thread writes.
+
+::
+
+    source ──► reader thread (parse, convert, dedupe) ──► bounded queue ──► writer ──► sink
+
+The queue holds at most :data:`~chute.config.QUEUE_DEPTH` batches, so memory stays flat
+however long the input.  Each batch is written in its own transaction; the report counts
+exactly what was committed.  Schema changes (a widened or added column of a table this
+load created) travel with the batch that needed them and are applied before it is written.
+"""
+
+from __future__ import annotations
+
+import queue
+import resource
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import pyarrow as pa
+
+from chute.config import QUEUE_DEPTH, LoadOptions
+from chute.engine import columns as ct
+from chute.engine.convert import Converter, Widening
+from chute.engine.dedupe import keep_last
+from chute.errors import ChuteError, ConfigError, RecordError
+from chute.report import LoadReport
+from chute.sinks.base import Mode, Sink, TableColumn
+from chute.sources.base import Source, SourceBatch
+
+
+class Observer(Protocol):
+    """Watches a load: progress bars, logs and metrics are observers."""
+
+    def on_start(self, report: LoadReport, total_bytes: int | None) -> None: ...
+
+    def on_batch(self, report: LoadReport, bytes_read: int) -> None: ...
+
+    def on_finish(self, report: LoadReport) -> None: ...
+
+
+@dataclass
+class _Item:
+    source: SourceBatch
+    data: pa.RecordBatch
+    widenings: list[Widening] = field(default_factory=list)
+    added: dict[str, ct.ColumnType] = field(default_factory=dict)
+    superseded: int = 0
+    rows: np.ndarray | None = None  # source row of each written row, when deduped
+    read_seconds: float = 0.0
+
+
+_DONE = object()
+
+
+class Pipeline:
+    def __init__(self, source: Source, sink: Sink, options: LoadOptions, table: str,
+                 observers: Sequence[Observer] = ()) -> None:
+        self.source = source
+        self.sink = sink
+        self.options = options
+        self.table = table
+        self.observers = list(observers)
+        self.key = list(options.key)
+        self.report = LoadReport(source=source.name, target=sink.display_url, table=table,
+                                 mode=options.mode.value, key=self.key)
+        self._stop = threading.Event()
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=QUEUE_DEPTH)
+        self._started = time.perf_counter()
+
+    # -- running -----------------------------------------------------------------------
+
+    def run(self) -> LoadReport:
+        report = self.report
+        for obs in self.observers:
+            obs.on_start(report, self.source.total_bytes())
+        reader: threading.Thread | None = None
+        try:
+            self.sink.connect()
+            batches = self.source.batches()
+            first = next(batches, None)
+            converter = self._prepare_table(first)
+            if converter is not None:
+                reader = threading.Thread(target=self._read, name="chute-reader", daemon=True,
+                                          args=(first, batches, converter))
+                reader.start()
+                self._write()
+            report.status = "completed"
+        except ChuteError as exc:
+            report.status = "failed"
+            report.error = str(exc)
+            exc.report = report
+            raise
+        except BaseException:
+            report.status = "failed"
+            report.error = "interrupted"
+            raise
+        finally:
+            self._stop.set()
+            if reader is not None:
+                self._drain()
+                reader.join(timeout=10)
+            self._finish()
+        return report
+
+    def _finish(self) -> None:
+        report = self.report
+        report.seconds = round(time.perf_counter() - self._started, 3)
+        report.rows_per_second = round(report.read / report.seconds, 1) if report.seconds else 0
+        report.bytes_read = self.source.bytes_read()
+        report.peak_rss_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        for obs in self.observers:
+            obs.on_finish(report)
+
+    def _drain(self) -> None:
+        try:
+            while True:
+                self._queue.get_nowait()
+        except queue.Empty:
+            pass
+
+    # -- the table ---------------------------------------------------------------------
+
+    def _prepare_table(self, first: SourceBatch | None) -> Converter | None:
+        columns: list[str] = list(getattr(self.source, "columns", []))
+        if first is not None:
+            columns = list(first.data.schema.names)
+        if not columns:
+            self.report.changes.append("the input holds no records; nothing was written")
+            return None
+        missing_key = [k for k in self.key if k not in columns]
+        existing = self.sink.describe(self.table)
+        if existing is None:
+            return self._create_table(first, columns, missing_key)
+        return self._use_table(existing, first, columns)
+
+    def _create_table(self, first: SourceBatch | None, columns: list[str],
+                      missing_key: list[str]) -> Converter:
+        if missing_key:
+            raise ConfigError(f"key column(s) not in the input: {', '.join(missing_key)}",
+                              hint=f"the input has: {', '.join(columns)}")
+        targets = {}
+        for name in columns:
+            if first is None:
+                targets[name] = ct.TEXT
+            else:
+                field_ = first.data.schema.field(name)
+                targets[name] = ct.infer(field_, first.data.column(name),
+                                         numbers_from_text=self.source.numbers_from_text)
+        self.sink.create_table(self.table, targets, self.key)
+        self.report.table_created = True
+        self.report.columns = {n: str(t) for n, t in targets.items()}
+        return Converter(targets, may_widen=True,
+                         numbers_from_text=self.source.numbers_from_text)
+
+    def _use_table(self, existing: list[TableColumn], first: SourceBatch | None,
+                   columns: list[str]) -> Converter:
+        by_name = {c.name: c for c in existing}
+        folded: dict[str, list[str]] = {}
+        for c in existing:
+            folded.setdefault(c.name.lower(), []).append(c.name)
+        rename: dict[str, str] = {}
+        unknown = []
+        for name in columns:
+            if name in by_name:
+                continue
+            matches = folded.get(name.lower(), [])
+            if len(matches) == 1:
+                rename[name] = matches[0]
+            else:
+                unknown.append(name)
+        targets = {c.name: c.type for c in existing}
+        if unknown and not self.options.add_columns:
+            raise ConfigError(
+                f"table {self.table} has no column(s) {', '.join(unknown)}",
+                hint="add them to the table, or pass --add-columns to let chute add them",
+            )
+        for name in unknown:
+            t = ct.TEXT if first is None else ct.infer(
+                first.data.schema.field(name), first.data.column(name),
+                numbers_from_text=self.source.numbers_from_text)
+            self.sink.add_column(self.table, name, t)
+            targets[name] = t
+            self.report.changes.append(f"added column {name} {t} to table {self.table}")
+        key = [rename.get(k, k) for k in self.key]
+        missing = [k for k in key if k not in targets or (k not in columns and
+                                                          k not in rename.values())]
+        if missing:
+            raise ConfigError(f"key column(s) not in the input: {', '.join(missing)}")
+        self.key = key
+        if self.options.mode is not Mode.APPEND and not self.sink.has_unique_key(
+                self.table, key):
+            raise ConfigError(
+                f"table {self.table} has no primary key or unique index on "
+                f"({', '.join(key)}), which {self.options.mode.value} needs",
+                hint=f"create one: CREATE UNIQUE INDEX ON {self.table} ({', '.join(key)})",
+            )
+        self.report.columns = {c.name: c.declared for c in existing}
+        return Converter(targets, may_widen=False, rename=rename,
+                         numbers_from_text=self.source.numbers_from_text)
+
+    # -- the reader thread -------------------------------------------------------------
+
+    def _read(self, first: SourceBatch | None, rest: Iterator[SourceBatch],
+              converter: Converter) -> None:
+        try:
+            batches = rest if first is None else _chain(first, rest)
+            t0 = time.perf_counter()
+            for batch in batches:
+                if self._stop.is_set():
+                    return
+                item = self._convert(batch, converter)
+                item.read_seconds = time.perf_counter() - t0
+                if not self._put(item):
+                    return
+                t0 = time.perf_counter()
+            self._put(_DONE)
+        except BaseException as exc:  # handed to the writer, which raises it
+            self._put(exc)
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _convert(self, batch: SourceBatch, converter: Converter) -> _Item:
+        added: dict[str, ct.ColumnType] = {}
+        for name in batch.data.schema.names:
+            target = converter.rename.get(name, name)
+            if target in converter.targets:
+                continue
+            if not (converter.may_widen or self.options.add_columns):
+                raise ConfigError(
+                    f"{batch.position(0).describe()}: table {self.table} has no column "
+                    f"{name!r}", hint="pass --add-columns to let chute add it")
+            t = ct.infer(batch.data.schema.field(name), batch.data.column(name),
+                         numbers_from_text=self.source.numbers_from_text)
+            converter.targets[name] = added[name] = t
+        data, widenings = converter.convert(batch)
+        item = _Item(batch, data, widenings, added)
+        if self.options.mode is Mode.UPSERT:
+            deduped, rows = keep_last(data, self.key)
+            if rows is not None:
+                item.data, item.rows = deduped, rows
+                item.superseded = data.num_rows - deduped.num_rows
+        return item
+
+    # -- the writer (the caller's thread) ----------------------------------------------
+
+    def _write(self) -> None:
+        report = self.report
+        while True:
+            t0 = time.perf_counter()
+            item = self._queue.get()
+            report.wait_seconds += time.perf_counter() - t0
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, _Item)
+            report.read_seconds += item.read_seconds
+            self._apply_schema_changes(item)
+            t1 = time.perf_counter()
+            try:
+                counts = self.sink.write(self.table, item.data, self.options.mode, self.key)
+            except RecordError as exc:
+                raise self._locate(exc, item) from exc
+            report.write_seconds += time.perf_counter() - t1
+            batch = item.source
+            report.read += batch.num_rows
+            report.created += counts.created
+            report.updated += counts.updated + item.superseded
+            report.skipped += counts.skipped
+            report.written = report.created + report.updated
+            report.batches += 1
+            report.committed_through = batch.position(batch.num_rows - 1).describe()
+            bytes_read = self.source.bytes_read()
+            for obs in self.observers:
+                obs.on_batch(report, bytes_read)
+
+    def _apply_schema_changes(self, item: _Item) -> None:
+        for name, t in item.added.items():
+            self.sink.add_column(self.table, name, t)
+            self.report.columns[name] = str(t)
+            self.report.changes.append(f"added column {name} {t} "
+                                       f"(first seen at {item.source.position(0).describe()})")
+        for w in item.widenings:
+            current = self._current_types(w)
+            self.sink.alter_column(self.table, w.column, w.new, current, self.key)
+            self.report.columns[w.column] = str(w.new)
+            self.report.changes.append(
+                f"column {w.column} widened from {w.old} to {w.new} at {w.line_or_record} "
+                f"(value {w.example!r})")
+
+    def _current_types(self, w: Widening) -> dict[str, ct.ColumnType]:
+        described = self.sink.describe(self.table) or []
+        return {c.name: (w.old if c.name == w.column else c.type) for c in described}
+
+    def _locate(self, exc: RecordError, item: _Item) -> RecordError:
+        batch = item.source
+        if exc.row is not None:
+            row = int(item.rows[exc.row]) if item.rows is not None else exc.row
+            located = RecordError(exc.message, position=batch.position(row), column=exc.column,
+                                  sqlstate=exc.sqlstate)
+        else:
+            if batch.lines is not None:
+                where = f"lines {batch.lines[0]}-{batch.lines[-1]}"
+            else:
+                where = f"records {batch.first_record}-{batch.first_record + batch.num_rows - 1}"
+            located = RecordError(f"{exc.message} (in the batch of {where} of "
+                                  f"{batch.source})", column=exc.column, sqlstate=exc.sqlstate)
+        located.row = exc.row
+        return located
+
+
+def _chain(first: SourceBatch, rest: Iterator[SourceBatch]) -> Iterator[SourceBatch]:
+    yield first
+    yield from rest

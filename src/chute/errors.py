@@ -1,0 +1,123 @@
+"""The errors chute raises.
+
+Every error is a :class:`ChuteError`; the subclasses say what the caller does next::
+
+    ChuteError                      base; ``transient`` says whether retrying can help
+    ├── ConfigError                 a wrong option, URL, table or column name  (exit 2)
+    ├── SourceError                 the input cannot be read or parsed          (exit 3)
+    │                               carries ``source``, ``line``, ``column``
+    ├── RecordError                 the database refused a record              (exit 4)
+    │                               carries ``position``, ``column``, ``sqlstate``
+    └── SinkError                   the database failed for a reason not tied to a record
+        └── SinkUnavailableError    the database cannot be reached or refuses the login
+                                                                                (exit 5)
+
+An error that stops a load carries ``report``: the :class:`~chute.LoadReport` of what was
+committed before it.  Driver errors are wrapped with ``raise ... from exc`` and keep the
+database's ``sqlstate``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chute.report import LoadReport
+    from chute.sources.base import Position
+
+
+class ChuteError(Exception):
+    """Base of every error chute raises on purpose."""
+
+    exit_code = 1
+    transient = False
+    hint: str | None = None
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if hint is not None:
+            self.hint = hint
+        self.report: LoadReport | None = None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(ChuteError):
+    """An option, URL, table or column name is wrong; nothing was written."""
+
+    exit_code = 2
+
+
+class SourceError(ChuteError):
+    """The input cannot be opened, decoded or parsed."""
+
+    exit_code = 3
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        line: int | None = None,
+        column: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        where = _where(source, line, column)
+        super().__init__(f"{where}: {message}" if where else message, hint=hint)
+        self.source = source
+        self.line = line
+        self.column = column
+
+
+class RecordError(ChuteError):
+    """The database refused a record (a constraint, a value out of range, ...)."""
+
+    exit_code = 4
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        position: Position | None = None,
+        column: str | None = None,
+        sqlstate: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        where = position.describe() if position is not None else ""
+        if column:
+            where = f"{where}, column {column!r}" if where else f"column {column!r}"
+        super().__init__(f"{where}: {message}" if where else message, hint=hint)
+        self.position = position
+        self.column = column
+        self.sqlstate = sqlstate
+        #: the failing record's index in its batch, when the database said which
+        self.row: int | None = None
+
+
+class SinkError(ChuteError):
+    """The database failed for a reason not tied to one record."""
+
+    exit_code = 5
+
+    def __init__(self, message: str, *, sqlstate: str | None = None, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.sqlstate = sqlstate
+
+
+class SinkUnavailableError(SinkError):
+    """The database cannot be reached, or refuses the connection or the login."""
+
+    transient = True
+
+
+def _where(source: str | None, line: int | None, column: str | None) -> str:
+    parts = []
+    if source:
+        parts.append(source)
+    if line is not None:
+        parts.append(f"line {line}")
+    if column:
+        parts.append(f"column {column!r}")
+    return ", ".join(parts)

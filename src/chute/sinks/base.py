@@ -1,0 +1,117 @@
+"""What every sink does: describe and create tables, and write a batch in a mode."""
+
+from __future__ import annotations
+
+import enum
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+import pyarrow as pa
+
+from chute.engine.columns import ColumnType
+from chute.errors import ConfigError
+
+
+class Mode(enum.StrEnum):
+    """What happens to a record whose key is already in the table."""
+
+    APPEND = "append"  # insert every record; no key involved
+    UPSERT = "upsert"  # insert new keys, update existing ones (the last record wins)
+    IGNORE = "ignore"  # insert new keys, skip existing ones
+
+
+@dataclass
+class WriteCounts:
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    upsert: bool = True
+    transactions: bool = True
+    bulk_copy: bool = False
+    alter_column_type: bool = True
+
+
+@dataclass(frozen=True)
+class TableColumn:
+    """A column of an existing table: the type values are converted to, and its own type."""
+
+    name: str
+    type: ColumnType
+    declared: str
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_IDENTIFIER_BYTES = 63
+
+
+def check_table_name(name: str) -> str:
+    if not _IDENTIFIER.match(name) or len(name) > MAX_IDENTIFIER_BYTES:
+        raise ConfigError(
+            f"{name!r} is not a valid table name",
+            hint="use letters, digits and underscores, starting with a letter, "
+                 f"at most {MAX_IDENTIFIER_BYTES} characters",
+        )
+    return name
+
+
+def quote_identifier(name: str) -> str:
+    """``name`` as a double-quoted SQL identifier (PostgreSQL and SQLite)."""
+    if "\x00" in name:
+        raise ConfigError(f"column name {name!r} contains a NUL character")
+    return '"' + name.replace('"', '""') + '"'
+
+
+class Sink(ABC):
+    """A database chute writes to, opened from a URL.
+
+    A sink writes each batch in its own transaction.  Tables are created by
+    :meth:`create_table` with the engine's inferred types; a table made in the same load may
+    later widen a column (:meth:`alter_column`) or gain one (:meth:`add_column`).
+    """
+
+    schemes: ClassVar[tuple[str, ...]]
+    capabilities: ClassVar[Capabilities]
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    @property
+    @abstractmethod
+    def display_url(self) -> str:
+        """The URL without its password, for messages and reports."""
+
+    @abstractmethod
+    def connect(self) -> None: ...
+
+    @abstractmethod
+    def describe(self, table: str) -> list[TableColumn] | None:
+        """The table's columns, or ``None`` when there is no such table."""
+
+    @abstractmethod
+    def create_table(self, table: str, columns: dict[str, ColumnType], key: list[str]) -> None:
+        """Create ``table``; key columns become its primary key."""
+
+    @abstractmethod
+    def alter_column(self, table: str, column: str, new_type: ColumnType,
+                     columns: dict[str, ColumnType], key: list[str]) -> None:
+        """Change a column of a table this load created to a wider type, keeping its values."""
+
+    @abstractmethod
+    def add_column(self, table: str, column: str, new_type: ColumnType) -> None: ...
+
+    @abstractmethod
+    def has_unique_key(self, table: str, key: list[str]) -> bool:
+        """Whether a primary key or unique index covers exactly ``key``."""
+
+    @abstractmethod
+    def write(self, table: str, batch: pa.RecordBatch, mode: Mode, key: list[str]) -> WriteCounts:
+        """Write ``batch`` in one transaction and commit it; return what happened."""
+
+    @abstractmethod
+    def close(self) -> None: ...

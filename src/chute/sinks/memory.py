@@ -1,0 +1,89 @@
+"""An in-memory sink: tables of Python dicts, for unit tests and examples."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+from chute.engine.columns import ColumnType
+from chute.errors import RecordError
+from chute.sinks.base import Capabilities, Mode, Sink, TableColumn, WriteCounts
+
+
+class MemorySink(Sink):
+    """``memory://NAME``: tables live in :attr:`databases` for the life of the process."""
+
+    schemes = ("memory",)
+    capabilities = Capabilities(upsert=True, transactions=True)
+    databases: ClassVar[dict[str, dict[str, MemoryTable]]] = {}
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.tables = self.databases.setdefault(url.split("://", 1)[-1], {})
+
+    @property
+    def display_url(self) -> str:
+        return self.url
+
+    def connect(self) -> None:
+        pass
+
+    def describe(self, table: str) -> list[TableColumn] | None:
+        t = self.tables.get(table)
+        if t is None:
+            return None
+        return [TableColumn(n, ct, str(ct)) for n, ct in t.columns.items()]
+
+    def create_table(self, table: str, columns: dict[str, ColumnType], key: list[str]) -> None:
+        self.tables[table] = MemoryTable(dict(columns), list(key))
+
+    def alter_column(self, table: str, column: str, new_type: ColumnType,
+                     columns: dict[str, ColumnType], key: list[str]) -> None:
+        self.tables[table].columns[column] = new_type
+
+    def add_column(self, table: str, column: str, new_type: ColumnType) -> None:
+        self.tables[table].columns[column] = new_type
+
+    def has_unique_key(self, table: str, key: list[str]) -> bool:
+        return self.tables[table].key == list(key)
+
+    def write(self, table: str, batch: pa.RecordBatch, mode: Mode, key: list[str]) -> WriteCounts:
+        t = self.tables[table]
+        counts = WriteCounts()
+        staged = dict(t.by_key)
+        rows = list(t.rows)
+        for i, record in enumerate(batch.to_pylist()):
+            k = tuple(record.get(c) for c in t.key) if t.key else None
+            if k is not None and any(v is None for v in k):
+                err = RecordError(f"NULL in key column of {table}")
+                err.row = i
+                raise err
+            if k is not None and k in staged:
+                if mode is Mode.APPEND:
+                    err = RecordError(f"duplicate key {k} in {table}")
+                    err.row = i
+                    raise err
+                if mode is Mode.IGNORE:
+                    counts.skipped += 1
+                    continue
+                rows[staged[k]] = {**rows[staged[k]], **record}
+                counts.updated += 1
+                continue
+            if k is not None:
+                staged[k] = len(rows)
+            rows.append(record)
+            counts.created += 1
+        t.rows, t.by_key = rows, staged  # commit
+        return counts
+
+    def close(self) -> None:
+        pass
+
+
+class MemoryTable:
+    def __init__(self, columns: dict[str, ColumnType], key: list[str]) -> None:
+        self.columns = columns
+        self.key = key
+        self.rows: list[dict[str, Any]] = []
+        self.by_key: dict[tuple[Any, ...], int] = {}

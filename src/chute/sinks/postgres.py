@@ -1,0 +1,333 @@
+"""PostgreSQL: binary COPY of Arrow batches through ADBC, one transaction per batch.
+
+The server receives binary values, so it does not parse text: this is what lets chute run
+faster than ``psql \\copy`` of the same CSV.  Columns whose type has no binary form in Arrow
+(uuid, inet, arrays, an unconstrained numeric, ...) travel as text into a temporary staging
+table and are cast by the server; upsert and ignore go through the same staging table and
+one ``INSERT ... SELECT ... ON CONFLICT`` that also counts created and updated rows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import adbc_driver_manager
+import adbc_driver_postgresql.dbapi as pgdbapi
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from chute.engine.columns import TEXT, ColumnType, Kind
+from chute.errors import ConfigError, RecordError, SinkError, SinkUnavailableError
+from chute.sinks.base import Capabilities, Mode, Sink, TableColumn, WriteCounts
+from chute.sinks.base import quote_identifier as q
+
+_CREATE = {
+    Kind.BIGINT: "bigint",
+    Kind.DOUBLE: "double precision",
+    Kind.BOOLEAN: "boolean",
+    Kind.DATE: "date",
+    Kind.TIMESTAMP: "timestamp",
+    Kind.TIMESTAMPTZ: "timestamptz",
+    Kind.JSON: "jsonb",
+    Kind.TEXT: "text",
+}
+
+# PostgreSQL type name -> (kind values are converted to, Arrow type sent in binary COPY)
+_NATIVE: dict[str, tuple[Kind, pa.DataType]] = {
+    "int8": (Kind.BIGINT, pa.int64()),
+    "int4": (Kind.BIGINT, pa.int32()),
+    "int2": (Kind.BIGINT, pa.int16()),
+    "float8": (Kind.DOUBLE, pa.float64()),
+    "float4": (Kind.DOUBLE, pa.float32()),
+    "bool": (Kind.BOOLEAN, pa.bool_()),
+    "date": (Kind.DATE, pa.date32()),
+    "timestamp": (Kind.TIMESTAMP, pa.timestamp("us")),
+    "timestamptz": (Kind.TIMESTAMPTZ, pa.timestamp("us", tz="UTC")),
+    "text": (Kind.TEXT, pa.string()),
+    "varchar": (Kind.TEXT, pa.string()),
+    "bpchar": (Kind.TEXT, pa.string()),
+    "name": (Kind.TEXT, pa.string()),
+    "json": (Kind.JSON, pa.string()),
+    "jsonb": (Kind.JSON, pa.binary()),
+}
+
+_COPY_LINE = re.compile(r"COPY [^,]+, line (\d+)")
+_JSONB_VERSION = pa.scalar(b"\x01", pa.binary())
+
+
+def create_type(t: ColumnType) -> str:
+    if t.kind is Kind.NUMERIC:
+        return str(t)
+    return _CREATE[t.kind]
+
+
+@dataclass(frozen=True)
+class _PgColumn:
+    name: str
+    typname: str
+    declared: str  # format_type(), e.g. numeric(12,2), character varying(20)
+    typmod: int
+
+
+class PostgresSink(Sink):
+    schemes = ("postgresql", "postgres")
+    capabilities = Capabilities(upsert=True, transactions=True, bulk_copy=True,
+                                alter_column_type=True)
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        parts = urlsplit(url)
+        if not parts.hostname and not parts.path.strip("/"):
+            raise ConfigError(f"malformed PostgreSQL URL {self.display_url!r}",
+                              hint="use postgresql://user:password@host:port/database")
+        self._uri = urlunsplit(("postgresql", *parts[1:]))
+        self._conn: Any = None
+        self._columns: dict[str, dict[str, _PgColumn]] = {}
+        self._stages: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
+
+    @property
+    def display_url(self) -> str:
+        parts = urlsplit(self.url)
+        if parts.password is None:
+            return self.url
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+    def connect(self) -> None:
+        try:
+            self._conn = pgdbapi.connect(self._uri)
+        except adbc_driver_manager.Error as exc:
+            raise SinkUnavailableError(
+                f"cannot connect to {self.display_url}: {_first_line(exc)}",
+                hint="is the server running, and are the user and database right?",
+            ) from exc
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _execute(self, sql: str, params: tuple[Any, ...] | None = None) -> Any:
+        cur = self._conn.cursor()
+        try:
+            cur.execute(sql, parameters=params)
+            return cur.fetchall() if cur.description else None
+        finally:
+            cur.close()
+
+    def _commit(self, statements: list[str]) -> None:
+        try:
+            for sql in statements:
+                self._execute(sql)
+            self._conn.commit()
+        except adbc_driver_manager.Error as exc:
+            self._rollback()
+            raise _wrap(exc) from exc
+
+    def _rollback(self) -> None:
+        self._stages.clear()  # temp tables made in the failed transaction are gone
+        try:
+            self._conn.rollback()
+        except adbc_driver_manager.Error:
+            pass
+
+    def _pg_columns(self, table: str) -> dict[str, _PgColumn]:
+        if table not in self._columns:
+            rows = self._execute(
+                "SELECT a.attname, t.typname, format_type(a.atttypid, a.atttypmod), a.atttypmod "
+                "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
+                "ORDER BY a.attnum", (q(table),))
+            self._conn.commit()
+            self._columns[table] = {r[0]: _PgColumn(r[0], r[1], r[2], r[3]) for r in rows}
+        return self._columns[table]
+
+    # -- Sink ---------------------------------------------------------------------------
+
+    def describe(self, table: str) -> list[TableColumn] | None:
+        try:
+            cols = self._pg_columns(table)
+        except adbc_driver_manager.Error as exc:
+            self._rollback()
+            raise _wrap(exc) from exc
+        if not cols:
+            del self._columns[table]
+            return None
+        return [TableColumn(c.name, _column_type(c), c.declared) for c in cols.values()]
+
+    def create_table(self, table: str, columns: dict[str, ColumnType], key: list[str]) -> None:
+        cols = [f"{q(n)} {create_type(t)}" + (" NOT NULL" if n in key else "")
+                for n, t in columns.items()]
+        if key:
+            cols.append(f"PRIMARY KEY ({', '.join(q(k) for k in key)})")
+        self._commit([f"CREATE TABLE {q(table)} ({', '.join(cols)})"])
+        self._columns.pop(table, None)
+
+    def alter_column(self, table: str, column: str, new_type: ColumnType,
+                     columns: dict[str, ColumnType], key: list[str]) -> None:
+        pg = create_type(new_type)
+        self._commit([f"ALTER TABLE {q(table)} ALTER COLUMN {q(column)} TYPE {pg} "
+                      f"USING {q(column)}::{'text' if new_type.kind is Kind.TEXT else pg}"])
+        self._columns.pop(table, None)
+        self._stages.clear()
+
+    def add_column(self, table: str, column: str, new_type: ColumnType) -> None:
+        self._commit([f"ALTER TABLE {q(table)} ADD COLUMN {q(column)} {create_type(new_type)}"])
+        self._columns.pop(table, None)
+        self._stages.clear()
+
+    def has_unique_key(self, table: str, key: list[str]) -> bool:
+        rows = self._execute(
+            "SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_index i "
+            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+            "WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indpred IS NULL "
+            "GROUP BY i.indexrelid", (q(table),))
+        self._conn.commit()
+        wanted = sorted(key)
+        return any(sorted(r[0]) == wanted for r in rows or [])
+
+    def write(self, table: str, batch: pa.RecordBatch, mode: Mode, key: list[str]) -> WriteCounts:
+        pg_cols = self._pg_columns(table)
+        wire, casts = _wire_batch(batch, pg_cols)
+        n = batch.num_rows
+        cur = self._conn.cursor()
+        try:
+            if mode is Mode.APPEND and not casts:
+                cur.adbc_ingest(table, wire, mode="append")
+                counts = WriteCounts(created=n)
+            else:
+                stage = self._stage(cur, table, wire, casts)
+                cur.adbc_ingest(stage, wire, mode="append", temporary=True)
+                counts = self._insert_from(cur, table, stage, wire.schema.names, casts, mode,
+                                           key, n)
+            self._conn.commit()
+        except adbc_driver_manager.Error as exc:
+            self._rollback()
+            raise _wrap(exc) from exc
+        finally:
+            cur.close()
+        return counts
+
+    def _stage(self, cur: Any, table: str, wire: pa.RecordBatch, casts: dict[str, str]) -> str:
+        pg_cols = self._pg_columns(table)
+        layout = tuple((n, "text" if n in casts else pg_cols[n].declared)
+                       for n in wire.schema.names)
+        key = (table, layout)
+        if key not in self._stages:
+            name = f"_chute_stage_{len(self._stages) + 1}"
+            cols = ", ".join(f"{q(n)} {t}" for n, t in layout)
+            cur.execute(f"DROP TABLE IF EXISTS pg_temp.{q(name)}")
+            cur.execute(f"CREATE TEMP TABLE {q(name)} ({cols}) ON COMMIT DELETE ROWS")
+            self._stages[key] = name
+        return self._stages[key]
+
+    def _insert_from(self, cur: Any, table: str, stage: str, names: list[str],
+                     casts: dict[str, str], mode: Mode, key: list[str], n: int) -> WriteCounts:
+        cols = ", ".join(q(c) for c in names)
+        select = ", ".join(f"{q(c)}::{casts[c]}" if c in casts else q(c) for c in names)
+        insert = f"INSERT INTO {q(table)} ({cols}) SELECT {select} FROM pg_temp.{q(stage)}"
+        if mode is Mode.APPEND:
+            cur.execute(insert)
+            return WriteCounts(created=n)
+        conflict = f" ON CONFLICT ({', '.join(q(k) for k in key)}) "
+        others = [c for c in names if c not in key]
+        if mode is Mode.IGNORE or not others:
+            cur.execute(f"WITH ins AS ({insert}{conflict}DO NOTHING RETURNING 1) "
+                        "SELECT count(*) FROM ins")
+            created = int(cur.fetchone()[0])
+            if mode is Mode.IGNORE:
+                return WriteCounts(created=created, skipped=n - created)
+            return WriteCounts(created=created, updated=n - created)
+        sets = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in others)
+        cur.execute(f"WITH ins AS ({insert}{conflict}DO UPDATE SET {sets} "
+                    "RETURNING (xmax = 0) AS created) "
+                    "SELECT count(*) FILTER (WHERE created), count(*) FROM ins")
+        created, total = cur.fetchone()
+        return WriteCounts(created=int(created), updated=int(total) - int(created))
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except adbc_driver_manager.Error:
+                pass
+            self._conn = None
+
+
+def _column_type(c: _PgColumn) -> ColumnType:
+    if c.typname == "numeric":
+        if c.typmod < 0:
+            return TEXT  # unconstrained: sent as text, the server keeps every digit
+        return ColumnType(Kind.NUMERIC, (c.typmod - 4) & 0xFFFF)
+    native = _NATIVE.get(c.typname)
+    return ColumnType(native[0]) if native else TEXT
+
+
+def _wire_batch(batch: pa.RecordBatch, pg_cols: dict[str, _PgColumn]
+                ) -> tuple[pa.RecordBatch, dict[str, str]]:
+    """The batch as sent: Arrow types the server reads in binary, or text to be cast."""
+    arrays = []
+    casts: dict[str, str] = {}
+    for name, col in zip(batch.schema.names, batch.columns, strict=True):
+        pg = pg_cols[name]
+        arrays.append(_wire_column(col, pg, casts))
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names), casts
+
+
+def _wire_column(col: pa.Array, pg: _PgColumn, casts: dict[str, str]) -> pa.Array:
+    native = _NATIVE.get(pg.typname)
+    t = col.type
+    if pg.typname == "numeric" and pa.types.is_decimal(t) and pg.typmod >= 0:
+        return col
+    if native is not None:
+        kind, wire_type = native
+        if t == wire_type or (kind is Kind.JSON and pa.types.is_string(t)):
+            if pg.typname == "jsonb":
+                return pc.binary_join_element_wise(_JSONB_VERSION, pc.cast(col, pa.binary()),
+                                                   pa.scalar(b"", pa.binary()))
+            return col
+        if t == ColumnType(kind).arrow and kind in (Kind.BIGINT, Kind.DOUBLE):
+            try:
+                return pc.cast(col, wire_type, safe=kind is Kind.BIGINT)
+            except pa.ArrowInvalid:
+                pass  # out of range for the column: let the server say which value
+    casts[pg.name] = pg.declared
+    return col if pa.types.is_string(t) else pc.cast(col, pa.string())
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc)
+    for prefix in ("IO: ", "INTEGRITY: ", "INVALID_DATA: ", "INVALID_ARGUMENT: ", "NOT_FOUND: "):
+        text = text.removeprefix(prefix)
+    text = text.replace("[libpq] ", "")
+    return " ".join(text.split("\n")[0].split())
+
+
+def _details(exc: adbc_driver_manager.Error) -> dict[str, str]:
+    out = {}
+    for k, v in getattr(exc, "details", None) or []:
+        key = k.decode() if isinstance(k, bytes) else str(k)
+        out[key] = v.decode(errors="replace") if isinstance(v, bytes) else str(v)
+    return out
+
+
+def _wrap(exc: adbc_driver_manager.Error) -> Exception:
+    d = _details(exc)
+    sqlstate = d.get("PG_DIAG_SQLSTATE") or getattr(exc, "sqlstate", None)
+    message = d.get("PG_DIAG_MESSAGE_PRIMARY") or _first_line(exc)
+    if d.get("PG_DIAG_MESSAGE_DETAIL"):
+        message = f"{message} ({d['PG_DIAG_MESSAGE_DETAIL']})"
+    if sqlstate is None or sqlstate.startswith(("08", "57P")):
+        return SinkUnavailableError(f"lost the database: {message}", sqlstate=sqlstate)
+    if sqlstate.startswith(("22", "23")):
+        err = RecordError(message, column=d.get("PG_DIAG_COLUMN_NAME") or
+                          _copy_column(d.get("PG_DIAG_CONTEXT", "")), sqlstate=sqlstate)
+        match = _COPY_LINE.search(d.get("PG_DIAG_CONTEXT", ""))
+        err.row = int(match.group(1)) - 1 if match else None
+        return err
+    return SinkError(message, sqlstate=sqlstate)
+
+
+def _copy_column(context: str) -> str | None:
+    match = re.search(r"COPY [^,]+, line \d+, column ([^:\n]+)", context)
+    return match.group(1) if match else None

@@ -1,0 +1,231 @@
+"""SQLite: one transaction per batch, prepared ``executemany``, WAL journal.
+
+SQLite has no exact decimal, date or timestamp storage, so those values are stored as text
+in canonical form (``12.50``, ``2024-01-31``, ``2024-01-31 10:00:00.5+00:00``, timestamps
+with a zone converted to UTC), which sorts and compares correctly.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from chute.engine.columns import ColumnType, Kind
+from chute.errors import ConfigError, RecordError, SinkError, SinkUnavailableError
+from chute.sinks.base import Capabilities, Mode, Sink, TableColumn, WriteCounts
+from chute.sinks.base import quote_identifier as q
+
+_DECLARED = {
+    Kind.BIGINT: "INTEGER",
+    Kind.NUMERIC: "TEXT",
+    Kind.DOUBLE: "REAL",
+    Kind.BOOLEAN: "BOOLEAN",
+    Kind.DATE: "DATE",
+    Kind.TIMESTAMP: "TIMESTAMP",
+    Kind.TIMESTAMPTZ: "TIMESTAMPTZ",
+    Kind.JSON: "JSON",
+    Kind.TEXT: "TEXT",
+}
+
+
+def _kind_of_declared(declared: str) -> Kind:
+    d = declared.upper()
+    if "INT" in d:
+        return Kind.BIGINT
+    if any(w in d for w in ("REAL", "FLOA", "DOUB")):
+        return Kind.DOUBLE
+    if "BOOL" in d:
+        return Kind.BOOLEAN
+    if "TIMESTAMPTZ" in d:
+        return Kind.TIMESTAMPTZ
+    if "TIMESTAMP" in d or "DATETIME" in d:
+        return Kind.TIMESTAMP
+    if d == "DATE":
+        return Kind.DATE
+    if "JSON" in d:
+        return Kind.JSON
+    return Kind.TEXT
+
+
+class SqliteSink(Sink):
+    schemes = ("sqlite",)
+    capabilities = Capabilities(upsert=True, transactions=True, bulk_copy=False,
+                                alter_column_type=True)
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        rest = url.split(":", 1)[1]
+        if not rest.startswith("///") or len(rest) == 3:
+            raise ConfigError(f"malformed SQLite URL {url!r}",
+                              hint="use sqlite:///relative/path.db or sqlite:////absolute.db")
+        self.path = rest[3:]
+        self._conn: sqlite3.Connection | None = None
+
+    @property
+    def display_url(self) -> str:
+        return self.url
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        assert self._conn is not None, "connect() first"
+        return self._conn
+
+    def connect(self) -> None:
+        if self.path != ":memory:":
+            parent = Path(self.path).parent
+            if not parent.is_dir():
+                raise SinkUnavailableError(f"cannot open {self.url}: folder {str(parent)!r} "
+                                           "does not exist")
+        try:
+            self._conn = sqlite3.connect(self.path, isolation_level=None,
+                                         check_same_thread=False)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA temp_store=MEMORY")
+        except sqlite3.Error as exc:
+            raise SinkUnavailableError(f"cannot open {self.url}: {exc}") from exc
+
+    def describe(self, table: str) -> list[TableColumn] | None:
+        rows = self.conn.execute(f"PRAGMA table_info({q(table)})").fetchall()
+        if not rows:
+            return None
+        return [TableColumn(r[1], ColumnType(_kind_of_declared(r[2] or "")), r[2] or "")
+                for r in rows]
+
+    def _ddl(self, table: str, columns: dict[str, ColumnType], key: list[str]) -> str:
+        cols = [f"{q(n)} {_DECLARED[t.kind]}" + (" NOT NULL" if n in key else "")
+                for n, t in columns.items()]
+        if key:
+            cols.append(f"PRIMARY KEY ({', '.join(q(k) for k in key)})")
+        return f"CREATE TABLE {q(table)} ({', '.join(cols)})"
+
+    def create_table(self, table: str, columns: dict[str, ColumnType], key: list[str]) -> None:
+        self._run_ddl([self._ddl(table, columns, key)])
+
+    def alter_column(self, table: str, column: str, new_type: ColumnType,
+                     columns: dict[str, ColumnType], key: list[str]) -> None:
+        # SQLite cannot change a column's type: rebuild the table in one transaction.
+        new_columns = {**columns, column: new_type}
+        tmp = f"_chute_rebuild_{table}"
+        names = ", ".join(q(n) for n in columns)
+        self._run_ddl([
+            self._ddl(tmp, new_columns, key),
+            f"INSERT INTO {q(tmp)} ({names}) SELECT {names} FROM {q(table)}",
+            f"DROP TABLE {q(table)}",
+            f"ALTER TABLE {q(tmp)} RENAME TO {q(table)}",
+        ])
+
+    def add_column(self, table: str, column: str, new_type: ColumnType) -> None:
+        self._run_ddl([f"ALTER TABLE {q(table)} ADD COLUMN {q(column)} "
+                       f"{_DECLARED[new_type.kind]}"])
+
+    def _run_ddl(self, statements: list[str]) -> None:
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            for sql in statements:
+                self.conn.execute(sql)
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise SinkError(f"{exc}", sqlstate=None) from exc
+
+    def has_unique_key(self, table: str, key: list[str]) -> bool:
+        wanted = set(key)
+        pk = {r[1] for r in self.conn.execute(f"PRAGMA table_info({q(table)})") if r[5]}
+        if pk == wanted:
+            return True
+        for idx in self.conn.execute(f"PRAGMA index_list({q(table)})").fetchall():
+            if idx[2]:  # unique
+                cols = {r[2] for r in self.conn.execute(f"PRAGMA index_info({q(idx[1])})")}
+                if cols == wanted:
+                    return True
+        return False
+
+    def write(self, table: str, batch: pa.RecordBatch, mode: Mode, key: list[str]) -> WriteCounts:
+        names = list(batch.schema.names)
+        rows = _rows(batch)
+        cols = ", ".join(q(n) for n in names)
+        marks = ", ".join("?" * len(names))
+        n = batch.num_rows
+        conn = self.conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            if mode is Mode.APPEND:
+                conn.executemany(f"INSERT INTO {q(table)} ({cols}) VALUES ({marks})", rows)
+                counts = WriteCounts(created=n)
+            elif mode is Mode.IGNORE:
+                before = conn.total_changes
+                conn.executemany(f"INSERT INTO {q(table)} ({cols}) VALUES ({marks}) "
+                                 f"ON CONFLICT ({', '.join(q(k) for k in key)}) DO NOTHING",
+                                 rows)
+                created = conn.total_changes - before
+                counts = WriteCounts(created=created, skipped=n - created)
+            else:
+                counts = self._upsert(table, names, rows, n, key)
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise _wrap(exc) from exc
+        return counts
+
+    def _upsert(self, table: str, names: list[str], rows: Iterable[tuple[Any, ...]], n: int,
+                key: list[str]) -> WriteCounts:
+        conn = self.conn
+        cols = ", ".join(q(c) for c in names)
+        conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS _chute_stage AS SELECT {cols} "
+                     f"FROM {q(table)} WHERE 0")
+        conn.execute("DELETE FROM _chute_stage")
+        conn.executemany(f"INSERT INTO _chute_stage ({cols}) VALUES "
+                         f"({', '.join('?' * len(names))})", rows)
+        match = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in key)
+        existing = conn.execute(f"SELECT count(*) FROM _chute_stage s WHERE EXISTS "
+                                f"(SELECT 1 FROM {q(table)} t WHERE {match})").fetchone()[0]
+        others = [c for c in names if c not in key]
+        action = ("DO UPDATE SET " + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in others)
+                  if others else "DO NOTHING")
+        conn.execute(f"INSERT INTO {q(table)} ({cols}) SELECT {cols} FROM _chute_stage "
+                     f"WHERE true ON CONFLICT ({', '.join(q(k) for k in key)}) {action}")
+        conn.execute("DROP TABLE _chute_stage")
+        return WriteCounts(created=n - existing, updated=existing)
+
+    def _rollback(self) -> None:
+        if self._conn is not None and self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _wrap(exc: sqlite3.Error) -> Exception:
+    code = getattr(exc, "sqlite_errorname", None)
+    if isinstance(exc, sqlite3.IntegrityError):
+        return RecordError(str(exc), sqlstate=code)
+    if isinstance(exc, sqlite3.OperationalError) and code in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+        return SinkUnavailableError(f"the database is locked: {exc}")
+    return SinkError(str(exc), sqlstate=code)
+
+
+def _rows(batch: pa.RecordBatch) -> Iterable[tuple[Any, ...]]:
+    return zip(*(_python_values(col) for col in batch.columns), strict=True)
+
+
+def _python_values(col: pa.Array) -> list[Any]:
+    t = col.type
+    if pa.types.is_decimal(t) or pa.types.is_date(t):
+        return pc.cast(col, pa.string()).to_pylist()  # type: ignore[no-any-return]
+    if pa.types.is_timestamp(t):
+        text = pc.strftime(col, format="%Y-%m-%d %H:%M:%S")
+        text = pc.replace_substring_regex(text, pattern=r"\.0+$|(\.[0-9]*?[1-9])0+$",
+                                          replacement=r"\1")
+        if t.tz:
+            text = pc.binary_join_element_wise(text, "+00:00", "")
+        return text.to_pylist()  # type: ignore[no-any-return]
+    return col.to_pylist()  # type: ignore[no-any-return]
+

@@ -1,0 +1,69 @@
+"""Sources: the inputs chute reads, chosen by format name or file extension."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from chute.errors import ConfigError
+from chute.sources.base import Position, Source, SourceBatch
+from chute.sources.csv import CsvSource
+from chute.sources.iterable import IterableSource
+from chute.sources.jsonl import JsonlSource
+
+FORMATS = ("csv", "tsv", "jsonl")
+_EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl",
+               ".ndjson": "jsonl", ".json": "jsonl"}
+
+__all__ = ["FORMATS", "Position", "Source", "SourceBatch", "detect_format", "open_source"]
+
+
+def detect_format(path: str) -> str:
+    name = path[:-3] if path.endswith(".gz") else path
+    ext = os.path.splitext(name)[1].lower()
+    try:
+        return _EXTENSIONS[ext]
+    except KeyError:
+        raise ConfigError(
+            f"cannot tell the format of {path!r} from its extension",
+            hint=f"pass --format ({'|'.join(FORMATS)})",
+        ) from None
+
+
+def open_source(
+    source: str | os.PathLike[str] | Iterable[Any],
+    *,
+    format: str | None = None,
+    delimiter: str | None = None,
+    quote: str | None = None,
+    encoding: str = "utf-8",
+    header: bool = True,
+    batch_rows: int,
+    batch_bytes: int,
+) -> Source:
+    """Open ``source`` (a path, ``-`` for stdin, or an iterable of dicts) for reading."""
+    if not isinstance(source, (str, os.PathLike)):
+        if format is not None:
+            raise ConfigError("format applies to files, not to an iterable of records")
+        return IterableSource(source, batch_rows=batch_rows)
+    path = os.fspath(source)
+    if format is None:
+        if path == "-":
+            raise ConfigError("reading stdin needs --format", hint="e.g. --format csv")
+        format = detect_format(path)
+    if format not in FORMATS:
+        raise ConfigError(f"unknown format {format!r}", hint=f"use one of {', '.join(FORMATS)}")
+    if format == "jsonl":
+        return JsonlSource(path, encoding=encoding, batch_rows=batch_rows,
+                           batch_bytes=batch_bytes)
+    default_delimiter, default_quote = (",", '"') if format == "csv" else ("\t", None)
+    return CsvSource(
+        path,
+        delimiter=delimiter or default_delimiter,
+        quote=(quote or None) if quote is not None else default_quote,
+        encoding=encoding,
+        header=header,
+        batch_rows=batch_rows,
+        batch_bytes=batch_bytes,
+    )

@@ -1,0 +1,105 @@
+"""Opening an input: a path, a ``.gz`` path or stdin, read as UTF-8 bytes with progress."""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import os
+import sys
+from pathlib import Path
+from typing import BinaryIO
+
+from chute.errors import ConfigError, SourceError
+
+STDIN = "-"
+BOM = codecs.BOM_UTF8
+
+
+def check_encoding(encoding: str) -> str:
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise ConfigError(f"unknown encoding {encoding!r}", hint="try utf-8, latin-1 or cp1252") \
+            from None
+
+
+class Input:
+    """A byte stream of the input decoded to UTF-8, with the raw size and position.
+
+    ``read()`` returns UTF-8 bytes whatever the file's encoding; a UTF-8 byte-order mark at
+    the start is dropped.  ``raw_position()``/``raw_size`` measure the file as stored (the
+    compressed bytes of a ``.gz``), for progress.
+    """
+
+    def __init__(self, source: str | os.PathLike[str], *, encoding: str = "utf-8") -> None:
+        self.encoding = check_encoding(encoding)
+        self.raw: BinaryIO
+        if str(source) == STDIN:
+            self.name = "<stdin>"
+            self.raw = sys.stdin.buffer
+            self.raw_size: int | None = None
+            self.resumable = False
+        else:
+            path = Path(source)
+            self.name = str(source)
+            if path.is_dir():
+                raise SourceError("is a directory, not a file", source=self.name)
+            try:
+                self.raw = open(path, "rb")  # noqa: SIM115 - closed by close()
+            except FileNotFoundError:
+                raise SourceError("no such file", source=self.name) from None
+            except OSError as exc:
+                raise SourceError(f"cannot open: {exc.strerror}", source=self.name) from None
+            self.raw_size = os.fstat(self.raw.fileno()).st_size
+            self.resumable = True
+        self._stream: BinaryIO = self.raw
+        if self.name.endswith(".gz"):
+            self._stream = gzip.GzipFile(fileobj=self.raw, mode="rb")  # type: ignore[assignment]
+        self._decoder = (
+            None if self.encoding == "utf-8" else codecs.getincrementaldecoder(self.encoding)()
+        )
+        self._started = False
+        self._raw_read = 0
+        self._lines_seen = 0
+
+    def read(self, size: int) -> bytes:
+        try:
+            data = self._stream.read(size)
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            raise SourceError(f"cannot read: {exc}", source=self.name) from None
+        if self.raw_size is None:
+            self._raw_read += len(data)
+        if self._decoder is not None:
+            data = self._transcode(data)
+        if not self._started and data:
+            self._started = True
+            if data.startswith(BOM):
+                data = data[len(BOM):]
+        return data
+
+    def _transcode(self, data: bytes) -> bytes:
+        assert self._decoder is not None
+        try:
+            text = self._decoder.decode(data, final=not data)
+        except UnicodeDecodeError as exc:
+            line = self._lines_seen + data.count(b"\n", 0, exc.start) + 1
+            raise SourceError(
+                f"bytes that are not valid {self.encoding}", source=self.name, line=line,
+                hint="pass the file's real encoding with --encoding",
+            ) from None
+        self._lines_seen += data.count(b"\n")
+        return text.encode("utf-8")
+
+    def raw_position(self) -> int:
+        if self.raw_size is None:
+            return self._raw_read
+        try:
+            return self.raw.tell()
+        except (OSError, ValueError):
+            return 0
+
+    def close(self) -> None:
+        if self.raw is not sys.stdin.buffer:
+            self._stream.close()
+            self.raw.close()
+

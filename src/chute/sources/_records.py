@@ -1,0 +1,48 @@
+"""Python records (dicts) to Arrow columns, keeping each value's own type.
+
+Scalars keep their type (int, float, bool, str, Decimal, date, datetime).  Nested values
+(dicts, lists) and columns that mix kinds of value become JSON text, marked with
+:data:`~chute.engine.columns.JSON_FIELD_META` so that the engine stores them as JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from chute.engine.columns import JSON_FIELD_META
+
+
+def json_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def records_to_batch(records: Sequence[Mapping[str, Any]], columns: list[str]) -> pa.RecordBatch:
+    arrays = []
+    fields = []
+    for name in columns:
+        values = [r.get(name) for r in records]
+        array, is_json = _column(values)
+        arrays.append(array)
+        fields.append(pa.field(name, array.type, metadata=JSON_FIELD_META if is_json else None))
+    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
+
+
+def _column(values: list[Any]) -> tuple[pa.Array, bool]:
+    try:
+        array = pa.array(values, from_pandas=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+        return pa.array([json_text(v) for v in values], pa.string()), True
+    t = array.type
+    if pa.types.is_null(t):
+        return pa.nulls(len(values), pa.string()), False
+    if pa.types.is_nested(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        return pa.array([json_text(v) for v in values], pa.string()), True
+    if pa.types.is_time(t) or pa.types.is_duration(t):
+        return pa.array([None if v is None else str(v) for v in values], pa.string()), False
+    return array, False

@@ -1,0 +1,142 @@
+"""Cutting a byte stream into chunks of whole records, with each record's line number.
+
+A record ends at a newline that is outside quotes.  With RFC 4180 quoting (a quote inside a
+value is doubled) a newline is outside quotes exactly when an even number of quote
+characters precede it, so the cut points are found with vectorised numpy scans, not a
+Python loop per byte.  Blank lines are dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from chute.errors import SourceError
+from chute.sources._input import Input
+
+NEWLINE = 10
+CR = 13
+READ_SIZE = 1 << 20
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Whole records: their bytes, the first line of each, and where the chunk starts."""
+
+    data: bytes
+    lines: np.ndarray  # first line number (1-based) of each record
+    offset: int  # byte offset of ``data`` in the decoded input
+
+    @property
+    def rows(self) -> int:
+        return len(self.lines)
+
+
+class RecordSplitter:
+    def __init__(self, inp: Input, *, quote: str | None) -> None:
+        self._input = inp
+        self._quote = ord(quote) if quote else None
+        self._buffer = b""
+        self._eof = False
+        self._line = 1  # line number of the first byte of the buffer
+        self._offset = 0  # byte offset of the first byte of the buffer
+
+    def chunks(self, *, max_rows: int, max_bytes: int) -> Iterator[Chunk]:
+        while True:
+            chunk = self.next_chunk(max_rows=max_rows, max_bytes=max_bytes)
+            if chunk is None:
+                return
+            if chunk.rows:
+                yield chunk
+
+    def next_chunk(self, *, max_rows: int, max_bytes: int) -> Chunk | None:
+        """The next chunk of at most ``max_rows`` records and about ``max_bytes`` bytes.
+
+        A chunk can be empty (it held only blank lines); ``None`` means the input is done.
+        """
+        while True:
+            if not self._eof and len(self._buffer) < max_bytes:
+                self._fill(max_bytes)
+            if not self._buffer:
+                return None
+            ends, newlines = self._record_ends()
+            if len(ends) == 0 and not self._eof:
+                self._fill(len(self._buffer) * 2)  # one record longer than the buffer
+                continue
+            return self._cut(ends, newlines, max_rows, max_bytes)
+
+    def _fill(self, target: int) -> None:
+        parts = [self._buffer]
+        size = len(self._buffer)
+        while size < target:
+            data = self._input.read(max(READ_SIZE, target - size))
+            if not data:
+                self._eof = True
+                break
+            parts.append(data)
+            size += len(data)
+        self._buffer = b"".join(parts)
+
+    def _record_ends(self) -> tuple[np.ndarray, np.ndarray]:
+        """Byte positions of record-ending newlines, and of all newlines, in the buffer."""
+        arr = np.frombuffer(self._buffer, dtype=np.uint8)
+        newlines = np.flatnonzero(arr == NEWLINE)
+        if self._quote is None:
+            return np.arange(len(newlines)), newlines
+        quotes = np.flatnonzero(arr == self._quote)
+        if len(quotes) == 0:
+            return np.arange(len(newlines)), newlines
+        quotes_before = np.searchsorted(quotes, newlines)
+        return np.flatnonzero((quotes_before & 1) == 0), newlines
+
+    def _cut(self, ends: np.ndarray, newlines: np.ndarray, max_rows: int,
+             max_bytes: int) -> Chunk:
+        buf = self._buffer
+        end_pos = newlines[ends]  # byte positions of record-ending newlines
+        fit = int(np.searchsorted(end_pos, max_bytes))  # records ending before max_bytes
+        n = max(1, min(max_rows, fit)) if len(ends) else 0
+        tail = self._eof and (len(end_pos) == 0 or int(end_pos[-1]) < len(buf) - 1)
+        take_tail = tail and n == len(ends) and n < max_rows
+        if take_tail:
+            if self._quote is not None and buf.count(bytes([self._quote])) % 2:
+                start = int(end_pos[-1]) + 1 if len(end_pos) else 0
+                line = self._line + int(np.searchsorted(newlines, start))
+                raise SourceError("a quoted value is never closed", source=self._input.name,
+                                  line=line)
+            cut = len(buf)
+            consumed_newlines = len(newlines)
+        else:
+            cut = int(end_pos[n - 1]) + 1
+            consumed_newlines = int(ends[n - 1]) + 1
+        rows = n + (1 if take_tail else 0)
+        starts = np.zeros(rows, dtype=np.int64)
+        lines = np.zeros(rows, dtype=np.int64)
+        if rows > 1:
+            starts[1:] = end_pos[: rows - 1] + 1
+            lines[1:] = ends[: rows - 1] + 1
+        lines += self._line
+        data = buf[:cut]
+        stops = np.append(starts[1:], cut)
+        keep = ~_blank(np.frombuffer(data, dtype=np.uint8), starts, stops - starts)
+        if not keep.all():
+            data = b"".join(data[a:b] for a, b in zip(starts[keep], stops[keep], strict=True))
+            lines = lines[keep]
+        chunk = Chunk(data, lines, self._offset)
+        self._line += consumed_newlines
+        self._offset += cut
+        self._buffer = buf[cut:]
+        return chunk
+
+
+def _blank(arr: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Which records hold nothing but a line ending."""
+    blank = lengths == 0
+    if len(arr) == 0:
+        return blank
+    first = arr[np.minimum(starts, len(arr) - 1)]
+    blank |= (lengths == 1) & ((first == NEWLINE) | (first == CR))
+    second = arr[np.minimum(starts + 1, len(arr) - 1)]
+    blank |= (lengths == 2) & (first == CR) & (second == NEWLINE)
+    return blank
