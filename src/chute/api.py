@@ -50,15 +50,31 @@ def load(
     :class:`~chute.errors.ChuteError` whose ``report`` holds what was committed.
     """
     options = LoadOptions(
-        into=into, table=table, mode=parse_mode(mode), key=parse_key(key), format=format,
-        delimiter=delimiter, quote=quote, encoding=encoding, header=header,
-        batch_rows=batch_rows, batch_bytes=batch_bytes, add_columns=add_columns,
+        into=into,
+        table=table,
+        mode=parse_mode(mode),
+        key=parse_key(key),
+        format=format,
+        delimiter=delimiter,
+        quote=quote,
+        encoding=encoding,
+        header=header,
+        batch_rows=batch_rows,
+        batch_bytes=batch_bytes,
+        add_columns=add_columns,
     )
     table_name = check_table_name(table if table is not None else default_table(source))
     sink = open_sink(into)
-    src = open_source(source, format=format, delimiter=delimiter, quote=quote,
-                      encoding=encoding, header=header, batch_rows=batch_rows,
-                      batch_bytes=batch_bytes)
+    src = open_source(
+        source,
+        format=format,
+        delimiter=delimiter,
+        quote=quote,
+        encoding=encoding,
+        header=header,
+        batch_rows=batch_rows,
+        batch_bytes=batch_bytes,
+    )
     try:
         return Pipeline(src, sink, options, table_name, observers).run()
     finally:
@@ -69,16 +85,18 @@ def load(
 def default_table(source: object) -> str:
     """A table name from a file name: ``Orders 2024.csv.gz`` → ``orders_2024``."""
     if not isinstance(source, (str, os.PathLike)) or os.fspath(source) == "-":
-        raise ConfigError("a table name is needed when the source is not a file",
-                          hint="pass --table NAME")
+        raise ConfigError(
+            "a table name is needed when the source is not a file", hint="pass --table NAME"
+        )
     name = Path(os.fspath(source)).name
     for suffix in (".gz",):
         name = name.removesuffix(suffix)
     name = name.rsplit(".", 1)[0] if "." in name else name
     name = re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_").lower()
     if not name:
-        raise ConfigError(f"cannot make a table name from {os.fspath(source)!r}",
-                          hint="pass --table NAME")
+        raise ConfigError(
+            f"cannot make a table name from {os.fspath(source)!r}", hint="pass --table NAME"
+        )
     if name[0].isdigit():
         name = f"t_{name}"
     return name[:MAX_IDENTIFIER_BYTES]

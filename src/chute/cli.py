@@ -39,35 +39,48 @@ def _main() -> None:
 
 @app.command("load")
 def load_command(
-    source: Annotated[str, typer.Argument(help="A .csv/.tsv/.jsonl file (optionally .gz), "
-                                               "or - for stdin.")],
-    into: Annotated[str, typer.Option(envvar="CHUTE_INTO", help="Database URL: "
-                                      "sqlite:///path.db or postgresql://user@host/db.")
-                    ] = config.DEFAULT_INTO,
-    table: Annotated[str | None, typer.Option(help="Table name [default: the file's stem].")
-                     ] = None,
-    mode: Annotated[str, typer.Option(help="append | upsert | ignore.")
-                    ] = config.DEFAULT_MODE.value,
+    source: Annotated[
+        str, typer.Argument(help="A .csv/.tsv/.jsonl file (optionally .gz), or - for stdin.")
+    ],
+    into: Annotated[
+        str,
+        typer.Option(
+            envvar="CHUTE_INTO",
+            help="Database URL: sqlite:///path.db or postgresql://user@host/db.",
+        ),
+    ] = config.DEFAULT_INTO,
+    table: Annotated[
+        str | None, typer.Option(help="Table name [default: the file's stem].")
+    ] = None,
+    mode: Annotated[
+        str, typer.Option(help="append | upsert | ignore.")
+    ] = config.DEFAULT_MODE.value,
     key: Annotated[str | None, typer.Option(help="Key column(s), comma-separated.")] = None,
-    format: Annotated[str | None, typer.Option("--format", help="csv | tsv | jsonl "
-                                               "[default: from the extension].")] = None,
+    format: Annotated[
+        str | None,
+        typer.Option("--format", help="csv | tsv | jsonl [default: from the extension]."),
+    ] = None,
     delimiter: Annotated[str | None, typer.Option(help="CSV field delimiter.")] = None,
-    quote: Annotated[str | None, typer.Option(help="CSV quote character; '' for none.")
-                     ] = None,
-    encoding: Annotated[str, typer.Option(help="Text encoding of the input.")
-                        ] = config.DEFAULT_ENCODING,
-    no_header: Annotated[bool, typer.Option("--no-header", help="The CSV has no header row; "
-                                            "columns are column_1, column_2, ...")] = False,
-    batch_rows: Annotated[int, typer.Option(envvar="CHUTE_BATCH_ROWS",
-                                            help="Most records per batch (transaction).")
-                          ] = config.DEFAULT_BATCH_ROWS,
-    batch_bytes: Annotated[int, typer.Option(envvar="CHUTE_BATCH_BYTES",
-                                             help="Most input bytes per batch.")
-                           ] = config.DEFAULT_BATCH_BYTES,
-    add_columns: Annotated[bool, typer.Option("--add-columns", help="Add input columns that "
-                                              "an existing table lacks.")] = False,
-    report: Annotated[Path | None, typer.Option(help="Write the JSON report to this file.")
-                      ] = None,
+    quote: Annotated[str | None, typer.Option(help="CSV quote character; '' for none.")] = None,
+    encoding: Annotated[
+        str, typer.Option(help="Text encoding of the input.")
+    ] = config.DEFAULT_ENCODING,
+    no_header: Annotated[
+        bool,
+        typer.Option(
+            "--no-header", help="The CSV has no header row; columns are column_1, column_2, ..."
+        ),
+    ] = False,
+    batch_rows: Annotated[
+        int, typer.Option(envvar="CHUTE_BATCH_ROWS", help="Most records per batch (transaction).")
+    ] = config.DEFAULT_BATCH_ROWS,
+    batch_bytes: Annotated[
+        int, typer.Option(envvar="CHUTE_BATCH_BYTES", help="Most input bytes per batch.")
+    ] = config.DEFAULT_BATCH_BYTES,
+    add_columns: Annotated[
+        bool, typer.Option("--add-columns", help="Add input columns that an existing table lacks.")
+    ] = False,
+    report: Annotated[Path | None, typer.Option(help="Write the JSON report to this file.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
@@ -79,9 +92,19 @@ def load_command(
     code = EXIT_OK
     try:
         result = load(
-            source, into=into, table=table, mode=mode, key=key, format=format,
-            delimiter=delimiter, quote=quote, encoding=encoding, header=not no_header,
-            batch_rows=batch_rows, batch_bytes=batch_bytes, add_columns=add_columns,
+            source,
+            into=into,
+            table=table,
+            mode=mode,
+            key=key,
+            format=format,
+            delimiter=delimiter,
+            quote=quote,
+            encoding=encoding,
+            header=not no_header,
+            batch_rows=batch_rows,
+            batch_bytes=batch_bytes,
+            add_columns=add_columns,
             observers=observers,
         )
     except ChuteError as exc:
@@ -97,8 +120,10 @@ def load_command(
         code = EXIT_INTERNAL
         if debug:
             traceback.print_exc()
-        _print_error(f"internal error: {type(exc).__name__}: {exc}",
-                     "run again with --debug and report the traceback")
+        _print_error(
+            f"internal error: {type(exc).__name__}: {exc}",
+            "run again with --debug and report the traceback",
+        )
     if result is not None:
         if result.status == "completed" or result.batches:
             typer.echo(result.summary())

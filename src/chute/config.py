@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from chute.errors import ConfigError
@@ -41,8 +42,9 @@ class LoadOptions:
         if self.batch_bytes < 1:
             raise ConfigError(f"batch_bytes must be at least 1, not {self.batch_bytes}")
         if self.mode is not Mode.APPEND and not self.key:
-            raise ConfigError(f"mode {self.mode.value} needs key columns",
-                              hint="pass --key COLUMN[,COLUMN...]")
+            raise ConfigError(
+                f"mode {self.mode.value} needs key columns", hint="pass --key COLUMN[,COLUMN...]"
+            )
         if len(set(self.key)) != len(self.key):
             raise ConfigError(f"key names a column twice: {', '.join(self.key)}")
 
@@ -51,11 +53,12 @@ def parse_mode(value: str | Mode) -> Mode:
     try:
         return Mode(value)
     except ValueError:
-        raise ConfigError(f"unknown mode {value!r}",
-                          hint=f"use one of {', '.join(m.value for m in Mode)}") from None
+        raise ConfigError(
+            f"unknown mode {value!r}", hint=f"use one of {', '.join(m.value for m in Mode)}"
+        ) from None
 
 
-def parse_key(value: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+def parse_key(value: str | Sequence[str] | None) -> tuple[str, ...]:
     if value is None:
         return ()
     parts = value.split(",") if isinstance(value, str) else list(value)

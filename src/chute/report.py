@@ -48,20 +48,23 @@ class LoadReport:
         """A few lines for people: what went where, the counts, the speed."""
         lines = []
         verb = {"completed": "Loaded", "failed": "Stopped", "running": "Loading"}[self.status]
-        lines.append(f"{verb} {self.source} → {self.target} table {self.table} "
-                     f"({self.mode}{', key ' + ','.join(self.key) if self.key else ''})")
+        lines.append(
+            f"{verb} {self.source} → {self.target} table {self.table} "
+            f"({self.mode}{', key ' + ','.join(self.key) if self.key else ''})"
+        )
         counts = f"read {self.read:,}  written {self.written:,}"
         if self.mode == "upsert":
             counts += f" (created {self.created:,}, updated {self.updated:,})"
         counts += f"  skipped {self.skipped:,}  rejected {self.rejected:,}"
         lines.append(counts)
-        lines.append(f"{self.batches:,} batches in {self.seconds:.2f} s, "
-                     f"{self.rows_per_second:,.0f} rows/s, peak memory "
-                     f"{self.peak_rss_bytes / 2**20:,.0f} MiB "
-                     f"(source {self.read_seconds:.2f} s, database {self.write_seconds:.2f} s)")
+        lines.append(
+            f"{self.batches:,} batches in {self.seconds:.2f} s, "
+            f"{self.rows_per_second:,.0f} rows/s, peak memory "
+            f"{self.peak_rss_bytes / 2**20:,.0f} MiB "
+            f"(source {self.read_seconds:.2f} s, database {self.write_seconds:.2f} s)"
+        )
         if self.table_created:
-            lines.append("created table: " + ", ".join(f"{n} {t}" for n, t in
-                                                      self.columns.items()))
+            lines.append("created table: " + ", ".join(f"{n} {t}" for n, t in self.columns.items()))
         lines.extend(f"note: {c}" for c in self.changes)
         if self.error:
             lines.append(f"error: {self.error}")

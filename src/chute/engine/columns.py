@@ -45,8 +45,10 @@ class ColumnType:
     @property
     def arrow(self) -> pa.DataType:
         """The Arrow type values of this column travel as inside the engine."""
-        return _ARROW[self.kind] if self.kind is not Kind.NUMERIC else pa.decimal128(
-            MAX_DECIMAL_PRECISION, self.scale
+        return (
+            _ARROW[self.kind]
+            if self.kind is not Kind.NUMERIC
+            else pa.decimal128(MAX_DECIMAL_PRECISION, self.scale)
         )
 
 
@@ -84,8 +86,9 @@ _TEXT_PATTERNS: list[tuple[str, Kind]] = [
     (_TIMESTAMP, Kind.TIMESTAMP),
     (_TIMESTAMPTZ, Kind.TIMESTAMPTZ),
 ]
-_TEMPORAL_PATTERNS = [p for p in _TEXT_PATTERNS if p[1] in (Kind.DATE, Kind.TIMESTAMP,
-                                                             Kind.TIMESTAMPTZ)]
+_TEMPORAL_PATTERNS = [
+    p for p in _TEXT_PATTERNS if p[1] in (Kind.DATE, Kind.TIMESTAMP, Kind.TIMESTAMPTZ)
+]
 
 JSON_FIELD_META = {b"chute.json": b"1"}
 

@@ -44,8 +44,14 @@ class Widening:
 class Converter:
     """Converts batches to ``targets``; owns the column types while a load runs."""
 
-    def __init__(self, targets: dict[str, ColumnType], *, may_widen: bool,
-                 numbers_from_text: bool, rename: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        targets: dict[str, ColumnType],
+        *,
+        may_widen: bool,
+        numbers_from_text: bool,
+        rename: dict[str, str] | None = None,
+    ) -> None:
         self.targets = dict(targets)
         self.may_widen = may_widen
         self.numbers_from_text = numbers_from_text
@@ -65,19 +71,27 @@ class Converter:
                     break
                 if not self.may_widen:
                     value = array[bad].as_py()
-                    raise RecordError(f"cannot store {str(value)[:80]!r} as {target}",
-                                      position=batch.position(bad), column=name)
+                    raise RecordError(
+                        f"cannot store {str(value)[:80]!r} as {target}",
+                        position=batch.position(bad),
+                        column=name,
+                    )
                 wider = ct.widen(target, self._infer_failures(field, array, target))
-                widenings.append(Widening(name, target, wider,
-                                          batch.position(bad).describe(),
-                                          str(array[bad].as_py())[:40]))
+                widenings.append(
+                    Widening(
+                        name,
+                        target,
+                        wider,
+                        batch.position(bad).describe(),
+                        str(array[bad].as_py())[:40],
+                    )
+                )
                 target = self.targets[name] = wider
             arrays.append(converted)
             names.append(name)
         return pa.RecordBatch.from_arrays(arrays, names=names), widenings
 
-    def _infer_failures(self, field: pa.Field, array: pa.Array, target: ColumnType
-                        ) -> ColumnType:
+    def _infer_failures(self, field: pa.Field, array: pa.Array, target: ColumnType) -> ColumnType:
         valid = _fits(array, target)
         failing = array.filter(pc.invert(valid)) if valid is not None else array
         return ct.infer(field, failing, numbers_from_text=self.numbers_from_text)
@@ -91,8 +105,9 @@ def _fits(array: pa.Array, target: ColumnType) -> pa.Array | None:
     return pc.fill_null(ok, True)
 
 
-def _convert(field: pa.Field, array: pa.Array, target: ColumnType, *, strict: bool
-             ) -> tuple[pa.Array, int | None]:
+def _convert(
+    field: pa.Field, array: pa.Array, target: ColumnType, *, strict: bool
+) -> tuple[pa.Array, int | None]:
     """``array`` as ``target``'s Arrow type, or the index of the first value that won't go."""
     t = array.type
     kind = target.kind

@@ -18,8 +18,9 @@ def keep_last(batch: pa.RecordBatch, key: list[str]) -> tuple[pa.RecordBatch, np
     n = batch.num_rows
     if n < 2 or not key:
         return batch, None
-    table = pa.Table.from_arrays([batch.column(k) for k in key] + [pa.array(np.arange(n))],
-                                 names=[*key, _ROW])
+    table = pa.Table.from_arrays(
+        [batch.column(k) for k in key] + [pa.array(np.arange(n))], names=[*key, _ROW]
+    )
     last = table.group_by(key, use_threads=False).aggregate([(_ROW, "max")])
     if last.num_rows == n:
         return batch, None

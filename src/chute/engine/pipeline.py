@@ -58,16 +58,27 @@ _DONE = object()
 
 
 class Pipeline:
-    def __init__(self, source: Source, sink: Sink, options: LoadOptions, table: str,
-                 observers: Sequence[Observer] = ()) -> None:
+    def __init__(
+        self,
+        source: Source,
+        sink: Sink,
+        options: LoadOptions,
+        table: str,
+        observers: Sequence[Observer] = (),
+    ) -> None:
         self.source = source
         self.sink = sink
         self.options = options
         self.table = table
         self.observers = list(observers)
         self.key = list(options.key)
-        self.report = LoadReport(source=source.name, target=sink.display_url, table=table,
-                                 mode=options.mode.value, key=self.key)
+        self.report = LoadReport(
+            source=source.name,
+            target=sink.display_url,
+            table=table,
+            mode=options.mode.value,
+            key=self.key,
+        )
         self._stop = threading.Event()
         self._queue: queue.Queue[object] = queue.Queue(maxsize=QUEUE_DEPTH)
         self._started = time.perf_counter()
@@ -85,8 +96,12 @@ class Pipeline:
             first = next(batches, None)
             converter = self._prepare_table(first)
             if converter is not None:
-                reader = threading.Thread(target=self._read, name="chute-reader", daemon=True,
-                                          args=(first, batches, converter))
+                reader = threading.Thread(
+                    target=self._read,
+                    name="chute-reader",
+                    daemon=True,
+                    args=(first, batches, converter),
+                )
                 reader.start()
                 self._write()
             report.status = "completed"
@@ -138,27 +153,31 @@ class Pipeline:
             return self._create_table(first, columns, missing_key)
         return self._use_table(existing, first, columns)
 
-    def _create_table(self, first: SourceBatch | None, columns: list[str],
-                      missing_key: list[str]) -> Converter:
+    def _create_table(
+        self, first: SourceBatch | None, columns: list[str], missing_key: list[str]
+    ) -> Converter:
         if missing_key:
-            raise ConfigError(f"key column(s) not in the input: {', '.join(missing_key)}",
-                              hint=f"the input has: {', '.join(columns)}")
+            raise ConfigError(
+                f"key column(s) not in the input: {', '.join(missing_key)}",
+                hint=f"the input has: {', '.join(columns)}",
+            )
         targets = {}
         for name in columns:
             if first is None:
                 targets[name] = ct.TEXT
             else:
                 field_ = first.data.schema.field(name)
-                targets[name] = ct.infer(field_, first.data.column(name),
-                                         numbers_from_text=self.source.numbers_from_text)
+                targets[name] = ct.infer(
+                    field_, first.data.column(name), numbers_from_text=self.source.numbers_from_text
+                )
         self.sink.create_table(self.table, targets, self.key)
         self.report.table_created = True
         self.report.columns = {n: str(t) for n, t in targets.items()}
-        return Converter(targets, may_widen=True,
-                         numbers_from_text=self.source.numbers_from_text)
+        return Converter(targets, may_widen=True, numbers_from_text=self.source.numbers_from_text)
 
-    def _use_table(self, existing: list[TableColumn], first: SourceBatch | None,
-                   columns: list[str]) -> Converter:
+    def _use_table(
+        self, existing: list[TableColumn], first: SourceBatch | None, columns: list[str]
+    ) -> Converter:
         by_name = {c.name: c for c in existing}
         folded: dict[str, list[str]] = {}
         for c in existing:
@@ -180,33 +199,41 @@ class Pipeline:
                 hint="add them to the table, or pass --add-columns to let chute add them",
             )
         for name in unknown:
-            t = ct.TEXT if first is None else ct.infer(
-                first.data.schema.field(name), first.data.column(name),
-                numbers_from_text=self.source.numbers_from_text)
+            t = (
+                ct.TEXT
+                if first is None
+                else ct.infer(
+                    first.data.schema.field(name),
+                    first.data.column(name),
+                    numbers_from_text=self.source.numbers_from_text,
+                )
+            )
             self.sink.add_column(self.table, name, t)
             targets[name] = t
             self.report.changes.append(f"added column {name} {t} to table {self.table}")
         key = [rename.get(k, k) for k in self.key]
-        missing = [k for k in key if k not in targets or (k not in columns and
-                                                          k not in rename.values())]
+        missing = [
+            k for k in key if k not in targets or (k not in columns and k not in rename.values())
+        ]
         if missing:
             raise ConfigError(f"key column(s) not in the input: {', '.join(missing)}")
         self.key = key
-        if self.options.mode is not Mode.APPEND and not self.sink.has_unique_key(
-                self.table, key):
+        if self.options.mode is not Mode.APPEND and not self.sink.has_unique_key(self.table, key):
             raise ConfigError(
                 f"table {self.table} has no primary key or unique index on "
                 f"({', '.join(key)}), which {self.options.mode.value} needs",
                 hint=f"create one: CREATE UNIQUE INDEX ON {self.table} ({', '.join(key)})",
             )
         self.report.columns = {c.name: c.declared for c in existing}
-        return Converter(targets, may_widen=False, rename=rename,
-                         numbers_from_text=self.source.numbers_from_text)
+        return Converter(
+            targets, may_widen=False, rename=rename, numbers_from_text=self.source.numbers_from_text
+        )
 
     # -- the reader thread -------------------------------------------------------------
 
-    def _read(self, first: SourceBatch | None, rest: Iterator[SourceBatch],
-              converter: Converter) -> None:
+    def _read(
+        self, first: SourceBatch | None, rest: Iterator[SourceBatch], converter: Converter
+    ) -> None:
         try:
             batches = rest if first is None else _chain(first, rest)
             t0 = time.perf_counter()
@@ -239,10 +266,14 @@ class Pipeline:
                 continue
             if not (converter.may_widen or self.options.add_columns):
                 raise ConfigError(
-                    f"{batch.position(0).describe()}: table {self.table} has no column "
-                    f"{name!r}", hint="pass --add-columns to let chute add it")
-            t = ct.infer(batch.data.schema.field(name), batch.data.column(name),
-                         numbers_from_text=self.source.numbers_from_text)
+                    f"{batch.position(0).describe()}: table {self.table} has no column {name!r}",
+                    hint="pass --add-columns to let chute add it",
+                )
+            t = ct.infer(
+                batch.data.schema.field(name),
+                batch.data.column(name),
+                numbers_from_text=self.source.numbers_from_text,
+            )
             converter.targets[name] = added[name] = t
         data, widenings = converter.convert(batch)
         item = _Item(batch, data, widenings, added)
@@ -290,15 +321,17 @@ class Pipeline:
         for name, t in item.added.items():
             self.sink.add_column(self.table, name, t)
             self.report.columns[name] = str(t)
-            self.report.changes.append(f"added column {name} {t} "
-                                       f"(first seen at {item.source.position(0).describe()})")
+            self.report.changes.append(
+                f"added column {name} {t} (first seen at {item.source.position(0).describe()})"
+            )
         for w in item.widenings:
             current = self._current_types(w)
             self.sink.alter_column(self.table, w.column, w.new, current, self.key)
             self.report.columns[w.column] = str(w.new)
             self.report.changes.append(
                 f"column {w.column} widened from {w.old} to {w.new} at {w.line_or_record} "
-                f"(value {w.example!r})")
+                f"(value {w.example!r})"
+            )
 
     def _current_types(self, w: Widening) -> dict[str, ct.ColumnType]:
         described = self.sink.describe(self.table) or []
@@ -308,15 +341,19 @@ class Pipeline:
         batch = item.source
         if exc.row is not None:
             row = int(item.rows[exc.row]) if item.rows is not None else exc.row
-            located = RecordError(exc.message, position=batch.position(row), column=exc.column,
-                                  sqlstate=exc.sqlstate)
+            located = RecordError(
+                exc.message, position=batch.position(row), column=exc.column, sqlstate=exc.sqlstate
+            )
         else:
             if batch.lines is not None:
                 where = f"lines {batch.lines[0]}-{batch.lines[-1]}"
             else:
                 where = f"records {batch.first_record}-{batch.first_record + batch.num_rows - 1}"
-            located = RecordError(f"{exc.message} (in the batch of {where} of "
-                                  f"{batch.source})", column=exc.column, sqlstate=exc.sqlstate)
+            located = RecordError(
+                f"{exc.message} (in the batch of {where} of {batch.source})",
+                column=exc.column,
+                sqlstate=exc.sqlstate,
+            )
         located.row = exc.row
         return located
 

@@ -24,11 +24,14 @@ def open_sink(url: str) -> Sink:
     """The sink for ``url`` (not yet connected)."""
     match = _SCHEME.match(url)
     if not match:
-        raise ConfigError(f"malformed database URL {url!r}",
-                          hint="e.g. sqlite:///chute.db or postgresql://user@host/db")
+        raise ConfigError(
+            f"malformed database URL {url!r}",
+            hint="e.g. sqlite:///chute.db or postgresql://user@host/db",
+        )
     scheme = match.group(1).lower().split("+")[0]
     cls = SINKS.get(scheme)
     if cls is None:
-        raise ConfigError(f"unknown database scheme {scheme!r}",
-                          hint=f"supported: {', '.join(sorted(SINKS))}")
+        raise ConfigError(
+            f"unknown database scheme {scheme!r}", hint=f"supported: {', '.join(sorted(SINKS))}"
+        )
     return cls(url)

@@ -55,7 +55,7 @@ def check_table_name(name: str) -> str:
         raise ConfigError(
             f"{name!r} is not a valid table name",
             hint="use letters, digits and underscores, starting with a letter, "
-                 f"at most {MAX_IDENTIFIER_BYTES} characters",
+            f"at most {MAX_IDENTIFIER_BYTES} characters",
         )
     return name
 
@@ -98,8 +98,14 @@ class Sink(ABC):
         """Create ``table``; key columns become its primary key."""
 
     @abstractmethod
-    def alter_column(self, table: str, column: str, new_type: ColumnType,
-                     columns: dict[str, ColumnType], key: list[str]) -> None:
+    def alter_column(
+        self,
+        table: str,
+        column: str,
+        new_type: ColumnType,
+        columns: dict[str, ColumnType],
+        key: list[str],
+    ) -> None:
         """Change a column of a table this load created to a wider type, keeping its values."""
 
     @abstractmethod

@@ -38,8 +38,14 @@ class MemorySink(Sink):
     def create_table(self, table: str, columns: dict[str, ColumnType], key: list[str]) -> None:
         self.tables[table] = MemoryTable(dict(columns), list(key))
 
-    def alter_column(self, table: str, column: str, new_type: ColumnType,
-                     columns: dict[str, ColumnType], key: list[str]) -> None:
+    def alter_column(
+        self,
+        table: str,
+        column: str,
+        new_type: ColumnType,
+        columns: dict[str, ColumnType],
+        key: list[str],
+    ) -> None:
         self.tables[table].columns[column] = new_type
 
     def add_column(self, table: str, column: str, new_type: ColumnType) -> None:

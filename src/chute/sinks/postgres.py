@@ -9,6 +9,7 @@ one ``INSERT ... SELECT ... ON CONFLICT`` that also counts created and updated r
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -74,15 +75,18 @@ class _PgColumn:
 
 class PostgresSink(Sink):
     schemes = ("postgresql", "postgres")
-    capabilities = Capabilities(upsert=True, transactions=True, bulk_copy=True,
-                                alter_column_type=True)
+    capabilities = Capabilities(
+        upsert=True, transactions=True, bulk_copy=True, alter_column_type=True
+    )
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
         parts = urlsplit(url)
         if not parts.hostname and not parts.path.strip("/"):
-            raise ConfigError(f"malformed PostgreSQL URL {self.display_url!r}",
-                              hint="use postgresql://user:password@host:port/database")
+            raise ConfigError(
+                f"malformed PostgreSQL URL {self.display_url!r}",
+                hint="use postgresql://user:password@host:port/database",
+            )
         self._uri = urlunsplit(("postgresql", *parts[1:]))
         self._conn: Any = None
         self._columns: dict[str, dict[str, _PgColumn]] = {}
@@ -126,10 +130,8 @@ class PostgresSink(Sink):
 
     def _rollback(self) -> None:
         self._stages.clear()  # temp tables made in the failed transaction are gone
-        try:
+        with contextlib.suppress(adbc_driver_manager.Error):
             self._conn.rollback()
-        except adbc_driver_manager.Error:
-            pass
 
     def _pg_columns(self, table: str) -> dict[str, _PgColumn]:
         if table not in self._columns:
@@ -137,7 +139,9 @@ class PostgresSink(Sink):
                 "SELECT a.attname, t.typname, format_type(a.atttypid, a.atttypmod), a.atttypmod "
                 "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
                 "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
-                "ORDER BY a.attnum", (q(table),))
+                "ORDER BY a.attnum",
+                (q(table),),
+            )
             self._conn.commit()
             self._columns[table] = {r[0]: _PgColumn(r[0], r[1], r[2], r[3]) for r in rows}
         return self._columns[table]
@@ -156,18 +160,30 @@ class PostgresSink(Sink):
         return [TableColumn(c.name, _column_type(c), c.declared) for c in cols.values()]
 
     def create_table(self, table: str, columns: dict[str, ColumnType], key: list[str]) -> None:
-        cols = [f"{q(n)} {create_type(t)}" + (" NOT NULL" if n in key else "")
-                for n, t in columns.items()]
+        cols = [
+            f"{q(n)} {create_type(t)}" + (" NOT NULL" if n in key else "")
+            for n, t in columns.items()
+        ]
         if key:
             cols.append(f"PRIMARY KEY ({', '.join(q(k) for k in key)})")
         self._commit([f"CREATE TABLE {q(table)} ({', '.join(cols)})"])
         self._columns.pop(table, None)
 
-    def alter_column(self, table: str, column: str, new_type: ColumnType,
-                     columns: dict[str, ColumnType], key: list[str]) -> None:
+    def alter_column(
+        self,
+        table: str,
+        column: str,
+        new_type: ColumnType,
+        columns: dict[str, ColumnType],
+        key: list[str],
+    ) -> None:
         pg = create_type(new_type)
-        self._commit([f"ALTER TABLE {q(table)} ALTER COLUMN {q(column)} TYPE {pg} "
-                      f"USING {q(column)}::{'text' if new_type.kind is Kind.TEXT else pg}"])
+        self._commit(
+            [
+                f"ALTER TABLE {q(table)} ALTER COLUMN {q(column)} TYPE {pg} "
+                f"USING {q(column)}::{'text' if new_type.kind is Kind.TEXT else pg}"
+            ]
+        )
         self._columns.pop(table, None)
         self._stages.clear()
 
@@ -181,7 +197,9 @@ class PostgresSink(Sink):
             "SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_index i "
             "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
             "WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indpred IS NULL "
-            "GROUP BY i.indexrelid", (q(table),))
+            "GROUP BY i.indexrelid",
+            (q(table),),
+        )
         self._conn.commit()
         wanted = sorted(key)
         return any(sorted(r[0]) == wanted for r in rows or [])
@@ -198,8 +216,9 @@ class PostgresSink(Sink):
             else:
                 stage = self._stage(cur, table, wire, casts)
                 cur.adbc_ingest(stage, wire, mode="append", temporary=True)
-                counts = self._insert_from(cur, table, stage, wire.schema.names, casts, mode,
-                                           key, n)
+                counts = self._insert_from(
+                    cur, table, stage, wire.schema.names, casts, mode, key, n
+                )
             self._conn.commit()
         except adbc_driver_manager.Error as exc:
             self._rollback()
@@ -210,8 +229,9 @@ class PostgresSink(Sink):
 
     def _stage(self, cur: Any, table: str, wire: pa.RecordBatch, casts: dict[str, str]) -> str:
         pg_cols = self._pg_columns(table)
-        layout = tuple((n, "text" if n in casts else pg_cols[n].declared)
-                       for n in wire.schema.names)
+        layout = tuple(
+            (n, "text" if n in casts else pg_cols[n].declared) for n in wire.schema.names
+        )
         key = (table, layout)
         if key not in self._stages:
             name = f"_chute_stage_{len(self._stages) + 1}"
@@ -221,8 +241,17 @@ class PostgresSink(Sink):
             self._stages[key] = name
         return self._stages[key]
 
-    def _insert_from(self, cur: Any, table: str, stage: str, names: list[str],
-                     casts: dict[str, str], mode: Mode, key: list[str], n: int) -> WriteCounts:
+    def _insert_from(
+        self,
+        cur: Any,
+        table: str,
+        stage: str,
+        names: list[str],
+        casts: dict[str, str],
+        mode: Mode,
+        key: list[str],
+        n: int,
+    ) -> WriteCounts:
         cols = ", ".join(q(c) for c in names)
         select = ", ".join(f"{q(c)}::{casts[c]}" if c in casts else q(c) for c in names)
         insert = f"INSERT INTO {q(table)} ({cols}) SELECT {select} FROM pg_temp.{q(stage)}"
@@ -232,25 +261,26 @@ class PostgresSink(Sink):
         conflict = f" ON CONFLICT ({', '.join(q(k) for k in key)}) "
         others = [c for c in names if c not in key]
         if mode is Mode.IGNORE or not others:
-            cur.execute(f"WITH ins AS ({insert}{conflict}DO NOTHING RETURNING 1) "
-                        "SELECT count(*) FROM ins")
+            cur.execute(
+                f"WITH ins AS ({insert}{conflict}DO NOTHING RETURNING 1) SELECT count(*) FROM ins"
+            )
             created = int(cur.fetchone()[0])
             if mode is Mode.IGNORE:
                 return WriteCounts(created=created, skipped=n - created)
             return WriteCounts(created=created, updated=n - created)
         sets = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in others)
-        cur.execute(f"WITH ins AS ({insert}{conflict}DO UPDATE SET {sets} "
-                    "RETURNING (xmax = 0) AS created) "
-                    "SELECT count(*) FILTER (WHERE created), count(*) FROM ins")
+        cur.execute(
+            f"WITH ins AS ({insert}{conflict}DO UPDATE SET {sets} "
+            "RETURNING (xmax = 0) AS created) "
+            "SELECT count(*) FILTER (WHERE created), count(*) FROM ins"
+        )
         created, total = cur.fetchone()
         return WriteCounts(created=int(created), updated=int(total) - int(created))
 
     def close(self) -> None:
         if self._conn is not None:
-            try:
+            with contextlib.suppress(adbc_driver_manager.Error):
                 self._conn.close()
-            except adbc_driver_manager.Error:
-                pass
             self._conn = None
 
 
@@ -263,8 +293,9 @@ def _column_type(c: _PgColumn) -> ColumnType:
     return ColumnType(native[0]) if native else TEXT
 
 
-def _wire_batch(batch: pa.RecordBatch, pg_cols: dict[str, _PgColumn]
-                ) -> tuple[pa.RecordBatch, dict[str, str]]:
+def _wire_batch(
+    batch: pa.RecordBatch, pg_cols: dict[str, _PgColumn]
+) -> tuple[pa.RecordBatch, dict[str, str]]:
     """The batch as sent: Arrow types the server reads in binary, or text to be cast."""
     arrays = []
     casts: dict[str, str] = {}
@@ -283,8 +314,9 @@ def _wire_column(col: pa.Array, pg: _PgColumn, casts: dict[str, str]) -> pa.Arra
         kind, wire_type = native
         if t == wire_type or (kind is Kind.JSON and pa.types.is_string(t)):
             if pg.typname == "jsonb":
-                return pc.binary_join_element_wise(_JSONB_VERSION, pc.cast(col, pa.binary()),
-                                                   pa.scalar(b"", pa.binary()))
+                return pc.binary_join_element_wise(
+                    _JSONB_VERSION, pc.cast(col, pa.binary()), pa.scalar(b"", pa.binary())
+                )
             return col
         if t == ColumnType(kind).arrow and kind in (Kind.BIGINT, Kind.DOUBLE):
             try:
@@ -320,8 +352,11 @@ def _wrap(exc: adbc_driver_manager.Error) -> Exception:
     if sqlstate is None or sqlstate.startswith(("08", "57P")):
         return SinkUnavailableError(f"lost the database: {message}", sqlstate=sqlstate)
     if sqlstate.startswith(("22", "23")):
-        err = RecordError(message, column=d.get("PG_DIAG_COLUMN_NAME") or
-                          _copy_column(d.get("PG_DIAG_CONTEXT", "")), sqlstate=sqlstate)
+        err = RecordError(
+            message,
+            column=d.get("PG_DIAG_COLUMN_NAME") or _copy_column(d.get("PG_DIAG_CONTEXT", "")),
+            sqlstate=sqlstate,
+        )
         match = _COPY_LINE.search(d.get("PG_DIAG_CONTEXT", ""))
         err.row = int(match.group(1)) - 1 if match else None
         return err

@@ -54,15 +54,18 @@ def _kind_of_declared(declared: str) -> Kind:
 
 class SqliteSink(Sink):
     schemes = ("sqlite",)
-    capabilities = Capabilities(upsert=True, transactions=True, bulk_copy=False,
-                                alter_column_type=True)
+    capabilities = Capabilities(
+        upsert=True, transactions=True, bulk_copy=False, alter_column_type=True
+    )
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
         rest = url.split(":", 1)[1]
         if not rest.startswith("///") or len(rest) == 3:
-            raise ConfigError(f"malformed SQLite URL {url!r}",
-                              hint="use sqlite:///relative/path.db or sqlite:////absolute.db")
+            raise ConfigError(
+                f"malformed SQLite URL {url!r}",
+                hint="use sqlite:///relative/path.db or sqlite:////absolute.db",
+            )
         self.path = rest[3:]
         self._conn: sqlite3.Connection | None = None
 
@@ -79,11 +82,11 @@ class SqliteSink(Sink):
         if self.path != ":memory:":
             parent = Path(self.path).parent
             if not parent.is_dir():
-                raise SinkUnavailableError(f"cannot open {self.url}: folder {str(parent)!r} "
-                                           "does not exist")
+                raise SinkUnavailableError(
+                    f"cannot open {self.url}: folder {str(parent)!r} does not exist"
+                )
         try:
-            self._conn = sqlite3.connect(self.path, isolation_level=None,
-                                         check_same_thread=False)
+            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA temp_store=MEMORY")
@@ -94,12 +97,15 @@ class SqliteSink(Sink):
         rows = self.conn.execute(f"PRAGMA table_info({q(table)})").fetchall()
         if not rows:
             return None
-        return [TableColumn(r[1], ColumnType(_kind_of_declared(r[2] or "")), r[2] or "")
-                for r in rows]
+        return [
+            TableColumn(r[1], ColumnType(_kind_of_declared(r[2] or "")), r[2] or "") for r in rows
+        ]
 
     def _ddl(self, table: str, columns: dict[str, ColumnType], key: list[str]) -> str:
-        cols = [f"{q(n)} {_DECLARED[t.kind]}" + (" NOT NULL" if n in key else "")
-                for n, t in columns.items()]
+        cols = [
+            f"{q(n)} {_DECLARED[t.kind]}" + (" NOT NULL" if n in key else "")
+            for n, t in columns.items()
+        ]
         if key:
             cols.append(f"PRIMARY KEY ({', '.join(q(k) for k in key)})")
         return f"CREATE TABLE {q(table)} ({', '.join(cols)})"
@@ -107,22 +113,29 @@ class SqliteSink(Sink):
     def create_table(self, table: str, columns: dict[str, ColumnType], key: list[str]) -> None:
         self._run_ddl([self._ddl(table, columns, key)])
 
-    def alter_column(self, table: str, column: str, new_type: ColumnType,
-                     columns: dict[str, ColumnType], key: list[str]) -> None:
+    def alter_column(
+        self,
+        table: str,
+        column: str,
+        new_type: ColumnType,
+        columns: dict[str, ColumnType],
+        key: list[str],
+    ) -> None:
         # SQLite cannot change a column's type: rebuild the table in one transaction.
         new_columns = {**columns, column: new_type}
         tmp = f"_chute_rebuild_{table}"
         names = ", ".join(q(n) for n in columns)
-        self._run_ddl([
-            self._ddl(tmp, new_columns, key),
-            f"INSERT INTO {q(tmp)} ({names}) SELECT {names} FROM {q(table)}",
-            f"DROP TABLE {q(table)}",
-            f"ALTER TABLE {q(tmp)} RENAME TO {q(table)}",
-        ])
+        self._run_ddl(
+            [
+                self._ddl(tmp, new_columns, key),
+                f"INSERT INTO {q(tmp)} ({names}) SELECT {names} FROM {q(table)}",
+                f"DROP TABLE {q(table)}",
+                f"ALTER TABLE {q(tmp)} RENAME TO {q(table)}",
+            ]
+        )
 
     def add_column(self, table: str, column: str, new_type: ColumnType) -> None:
-        self._run_ddl([f"ALTER TABLE {q(table)} ADD COLUMN {q(column)} "
-                       f"{_DECLARED[new_type.kind]}"])
+        self._run_ddl([f"ALTER TABLE {q(table)} ADD COLUMN {q(column)} {_DECLARED[new_type.kind]}"])
 
     def _run_ddl(self, statements: list[str]) -> None:
         try:
@@ -160,9 +173,11 @@ class SqliteSink(Sink):
                 counts = WriteCounts(created=n)
             elif mode is Mode.IGNORE:
                 before = conn.total_changes
-                conn.executemany(f"INSERT INTO {q(table)} ({cols}) VALUES ({marks}) "
-                                 f"ON CONFLICT ({', '.join(q(k) for k in key)}) DO NOTHING",
-                                 rows)
+                conn.executemany(
+                    f"INSERT INTO {q(table)} ({cols}) VALUES ({marks}) "
+                    f"ON CONFLICT ({', '.join(q(k) for k in key)}) DO NOTHING",
+                    rows,
+                )
                 created = conn.total_changes - before
                 counts = WriteCounts(created=created, skipped=n - created)
             else:
@@ -173,23 +188,33 @@ class SqliteSink(Sink):
             raise _wrap(exc) from exc
         return counts
 
-    def _upsert(self, table: str, names: list[str], rows: Iterable[tuple[Any, ...]], n: int,
-                key: list[str]) -> WriteCounts:
+    def _upsert(
+        self, table: str, names: list[str], rows: Iterable[tuple[Any, ...]], n: int, key: list[str]
+    ) -> WriteCounts:
         conn = self.conn
         cols = ", ".join(q(c) for c in names)
-        conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS _chute_stage AS SELECT {cols} "
-                     f"FROM {q(table)} WHERE 0")
+        conn.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS _chute_stage AS SELECT {cols} FROM {q(table)} WHERE 0"
+        )
         conn.execute("DELETE FROM _chute_stage")
-        conn.executemany(f"INSERT INTO _chute_stage ({cols}) VALUES "
-                         f"({', '.join('?' * len(names))})", rows)
+        conn.executemany(
+            f"INSERT INTO _chute_stage ({cols}) VALUES ({', '.join('?' * len(names))})", rows
+        )
         match = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in key)
-        existing = conn.execute(f"SELECT count(*) FROM _chute_stage s WHERE EXISTS "
-                                f"(SELECT 1 FROM {q(table)} t WHERE {match})").fetchone()[0]
+        existing = conn.execute(
+            f"SELECT count(*) FROM _chute_stage s WHERE EXISTS "
+            f"(SELECT 1 FROM {q(table)} t WHERE {match})"
+        ).fetchone()[0]
         others = [c for c in names if c not in key]
-        action = ("DO UPDATE SET " + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in others)
-                  if others else "DO NOTHING")
-        conn.execute(f"INSERT INTO {q(table)} ({cols}) SELECT {cols} FROM _chute_stage "
-                     f"WHERE true ON CONFLICT ({', '.join(q(k) for k in key)}) {action}")
+        action = (
+            "DO UPDATE SET " + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in others)
+            if others
+            else "DO NOTHING"
+        )
+        conn.execute(
+            f"INSERT INTO {q(table)} ({cols}) SELECT {cols} FROM _chute_stage "
+            f"WHERE true ON CONFLICT ({', '.join(q(k) for k in key)}) {action}"
+        )
         conn.execute("DROP TABLE _chute_stage")
         return WriteCounts(created=n - existing, updated=existing)
 
@@ -222,10 +247,10 @@ def _python_values(col: pa.Array) -> list[Any]:
         return pc.cast(col, pa.string()).to_pylist()  # type: ignore[no-any-return]
     if pa.types.is_timestamp(t):
         text = pc.strftime(col, format="%Y-%m-%d %H:%M:%S")
-        text = pc.replace_substring_regex(text, pattern=r"\.0+$|(\.[0-9]*?[1-9])0+$",
-                                          replacement=r"\1")
+        text = pc.replace_substring_regex(
+            text, pattern=r"\.0+$|(\.[0-9]*?[1-9])0+$", replacement=r"\1"
+        )
         if t.tz:
             text = pc.binary_join_element_wise(text, "+00:00", "")
         return text.to_pylist()  # type: ignore[no-any-return]
     return col.to_pylist()  # type: ignore[no-any-return]
-

@@ -13,8 +13,14 @@ from chute.sources.iterable import IterableSource
 from chute.sources.jsonl import JsonlSource
 
 FORMATS = ("csv", "tsv", "jsonl")
-_EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl",
-               ".ndjson": "jsonl", ".json": "jsonl"}
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
 
 __all__ = ["FORMATS", "Position", "Source", "SourceBatch", "detect_format", "open_source"]
 
@@ -55,8 +61,7 @@ def open_source(
     if format not in FORMATS:
         raise ConfigError(f"unknown format {format!r}", hint=f"use one of {', '.join(FORMATS)}")
     if format == "jsonl":
-        return JsonlSource(path, encoding=encoding, batch_rows=batch_rows,
-                           batch_bytes=batch_bytes)
+        return JsonlSource(path, encoding=encoding, batch_rows=batch_rows, batch_bytes=batch_bytes)
     default_delimiter, default_quote = (",", '"') if format == "csv" else ("\t", None)
     return CsvSource(
         path,

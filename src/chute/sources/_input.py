@@ -19,8 +19,9 @@ def check_encoding(encoding: str) -> str:
     try:
         return codecs.lookup(encoding).name
     except LookupError:
-        raise ConfigError(f"unknown encoding {encoding!r}", hint="try utf-8, latin-1 or cp1252") \
-            from None
+        raise ConfigError(
+            f"unknown encoding {encoding!r}", hint="try utf-8, latin-1 or cp1252"
+        ) from None
 
 
 class Input:
@@ -74,7 +75,7 @@ class Input:
         if not self._started and data:
             self._started = True
             if data.startswith(BOM):
-                data = data[len(BOM):]
+                data = data[len(BOM) :]
         return data
 
     def _transcode(self, data: bytes) -> bytes:
@@ -84,7 +85,9 @@ class Input:
         except UnicodeDecodeError as exc:
             line = self._lines_seen + data.count(b"\n", 0, exc.start) + 1
             raise SourceError(
-                f"bytes that are not valid {self.encoding}", source=self.name, line=line,
+                f"bytes that are not valid {self.encoding}",
+                source=self.name,
+                line=line,
                 hint="pass the file's real encoding with --encoding",
             ) from None
         self._lines_seen += data.count(b"\n")
@@ -102,4 +105,3 @@ class Input:
         if self.raw is not sys.stdin.buffer:
             self._stream.close()
             self.raw.close()
-

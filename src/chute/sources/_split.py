@@ -91,8 +91,7 @@ class RecordSplitter:
         quotes_before = np.searchsorted(quotes, newlines)
         return np.flatnonzero((quotes_before & 1) == 0), newlines
 
-    def _cut(self, ends: np.ndarray, newlines: np.ndarray, max_rows: int,
-             max_bytes: int) -> Chunk:
+    def _cut(self, ends: np.ndarray, newlines: np.ndarray, max_rows: int, max_bytes: int) -> Chunk:
         buf = self._buffer
         end_pos = newlines[ends]  # byte positions of record-ending newlines
         fit = int(np.searchsorted(end_pos, max_bytes))  # records ending before max_bytes
@@ -103,8 +102,9 @@ class RecordSplitter:
             if self._quote is not None and buf.count(bytes([self._quote])) % 2:
                 start = int(end_pos[-1]) + 1 if len(end_pos) else 0
                 line = self._line + int(np.searchsorted(newlines, start))
-                raise SourceError("a quoted value is never closed", source=self._input.name,
-                                  line=line)
+                raise SourceError(
+                    "a quoted value is never closed", source=self._input.name, line=line
+                )
             cut = len(buf)
             consumed_newlines = len(newlines)
         else:
@@ -132,7 +132,7 @@ class RecordSplitter:
 
 def _blank(arr: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Which records hold nothing but a line ending."""
-    blank = lengths == 0
+    blank: np.ndarray = lengths == 0
     if len(arr) == 0:
         return blank
     first = arr[np.minimum(starts, len(arr) - 1)]

@@ -49,8 +49,9 @@ class SourceBatch:
     def position(self, row: int) -> Position:
         """The position of the batch's ``row``-th record (0-based)."""
         line = int(self.lines[row]) if self.lines is not None else None
-        return Position(self.source, self.first_record + row, line,
-                        self.start_offset if row == 0 else None)
+        return Position(
+            self.source, self.first_record + row, line, self.start_offset if row == 0 else None
+        )
 
 
 class Source(Protocol):

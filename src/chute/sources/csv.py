@@ -38,8 +38,9 @@ class CsvSource:
         if len(delimiter) != 1 or delimiter in "\r\n":
             raise ConfigError(f"the delimiter must be one character, not {delimiter!r}")
         if quote is not None and (len(quote) != 1 or quote in "\r\n" or quote == delimiter):
-            raise ConfigError(f"the quote must be one character other than the delimiter, "
-                              f"not {quote!r}")
+            raise ConfigError(
+                f"the quote must be one character other than the delimiter, not {quote!r}"
+            )
         self._input = Input(source, encoding=encoding)
         self.name = self._input.name
         self.resumable = self._input.resumable
@@ -65,20 +66,29 @@ class CsvSource:
         names = [f.strip() for f in fields]
         for i, name in enumerate(names):
             if not name:
-                raise SourceError(f"header field {i + 1} is empty", source=self.name, line=1,
-                                  hint="name every column, or use --no-header")
+                raise SourceError(
+                    f"header field {i + 1} is empty",
+                    source=self.name,
+                    line=1,
+                    hint="name every column, or use --no-header",
+                )
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise SourceError(f"the header repeats column names: {', '.join(dupes)}",
-                              source=self.name, line=1)
+            raise SourceError(
+                f"the header repeats column names: {', '.join(dupes)}", source=self.name, line=1
+            )
         return names
 
     def _python_rows(self, data: bytes) -> list[list[str]]:
         text = data.decode("utf-8", errors="replace")
-        return list(pycsv.reader(io.StringIO(text, newline=""), delimiter=self._delimiter,
-                                 quotechar=self._quote or '"',
-                                 quoting=pycsv.QUOTE_MINIMAL if self._quote else
-                                 pycsv.QUOTE_NONE))
+        return list(
+            pycsv.reader(
+                io.StringIO(text, newline=""),
+                delimiter=self._delimiter,
+                quotechar=self._quote or '"',
+                quoting=pycsv.QUOTE_MINIMAL if self._quote else pycsv.QUOTE_NONE,
+            )
+        )
 
     def batches(self) -> Iterator[SourceBatch]:
         record = 1
@@ -86,23 +96,29 @@ class CsvSource:
             pending, self._pending = self._pending, None
             yield self._batch(pending, record)
             record += pending.rows
-        for chunk in self._splitter.chunks(max_rows=self._batch_rows,
-                                           max_bytes=self._batch_bytes):
+        for chunk in self._splitter.chunks(max_rows=self._batch_rows, max_bytes=self._batch_bytes):
             yield self._batch(chunk, record)
             record += chunk.rows
 
     def _batch(self, chunk: Chunk, first_record: int) -> SourceBatch:
         data = self._parse(chunk)
-        return SourceBatch(data=data, source=self.name, first_record=first_record,
-                           lines=chunk.lines, start_offset=chunk.offset,
-                           end_offset=chunk.offset + len(chunk.data), nbytes=len(chunk.data))
+        return SourceBatch(
+            data=data,
+            source=self.name,
+            first_record=first_record,
+            lines=chunk.lines,
+            start_offset=chunk.offset,
+            end_offset=chunk.offset + len(chunk.data),
+            nbytes=len(chunk.data),
+        )
 
     def _parse(self, chunk: Chunk) -> pa.RecordBatch:
         try:
             table = pacsv.read_csv(
                 pa.py_buffer(chunk.data),
-                read_options=pacsv.ReadOptions(column_names=self.columns, use_threads=False,
-                                               block_size=len(chunk.data) + 1),
+                read_options=pacsv.ReadOptions(
+                    column_names=self.columns, use_threads=False, block_size=len(chunk.data) + 1
+                ),
                 parse_options=pacsv.ParseOptions(
                     delimiter=self._delimiter,
                     quote_char=self._quote or False,
@@ -120,10 +136,16 @@ class CsvSource:
         except pa.ArrowInvalid as exc:
             raise self._locate(chunk, exc) from None
         if table.num_rows != chunk.rows:
-            raise SourceError(f"parsed {table.num_rows} records where {chunk.rows} were "
-                              "expected", source=self.name, line=int(chunk.lines[0]))
-        return table.combine_chunks().to_batches()[0] if table.num_rows else \
-            pa.RecordBatch.from_pylist([], schema=table.schema)
+            raise SourceError(
+                f"parsed {table.num_rows} records where {chunk.rows} were expected",
+                source=self.name,
+                line=int(chunk.lines[0]),
+            )
+        return (
+            table.combine_chunks().to_batches()[0]
+            if table.num_rows
+            else pa.RecordBatch.from_pylist([], schema=table.schema)
+        )
 
     def _locate(self, chunk: Chunk, exc: Exception) -> SourceError:
         """Find the record that made Arrow fail, with Python's own csv reader."""
@@ -131,16 +153,20 @@ class CsvSource:
             chunk.data.decode("utf-8")
         except UnicodeDecodeError as err:
             line = int(chunk.lines[0]) + chunk.data.count(b"\n", 0, err.start)
-            return SourceError("bytes that are not valid utf-8", source=self.name, line=line,
-                               hint="pass the file's real encoding with --encoding")
+            return SourceError(
+                "bytes that are not valid utf-8",
+                source=self.name,
+                line=line,
+                hint="pass the file's real encoding with --encoding",
+            )
         for i, fields in enumerate(self._python_rows(chunk.data)):
             if len(fields) != len(self.columns) and i < chunk.rows:
                 return SourceError(
                     f"expected {len(self.columns)} fields, found {len(fields)}",
-                    source=self.name, line=int(chunk.lines[i]),
+                    source=self.name,
+                    line=int(chunk.lines[i]),
                 )
-        return SourceError(f"malformed CSV: {exc}", source=self.name,
-                           line=int(chunk.lines[0]))
+        return SourceError(f"malformed CSV: {exc}", source=self.name, line=int(chunk.lines[0]))
 
     def total_bytes(self) -> int | None:
         return self._input.raw_size

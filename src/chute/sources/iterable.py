@@ -16,8 +16,9 @@ class IterableSource:
     numbers_from_text = False
     resumable = False
 
-    def __init__(self, records: Iterable[Any], *, batch_rows: int = 100_000,
-                 name: str = "<iterable>") -> None:
+    def __init__(
+        self, records: Iterable[Any], *, batch_rows: int = 100_000, name: str = "<iterable>"
+    ) -> None:
         self.name = name
         self._records = iter(records)
         self._batch_rows = batch_rows
@@ -27,8 +28,10 @@ class IterableSource:
     def batches(self) -> Iterator[SourceBatch]:
         record = 1
         while True:
-            chunk = [self._as_mapping(r, record + i)
-                     for i, r in enumerate(islice(self._records, self._batch_rows))]
+            chunk = [
+                self._as_mapping(r, record + i)
+                for i, r in enumerate(islice(self._records, self._batch_rows))
+            ]
             if not chunk:
                 return
             for rec in chunk:
@@ -36,8 +39,9 @@ class IterableSource:
                     if key not in self._known:
                         self._known.add(key)
                         self.columns.append(key)
-            yield SourceBatch(data=records_to_batch(chunk, self.columns), source=self.name,
-                              first_record=record)
+            yield SourceBatch(
+                data=records_to_batch(chunk, self.columns), source=self.name, first_record=record
+            )
             record += len(chunk)
 
     def _as_mapping(self, record: Any, number: int) -> Mapping[str, Any]:
@@ -47,8 +51,10 @@ class IterableSource:
             return dataclasses.asdict(record)
         if hasattr(record, "_asdict"):
             return dict(record._asdict())
-        raise SourceError(f"expected a dict, found {type(record).__name__}",
-                          source=f"{self.name}, record {number}")
+        raise SourceError(
+            f"expected a dict, found {type(record).__name__}",
+            source=f"{self.name}, record {number}",
+        )
 
     def total_bytes(self) -> int | None:
         return None

@@ -37,8 +37,7 @@ class JsonlSource:
 
     def batches(self) -> Iterator[SourceBatch]:
         record = 1
-        for chunk in self._splitter.chunks(max_rows=self._batch_rows,
-                                           max_bytes=self._batch_bytes):
+        for chunk in self._splitter.chunks(max_rows=self._batch_rows, max_bytes=self._batch_bytes):
             records = self._parse(chunk)
             for rec in records:
                 for key in rec:
@@ -46,9 +45,13 @@ class JsonlSource:
                         self._known.add(key)
                         self.columns.append(key)
             yield SourceBatch(
-                data=records_to_batch(records, self.columns), source=self.name,
-                first_record=record, lines=chunk.lines, start_offset=chunk.offset,
-                end_offset=chunk.offset + len(chunk.data), nbytes=len(chunk.data),
+                data=records_to_batch(records, self.columns),
+                source=self.name,
+                first_record=record,
+                lines=chunk.lines,
+                start_offset=chunk.offset,
+                end_offset=chunk.offset + len(chunk.data),
+                nbytes=len(chunk.data),
             )
             record += len(records)
 
@@ -61,11 +64,15 @@ class JsonlSource:
             try:
                 value = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
-                raise SourceError(_why(line, exc), source=self.name,
-                                  line=int(chunk.lines[i])) from None
+                raise SourceError(
+                    _why(line, exc), source=self.name, line=int(chunk.lines[i])
+                ) from None
             if not isinstance(value, dict):
-                raise SourceError(f"expected a JSON object, found {type(value).__name__}",
-                                  source=self.name, line=int(chunk.lines[i]))
+                raise SourceError(
+                    f"expected a JSON object, found {type(value).__name__}",
+                    source=self.name,
+                    line=int(chunk.lines[i]),
+                )
             records.append(value)
         return records
 

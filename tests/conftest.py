@@ -1,0 +1,71 @@
+"""Shared fixtures: a throwaway PostgreSQL database per test session, SQLite files per test.
+
+PostgreSQL comes from ``CHUTE_TEST_POSTGRES_URL`` (default: the local server).  When it
+cannot be reached the tests that need it are skipped with the reason, unless
+``CHUTE_REQUIRE_SERVICES=1`` (set by ``.ci/run``), which makes them fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+POSTGRES_URL = os.environ.get(
+    "CHUTE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_SERVICES = os.environ.get("CHUTE_REQUIRE_SERVICES") == "1"
+
+
+def _with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, ""))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """The URL of a database made for this test session, dropped at the end."""
+    import psycopg
+
+    try:
+        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        message = f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}".strip()
+        if REQUIRE_SERVICES:
+            pytest.fail(f"CHUTE_REQUIRE_SERVICES=1 but {message}")
+        pytest.skip(f"SKIPPING POSTGRESQL TESTS: {message}")
+    name = f"chute_test_{uuid.uuid4().hex[:12]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield _with_database(POSTGRES_URL, name)
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url(postgres_server: str) -> Iterator[str]:
+    """The session database, emptied of tables after each test."""
+    yield postgres_server
+    import psycopg
+
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test that takes this runs once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    return str(request.getfixturevalue("pg_url"))

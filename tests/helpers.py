@@ -1,0 +1,47 @@
+"""Helpers for tests: read the database back with an independent driver."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+DATA = Path(__file__).parent / "data"
+
+
+def query(url: str, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` run on the database at ``url``, read with an independent driver."""
+    if url.startswith("sqlite:"):
+        conn = sqlite3.connect(url.split(":///", 1)[1])
+        try:
+            return conn.execute(sql).fetchall()
+        finally:
+            conn.close()
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql).fetchall()  # type: ignore[arg-type]
+
+
+def execute(url: str, *statements: str) -> None:
+    if url.startswith("sqlite:"):
+        conn = sqlite3.connect(url.split(":///", 1)[1])
+        try:
+            for sql in statements:
+                conn.execute(sql)
+            conn.commit()
+        finally:
+            conn.close()
+        return
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        for sql in statements:
+            conn.execute(sql)  # type: ignore[arg-type]
+
+
+def write(path: Path, text: str | bytes) -> Path:
+    if isinstance(text, str):
+        text = text.encode("utf-8")
+    path.write_bytes(text)
+    return path
