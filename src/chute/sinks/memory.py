@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from chute.engine.columns import ColumnType
+from chute.engine.columns import ColumnType, Kind
 from chute.errors import RecordError
 from chute.sinks.base import Capabilities, Mode, Sink, TableColumn, WriteCounts
+
+
+_CONVERT: dict[Kind, Callable[[Any], Any]] = {
+    Kind.NUMERIC: lambda v: Decimal(str(v)),
+    Kind.DOUBLE: float,
+    Kind.JSON: lambda v: v,
+}
 
 
 class MemorySink(Sink):
@@ -46,7 +55,12 @@ class MemorySink(Sink):
         columns: dict[str, ColumnType],
         key: list[str],
     ) -> None:
-        self.tables[table].columns[column] = new_type
+        t = self.tables[table]
+        t.columns[column] = new_type
+        convert = _CONVERT.get(new_type.kind, str)
+        for row in t.rows:
+            if row.get(column) is not None:
+                row[column] = convert(row[column])
 
     def add_column(self, table: str, column: str, new_type: ColumnType) -> None:
         self.tables[table].columns[column] = new_type

@@ -50,7 +50,11 @@ class CsvSource:
         self._batch_rows = batch_rows
         self._batch_bytes = batch_bytes
         self._splitter = RecordSplitter(self._input, quote=quote)
-        self.columns = self._read_header()
+        try:
+            self.columns = self._read_header()
+        except BaseException:
+            self._input.close()
+            raise
 
     def _read_header(self) -> list[str]:
         first = self._splitter.next_chunk(max_rows=1, max_bytes=1)
