@@ -9,10 +9,21 @@ from chute.errors import ConfigError
 
 
 def test_public_names_are_exactly_the_curated_ones() -> None:
-    assert sorted(chute.__all__) == sorted([
-        "ChuteError", "ConfigError", "LoadReport", "Mode", "Observer", "RecordError",
-        "SinkError", "SinkUnavailableError", "SourceError", "__version__", "load",
-    ])
+    assert sorted(chute.__all__) == sorted(
+        [
+            "ChuteError",
+            "ConfigError",
+            "LoadReport",
+            "Mode",
+            "Observer",
+            "RecordError",
+            "SinkError",
+            "SinkUnavailableError",
+            "SourceError",
+            "__version__",
+            "load",
+        ]
+    )
     for name in chute.__all__:
         assert hasattr(chute, name)
 
@@ -41,9 +52,21 @@ def test_passwords_are_redacted() -> None:
 
 
 def test_errors_share_one_base_with_exit_codes() -> None:
-    codes = {cls.__name__: cls.exit_code for cls in (
-        chute.ConfigError, chute.SourceError, chute.RecordError, chute.SinkError,
-        chute.SinkUnavailableError)}
-    assert codes == {"ConfigError": 2, "SourceError": 3, "RecordError": 4, "SinkError": 5,
-                     "SinkUnavailableError": 5}
+    codes = {
+        cls.__name__: cls.exit_code
+        for cls in (
+            chute.ConfigError,
+            chute.SourceError,
+            chute.RecordError,
+            chute.SinkError,
+            chute.SinkUnavailableError,
+        )
+    }
+    assert codes == {
+        "ConfigError": 2,
+        "SourceError": 3,
+        "RecordError": 4,
+        "SinkError": 5,
+        "SinkUnavailableError": 5,
+    }
     assert all(issubclass(getattr(chute, n), chute.ChuteError) for n in codes)

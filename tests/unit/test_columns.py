@@ -7,8 +7,11 @@ from chute.engine.columns import JSON, JSON_FIELD_META, TEXT, ColumnType, Kind, 
 
 
 def _infer(values: list[str | None], numbers_from_text: bool = True) -> ColumnType:
-    return infer(pa.field("c", pa.string()), pa.array(values, pa.string()),
-                 numbers_from_text=numbers_from_text)
+    return infer(
+        pa.field("c", pa.string()),
+        pa.array(values, pa.string()),
+        numbers_from_text=numbers_from_text,
+    )
 
 
 @pytest.mark.parametrize(
@@ -33,8 +36,9 @@ def _infer(values: list[str | None], numbers_from_text: bool = True) -> ColumnTy
         (["1", "n/a"], TEXT),
     ],
 )
-def test_inference_picks_the_narrowest_exact_type(values: list[str | None],
-                                                  expected: ColumnType) -> None:
+def test_inference_picks_the_narrowest_exact_type(
+    values: list[str | None], expected: ColumnType
+) -> None:
     assert _infer(values) == expected
 
 
@@ -44,10 +48,12 @@ def test_typed_sources_recognise_only_dates_and_timestamps_in_strings() -> None:
 
 
 def test_arrow_types_map_directly() -> None:
-    assert infer(pa.field("c", pa.int64()), pa.array([1]), numbers_from_text=False) == \
-        ColumnType(Kind.BIGINT)
-    assert infer(pa.field("c", pa.float64()), pa.array([1.5]), numbers_from_text=False) == \
-        ColumnType(Kind.DOUBLE)
+    assert infer(pa.field("c", pa.int64()), pa.array([1]), numbers_from_text=False) == ColumnType(
+        Kind.BIGINT
+    )
+    assert infer(
+        pa.field("c", pa.float64()), pa.array([1.5]), numbers_from_text=False
+    ) == ColumnType(Kind.DOUBLE)
     field = pa.field("c", pa.string(), metadata=JSON_FIELD_META)
     assert infer(field, pa.array(['{"a":1}']), numbers_from_text=False) == JSON
 
@@ -64,7 +70,8 @@ def test_arrow_types_map_directly() -> None:
         (TEXT, JSON, TEXT),
     ],
 )
-def test_widening_never_loses_information(a: ColumnType, b: ColumnType,
-                                          expected: ColumnType) -> None:
+def test_widening_never_loses_information(
+    a: ColumnType, b: ColumnType, expected: ColumnType
+) -> None:
     assert widen(a, b) == expected
     assert widen(b, a) == expected

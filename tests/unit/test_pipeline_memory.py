@@ -22,16 +22,22 @@ def rows(url: str, table: str) -> list[dict]:
 
 
 def test_iterable_is_loaded_with_exact_counts(mem: str) -> None:
-    report = chute.load(({"id": i, "v": f"x{i}"} for i in range(10)), into=mem, table="t",
-                        batch_rows=3)
+    report = chute.load(
+        ({"id": i, "v": f"x{i}"} for i in range(10)), into=mem, table="t", batch_rows=3
+    )
     assert report.status == "completed"
     assert (report.read, report.written, report.created, report.batches) == (10, 10, 10, 4)
     assert [r["id"] for r in rows(mem, "t")] == list(range(10))
 
 
 def test_upsert_last_record_of_a_key_wins_within_and_across_batches(mem: str) -> None:
-    data = [{"id": 1, "v": "a"}, {"id": 2, "v": "b"}, {"id": 1, "v": "c"},
-            {"id": 3, "v": "d"}, {"id": 1, "v": "e"}]
+    data = [
+        {"id": 1, "v": "a"},
+        {"id": 2, "v": "b"},
+        {"id": 1, "v": "c"},
+        {"id": 3, "v": "d"},
+        {"id": 1, "v": "e"},
+    ]
     report = chute.load(data, into=mem, table="t", mode="upsert", key="id", batch_rows=3)
     assert {r["id"]: r["v"] for r in rows(mem, "t")} == {1: "e", 2: "b", 3: "d"}
     # as if applied one by one: 3 created, then 1 updated twice
@@ -41,8 +47,9 @@ def test_upsert_last_record_of_a_key_wins_within_and_across_batches(mem: str) ->
 
 def test_ignore_skips_existing_keys_and_counts_them(mem: str) -> None:
     chute.load([{"id": 1, "v": "old"}], into=mem, table="t", mode="ignore", key="id")
-    report = chute.load([{"id": 1, "v": "new"}, {"id": 2, "v": "x"}], into=mem, table="t",
-                        mode="ignore", key="id")
+    report = chute.load(
+        [{"id": 1, "v": "new"}, {"id": 2, "v": "x"}], into=mem, table="t", mode="ignore", key="id"
+    )
     assert (report.created, report.skipped) == (1, 1)
     assert {r["id"]: r["v"] for r in rows(mem, "t")} == {1: "old", 2: "x"}
 
@@ -68,14 +75,14 @@ def test_csv_columns_widen_when_later_batches_disagree(mem: str, tmp_path: Path)
     assert [r["n"] for r in rows(mem, "w")] == ["1", "2", "12.5", "3.0", "n/a"]
     assert [r["z"] for r in rows(mem, "w")] == ["1", "2", "007", "3", "4"]
     assert report.changes == [
-        "column n widened from bigint to numeric(38,1) at " f"{path}, line 4 (value '12.5')",
+        f"column n widened from bigint to numeric(38,1) at {path}, line 4 (value '12.5')",
         f"column z widened from bigint to text at {path}, line 4 (value '007')",
         f"column n widened from numeric(38,1) to text at {path}, line 6 (value 'n/a')",
     ]
 
 
 def test_key_that_is_not_in_the_data_is_a_config_error(mem: str) -> None:
-    with pytest.raises(ConfigError, match="key column.*nope"):
+    with pytest.raises(ConfigError, match=r"key column.*nope"):
         chute.load([{"id": 1}], into=mem, table="t", mode="upsert", key="nope")
 
 

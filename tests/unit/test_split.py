@@ -16,8 +16,7 @@ from chute.sources._split import RecordSplitter
 def _chunks(path: Path, max_rows: int, max_bytes: int, quote: str | None = '"') -> list:
     inp = Input(path)
     try:
-        return list(RecordSplitter(inp, quote=quote).chunks(max_rows=max_rows,
-                                                            max_bytes=max_bytes))
+        return list(RecordSplitter(inp, quote=quote).chunks(max_rows=max_rows, max_bytes=max_bytes))
     finally:
         inp.close()
 
@@ -54,8 +53,11 @@ _value = st.text(alphabet=st.sampled_from(list('ab,"\n é')), max_size=6)
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=st.lists(st.lists(_value, min_size=2, max_size=2), min_size=1, max_size=30),
-       max_rows=st.integers(1, 7), max_bytes=st.integers(1, 64))
+@given(
+    rows=st.lists(st.lists(_value, min_size=2, max_size=2), min_size=1, max_size=30),
+    max_rows=st.integers(1, 7),
+    max_bytes=st.integers(1, 64),
+)
 def test_chunks_hold_whole_records_with_exact_line_numbers(
     tmp_path: Path, rows: list[list[str]], max_rows: int, max_bytes: int
 ) -> None:
@@ -74,7 +76,8 @@ def test_chunks_hold_whole_records_with_exact_line_numbers(
         line = reader.line_num + 1
     chunks = _chunks(path, max_rows, max_bytes)
     got_lines = [int(n) for c in chunks for n in c.lines]
-    got_records = [r for c in chunks
-                   for r in csv.reader(io.StringIO(c.data.decode(), newline="")) if r]
+    got_records = [
+        r for c in chunks for r in csv.reader(io.StringIO(c.data.decode(), newline="")) if r
+    ]
     assert got_records == [r for r, _ in expected]
     assert got_lines == [n for _, n in expected]

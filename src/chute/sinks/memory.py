@@ -12,7 +12,6 @@ from chute.engine.columns import ColumnType, Kind
 from chute.errors import RecordError
 from chute.sinks.base import Capabilities, Mode, Sink, TableColumn, WriteCounts
 
-
 _CONVERT: dict[Kind, Callable[[Any], Any]] = {
     Kind.NUMERIC: lambda v: Decimal(str(v)),
     Kind.DOUBLE: float,

@@ -1,0 +1,285 @@
+"""Every ordinary mistake gets one clear line on stderr, a distinct exit code, no traceback."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import execute, query
+
+
+def chute(
+    *args: str, stdin: bytes | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "chute", *args],
+        input=stdin,
+        capture_output=True,
+        cwd=cwd,
+        timeout=120,
+    )
+    return subprocess.CompletedProcess(
+        proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+    )
+
+
+def assert_error(result: subprocess.CompletedProcess[str], code: int, *fragments: str) -> None:
+    assert result.returncode == code, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("error: ")
+    for fragment in fragments:
+        assert fragment in first, first
+
+
+@pytest.fixture
+def good_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "people.csv"
+    path.write_text("id,name\n1,Ann\n2,Bob\n3,Cy\n")
+    return path
+
+
+def test_missing_file(sqlite_url: str, tmp_path: Path) -> None:
+    assert_error(
+        chute("load", str(tmp_path / "nope.csv"), "--into", sqlite_url), 3, "nope.csv: no such file"
+    )
+
+
+def test_directory_instead_of_file(sqlite_url: str, tmp_path: Path) -> None:
+    d = tmp_path / "dir.csv"
+    d.mkdir()
+    assert_error(chute("load", str(d), "--into", sqlite_url), 3, "is a directory")
+
+
+def test_unreadable_file(sqlite_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "secret.csv"
+    path.write_text("a\n1\n")
+    path.chmod(0)
+    # root reads files whatever their mode; a read that fails (EIO) shows the same path
+    target = (
+        str(path)
+        if subprocess.run(["id", "-u"], capture_output=True, text=True).stdout.strip() != "0"
+        else "/proc/self/mem"
+    )
+    assert_error(
+        chute("load", target, "--format", "csv", "--table", "t", "--into", sqlite_url),
+        3,
+        target,
+        "cannot",
+    )
+
+
+def test_undecodable_bytes_name_the_line(sqlite_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "latin.csv"
+    path.write_bytes("id,name\n1,ok\n2,caf\xe9\n".encode("latin-1"))
+    result = chute("load", str(path), "--into", sqlite_url)
+    assert_error(result, 3, "latin.csv, line 3", "not valid utf-8")
+    assert "--encoding" in result.stderr
+    ok = chute("load", str(path), "--into", sqlite_url, "--encoding", "latin-1")
+    assert ok.returncode == 0, ok.stderr
+    assert query(sqlite_url, "SELECT name FROM latin ORDER BY id") == [("ok",), ("café",)]
+
+
+def test_undecodable_bytes_in_another_encoding(sqlite_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"id,name\n1,ok\n2,\xff\xfe\n")
+    assert_error(
+        chute("load", str(path), "--into", sqlite_url, "--encoding", "ascii"),
+        3,
+        "line 3",
+        "not valid ascii",
+    )
+
+
+def test_unknown_encoding(sqlite_url: str, good_csv: Path) -> None:
+    assert_error(
+        chute("load", str(good_csv), "--into", sqlite_url, "--encoding", "klingon"),
+        2,
+        "unknown encoding 'klingon'",
+    )
+
+
+def test_row_with_extra_field_stops_the_load_and_reports_what_was_committed(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("id,name\n1,a\n2,b\n3,c,EXTRA\n4,d\n")
+    report = tmp_path / "r.json"
+    result = chute(
+        "load", str(path), "--into", sqlite_url, "--batch-rows", "2", "--report", str(report)
+    )
+    assert_error(result, 3, "bad.csv, line 4", "expected 2 fields, found 3")
+    data = json.loads(report.read_text())
+    assert (data["status"], data["written"], data["read"]) == ("failed", 2, 2)
+    assert data["committed_through"].endswith("line 3")
+    assert "committed through" in result.stdout
+    assert query(sqlite_url, "SELECT id FROM bad ORDER BY id") == [(1,), (2,)]
+
+
+def test_unclosed_quote(sqlite_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text('id,name\n1,"never closed\n2,b\n')
+    assert_error(chute("load", str(path), "--into", sqlite_url), 3, "line 2", "never closed")
+
+
+def test_empty_file(sqlite_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text("")
+    assert_error(chute("load", str(path), "--into", sqlite_url), 3, "empty")
+
+
+def test_corrupt_gzip(sqlite_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "x.csv.gz"
+    path.write_bytes(gzip.compress(b"id\n1\n2\n")[:-8] + b"garbage!")
+    assert_error(chute("load", str(path), "--into", sqlite_url), 3, "x.csv.gz")
+
+
+@pytest.mark.parametrize(
+    ("into", "fragment"),
+    [
+        ("not a url", "malformed database URL"),
+        ("oracle://x/y", "unknown database scheme 'oracle'"),
+        ("sqlite://relative.db", "malformed SQLite URL"),
+    ],
+)
+def test_bad_database_urls(good_csv: Path, into: str, fragment: str) -> None:
+    assert_error(chute("load", str(good_csv), "--into", into), 2, fragment)
+
+
+def test_database_that_is_down(good_csv: Path) -> None:
+    result = chute("load", str(good_csv), "--into", "postgresql://u:pw@127.0.0.1:1/db")
+    assert_error(result, 5, "cannot connect to postgresql://u:***@127.0.0.1:1/db")
+    assert "pw@" not in result.stderr
+
+
+@pytest.mark.postgres
+def test_database_that_refuses_the_login(pg_url: str, good_csv: Path) -> None:
+    bad = pg_url.replace("postgres@", "no_such_user@")
+    assert_error(chute("load", str(good_csv), "--into", bad), 5, "no_such_user")
+
+
+def test_sqlite_file_in_a_missing_folder(good_csv: Path, tmp_path: Path) -> None:
+    assert_error(
+        chute("load", str(good_csv), "--into", f"sqlite:///{tmp_path}/no/such/dir/x.db"),
+        5,
+        "does not exist",
+    )
+
+
+def test_upsert_without_key(sqlite_url: str, good_csv: Path) -> None:
+    result = chute("load", str(good_csv), "--into", sqlite_url, "--mode", "upsert")
+    assert_error(result, 2, "mode upsert needs key columns")
+    assert "hint: pass --key" in result.stderr
+
+
+def test_key_not_in_the_data(sqlite_url: str, good_csv: Path) -> None:
+    assert_error(
+        chute("load", str(good_csv), "--into", sqlite_url, "--mode", "upsert", "--key", "email"),
+        2,
+        "key column(s) not in the input: email",
+    )
+
+
+def test_unknown_mode(sqlite_url: str, good_csv: Path) -> None:
+    assert_error(
+        chute("load", str(good_csv), "--into", sqlite_url, "--mode", "merge"),
+        2,
+        "unknown mode 'merge'",
+    )
+
+
+@pytest.mark.parametrize("table", ["1abc", "a-b", "x; DROP TABLE y", "a" * 64])
+def test_invalid_table_names(sqlite_url: str, good_csv: Path, table: str) -> None:
+    assert_error(
+        chute("load", str(good_csv), "--into", sqlite_url, "--table", table),
+        2,
+        "is not a valid table name",
+    )
+
+
+def test_unknown_extension_and_format(sqlite_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "data.txt"
+    path.write_text("a\n1\n")
+    assert_error(chute("load", str(path), "--into", sqlite_url), 2, "cannot tell the format")
+    assert_error(
+        chute("load", str(path), "--into", sqlite_url, "--format", "xml"), 2, "unknown format 'xml'"
+    )
+
+
+def test_stdin_needs_format_and_table(sqlite_url: str) -> None:
+    assert_error(
+        chute("load", "-", "--into", sqlite_url, "--table", "t", stdin=b"a\n1\n"),
+        2,
+        "reading stdin needs --format",
+    )
+    assert_error(
+        chute("load", "-", "--into", sqlite_url, "--format", "csv", stdin=b"a\n1\n"),
+        2,
+        "table name is needed",
+    )
+    ok = chute(
+        "load", "-", "--into", sqlite_url, "--format", "csv", "--table", "t", stdin=b"a\n1\n2\n"
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert query(sqlite_url, "SELECT a FROM t") == [(1,), (2,)]
+
+
+def test_input_columns_the_table_lacks_are_named(db_url: str, good_csv: Path) -> None:
+    execute(db_url, "CREATE TABLE people (id bigint)")
+    result = chute("load", str(good_csv), "--into", db_url)
+    assert_error(result, 2, "table people has no column(s) name")
+    assert "--add-columns" in result.stderr
+    ok = chute("load", str(good_csv), "--into", db_url, "--add-columns")
+    assert ok.returncode == 0, ok.stderr
+    assert query(db_url, "SELECT id, name FROM people ORDER BY id") == [
+        (1, "Ann"),
+        (2, "Bob"),
+        (3, "Cy"),
+    ]
+
+
+def test_value_that_does_not_fit_an_existing_column_names_line_and_column(
+    db_url: str, tmp_path: Path
+) -> None:
+    execute(db_url, "CREATE TABLE nums (id bigint, n integer)")
+    path = tmp_path / "nums.csv"
+    path.write_text("id,n\n1,5\n2,abc\n")
+    assert_error(
+        chute("load", str(path), "--into", db_url), 4, "nums.csv, line 3", "column 'n'", "'abc'"
+    )
+    assert query(db_url, "SELECT count(*) FROM nums") == [(0,)]
+
+
+@pytest.mark.postgres
+def test_database_refusing_a_row_names_its_line(pg_url: str, tmp_path: Path) -> None:
+    execute(pg_url, "CREATE TABLE codes (id bigint PRIMARY KEY, code varchar(3) NOT NULL)")
+    path = tmp_path / "codes.csv"
+    path.write_text("id,code\n1,abc\n2,abc\n3,abcd\n4,x\n")
+    result = chute("load", str(path), "--into", pg_url, "--batch-rows", "2")
+    assert_error(result, 4, "codes.csv, line 4", "too long")
+    assert query(pg_url, "SELECT id FROM codes ORDER BY id") == [(1,), (2,)]
+    path.write_text("id,code\n5,abc\n6,\n")
+    assert_error(chute("load", str(path), "--into", pg_url), 4, "codes.csv, line 3", "null value")
+
+
+def test_bad_json_lines_name_the_line(sqlite_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text('{"a": 1}\n\n{"a": 2,}\n')
+    assert_error(
+        chute("load", str(path), "--into", sqlite_url), 3, "events.jsonl, line 3", "invalid JSON"
+    )
+    path.write_text('{"a": 1}\n[1, 2]\n')
+    assert_error(
+        chute("load", str(path), "--into", sqlite_url), 3, "line 2", "expected a JSON object"
+    )
+
+
+def test_debug_shows_the_traceback(tmp_path: Path, sqlite_url: str) -> None:
+    result = chute("load", str(tmp_path / "nope.csv"), "--into", sqlite_url, "--debug")
+    assert result.returncode == 3
+    assert "Traceback" in result.stderr
