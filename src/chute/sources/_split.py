@@ -67,6 +67,12 @@ class RecordSplitter:
                 continue
             return self._cut(ends, newlines, max_rows, max_bytes)
 
+    def unread(self, chunk: Chunk) -> None:
+        """Put ``chunk`` back, so that the next chunk starts with its records again."""
+        self._buffer = chunk.data + self._buffer
+        self._line = int(chunk.lines[0]) if chunk.rows else self._line
+        self._offset = chunk.offset
+
     def _fill(self, target: int) -> None:
         parts = [self._buffer]
         size = len(self._buffer)

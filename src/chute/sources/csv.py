@@ -64,9 +64,8 @@ class CsvSource:
             raise SourceError("the file is empty: no header and no records", source=self.name)
         fields = self._python_rows(first.data)[0]
         if not self._header:
-            self._pending: Chunk | None = first
+            self._splitter.unread(first)  # the first record is data
             return [f"column_{i + 1}" for i in range(len(fields))]
-        self._pending = None
         names = [f.strip() for f in fields]
         for i, name in enumerate(names):
             if not name:
@@ -96,10 +95,6 @@ class CsvSource:
 
     def batches(self) -> Iterator[SourceBatch]:
         record = 1
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            yield self._batch(pending, record)
-            record += pending.rows
         for chunk in self._splitter.chunks(max_rows=self._batch_rows, max_bytes=self._batch_bytes):
             yield self._batch(chunk, record)
             record += chunk.rows
