@@ -95,13 +95,14 @@ NICKNAMES = ["Bob", "Jo", "Ace", "Mimi", "Zé", "the Boss", "Ørn", "Kiki"]
 COMPANY_SUFFIXES = ["Inc.", "Ltd.", "GmbH & Co. KG", "S.A.", "AB", "K.K.", "sp. z o.o."]
 STATUSES = ["pending", "paid", "shipped", "delivered", "cancelled", "returned"]
 STATUS_WEIGHTS = [0.10, 0.15, 0.20, 0.45, 0.06, 0.04]
-WORDS = (
-    "please leave the parcel at the door ring twice fragile handle with care deliver "
-    "after 5pm call before delivery gift wrap no invoice in box back entrance neighbour "
-    "floor apartment building reception weekend only urgent express signature required "
-    "réception bâtiment étage Tür Nachbar Lieferung 配達 玄関 包装 доставка подъезд "
-    "portería entrega mañana"
-).split()
+WORDS = [
+    "please", "leave", "the", "parcel", "at", "the", "door", "ring", "twice", "fragile",
+    "handle", "with", "care", "deliver", "after", "5pm", "call", "before", "delivery", "gift",
+    "wrap", "no", "invoice", "in", "box", "back", "entrance", "neighbour", "floor",
+    "apartment", "building", "reception", "weekend", "only", "urgent", "express", "signature",
+    "required", "réception", "bâtiment", "étage", "Tür", "Nachbar", "Lieferung", "配達", "玄関",
+    "包装", "доставка", "подъезд", "portería", "entrega", "mañana",
+]  # fmt: skip
 TAGS = [
     "fragile", "express", "gift", "b2b", "return", "priority", "eco", "bulk",
     "international", "überseeisch", "配送", "vip",
@@ -233,9 +234,7 @@ def make_chunk(pools: Pools, ids: np.ndarray, rng: np.random.Generator) -> bytes
     offsets = np.asarray(OFFSETS_MINUTES, dtype=np.int64)[offset_idx[sl]]
     local = pa.array((ordered[sl] + offsets * 60).astype("datetime64[s]"))
     ordered_text = pc.strftime(local, format="%Y-%m-%dT%H:%M:%S")
-    millis_text = pc.binary_join_element_wise(
-        ".", pc.utf8_lpad(_int_text(millis[sl]), 3, "0"), ""
-    )
+    millis_text = pc.binary_join_element_wise(".", pc.utf8_lpad(_int_text(millis[sl]), 3, "0"), "")
     ordered_text = pc.binary_join_element_wise(
         ordered_text,
         pc.if_else(pa.array(with_millis[sl]), millis_text, ""),

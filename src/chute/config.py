@@ -12,10 +12,10 @@ from chute.sinks.base import Mode
 DEFAULT_INTO = "sqlite:///chute.db"
 DEFAULT_MODE = Mode.APPEND
 DEFAULT_BATCH_ROWS = 100_000
-DEFAULT_BATCH_BYTES = 16 << 20
+DEFAULT_BATCH_BYTES = 4 << 20
 DEFAULT_ENCODING = "utf-8"
 #: batches parsed ahead of the writer; bounds memory at about (this + 2) batches
-QUEUE_DEPTH = 2
+QUEUE_DEPTH = 1
 
 
 @dataclass(frozen=True)

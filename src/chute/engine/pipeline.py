@@ -276,7 +276,7 @@ class Pipeline:
             )
             converter.targets[name] = added[name] = t
         data, widenings = converter.convert(batch)
-        item = _Item(batch, data, widenings, added)
+        item = _Item(batch.released(), data, widenings, added)
         if self.options.mode is Mode.UPSERT:
             deduped, rows = keep_last(data, self.key)
             if rows is not None:

@@ -88,10 +88,10 @@ class RecordSplitter:
     def _record_ends(self) -> tuple[np.ndarray, np.ndarray]:
         """Byte positions of record-ending newlines, and of all newlines, in the buffer."""
         arr = np.frombuffer(self._buffer, dtype=np.uint8)
-        newlines = np.flatnonzero(arr == NEWLINE)
+        newlines = _positions(arr, NEWLINE)
         if self._quote is None:
             return np.arange(len(newlines)), newlines
-        quotes = np.flatnonzero(arr == self._quote)
+        quotes = _positions(arr, self._quote)
         if len(quotes) == 0:
             return np.arange(len(newlines)), newlines
         quotes_before = np.searchsorted(quotes, newlines)
@@ -134,6 +134,18 @@ class RecordSplitter:
         self._offset += cut
         self._buffer = buf[cut:]
         return chunk
+
+
+_WINDOW = 1 << 20
+
+
+def _positions(arr: np.ndarray, byte: int) -> np.ndarray:
+    """Where ``byte`` occurs in ``arr``, scanned in windows to keep temporaries small."""
+    if len(arr) <= _WINDOW:
+        return np.flatnonzero(arr == byte)
+    parts = [np.flatnonzero(arr[i : i + _WINDOW] == byte) + i
+             for i in range(0, len(arr), _WINDOW)]
+    return np.concatenate(parts)
 
 
 def _blank(arr: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -25,6 +25,9 @@ class Position:
         return f"{self.source}, record {self.record}"
 
 
+_NO_DATA = pa.RecordBatch.from_pylist([])
+
+
 @dataclass(frozen=True)
 class SourceBatch:
     """A batch of records as read, with the positions needed to name any one of them.
@@ -41,10 +44,19 @@ class SourceBatch:
     start_offset: int | None = None
     end_offset: int | None = None
     nbytes: int = 0
+    rows: int = -1  # set from ``data``; kept when the data is released
+
+    def __post_init__(self) -> None:
+        if self.rows < 0:
+            object.__setattr__(self, "rows", int(self.data.num_rows))
 
     @property
     def num_rows(self) -> int:
-        return int(self.data.num_rows)
+        return self.rows
+
+    def released(self) -> SourceBatch:
+        """The same positions without the data, so the raw values can be freed."""
+        return replace(self, data=_NO_DATA)
 
     def position(self, row: int) -> Position:
         """The position of the batch's ``row``-th record (0-based)."""

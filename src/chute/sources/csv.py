@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from chute.config import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS
 from chute.errors import ConfigError, SourceError
 from chute.sources._input import Input
 from chute.sources._split import Chunk, RecordSplitter
@@ -32,8 +33,8 @@ class CsvSource:
         quote: str | None = '"',
         encoding: str = "utf-8",
         header: bool = True,
-        batch_rows: int = 100_000,
-        batch_bytes: int = 16 << 20,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+        batch_bytes: int = DEFAULT_BATCH_BYTES,
     ) -> None:
         if len(delimiter) != 1 or delimiter in "\r\n":
             raise ConfigError(f"the delimiter must be one character, not {delimiter!r}")

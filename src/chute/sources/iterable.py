@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
 from typing import Any
 
+from chute.config import DEFAULT_BATCH_ROWS
 from chute.errors import SourceError
 from chute.sources._records import records_to_batch
 from chute.sources.base import SourceBatch
@@ -17,7 +18,7 @@ class IterableSource:
     resumable = False
 
     def __init__(
-        self, records: Iterable[Any], *, batch_rows: int = 100_000, name: str = "<iterable>"
+        self, records: Iterable[Any], *, batch_rows: int = DEFAULT_BATCH_ROWS, name: str = "<iterable>"
     ) -> None:
         self.name = name
         self._records = iter(records)

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from chute.config import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS
 from chute.errors import SourceError
 from chute.sources._input import Input
 from chute.sources._records import records_to_batch
@@ -23,8 +24,8 @@ class JsonlSource:
         source: str | os.PathLike[str],
         *,
         encoding: str = "utf-8",
-        batch_rows: int = 100_000,
-        batch_bytes: int = 16 << 20,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+        batch_bytes: int = DEFAULT_BATCH_BYTES,
     ) -> None:
         self._input = Input(source, encoding=encoding)
         self.name = self._input.name
