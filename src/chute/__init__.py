@@ -9,9 +9,11 @@ from chute.errors import (
     SinkError,
     SinkUnavailableError,
     SourceError,
+    TooManyRejectsError,
 )
 from chute.report import LoadReport
 from chute.sinks.base import Mode
+from chute.sources.base import Position, Reject
 
 __version__ = "0.1.0"
 
@@ -21,10 +23,13 @@ __all__ = [
     "LoadReport",
     "Mode",
     "Observer",
+    "Position",
     "RecordError",
+    "Reject",
     "SinkError",
     "SinkUnavailableError",
     "SourceError",
+    "TooManyRejectsError",
     "__version__",
     "load",
 ]

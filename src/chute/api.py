@@ -19,11 +19,13 @@ from chute.config import (
     parse_mode,
 )
 from chute.engine.pipeline import Observer, Pipeline
+from chute.engine.rejects import open_rejects
 from chute.errors import ConfigError
 from chute.report import LoadReport
 from chute.sinks import open_sink
 from chute.sinks.base import MAX_IDENTIFIER_BYTES, Mode, check_table_name
 from chute.sources import open_source
+from chute.sources.base import REJECTS_SUFFIX
 
 
 def load(
@@ -41,13 +43,17 @@ def load(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     batch_bytes: int = DEFAULT_BATCH_BYTES,
     add_columns: bool = False,
+    rejects: str | None = None,
+    max_errors: int | None = None,
     observers: Sequence[Observer] = (),
 ) -> LoadReport:
     """Load ``source`` into table ``table`` of the database at ``into``.
 
     ``source`` is a file path (``.csv``, ``.tsv``, ``.jsonl``, optionally ``.gz``), ``"-"``
-    for stdin, or an iterable of dicts.  Returns the :class:`LoadReport`; raises a
-    :class:`~chute.errors.ChuteError` whose ``report`` holds what was committed.
+    for stdin, or an iterable of dicts.  Bad records are rejected to ``rejects`` (a path,
+    ``table:NAME``, or by default ``<table>.rejects.jsonl`` beside the source) and the load
+    goes on, unless more than ``max_errors`` are rejected.  Returns the :class:`LoadReport`;
+    raises a :class:`~chute.errors.ChuteError` whose ``report`` holds what was committed.
     """
     options = LoadOptions(
         into=into,
@@ -62,6 +68,8 @@ def load(
         batch_rows=batch_rows,
         batch_bytes=batch_bytes,
         add_columns=add_columns,
+        rejects=rejects,
+        max_errors=max_errors,
     )
     table_name = check_table_name(table if table is not None else default_table(source))
     sink = open_sink(into)
@@ -75,9 +83,11 @@ def load(
         batch_rows=batch_rows,
         batch_bytes=batch_bytes,
     )
+    store = open_rejects(rejects, sink=sink, table=table_name, source=source)
     try:
-        return Pipeline(src, sink, options, table_name, observers).run()
+        return Pipeline(src, sink, options, table_name, store, observers).run()
     finally:
+        store.close()
         src.close()
         sink.close()
 
@@ -89,7 +99,7 @@ def default_table(source: object) -> str:
             "a table name is needed when the source is not a file", hint="pass --table NAME"
         )
     name = Path(os.fspath(source)).name
-    for suffix in (".gz",):
+    for suffix in (".gz", REJECTS_SUFFIX):
         name = name.removesuffix(suffix)
     name = name.rsplit(".", 1)[0] if "." in name else name
     name = re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_").lower()

@@ -22,6 +22,7 @@ from chute.report import LoadReport
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
+EXIT_REJECTS = 6  # the load completed, and some records were rejected
 EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
@@ -80,6 +81,21 @@ def load_command(
     add_columns: Annotated[
         bool, typer.Option("--add-columns", help="Add input columns that an existing table lacks.")
     ] = False,
+    rejects: Annotated[
+        str | None,
+        typer.Option(
+            help="Where rejected records go: a file, or table:NAME "
+            "[default: <table>.rejects.jsonl beside the source]."
+        ),
+    ] = None,
+    max_errors: Annotated[
+        int | None,
+        typer.Option(
+            envvar="CHUTE_MAX_ERRORS",
+            help="Stop once more records than this were rejected (0: stop at the first) "
+            "[default: no limit].",
+        ),
+    ] = None,
     report: Annotated[Path | None, typer.Option(help="Write the JSON report to this file.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
@@ -105,8 +121,12 @@ def load_command(
             batch_rows=batch_rows,
             batch_bytes=batch_bytes,
             add_columns=add_columns,
+            rejects=rejects,
+            max_errors=max_errors,
             observers=observers,
         )
+        if result.rejected:
+            code = EXIT_REJECTS
     except ChuteError as exc:
         result = exc.report
         code = exc.exit_code

@@ -34,6 +34,8 @@ class LoadOptions:
     batch_rows: int = DEFAULT_BATCH_ROWS
     batch_bytes: int = DEFAULT_BATCH_BYTES
     add_columns: bool = False
+    rejects: str | None = None
+    max_errors: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -41,6 +43,8 @@ class LoadOptions:
             raise ConfigError(f"batch_rows must be at least 1, not {self.batch_rows}")
         if self.batch_bytes < 1:
             raise ConfigError(f"batch_bytes must be at least 1, not {self.batch_bytes}")
+        if self.max_errors is not None and self.max_errors < 0:
+            raise ConfigError(f"max_errors must be 0 or more, not {self.max_errors}")
         if self.mode is not Mode.APPEND and not self.key:
             raise ConfigError(
                 f"mode {self.mode.value} needs key columns", hint="pass --key COLUMN[,COLUMN...]"

@@ -6,8 +6,9 @@ Every error is a :class:`ChuteError`; the subclasses say what the caller does ne
     ├── ConfigError                 a wrong option, URL, table or column name  (exit 2)
     ├── SourceError                 the input cannot be read or parsed          (exit 3)
     │                               carries ``source``, ``line``, ``column``
-    ├── RecordError                 the database refused a record              (exit 4)
+    ├── RecordError                 a record was refused; normally it becomes a reject
     │                               carries ``position``, ``column``, ``sqlstate``
+    ├── TooManyRejectsError         more records rejected than --max-errors     (exit 4)
     └── SinkError                   the database failed for a reason not tied to a record
         └── SinkUnavailableError    the database cannot be reached or refuses the login
                                                                                 (exit 5)
@@ -94,6 +95,12 @@ class RecordError(ChuteError):
         self.sqlstate = sqlstate
         #: the failing record's index in its batch, when the database said which
         self.row: int | None = None
+
+
+class TooManyRejectsError(ChuteError):
+    """More records were rejected than ``max_errors`` allows; the load stopped."""
+
+    exit_code = 4
 
 
 class SinkError(ChuteError):

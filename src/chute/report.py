@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any
+import copy
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chute.sources.base import Reject
 
 
 @dataclass
@@ -40,9 +44,16 @@ class LoadReport:
     changes: list[str] = field(default_factory=list)
     error: str | None = None
     committed_through: str | None = None
+    write_attempts: int = 0
+    rejects_to: str | None = None
+    #: the first rejects (up to 1,000) of the load; all of them are in ``rejects_to``
+    rejects: list[Reject] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The JSON report: every field but the rejects themselves (see ``rejects_to``)."""
+        return {
+            f.name: copy.copy(getattr(self, f.name)) for f in fields(self) if f.name != "rejects"
+        }
 
     def summary(self) -> str:
         """A few lines for people: what went where, the counts, the speed."""
@@ -56,6 +67,8 @@ class LoadReport:
         if self.mode == "upsert":
             counts += f" (created {self.created:,}, updated {self.updated:,})"
         counts += f"  skipped {self.skipped:,}  rejected {self.rejected:,}"
+        if self.rejected:
+            counts += f" (to {self.rejects_to})"
         lines.append(counts)
         lines.append(
             f"{self.batches:,} batches in {self.seconds:.2f} s, "

@@ -16,7 +16,6 @@ import pyarrow.compute as pc
 
 from chute.engine import columns as ct
 from chute.engine.columns import ColumnType, Kind
-from chute.errors import RecordError
 from chute.sources._records import json_text
 from chute.sources.base import SourceBatch
 
@@ -57,10 +56,18 @@ class Converter:
         self.numbers_from_text = numbers_from_text
         self.rename = rename or {}
 
-    def convert(self, batch: SourceBatch) -> tuple[pa.RecordBatch, list[Widening]]:
+    def convert(
+        self, batch: SourceBatch
+    ) -> tuple[pa.RecordBatch, list[Widening], dict[int, tuple[str, str]]]:
+        """The batch in the target types, the widenings made, and the rows that won't go.
+
+        Rows that won't go (only for an existing table, which never widens) map to the
+        column and the reason; their values are NULL in the returned batch.
+        """
         arrays = []
         names = []
         widenings: list[Widening] = []
+        refused: dict[int, tuple[str, str]] = {}
         data = batch.data
         for field, array in zip(data.schema, data.columns, strict=True):
             name = self.rename.get(field.name, field.name)
@@ -70,12 +77,14 @@ class Converter:
                 if bad is None:
                     break
                 if not self.may_widen:
-                    value = array[bad].as_py()
-                    raise RecordError(
-                        f"cannot store {str(value)[:80]!r} as {target}",
-                        position=batch.position(bad),
-                        column=name,
-                    )
+                    rows = _failing_rows(array, target)
+                    for row in rows:
+                        value = str(array[row].as_py())[:80]
+                        refused.setdefault(row, (name, f"cannot store {value!r} as {target}"))
+                    mask = np.zeros(len(array), dtype=bool)
+                    mask[rows] = True
+                    array = pc.if_else(pa.array(mask), pa.scalar(None, array.type), array)
+                    continue
                 wider = ct.widen(target, self._infer_failures(field, array, target))
                 widenings.append(
                     Widening(
@@ -89,7 +98,7 @@ class Converter:
                 target = self.targets[name] = wider
             arrays.append(converted)
             names.append(name)
-        return pa.RecordBatch.from_arrays(arrays, names=names), widenings
+        return pa.RecordBatch.from_arrays(arrays, names=names), widenings, refused
 
     def _infer_failures(self, field: pa.Field, array: pa.Array, target: ColumnType) -> ColumnType:
         valid = _fits(array, target)
@@ -135,6 +144,29 @@ def _convert(
         return pc.cast(array, target.arrow), None
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return array, _first_failure(array, target)
+
+
+def _failing_rows(array: pa.Array, target: ColumnType, offset: int = 0) -> list[int]:
+    """Every value that cannot be cast, found by casting halves: O(b log n) casts."""
+    if len(array) == 0:
+        return []
+    try:
+        _convert_or_raise(array, target)
+        return []
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        if len(array) == 1:
+            return [offset]
+    mid = len(array) // 2
+    return _failing_rows(array.slice(0, mid), target, offset) + _failing_rows(
+        array.slice(mid), target, offset + mid
+    )
+
+
+def _convert_or_raise(array: pa.Array, target: ColumnType) -> None:
+    if pa.types.is_floating(array.type) and target.kind in (Kind.BIGINT, Kind.NUMERIC):
+        pc.cast(array, target.arrow, safe=True)
+    else:
+        pc.cast(array, target.arrow)
 
 
 def _first_failure(array: pa.Array, target: ColumnType) -> int:

@@ -27,10 +27,14 @@ from chute.config import QUEUE_DEPTH, LoadOptions
 from chute.engine import columns as ct
 from chute.engine.convert import Converter, Widening
 from chute.engine.dedupe import keep_last
-from chute.errors import ChuteError, ConfigError, RecordError
+from chute.engine.rejects import RejectStore
+from chute.errors import ChuteError, ConfigError, RecordError, TooManyRejectsError
 from chute.report import LoadReport
-from chute.sinks.base import Mode, Sink, TableColumn
-from chute.sources.base import Source, SourceBatch
+from chute.sinks.base import Mode, Sink, TableColumn, WriteCounts
+from chute.sources.base import Reject, Source, SourceBatch
+
+#: rejects kept in memory on the report; all of them go to the reject store
+REJECTS_KEPT = 1000
 
 
 class Observer(Protocol):
@@ -52,6 +56,7 @@ class _Item:
     superseded: int = 0
     rows: np.ndarray | None = None  # source row of each written row, when deduped
     read_seconds: float = 0.0
+    rejects: list[Reject] = field(default_factory=list)
 
 
 _DONE = object()
@@ -64,10 +69,12 @@ class Pipeline:
         sink: Sink,
         options: LoadOptions,
         table: str,
+        rejects: RejectStore,
         observers: Sequence[Observer] = (),
     ) -> None:
         self.source = source
         self.sink = sink
+        self.rejects = rejects
         self.options = options
         self.table = table
         self.observers = list(observers)
@@ -275,8 +282,19 @@ class Pipeline:
                 numbers_from_text=self.source.numbers_from_text,
             )
             converter.targets[name] = added[name] = t
-        data, widenings = converter.convert(batch)
-        item = _Item(batch.released(), data, widenings, added)
+        data, widenings, refused = converter.convert(batch)
+        rejects = list(batch.rejects)
+        if refused:
+            keep = np.array([i for i in range(batch.num_rows) if i not in refused], dtype=np.int64)
+            as_read = batch.data.take(pa.array(sorted(refused))).to_pylist()
+            for row, record in zip(sorted(refused), as_read, strict=True):
+                column, message = refused[row]
+                rejects.append(
+                    batch.reject(row, "conversion", message, record=record, column=column)
+                )
+            data = data.take(pa.array(keep))
+            batch = batch.take(keep)
+        item = _Item(batch.released(), data, widenings, added, rejects=rejects)
         if self.options.mode is Mode.UPSERT:
             deduped, rows = keep_last(data, self.key)
             if rows is not None:
@@ -300,22 +318,83 @@ class Pipeline:
             report.read_seconds += item.read_seconds
             self._apply_schema_changes(item)
             t1 = time.perf_counter()
-            try:
-                counts = self.sink.write(self.table, item.data, self.options.mode, self.key)
-            except RecordError as exc:
-                raise self._locate(exc, item) from exc
+            counts, rejects = self._write_isolating(item)
             report.write_seconds += time.perf_counter() - t1
             batch = item.source
-            report.read += batch.num_rows
+            report.read += batch.num_rows + len(item.rejects)
             report.created += counts.created
             report.updated += counts.updated + item.superseded
             report.skipped += counts.skipped
             report.written = report.created + report.updated
             report.batches += 1
-            report.committed_through = batch.position(batch.num_rows - 1).describe()
+            if batch.num_rows:
+                report.committed_through = batch.position(batch.num_rows - 1).describe()
+            self._record_rejects(rejects)
             bytes_read = self.source.bytes_read()
             for obs in self.observers:
                 obs.on_batch(report, bytes_read)
+            limit = self.options.max_errors
+            if limit is not None and report.rejected > limit:
+                raise TooManyRejectsError(
+                    f"stopped: {report.rejected} records rejected, more than --max-errors "
+                    f"{limit}; see {self.rejects.location}",
+                    hint="the batches before the stop are committed; fix the rejects and load "
+                    "them again, or raise --max-errors",
+                )
+
+    def _write_isolating(self, item: _Item) -> tuple[WriteCounts, list[Reject]]:
+        """Write the batch; if the database refuses it, split it until the bad records are
+        alone.  b bad records among n cost O(b log n) statements; the rest is committed."""
+        data = item.data
+        total = WriteCounts()
+        rejects = list(item.rejects)
+        pending = [(0, data.num_rows)] if data.num_rows else []
+        while pending:
+            lo, hi = pending.pop()
+            self.report.write_attempts += 1
+            try:
+                counts = self.sink.write(
+                    self.table, data.slice(lo, hi - lo), self.options.mode, self.key
+                )
+            except RecordError as exc:
+                if hi - lo == 1:
+                    rejects.append(self._database_reject(item, lo, exc))
+                    continue
+                if exc.row is not None and 0 <= exc.row < hi - lo:
+                    bad = lo + exc.row  # the database named the record: try it alone
+                    parts = [(lo, bad), (bad, bad + 1), (bad + 1, hi)]
+                else:
+                    mid = (lo + hi) // 2
+                    parts = [(lo, mid), (mid, hi)]
+                pending.extend(reversed([(a, b) for a, b in parts if b > a]))
+                continue
+            total.created += counts.created
+            total.updated += counts.updated
+            total.skipped += counts.skipped
+        rejects.sort(key=lambda r: r.position.record)
+        return total, rejects
+
+    def _database_reject(self, item: _Item, row: int, exc: RecordError) -> Reject:
+        source_row = int(item.rows[row]) if item.rows is not None else row
+        record = item.data.slice(row, 1).to_pylist()[0]
+        return item.source.reject(
+            source_row,
+            "database",
+            exc.message,
+            record=record,
+            column=exc.column,
+            sqlstate=exc.sqlstate,
+        )
+
+    def _record_rejects(self, rejects: list[Reject]) -> None:
+        if not rejects:
+            return
+        self.rejects.write(rejects)
+        self.report.rejected += len(rejects)
+        self.report.rejects_to = self.rejects.location
+        room = REJECTS_KEPT - len(self.report.rejects)
+        if room > 0:
+            self.report.rejects.extend(rejects[:room])
 
     def _apply_schema_changes(self, item: _Item) -> None:
         for name, t in item.added.items():
@@ -336,26 +415,6 @@ class Pipeline:
     def _current_types(self, w: Widening) -> dict[str, ct.ColumnType]:
         described = self.sink.describe(self.table) or []
         return {c.name: (w.old if c.name == w.column else c.type) for c in described}
-
-    def _locate(self, exc: RecordError, item: _Item) -> RecordError:
-        batch = item.source
-        if exc.row is not None:
-            row = int(item.rows[exc.row]) if item.rows is not None else exc.row
-            located = RecordError(
-                exc.message, position=batch.position(row), column=exc.column, sqlstate=exc.sqlstate
-            )
-        else:
-            if batch.lines is not None:
-                where = f"lines {batch.lines[0]}-{batch.lines[-1]}"
-            else:
-                where = f"records {batch.first_record}-{batch.first_record + batch.num_rows - 1}"
-            located = RecordError(
-                f"{exc.message} (in the batch of {where} of {batch.source})",
-                column=exc.column,
-                sqlstate=exc.sqlstate,
-            )
-        located.row = exc.row
-        return located
 
 
 def _chain(first: SourceBatch, rest: Iterator[SourceBatch]) -> Iterator[SourceBatch]:

@@ -90,6 +90,7 @@ class SqliteSink(Sink):
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA temp_store=MEMORY")
+            self._conn.execute("PRAGMA foreign_keys=ON")  # declared foreign keys are kept
         except sqlite3.Error as exc:
             raise SinkUnavailableError(f"cannot open {self.url}: {exc}") from exc
 

@@ -23,15 +23,28 @@ READ_SIZE = 1 << 20
 
 @dataclass(frozen=True)
 class Chunk:
-    """Whole records: their bytes, the first line of each, and where the chunk starts."""
+    """Whole records: their bytes, and for each record its first line and where it is."""
 
     data: bytes
     lines: np.ndarray  # first line number (1-based) of each record
-    offset: int  # byte offset of ``data`` in the decoded input
+    starts: np.ndarray  # where each record starts in ``data``
+    offsets: np.ndarray  # where each record starts in the decoded input
+    offset: int  # byte offset of the chunk in the decoded input
 
     @property
     def rows(self) -> int:
         return len(self.lines)
+
+    @property
+    def spans(self) -> np.ndarray:
+        """Per record, ``[start, end)`` of its bytes in ``data``."""
+        ends = np.append(self.starts[1:], len(self.data))
+        return np.stack([self.starts, ends], axis=1)
+
+    def record(self, row: int) -> bytes:
+        """The raw bytes of one record, without its line ending."""
+        start, end = self.spans[row]
+        return self.data[int(start) : int(end)].rstrip(b"\r\n")
 
 
 class RecordSplitter:
@@ -70,8 +83,9 @@ class RecordSplitter:
     def unread(self, chunk: Chunk) -> None:
         """Put ``chunk`` back, so that the next chunk starts with its records again."""
         self._buffer = chunk.data + self._buffer
-        self._line = int(chunk.lines[0]) if chunk.rows else self._line
-        self._offset = chunk.offset
+        if chunk.rows:
+            self._line = int(chunk.lines[0])
+            self._offset = int(chunk.offsets[0])
 
     def _fill(self, target: int) -> None:
         parts = [self._buffer]
@@ -125,11 +139,14 @@ class RecordSplitter:
         lines += self._line
         data = buf[:cut]
         stops = np.append(starts[1:], cut)
+        offsets = starts + self._offset
         keep = ~_blank(np.frombuffer(data, dtype=np.uint8), starts, stops - starts)
         if not keep.all():
             data = b"".join(data[a:b] for a, b in zip(starts[keep], stops[keep], strict=True))
-            lines = lines[keep]
-        chunk = Chunk(data, lines, self._offset)
+            lines, offsets = lines[keep], offsets[keep]
+            lengths = (stops - starts)[keep]
+            starts = (np.cumsum(lengths) - lengths).astype(np.int64)
+        chunk = Chunk(data, lines, starts, offsets, self._offset)
         self._line += consumed_newlines
         self._offset += cut
         self._buffer = buf[cut:]
@@ -143,8 +160,7 @@ def _positions(arr: np.ndarray, byte: int) -> np.ndarray:
     """Where ``byte`` occurs in ``arr``, scanned in windows to keep temporaries small."""
     if len(arr) <= _WINDOW:
         return np.flatnonzero(arr == byte)
-    parts = [np.flatnonzero(arr[i : i + _WINDOW] == byte) + i
-             for i in range(0, len(arr), _WINDOW)]
+    parts = [np.flatnonzero(arr[i : i + _WINDOW] == byte) + i for i in range(0, len(arr), _WINDOW)]
     return np.concatenate(parts)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -25,24 +25,59 @@ class Position:
         return f"{self.source}, record {self.record}"
 
 
+#: the ending of reject files; a JSON Lines source of that name loads each line's "record"
+REJECTS_SUFFIX = ".rejects.jsonl"
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A record that was not stored, with why and where, and what it was."""
+
+    position: Position
+    error: str  # parse | decode | shape | conversion | constraint | database
+    message: str
+    raw: str | None = None  # the input text of the record, when it came from text
+    record: dict[str, Any] | None = None  # the record as read, when it could be read
+    column: str | None = None
+    sqlstate: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        p = self.position
+        return {
+            "source": p.source,
+            "line": p.line,
+            "offset": p.offset,
+            "record_number": p.record,
+            "column": self.column,
+            "error": self.error,
+            "sqlstate": self.sqlstate,
+            "message": self.message,
+            "raw": self.raw,
+            "record": self.record,
+        }
+
+
 _NO_DATA = pa.RecordBatch.from_pylist([])
 
 
 @dataclass(frozen=True)
 class SourceBatch:
-    """A batch of records as read, with the positions needed to name any one of them.
+    """A batch of records as read, with what is needed to name and show any one of them.
 
-    ``first_record`` is the 1-based number of the batch's first record in the source.
-    ``lines`` holds each record's first line number when the source has lines.
-    ``start_offset``/``end_offset`` are byte offsets of the batch in the (decoded) input.
+    Per row: ``records`` (1-based record number in the source), ``lines`` (first line, for
+    sources with lines) and ``offsets`` (byte offset in the decoded input).  ``text`` and
+    ``spans`` give each row's input text when the source is text.  ``rejects`` are the
+    records of this stretch of input that could not be read; they are not in ``data``.
     """
 
     data: pa.RecordBatch
     source: str
-    first_record: int
+    records: np.ndarray
     lines: np.ndarray | None = None
-    start_offset: int | None = None
-    end_offset: int | None = None
+    offsets: np.ndarray | None = None
+    text: bytes | None = None  # the input text the rows came from
+    spans: np.ndarray | None = None  # per row: [start, end) of its text in ``text``
+    rejects: tuple[Reject, ...] = ()
     nbytes: int = 0
     rows: int = -1  # set from ``data``; kept when the data is released
 
@@ -54,16 +89,69 @@ class SourceBatch:
     def num_rows(self) -> int:
         return self.rows
 
+    @property
+    def records_read(self) -> int:
+        """Records of the input this batch stands for: its rows and its rejects."""
+        return self.rows + len(self.rejects)
+
     def released(self) -> SourceBatch:
         """The same positions without the data, so the raw values can be freed."""
         return replace(self, data=_NO_DATA)
 
     def position(self, row: int) -> Position:
         """The position of the batch's ``row``-th record (0-based)."""
-        line = int(self.lines[row]) if self.lines is not None else None
         return Position(
-            self.source, self.first_record + row, line, self.start_offset if row == 0 else None
+            self.source,
+            int(self.records[row]),
+            int(self.lines[row]) if self.lines is not None else None,
+            int(self.offsets[row]) if self.offsets is not None else None,
         )
+
+    def raw_text(self, row: int) -> str | None:
+        if self.text is None or self.spans is None:
+            return None
+        start, end = self.spans[row]
+        return self.text[int(start) : int(end)].rstrip(b"\r\n").decode("utf-8", "replace")
+
+    def reject(
+        self,
+        row: int,
+        error: str,
+        message: str,
+        *,
+        record: dict[str, Any] | None = None,
+        column: str | None = None,
+        sqlstate: str | None = None,
+    ) -> Reject:
+        return Reject(
+            self.position(row),
+            error,
+            message,
+            raw=self.raw_text(row),
+            record=record,
+            column=column,
+            sqlstate=sqlstate,
+        )
+
+    def take(
+        self, rows: np.ndarray, data: pa.RecordBatch | None = None, rejects: tuple[Reject, ...] = ()
+    ) -> SourceBatch:
+        """The batch with only ``rows`` (indices), and ``rejects`` added."""
+        return replace(
+            self,
+            data=self.data.take(pa.array(rows)) if data is None else data,
+            records=self.records[rows],
+            lines=None if self.lines is None else self.lines[rows],
+            offsets=None if self.offsets is None else self.offsets[rows],
+            spans=None if self.spans is None else self.spans[rows],
+            rejects=self.rejects + rejects,
+            rows=len(rows),
+        )
+
+
+def numbered(first: int, n: int) -> np.ndarray:
+    """Record numbers ``first, first + 1, ...`` for ``n`` rows."""
+    return np.arange(first, first + n, dtype=np.int64)
 
 
 class Source(Protocol):

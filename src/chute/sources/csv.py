@@ -11,7 +11,10 @@ import csv as pycsv
 import io
 import os
 from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
@@ -19,7 +22,9 @@ from chute.config import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS
 from chute.errors import ConfigError, SourceError
 from chute.sources._input import Input
 from chute.sources._split import Chunk, RecordSplitter
-from chute.sources.base import SourceBatch
+from chute.sources.base import Reject, SourceBatch, numbered
+
+_NO_DATA = pa.RecordBatch.from_pylist([])
 
 
 class CsvSource:
@@ -101,72 +106,103 @@ class CsvSource:
             record += chunk.rows
 
     def _batch(self, chunk: Chunk, first_record: int) -> SourceBatch:
-        data = self._parse(chunk)
-        return SourceBatch(
-            data=data,
+        batch = SourceBatch(
+            data=_NO_DATA,
             source=self.name,
-            first_record=first_record,
+            records=numbered(first_record, chunk.rows),
             lines=chunk.lines,
-            start_offset=chunk.offset,
-            end_offset=chunk.offset + len(chunk.data),
+            offsets=chunk.offsets,
+            text=chunk.data,
+            spans=chunk.spans,
             nbytes=len(chunk.data),
+            rows=chunk.rows,
         )
-
-    def _parse(self, chunk: Chunk) -> pa.RecordBatch:
+        keep = np.arange(chunk.rows)
+        rejects: list[Reject] = []
+        data = chunk.data
         try:
-            table = pacsv.read_csv(
-                pa.py_buffer(chunk.data),
-                read_options=pacsv.ReadOptions(
-                    column_names=self.columns, use_threads=False, block_size=len(chunk.data) + 1
-                ),
-                parse_options=pacsv.ParseOptions(
-                    delimiter=self._delimiter,
-                    quote_char=self._quote or False,
-                    double_quote=True,
-                    newlines_in_values=True,
-                    ignore_empty_lines=False,
-                ),
-                convert_options=pacsv.ConvertOptions(
-                    column_types=dict.fromkeys(self.columns, pa.string()),
-                    null_values=[""],
-                    strings_can_be_null=True,
-                    quoted_strings_can_be_null=False,
-                ),
-            )
-        except pa.ArrowInvalid as exc:
-            raise self._locate(chunk, exc) from None
-        if table.num_rows != chunk.rows:
+            table, invalid = self._parse(data)
+        except pa.ArrowInvalid:
+            # Arrow refuses the whole chunk when a value is not UTF-8: find those records
+            good = []
+            for row in range(chunk.rows):
+                try:
+                    chunk.record(row).decode("utf-8")
+                    good.append(row)
+                except UnicodeDecodeError as err:
+                    rejects.append(
+                        batch.reject(
+                            row,
+                            "decode",
+                            f"bytes that are not valid utf-8 "
+                            f"(at byte {err.start + 1} of the record)",
+                        )
+                    )
+            keep = np.array(good, dtype=np.int64)
+            spans = chunk.spans[keep]
+            data = b"".join(chunk.data[int(a) : int(b)] for a, b in spans)
+            try:
+                table, invalid = self._parse(data)
+            except pa.ArrowInvalid as exc:
+                raise SourceError(
+                    f"malformed CSV: {exc}", source=self.name, line=int(chunk.lines[0])
+                ) from None
+        if invalid:
+            bad = {number - 1 for number, _ in invalid}
+            for number, found in invalid:
+                rejects.append(
+                    batch.reject(
+                        int(keep[number - 1]),
+                        "parse",
+                        f"expected {len(self.columns)} fields, found {found}",
+                    )
+                )
+            keep = np.array([r for i, r in enumerate(keep) if i not in bad], dtype=np.int64)
+        if table.num_rows != len(keep):
             raise SourceError(
-                f"parsed {table.num_rows} records where {chunk.rows} were expected",
+                f"parsed {table.num_rows} records where {len(keep)} were expected",
                 source=self.name,
                 line=int(chunk.lines[0]),
             )
-        return (
+        record_batch = (
             table.combine_chunks().to_batches()[0]
             if table.num_rows
             else pa.RecordBatch.from_pylist([], schema=table.schema)
         )
+        rejects.sort(key=lambda r: r.position.record)
+        if not rejects:
+            return replace(batch, data=record_batch)
+        return batch.take(keep, record_batch, tuple(rejects))
 
-    def _locate(self, chunk: Chunk, exc: Exception) -> SourceError:
-        """Find the record that made Arrow fail, with Python's own csv reader."""
-        try:
-            chunk.data.decode("utf-8")
-        except UnicodeDecodeError as err:
-            line = int(chunk.lines[0]) + chunk.data.count(b"\n", 0, err.start)
-            return SourceError(
-                "bytes that are not valid utf-8",
-                source=self.name,
-                line=line,
-                hint="pass the file's real encoding with --encoding",
-            )
-        for i, fields in enumerate(self._python_rows(chunk.data)):
-            if len(fields) != len(self.columns) and i < chunk.rows:
-                return SourceError(
-                    f"expected {len(self.columns)} fields, found {len(fields)}",
-                    source=self.name,
-                    line=int(chunk.lines[i]),
-                )
-        return SourceError(f"malformed CSV: {exc}", source=self.name, line=int(chunk.lines[0]))
+    def _parse(self, data: bytes) -> tuple[pa.Table, list[tuple[int, int]]]:
+        """Parse whole records; return the table and (record number, fields) of bad ones."""
+        invalid: list[tuple[int, int]] = []
+
+        def on_invalid(row: Any) -> str:
+            invalid.append((int(row.number), int(row.actual_columns)))
+            return "skip"
+
+        table = pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(
+                column_names=self.columns, use_threads=False, block_size=len(data) + 1
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=self._delimiter,
+                quote_char=self._quote or False,
+                double_quote=True,
+                newlines_in_values=True,
+                ignore_empty_lines=False,
+                invalid_row_handler=on_invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(self.columns, pa.string()),
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        return table, invalid
 
     def total_bytes(self) -> int | None:
         return self._input.raw_size

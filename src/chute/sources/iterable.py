@@ -7,10 +7,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from itertools import islice
 from typing import Any
 
+import numpy as np
+
 from chute.config import DEFAULT_BATCH_ROWS
-from chute.errors import SourceError
 from chute.sources._records import records_to_batch
-from chute.sources.base import SourceBatch
+from chute.sources.base import Position, Reject, SourceBatch
 
 
 class IterableSource:
@@ -18,7 +19,11 @@ class IterableSource:
     resumable = False
 
     def __init__(
-        self, records: Iterable[Any], *, batch_rows: int = DEFAULT_BATCH_ROWS, name: str = "<iterable>"
+        self,
+        records: Iterable[Any],
+        *,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+        name: str = "<iterable>",
     ) -> None:
         self.name = name
         self._records = iter(records)
@@ -29,33 +34,37 @@ class IterableSource:
     def batches(self) -> Iterator[SourceBatch]:
         record = 1
         while True:
-            chunk = [
-                self._as_mapping(r, record + i)
-                for i, r in enumerate(islice(self._records, self._batch_rows))
-            ]
-            if not chunk:
+            items = list(islice(self._records, self._batch_rows))
+            if not items:
                 return
-            for rec in chunk:
-                for key in rec:
+            records = []
+            keep = []
+            rejects = []
+            for i, item in enumerate(items):
+                mapping = _as_mapping(item)
+                if mapping is None:
+                    rejects.append(
+                        Reject(
+                            Position(self.name, record + i),
+                            "shape",
+                            f"expected a dict, found {type(item).__name__}",
+                            raw=repr(item)[:1000],
+                        )
+                    )
+                    continue
+                records.append(mapping)
+                keep.append(record + i)
+                for key in mapping:
                     if key not in self._known:
                         self._known.add(key)
                         self.columns.append(key)
             yield SourceBatch(
-                data=records_to_batch(chunk, self.columns), source=self.name, first_record=record
+                data=records_to_batch(records, self.columns),
+                source=self.name,
+                records=np.array(keep, dtype=np.int64),
+                rejects=tuple(rejects),
             )
-            record += len(chunk)
-
-    def _as_mapping(self, record: Any, number: int) -> Mapping[str, Any]:
-        if isinstance(record, Mapping):
-            return record
-        if dataclasses.is_dataclass(record) and not isinstance(record, type):
-            return dataclasses.asdict(record)
-        if hasattr(record, "_asdict"):
-            return dict(record._asdict())
-        raise SourceError(
-            f"expected a dict, found {type(record).__name__}",
-            source=f"{self.name}, record {number}",
-        )
+            record += len(items)
 
     def total_bytes(self) -> int | None:
         return None
@@ -65,3 +74,13 @@ class IterableSource:
 
     def close(self) -> None:
         pass
+
+
+def _as_mapping(record: Any) -> Mapping[str, Any] | None:
+    if isinstance(record, Mapping):
+        return record
+    if dataclasses.is_dataclass(record) and not isinstance(record, type):
+        return dataclasses.asdict(record)
+    if hasattr(record, "_asdict"):
+        return dict(record._asdict())
+    return None

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import orjson
+import pyarrow as pa
 
 from chute.config import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS
-from chute.errors import SourceError
 from chute.sources._input import Input
 from chute.sources._records import records_to_batch
 from chute.sources._split import Chunk, RecordSplitter
-from chute.sources.base import SourceBatch
+from chute.sources.base import REJECTS_SUFFIX, Reject, SourceBatch, numbered
+
+_NO_DATA = pa.RecordBatch.from_pylist([])
 
 
 class JsonlSource:
@@ -35,29 +39,42 @@ class JsonlSource:
         self._batch_bytes = batch_bytes
         self.columns: list[str] = []
         self._known: set[str] = set()
+        #: a reject file of an earlier load: each line's "record" is what to load
+        self._unwrap = self.name.endswith(REJECTS_SUFFIX)
 
     def batches(self) -> Iterator[SourceBatch]:
         record = 1
         for chunk in self._splitter.chunks(max_rows=self._batch_rows, max_bytes=self._batch_bytes):
-            records = self._parse(chunk)
+            batch = SourceBatch(
+                data=_NO_DATA,
+                source=self.name,
+                records=numbered(record, chunk.rows),
+                lines=chunk.lines,
+                offsets=chunk.offsets,
+                text=chunk.data,
+                spans=chunk.spans,
+                nbytes=len(chunk.data),
+                rows=chunk.rows,
+            )
+            records, keep, rejects = self._parse(chunk, batch)
             for rec in records:
                 for key in rec:
                     if key not in self._known:
                         self._known.add(key)
                         self.columns.append(key)
-            yield SourceBatch(
-                data=records_to_batch(records, self.columns),
-                source=self.name,
-                first_record=record,
-                lines=chunk.lines,
-                start_offset=chunk.offset,
-                end_offset=chunk.offset + len(chunk.data),
-                nbytes=len(chunk.data),
-            )
-            record += len(records)
+            data = records_to_batch(records, self.columns)
+            if rejects:
+                yield batch.take(np.array(keep, dtype=np.int64), data, tuple(rejects))
+            else:
+                yield replace(batch, data=data)
+            record += chunk.rows
 
-    def _parse(self, chunk: Chunk) -> list[dict[str, Any]]:
+    def _parse(
+        self, chunk: Chunk, batch: SourceBatch
+    ) -> tuple[list[dict[str, Any]], list[int], list[Reject]]:
         records = []
+        keep = []
+        rejects = []
         lines = chunk.data.split(b"\n")
         if not lines[-1]:
             lines.pop()
@@ -65,17 +82,31 @@ class JsonlSource:
             try:
                 value = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
-                raise SourceError(
-                    _why(line, exc), source=self.name, line=int(chunk.lines[i])
-                ) from None
+                rejects.append(batch.reject(i, *_why(line, exc)))
+                continue
             if not isinstance(value, dict):
-                raise SourceError(
-                    f"expected a JSON object, found {type(value).__name__}",
-                    source=self.name,
-                    line=int(chunk.lines[i]),
+                rejects.append(
+                    batch.reject(
+                        i, "shape", f"expected a JSON object, found {type(value).__name__}"
+                    )
                 )
+                continue
+            if self._unwrap:
+                inner = value.get("record")
+                if not isinstance(inner, dict):
+                    rejects.append(
+                        batch.reject(
+                            i,
+                            "shape",
+                            'this reject has no "record" object to load; write the '
+                            "fixed record there",
+                        )
+                    )
+                    continue
+                value = inner
             records.append(value)
-        return records
+            keep.append(i)
+        return records, keep, rejects
 
     def total_bytes(self) -> int | None:
         return self._input.raw_size
@@ -87,9 +118,9 @@ class JsonlSource:
         self._input.close()
 
 
-def _why(line: bytes, exc: orjson.JSONDecodeError) -> str:
+def _why(line: bytes, exc: orjson.JSONDecodeError) -> tuple[str, str]:
     try:
         line.decode("utf-8")
     except UnicodeDecodeError:
-        return "bytes that are not valid utf-8"
-    return f"invalid JSON ({exc.msg} at character {exc.pos + 1})"
+        return "decode", "bytes that are not valid utf-8"
+    return "parse", f"invalid JSON ({exc.msg} at character {exc.pos + 1})"

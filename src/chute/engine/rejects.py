@@ -1,0 +1,131 @@
+"""Where rejected records go: a JSON Lines file (the default) or a table in the target.
+
+Each reject holds its source position (file, line, byte offset, record number), the raw input
+text, the record as read, the column when known, the kind of error, the SQLSTATE when the
+database refused it, and the message.  A reject file can be fixed and loaded again:
+``chute load orders.rejects.jsonl --table orders`` loads each line's ``record``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import IO, Protocol
+
+import orjson
+import pyarrow as pa
+
+from chute.engine.columns import ColumnType, Kind
+from chute.errors import ConfigError
+from chute.sinks.base import Mode, Sink, check_table_name
+from chute.sources.base import REJECTS_SUFFIX, Reject
+
+TABLE_PREFIX = "table:"
+
+#: the columns of a rejects table
+REJECT_COLUMNS: dict[str, ColumnType] = {
+    "source": ColumnType(Kind.TEXT),
+    "line": ColumnType(Kind.BIGINT),
+    "offset": ColumnType(Kind.BIGINT),
+    "record_number": ColumnType(Kind.BIGINT),
+    "column": ColumnType(Kind.TEXT),
+    "error": ColumnType(Kind.TEXT),
+    "sqlstate": ColumnType(Kind.TEXT),
+    "message": ColumnType(Kind.TEXT),
+    "raw": ColumnType(Kind.TEXT),
+    "record": ColumnType(Kind.JSON),
+}
+
+
+class RejectStore(Protocol):
+    #: where the rejects go, for messages and the report
+    location: str
+
+    def write(self, rejects: list[Reject]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class RejectFile:
+    """Rejects as JSON Lines; the file is created at the first reject, replacing an old one."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.location = str(path)
+        self._file: IO[bytes] | None = None
+
+    def write(self, rejects: list[Reject]) -> None:
+        if not rejects:
+            return
+        if self._file is None:
+            try:
+                self._file = open(self.path, "wb")  # noqa: SIM115 - closed by close()
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot write the reject file {self.path}: {exc.strerror}",
+                    hint="choose another place with --rejects PATH",
+                ) from None
+        for reject in rejects:
+            self._file.write(orjson.dumps(reject.to_dict(), default=str) + b"\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class RejectTable:
+    """Rejects as rows of a table in the target database, created when first needed."""
+
+    def __init__(self, sink: Sink, table: str) -> None:
+        self.sink = sink
+        self.table = check_table_name(table)
+        self.location = f"table {table}"
+        self._ready = False
+
+    def write(self, rejects: list[Reject]) -> None:
+        if not rejects:
+            return
+        if not self._ready:
+            if self.sink.describe(self.table) is None:
+                self.sink.create_table(self.table, REJECT_COLUMNS, [])
+            self._ready = True
+        rows = [reject.to_dict() for reject in rejects]
+        for row in rows:
+            row["record"] = (
+                None if row["record"] is None else orjson.dumps(row["record"], default=str).decode()
+            )
+        arrays = [
+            pa.array([r[name] for r in rows], type=t.arrow) for name, t in REJECT_COLUMNS.items()
+        ]
+        self.sink.write(
+            self.table,
+            pa.RecordBatch.from_arrays(arrays, names=list(REJECT_COLUMNS)),
+            Mode.APPEND,
+            [],
+        )
+
+    def close(self) -> None:
+        pass
+
+
+def open_rejects(target: str | None, *, sink: Sink, table: str, source: object) -> RejectStore:
+    """The reject store for ``--rejects``: ``table:NAME``, a path, or the default file.
+
+    The default is ``<table>.rejects.jsonl`` beside the source file, or in the current
+    folder when the source is stdin or an iterable.
+    """
+    if target and target.startswith(TABLE_PREFIX):
+        return RejectTable(sink, target[len(TABLE_PREFIX) :])
+    if target:
+        return RejectFile(Path(target))
+    folder = Path(".")
+    source_path = None
+    if isinstance(source, (str, os.PathLike)) and os.fspath(source) != "-":
+        source_path = Path(os.fspath(source))
+        folder = source_path.parent
+    path = folder / f"{table}{REJECTS_SUFFIX}"
+    if source_path is not None and path.resolve() == source_path.resolve():
+        path = folder / f"{table}.again{REJECTS_SUFFIX}"  # never overwrite what is being read
+    return RejectFile(path)
