@@ -142,7 +142,7 @@ class CsvSource:
             spans = chunk.spans[keep]
             data = b"".join(chunk.data[int(a) : int(b)] for a, b in spans)
             try:
-                table, invalid = self._parse(data)
+                table, invalid = self._parse(data) if good else (self._empty(), [])
             except pa.ArrowInvalid as exc:
                 raise SourceError(
                     f"malformed CSV: {exc}", source=self.name, line=int(chunk.lines[0])
@@ -173,6 +173,9 @@ class CsvSource:
         if not rejects:
             return replace(batch, data=record_batch)
         return batch.take(keep, record_batch, tuple(rejects))
+
+    def _empty(self) -> pa.Table:
+        return pa.table({name: pa.array([], pa.string()) for name in self.columns})
 
     def _parse(self, data: bytes) -> tuple[pa.Table, list[tuple[int, int]]]:
         """Parse whole records; return the table and (record number, fields) of bad ones."""
