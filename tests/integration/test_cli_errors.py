@@ -37,6 +37,10 @@ def assert_error(result: subprocess.CompletedProcess[str], code: int, *fragments
         assert fragment in first, first
 
 
+def rejects_in(path: Path) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
 @pytest.fixture
 def good_csv(tmp_path: Path) -> Path:
     path = tmp_path / "people.csv"
@@ -74,15 +78,19 @@ def test_unreadable_file(sqlite_url: str, tmp_path: Path) -> None:
     )
 
 
-def test_undecodable_bytes_name_the_line(sqlite_url: str, tmp_path: Path) -> None:
+def test_undecodable_bytes_are_rejected_and_the_exit_code_says_so(
+    sqlite_url: str, tmp_path: Path
+) -> None:
     path = tmp_path / "latin.csv"
     path.write_bytes("id,name\n1,ok\n2,caf\xe9\n".encode("latin-1"))
     result = chute("load", str(path), "--into", sqlite_url)
-    assert_error(result, 3, "latin.csv, line 3", "not valid utf-8")
-    assert "--encoding" in result.stderr
-    ok = chute("load", str(path), "--into", sqlite_url, "--encoding", "latin-1")
+    assert result.returncode == 6, result.stderr
+    assert f"rejected 1 (to {tmp_path / 'latin.rejects.jsonl'})" in result.stdout
+    [reject] = rejects_in(tmp_path / "latin.rejects.jsonl")
+    assert (reject["line"], reject["error"]) == (3, "decode")
+    ok = chute("load", str(path), "--into", sqlite_url, "--encoding", "latin-1", "--table", "l2")
     assert ok.returncode == 0, ok.stderr
-    assert query(sqlite_url, "SELECT name FROM latin ORDER BY id") == [("ok",), ("café",)]
+    assert query(sqlite_url, "SELECT name FROM l2 ORDER BY id") == [("ok",), ("café",)]
 
 
 def test_undecodable_bytes_in_another_encoding(sqlite_url: str, tmp_path: Path) -> None:
@@ -104,21 +112,76 @@ def test_unknown_encoding(sqlite_url: str, good_csv: Path) -> None:
     )
 
 
-def test_row_with_extra_field_stops_the_load_and_reports_what_was_committed(
+def test_row_with_extra_field_is_rejected_and_the_rest_loaded(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     path = tmp_path / "bad.csv"
     path.write_text("id,name\n1,a\n2,b\n3,c,EXTRA\n4,d\n")
     report = tmp_path / "r.json"
-    result = chute(
-        "load", str(path), "--into", sqlite_url, "--batch-rows", "2", "--report", str(report)
-    )
-    assert_error(result, 3, "bad.csv, line 4", "expected 2 fields, found 3")
+    result = chute("load", str(path), "--into", sqlite_url, "--report", str(report))
+    assert result.returncode == 6, result.stderr
     data = json.loads(report.read_text())
-    assert (data["status"], data["written"], data["read"]) == ("failed", 2, 2)
-    assert data["committed_through"].endswith("line 3")
+    assert (data["status"], data["read"], data["written"], data["rejected"]) == (
+        "completed",
+        4,
+        3,
+        1,
+    )
+    assert data["rejects_to"] == str(tmp_path / "bad.rejects.jsonl")
+    assert query(sqlite_url, "SELECT id FROM bad ORDER BY id") == [(1,), (2,), (4,)]
+
+
+def test_max_errors_stops_the_load_and_reports_what_was_committed(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("id,name\n1,a\n2,b\n3,c,EXTRA\n4,d\n5,e,F\n6,f\n7,g,H\n8,h\n")
+    report = tmp_path / "r.json"
+    result = chute(
+        "load",
+        str(path),
+        "--into",
+        sqlite_url,
+        "--batch-rows",
+        "2",
+        "--max-errors",
+        "1",
+        "--report",
+        str(report),
+    )
+    assert_error(result, 4, "stopped: 2 records rejected, more than --max-errors 1")
+    data = json.loads(report.read_text())
+    assert (data["status"], data["read"], data["written"], data["rejected"]) == ("failed", 6, 4, 2)
+    assert data["committed_through"].endswith("line 7")
     assert "committed through" in result.stdout
-    assert query(sqlite_url, "SELECT id FROM bad ORDER BY id") == [(1,), (2,)]
+    assert query(sqlite_url, "SELECT id FROM bad ORDER BY id") == [(1,), (2,), (4,), (6,)]
+    zero = chute("load", str(path), "--into", sqlite_url, "--table", "b0", "--max-errors", "0")
+    assert_error(zero, 4, "more than --max-errors 0")
+
+
+def test_negative_max_errors(sqlite_url: str, good_csv: Path) -> None:
+    assert_error(
+        chute("load", str(good_csv), "--into", sqlite_url, "--max-errors", "-1"),
+        2,
+        "max_errors must be 0 or more",
+    )
+
+
+def test_reject_file_that_cannot_be_written(sqlite_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("id\n1\n2,2\n")
+    assert_error(
+        chute(
+            "load",
+            str(path),
+            "--into",
+            sqlite_url,
+            "--rejects",
+            str(tmp_path / "no" / "dir" / "r.jsonl"),
+        ),
+        2,
+        "cannot write the reject file",
+    )
 
 
 def test_unclosed_quote(sqlite_url: str, tmp_path: Path) -> None:
@@ -249,34 +312,36 @@ def test_value_that_does_not_fit_an_existing_column_names_line_and_column(
     execute(db_url, "CREATE TABLE nums (id bigint, n integer)")
     path = tmp_path / "nums.csv"
     path.write_text("id,n\n1,5\n2,abc\n")
-    assert_error(
-        chute("load", str(path), "--into", db_url), 4, "nums.csv, line 3", "column 'n'", "'abc'"
-    )
-    assert query(db_url, "SELECT count(*) FROM nums") == [(0,)]
+    result = chute("load", str(path), "--into", db_url)
+    assert result.returncode == 6, result.stderr
+    [reject] = rejects_in(tmp_path / "nums.rejects.jsonl")
+    assert (reject["line"], reject["column"]) == (3, "n")
+    assert reject["message"] == "cannot store 'abc' as bigint"
+    assert query(db_url, "SELECT id, n FROM nums") == [(1, 5)]
 
 
 @pytest.mark.postgres
 def test_database_refusing_a_row_names_its_line(pg_url: str, tmp_path: Path) -> None:
     execute(pg_url, "CREATE TABLE codes (id bigint PRIMARY KEY, code varchar(3) NOT NULL)")
     path = tmp_path / "codes.csv"
-    path.write_text("id,code\n1,abc\n2,abc\n3,abcd\n4,x\n")
+    path.write_text("id,code\n1,abc\n2,abc\n3,abcd\n4,x\n5,\n")
     result = chute("load", str(path), "--into", pg_url, "--batch-rows", "2")
-    assert_error(result, 4, "codes.csv, line 4", "too long")
-    assert query(pg_url, "SELECT id FROM codes ORDER BY id") == [(1,), (2,)]
-    path.write_text("id,code\n5,abc\n6,\n")
-    assert_error(chute("load", str(path), "--into", pg_url), 4, "codes.csv, line 3", "null value")
+    assert result.returncode == 6, result.stderr
+    rejects = rejects_in(tmp_path / "codes.rejects.jsonl")
+    assert [(r["line"], r["sqlstate"]) for r in rejects] == [(4, "22001"), (6, "23502")]
+    assert "too long" in rejects[0]["message"]
+    assert query(pg_url, "SELECT id FROM codes ORDER BY id") == [(1,), (2,), (4,)]
 
 
-def test_bad_json_lines_name_the_line(sqlite_url: str, tmp_path: Path) -> None:
+def test_bad_json_lines_are_rejected_with_their_line(sqlite_url: str, tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
-    path.write_text('{"a": 1}\n\n{"a": 2,}\n')
-    assert_error(
-        chute("load", str(path), "--into", sqlite_url), 3, "events.jsonl, line 3", "invalid JSON"
-    )
-    path.write_text('{"a": 1}\n[1, 2]\n')
-    assert_error(
-        chute("load", str(path), "--into", sqlite_url), 3, "line 2", "expected a JSON object"
-    )
+    path.write_text('{"a": 1}\n\n{"a": 2,}\n[1, 2]\n')
+    result = chute("load", str(path), "--into", sqlite_url)
+    assert result.returncode == 6, result.stderr
+    rejects = rejects_in(tmp_path / "events.rejects.jsonl")
+    assert [(r["line"], r["error"]) for r in rejects] == [(3, "parse"), (4, "shape")]
+    assert "invalid JSON" in rejects[0]["message"]
+    assert "expected a JSON object" in rejects[1]["message"]
 
 
 def test_debug_shows_the_traceback(tmp_path: Path, sqlite_url: str) -> None:

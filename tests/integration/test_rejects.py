@@ -61,7 +61,10 @@ def test_text_in_an_integer_column_of_an_existing_table(db_url: str, tmp_path: P
     assert (reject["line"], reject["column"], reject["error"]) == (3, "qty", "conversion")
     assert reject["record"] == {"sku": "b", "qty": "n/a"}
     assert query(db_url, "SELECT sku, qty FROM stock ORDER BY sku") == [
-        ("a", 1), ("c", 3), ("d", None)]
+        ("a", 1),
+        ("c", 3),
+        ("d", None),
+    ]
 
 
 def test_impossible_date_in_a_date_column(db_url: str, tmp_path: Path) -> None:
@@ -114,14 +117,16 @@ def test_duplicate_key_in_append_mode(db_url: str, tmp_path: Path) -> None:
     report = load(path, db_url, key="id")
     assert (report.written, report.rejected) == (3, 2)
     assert [r["line"] for r in rejects_of(tmp_path / "items.rejects.jsonl")] == [4, 6]
-    assert query(db_url, "SELECT id, v FROM items ORDER BY id") == [(1, "a"), (2, "b"),
-                                                                  (3, "d")]
+    assert query(db_url, "SELECT id, v FROM items ORDER BY id") == [(1, "a"), (2, "b"), (3, "d")]
 
 
 def test_foreign_key_that_points_nowhere(db_url: str, tmp_path: Path) -> None:
-    execute(db_url, "CREATE TABLE parents (id integer PRIMARY KEY)",
-            "INSERT INTO parents VALUES (1), (2)",
-            "CREATE TABLE children (id integer, parent integer REFERENCES parents (id))")
+    execute(
+        db_url,
+        "CREATE TABLE parents (id integer PRIMARY KEY)",
+        "INSERT INTO parents VALUES (1), (2)",
+        "CREATE TABLE children (id integer, parent integer REFERENCES parents (id))",
+    )
     path = tmp_path / "children.csv"
     path.write_text("id,parent\n10,1\n11,99\n12,2\n")
     report = load(path, db_url)
@@ -133,13 +138,19 @@ def test_foreign_key_that_points_nowhere(db_url: str, tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_deferred_constraint_that_fails_only_at_commit(pg_url: str, tmp_path: Path) -> None:
-    execute(pg_url, "CREATE TABLE parents (id integer PRIMARY KEY)",
-            "INSERT INTO parents VALUES (1), (2)",
-            "CREATE TABLE children (id integer, parent integer REFERENCES parents (id) "
-            "DEFERRABLE INITIALLY DEFERRED)")
+    execute(
+        pg_url,
+        "CREATE TABLE parents (id integer PRIMARY KEY)",
+        "INSERT INTO parents VALUES (1), (2)",
+        "CREATE TABLE children (id integer, parent integer REFERENCES parents (id) "
+        "DEFERRABLE INITIALLY DEFERRED)",
+    )
     path = tmp_path / "children.csv"
-    path.write_text("id,parent\n" + "\n".join(
-        f"{i},{99 if i in (5, 17) else 1 + i % 2}" for i in range(1, 41)) + "\n")
+    path.write_text(
+        "id,parent\n"
+        + "\n".join(f"{i},{99 if i in (5, 17) else 1 + i % 2}" for i in range(1, 41))
+        + "\n"
+    )
     report = load(path, pg_url)
     assert (report.written, report.rejected) == (38, 2)
     rejects = rejects_of(tmp_path / "children.rejects.jsonl")
@@ -148,8 +159,11 @@ def test_deferred_constraint_that_fails_only_at_commit(pg_url: str, tmp_path: Pa
 
 
 def test_rejects_in_upsert_and_ignore_modes(db_url: str, tmp_path: Path) -> None:
-    execute(db_url, "CREATE TABLE t (id integer PRIMARY KEY, n integer NOT NULL)",
-            "INSERT INTO t VALUES (1, 10)")
+    execute(
+        db_url,
+        "CREATE TABLE t (id integer PRIMARY KEY, n integer NOT NULL)",
+        "INSERT INTO t VALUES (1, 10)",
+    )
     path = tmp_path / "t.csv"
     path.write_text("id,n\n1,11\n2,\n3,x\n4,40\n")
     report = load(path, db_url, mode="upsert", key="id")
@@ -160,9 +174,7 @@ def test_rejects_in_upsert_and_ignore_modes(db_url: str, tmp_path: Path) -> None
     assert [r["line"] for r in rejects_of(tmp_path / "r2.jsonl")] == [3, 4]
 
 
-def test_json_lines_and_iterables_reject_what_they_cannot_read(
-    db_url: str, tmp_path: Path
-) -> None:
+def test_json_lines_and_iterables_reject_what_they_cannot_read(db_url: str, tmp_path: Path) -> None:
     path = tmp_path / "ev.jsonl"
     path.write_text('{"id": 1}\n{"id": 2,}\n\n[3]\n{"id": 4}\n')
     report = load(path, db_url)
@@ -171,8 +183,7 @@ def test_json_lines_and_iterables_reject_what_they_cannot_read(
     assert [(r["line"], r["error"]) for r in rejects] == [(2, "parse"), (4, "shape")]
     assert rejects[0]["raw"] == '{"id": 2,}'
     out = tmp_path / "it.jsonl"
-    report = chute.load([{"id": 1}, "oops", {"id": 3}], into=db_url, table="it",
-                        rejects=str(out))
+    report = chute.load([{"id": 1}, "oops", {"id": 3}], into=db_url, table="it", rejects=str(out))
     assert (report.written, report.rejected) == (2, 1)
     [reject] = rejects_of(out)
     assert (reject["record_number"], reject["error"], reject["raw"]) == (2, "shape", "'oops'")
@@ -184,7 +195,7 @@ def test_rejects_can_go_to_a_table(db_url: str, tmp_path: Path) -> None:
     report = load(path, db_url, rejects="table:p_rejects")
     assert report.rejects_to == "table p_rejects"
     assert not (tmp_path / "p.rejects.jsonl").exists()
-    assert query(db_url, 'SELECT line, error, raw FROM p_rejects') == [(3, "parse", "2,b,c")]
+    assert query(db_url, "SELECT line, error, raw FROM p_rejects") == [(3, "parse", "2,b,c")]
 
 
 def test_a_fixed_reject_file_loads_again(db_url: str, tmp_path: Path) -> None:

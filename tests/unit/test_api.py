@@ -16,10 +16,13 @@ def test_public_names_are_exactly_the_curated_ones() -> None:
             "LoadReport",
             "Mode",
             "Observer",
+            "Position",
             "RecordError",
+            "Reject",
             "SinkError",
             "SinkUnavailableError",
             "SourceError",
+            "TooManyRejectsError",
             "__version__",
             "load",
         ]

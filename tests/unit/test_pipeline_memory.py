@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import chute
-from chute.errors import ConfigError, RecordError, SourceError
+from chute.errors import ConfigError, TooManyRejectsError
 from chute.sinks.memory import MemorySink
 
 
@@ -54,16 +54,33 @@ def test_ignore_skips_existing_keys_and_counts_them(mem: str) -> None:
     assert {r["id"]: r["v"] for r in rows(mem, "t")} == {1: "old", 2: "x"}
 
 
-def test_a_refused_record_stops_the_load_naming_it_and_reports_what_was_committed(
-    mem: str,
-) -> None:
+def test_a_refused_record_is_rejected_and_the_rest_committed(mem: str, tmp_path: Path) -> None:
     data = [{"id": i} for i in range(5)] + [{"id": 2}] + [{"id": 9}]
-    with pytest.raises(RecordError, match=r"record 6") as info:
-        chute.load(data, into=mem, table="t", key="id", batch_rows=5)
+    report = chute.load(
+        data, into=mem, table="t", key="id", batch_rows=5, rejects=str(tmp_path / "r.jsonl")
+    )
+    assert (report.status, report.read, report.written, report.rejected) == ("completed", 7, 6, 1)
+    [reject] = report.rejects
+    assert reject.position.record == 6
+    assert reject.record == {"id": 2}
+    assert [r["id"] for r in rows(mem, "t")] == [0, 1, 2, 3, 4, 9]
+
+
+def test_max_errors_stops_after_the_batch_that_passed_it(mem: str, tmp_path: Path) -> None:
+    data = [{"id": i % 3} for i in range(9)]
+    with pytest.raises(TooManyRejectsError, match="more than --max-errors 2") as info:
+        chute.load(
+            data,
+            into=mem,
+            table="t",
+            key="id",
+            batch_rows=3,
+            max_errors=2,
+            rejects=str(tmp_path / "r.jsonl"),
+        )
     report = info.value.report
     assert report is not None
-    assert (report.status, report.written, report.batches) == ("failed", 5, 1)
-    assert report.committed_through == "<iterable>, record 5"
+    assert (report.status, report.read, report.written, report.rejected) == ("failed", 6, 3, 3)
 
 
 def test_csv_columns_widen_when_later_batches_disagree(mem: str, tmp_path: Path) -> None:
@@ -102,9 +119,10 @@ def test_unknown_mode_scheme_and_table_names_are_config_errors(mem: str) -> None
         chute.load([{"id": 1}], into="nonsense", table="t")
 
 
-def test_records_that_are_not_dicts_are_a_source_error(mem: str) -> None:
-    with pytest.raises(SourceError, match="record 2: expected a dict"):
-        chute.load([{"id": 1}, 5], into=mem, table="t")
+def test_records_that_are_not_dicts_are_rejected(mem: str, tmp_path: Path) -> None:
+    report = chute.load([{"id": 1}, 5], into=mem, table="t", rejects=str(tmp_path / "r.jsonl"))
+    assert (report.written, report.rejected) == (1, 1)
+    assert report.rejects[0].message == "expected a dict, found int"
 
 
 def test_empty_iterable_creates_nothing_and_says_so(mem: str) -> None:
