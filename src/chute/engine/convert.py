@@ -66,7 +66,13 @@ class Converter:
             name = self.rename.get(field.name, field.name)
             target = self.targets[name]
             while True:
-                converted, bad = _convert(field, array, target, strict=self.may_widen)
+                converted, bad = _convert(
+                    field,
+                    array,
+                    target,
+                    strict=self.may_widen,
+                    text_is_json=self.numbers_from_text,
+                )
                 if bad is None:
                     break
                 if not self.may_widen:
@@ -77,6 +83,8 @@ class Converter:
                         column=name,
                     )
                 wider = ct.widen(target, self._infer_failures(field, array, target))
+                if wider == target:  # never loop: text holds anything
+                    wider = ct.JSON if target.kind is Kind.JSON else ct.TEXT
                 widenings.append(
                     Widening(
                         name,
@@ -92,8 +100,12 @@ class Converter:
         return pa.RecordBatch.from_arrays(arrays, names=names), widenings
 
     def _infer_failures(self, field: pa.Field, array: pa.Array, target: ColumnType) -> ColumnType:
+        """The type of the values that do not fit ``target``, to widen it with."""
         valid = _fits(array, target)
         failing = array.filter(pc.invert(valid)) if valid is not None else array
+        if valid is not None and len(failing) == 0:
+            # all look right but some do not cast (more decimals than the scale, ...)
+            failing = array.take(pa.array(_failing_rows(array, target), pa.int64()))
         return ct.infer(field, failing, numbers_from_text=self.numbers_from_text)
 
 
@@ -106,13 +118,13 @@ def _fits(array: pa.Array, target: ColumnType) -> pa.Array | None:
 
 
 def _convert(
-    field: pa.Field, array: pa.Array, target: ColumnType, *, strict: bool
+    field: pa.Field, array: pa.Array, target: ColumnType, *, strict: bool, text_is_json: bool
 ) -> tuple[pa.Array, int | None]:
     """``array`` as ``target``'s Arrow type, or the index of the first value that won't go."""
     t = array.type
     kind = target.kind
     if kind is Kind.JSON:
-        if ct.is_json_text(field):
+        if ct.is_json_text(field) or (text_is_json and pa.types.is_string(t)):
             return array, None
         return pa.array([json_text(v) for v in array.to_pylist()], pa.string()), None
     if kind is Kind.TEXT:
@@ -135,6 +147,29 @@ def _convert(
         return pc.cast(array, target.arrow), None
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return array, _first_failure(array, target)
+
+
+def _failing_rows(array: pa.Array, target: ColumnType, offset: int = 0) -> list[int]:
+    """Every value that cannot be cast, found by casting halves: O(b log n) casts."""
+    if len(array) == 0:
+        return []
+    try:
+        _convert_or_raise(array, target)
+        return []
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        if len(array) == 1:
+            return [offset]
+    mid = len(array) // 2
+    return _failing_rows(array.slice(0, mid), target, offset) + _failing_rows(
+        array.slice(mid), target, offset + mid
+    )
+
+
+def _convert_or_raise(array: pa.Array, target: ColumnType) -> None:
+    if pa.types.is_floating(array.type) and target.kind in (Kind.BIGINT, Kind.NUMERIC):
+        pc.cast(array, target.arrow, safe=True)
+    else:
+        pc.cast(array, target.arrow)
 
 
 def _first_failure(array: pa.Array, target: ColumnType) -> int:

@@ -143,8 +143,7 @@ def _positions(arr: np.ndarray, byte: int) -> np.ndarray:
     """Where ``byte`` occurs in ``arr``, scanned in windows to keep temporaries small."""
     if len(arr) <= _WINDOW:
         return np.flatnonzero(arr == byte)
-    parts = [np.flatnonzero(arr[i : i + _WINDOW] == byte) + i
-             for i in range(0, len(arr), _WINDOW)]
+    parts = [np.flatnonzero(arr[i : i + _WINDOW] == byte) + i for i in range(0, len(arr), _WINDOW)]
     return np.concatenate(parts)
 
 

@@ -18,7 +18,11 @@ class IterableSource:
     resumable = False
 
     def __init__(
-        self, records: Iterable[Any], *, batch_rows: int = DEFAULT_BATCH_ROWS, name: str = "<iterable>"
+        self,
+        records: Iterable[Any],
+        *,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+        name: str = "<iterable>",
     ) -> None:
         self.name = name
         self._records = iter(records)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +16,8 @@ from chute.sources._input import Input
 from chute.sources._records import records_to_batch
 from chute.sources._split import Chunk, RecordSplitter
 from chute.sources.base import SourceBatch
+
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
 
 
 class JsonlSource:
@@ -61,10 +65,17 @@ class JsonlSource:
         lines = chunk.data.split(b"\n")
         if not lines[-1]:
             lines.pop()
+        long_ints = _LONG_DIGITS.search(chunk.data) is not None
         for i, line in enumerate(lines):
             try:
-                value = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
+                if long_ints and _LONG_DIGITS.search(line):
+                    value = json.loads(line)  # orjson reads integers past 64 bits as floats
+                else:
+                    value = orjson.loads(line)
+            except (
+                json.JSONDecodeError,
+                UnicodeDecodeError,
+            ) as exc:  # orjson's error is a subclass
                 raise SourceError(
                     _why(line, exc), source=self.name, line=int(chunk.lines[i])
                 ) from None
@@ -87,9 +98,11 @@ class JsonlSource:
         self._input.close()
 
 
-def _why(line: bytes, exc: orjson.JSONDecodeError) -> str:
+def _why(line: bytes, exc: ValueError) -> str:
     try:
         line.decode("utf-8")
     except UnicodeDecodeError:
         return "bytes that are not valid utf-8"
-    return f"invalid JSON ({exc.msg} at character {exc.pos + 1})"
+    if isinstance(exc, json.JSONDecodeError):  # orjson's is a subclass
+        return f"invalid JSON ({exc.msg} at character {exc.pos + 1})"
+    return "invalid JSON"
