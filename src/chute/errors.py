@@ -86,6 +86,8 @@ class RecordError(ChuteError):
         sqlstate: str | None = None,
         hint: str | None = None,
     ) -> None:
+        #: the database's or converter's own words, without the position
+        self.reason = message
         where = position.describe() if position is not None else ""
         if column:
             where = f"{where}, column {column!r}" if where else f"column {column!r}"

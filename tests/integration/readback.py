@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 import chute
 from chute import LoadReport
@@ -21,7 +26,7 @@ PG_DECLARED = {
     "text": "text",
 }
 SQLITE_DECLARED = {
-    "bigint": "INTEGER",
+    "bigint": "BIGINT",
     "double": "REAL",
     "boolean": "BOOLEAN",
     "date": "DATE",
@@ -81,3 +86,28 @@ def check_identity(report: LoadReport) -> None:
     assert report.status == "completed"
     assert report.read == report.written + report.skipped + report.rejected
     assert report.written == report.created + report.updated
+
+
+def load_in_subprocess(
+    source_expr: str, url: str, *, timeout: float = 10.0, **kwargs: Any
+) -> dict[str, Any]:
+    """Run ``chute.load(<source_expr>, into=url, **kwargs)`` in a fresh interpreter.
+
+    For loads that might never finish: the child is killed after ``timeout`` seconds and the
+    test fails, instead of the whole test session hanging.  Returns the report as a dict.
+    """
+    script = (
+        "import datetime, json, chute\n"
+        "from decimal import Decimal\n"
+        f"report = chute.load({source_expr}, into={url!r}, **{kwargs!r})\n"
+        "print(json.dumps(report.to_dict(), default=str))\n"
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"chute.load did not finish within {timeout:.0f} s: it hangs", pytrace=False)
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+    return result

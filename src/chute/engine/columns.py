@@ -68,7 +68,7 @@ JSON = ColumnType(Kind.JSON)
 
 # Canonical spellings only, so that storing the typed value loses nothing.
 _INT = r"^(0|-?[1-9][0-9]{0,17})$"  # at most 18 digits: always fits int64
-_DECIMAL = r"^(-?(0|[1-9][0-9]*)\.[0-9]+|-?[1-9][0-9]*)$"
+_DECIMAL = r"^(-?(0|[1-9][0-9]*)\.[0-9]+|0|-?[1-9][0-9]*)$"
 _FLOAT = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?[eE][-+]?[0-9]+$|^-?(inf|Infinity|nan|NaN)$"
 _BOOL = r"^(true|false|TRUE|FALSE|True|False)$"
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -115,6 +115,8 @@ def infer(field: pa.Field, values: pa.Array, *, numbers_from_text: bool) -> Colu
     if pa.types.is_boolean(t):
         return ColumnType(Kind.BOOLEAN)
     if pa.types.is_decimal(t):
+        if t.precision > MAX_DECIMAL_PRECISION:
+            return TEXT  # wider than numeric(38): kept as its exact text
         return ColumnType(Kind.NUMERIC, t.scale)
     if pa.types.is_date(t):
         return ColumnType(Kind.DATE)

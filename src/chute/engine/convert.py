@@ -73,7 +73,13 @@ class Converter:
             name = self.rename.get(field.name, field.name)
             target = self.targets[name]
             while True:
-                converted, bad = _convert(field, array, target, strict=self.may_widen)
+                converted, bad = _convert(
+                    field,
+                    array,
+                    target,
+                    strict=self.may_widen,
+                    text_is_json=self.numbers_from_text,
+                )
                 if bad is None:
                     break
                 if not self.may_widen:
@@ -86,6 +92,8 @@ class Converter:
                     array = pc.if_else(pa.array(mask), pa.scalar(None, array.type), array)
                     continue
                 wider = ct.widen(target, self._infer_failures(field, array, target))
+                if wider == target:  # never loop: text holds anything
+                    wider = ct.JSON if target.kind is Kind.JSON else ct.TEXT
                 widenings.append(
                     Widening(
                         name,
@@ -101,8 +109,12 @@ class Converter:
         return pa.RecordBatch.from_arrays(arrays, names=names), widenings, refused
 
     def _infer_failures(self, field: pa.Field, array: pa.Array, target: ColumnType) -> ColumnType:
+        """The type of the values that do not fit ``target``, to widen it with."""
         valid = _fits(array, target)
         failing = array.filter(pc.invert(valid)) if valid is not None else array
+        if valid is not None and len(failing) == 0:
+            # all look right but some do not cast (more decimals than the scale, ...)
+            failing = array.take(pa.array(_failing_rows(array, target), pa.int64()))
         return ct.infer(field, failing, numbers_from_text=self.numbers_from_text)
 
 
@@ -115,13 +127,13 @@ def _fits(array: pa.Array, target: ColumnType) -> pa.Array | None:
 
 
 def _convert(
-    field: pa.Field, array: pa.Array, target: ColumnType, *, strict: bool
+    field: pa.Field, array: pa.Array, target: ColumnType, *, strict: bool, text_is_json: bool
 ) -> tuple[pa.Array, int | None]:
     """``array`` as ``target``'s Arrow type, or the index of the first value that won't go."""
     t = array.type
     kind = target.kind
     if kind is Kind.JSON:
-        if ct.is_json_text(field):
+        if ct.is_json_text(field) or (text_is_json and pa.types.is_string(t)):
             return array, None
         return pa.array([json_text(v) for v in array.to_pylist()], pa.string()), None
     if kind is Kind.TEXT:

@@ -22,6 +22,7 @@ from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from chute.config import QUEUE_DEPTH, LoadOptions
 from chute.engine import columns as ct
@@ -52,7 +53,7 @@ class _Item:
     source: SourceBatch
     data: pa.RecordBatch
     widenings: list[Widening] = field(default_factory=list)
-    added: dict[str, ct.ColumnType] = field(default_factory=dict)
+    added: dict[str, tuple[ct.ColumnType, str]] = field(default_factory=dict)
     superseded: int = 0
     rows: np.ndarray | None = None  # source row of each written row, when deduped
     read_seconds: float = 0.0
@@ -266,7 +267,7 @@ class Pipeline:
         return False
 
     def _convert(self, batch: SourceBatch, converter: Converter) -> _Item:
-        added: dict[str, ct.ColumnType] = {}
+        added: dict[str, tuple[ct.ColumnType, str]] = {}
         for name in batch.data.schema.names:
             target = converter.rename.get(name, name)
             if target in converter.targets:
@@ -281,7 +282,10 @@ class Pipeline:
                 batch.data.column(name),
                 numbers_from_text=self.source.numbers_from_text,
             )
-            converter.targets[name] = added[name] = t
+            column = batch.data.column(name)
+            first = int(pc.index(pc.is_valid(column), True).as_py())
+            converter.targets[name] = t
+            added[name] = (t, batch.position(max(first, 0)).describe())
         data, widenings, refused = converter.convert(batch)
         rejects = list(batch.rejects)
         if refused:
@@ -380,7 +384,7 @@ class Pipeline:
         return item.source.reject(
             source_row,
             "database",
-            exc.message,
+            exc.reason,
             record=record,
             column=exc.column,
             sqlstate=exc.sqlstate,
@@ -397,12 +401,10 @@ class Pipeline:
             self.report.rejects.extend(rejects[:room])
 
     def _apply_schema_changes(self, item: _Item) -> None:
-        for name, t in item.added.items():
+        for name, (t, where) in item.added.items():
             self.sink.add_column(self.table, name, t)
             self.report.columns[name] = str(t)
-            self.report.changes.append(
-                f"added column {name} {t} (first seen at {item.source.position(0).describe()})"
-            )
+            self.report.changes.append(f"added column {name} {t} (first seen at {where})")
         for w in item.widenings:
             current = self._current_types(w)
             self.sink.alter_column(self.table, w.column, w.new, current, self.key)

@@ -178,12 +178,11 @@ class PostgresSink(Sink):
         key: list[str],
     ) -> None:
         pg = create_type(new_type)
-        self._commit(
-            [
-                f"ALTER TABLE {q(table)} ALTER COLUMN {q(column)} TYPE {pg} "
-                f"USING {q(column)}::{'text' if new_type.kind is Kind.TEXT else pg}"
-            ]
-        )
+        if new_type.kind is Kind.JSON:
+            using = f"to_jsonb({q(column)})"
+        else:
+            using = f"{q(column)}::{'text' if new_type.kind is Kind.TEXT else pg}"
+        self._commit([f"ALTER TABLE {q(table)} ALTER COLUMN {q(column)} TYPE {pg} USING {using}"])
         self._columns.pop(table, None)
         self._stages.clear()
 

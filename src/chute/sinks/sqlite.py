@@ -21,7 +21,7 @@ from chute.sinks.base import Capabilities, Mode, Sink, TableColumn, WriteCounts
 from chute.sinks.base import quote_identifier as q
 
 _DECLARED = {
-    Kind.BIGINT: "INTEGER",
+    Kind.BIGINT: "BIGINT",  # not INTEGER: an INTEGER key would alias the rowid
     Kind.NUMERIC: "TEXT",
     Kind.DOUBLE: "REAL",
     Kind.BOOLEAN: "BOOLEAN",
@@ -126,10 +126,16 @@ class SqliteSink(Sink):
         new_columns = {**columns, column: new_type}
         tmp = f"_chute_rebuild_{table}"
         names = ", ".join(q(n) for n in columns)
+        values = ", ".join(
+            f"CASE {q(n)} WHEN 1 THEN 'true' WHEN 0 THEN 'false' END"
+            if n == column and t.kind is Kind.BOOLEAN and new_type.kind is not Kind.BOOLEAN
+            else q(n)
+            for n, t in columns.items()
+        )
         self._run_ddl(
             [
                 self._ddl(tmp, new_columns, key),
-                f"INSERT INTO {q(tmp)} ({names}) SELECT {names} FROM {q(table)}",
+                f"INSERT INTO {q(tmp)} ({names}) SELECT {values} FROM {q(table)}",
                 f"DROP TABLE {q(table)}",
                 f"ALTER TABLE {q(tmp)} RENAME TO {q(table)}",
             ]
@@ -244,8 +250,13 @@ def _rows(batch: pa.RecordBatch) -> Iterable[tuple[Any, ...]]:
 
 def _python_values(col: pa.Array) -> list[Any]:
     t = col.type
-    if pa.types.is_decimal(t) or pa.types.is_date(t):
+    if pa.types.is_decimal(t):  # plain notation: 0.000000123, never 1.23E-7
+        return [None if v is None else format(v, "f") for v in col.to_pylist()]
+    if pa.types.is_date(t):
         return pc.cast(col, pa.string()).to_pylist()  # type: ignore[no-any-return]
+    if pa.types.is_floating(t) and pc.any(pc.is_nan(col)).as_py():
+        # SQLite turns NaN into NULL: keep it as the text 'NaN'
+        return [v if v is None or v == v else "NaN" for v in col.to_pylist()]
     if pa.types.is_timestamp(t):
         text = pc.strftime(col, format="%Y-%m-%d %H:%M:%S")
         text = pc.replace_substring_regex(

@@ -8,6 +8,7 @@ Scalars keep their type (int, float, bool, str, Decimal, date, datetime).  Neste
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -36,7 +37,17 @@ def records_to_batch(records: Sequence[Mapping[str, Any]], columns: list[str]) -
 def _column(values: list[Any]) -> tuple[pa.Array, bool]:
     try:
         array = pa.array(values, from_pandas=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+    except OverflowError:
+        # integers beyond 64 bits: exact decimals when they fit numeric(38)
+        if all(v is None or (isinstance(v, int) and not isinstance(v, bool)) for v in values):
+            try:
+                return pa.array(
+                    [None if v is None else Decimal(v) for v in values], pa.decimal128(38, 0)
+                ), False
+            except (pa.ArrowInvalid, OverflowError):
+                pass
+        return pa.array([json_text(v) for v in values], pa.string()), True
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
         return pa.array([json_text(v) for v in values], pa.string()), True
     t = array.type
     if pa.types.is_null(t):

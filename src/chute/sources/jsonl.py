@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -18,6 +20,8 @@ from chute.sources._split import Chunk, RecordSplitter
 from chute.sources.base import REJECTS_SUFFIX, Reject, SourceBatch, numbered
 
 _NO_DATA = pa.RecordBatch.from_pylist([])
+
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
 
 
 class JsonlSource:
@@ -78,10 +82,14 @@ class JsonlSource:
         lines = chunk.data.split(b"\n")
         if not lines[-1]:
             lines.pop()
+        long_ints = _LONG_DIGITS.search(chunk.data) is not None
         for i, line in enumerate(lines):
             try:
-                value = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
+                if long_ints and _LONG_DIGITS.search(line):
+                    value = json.loads(line)  # orjson reads integers past 64 bits as floats
+                else:
+                    value = orjson.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # orjson's: a subclass
                 rejects.append(batch.reject(i, *_why(line, exc)))
                 continue
             if not isinstance(value, dict):
@@ -118,9 +126,11 @@ class JsonlSource:
         self._input.close()
 
 
-def _why(line: bytes, exc: orjson.JSONDecodeError) -> tuple[str, str]:
+def _why(line: bytes, exc: ValueError) -> tuple[str, str]:
     try:
         line.decode("utf-8")
     except UnicodeDecodeError:
         return "decode", "bytes that are not valid utf-8"
-    return "parse", f"invalid JSON ({exc.msg} at character {exc.pos + 1})"
+    if isinstance(exc, json.JSONDecodeError):  # orjson's is a subclass
+        return "parse", f"invalid JSON ({exc.msg} at character {exc.pos + 1})"
+    return "parse", "invalid JSON"

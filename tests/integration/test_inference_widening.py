@@ -1,0 +1,451 @@
+"""Type inference for tables chute creates from CSV, and widening when later data disagrees.
+
+Types come from the first batch and only canonical spellings get a typed column (``00123``
+and ``+5`` stay text).  A later value that does not fit widens the column (bigint → numeric
+→ text, anything → text); the report's ``changes`` says so and no row is lost.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import query, write
+from tests.integration.readback import (
+    check_identity,
+    expect_types,
+    is_pg,
+    load_in_subprocess,
+    load_text,
+)
+
+
+def column(url: str, name: str = "a", table: str = "t", order: str = "") -> list[object]:
+    """The values of one column, in input order (``order`` names an ordering column)."""
+    by = order or ("ctid" if is_pg(url) else "rowid")
+    return [r[0] for r in query(url, f"SELECT {name} FROM {table} ORDER BY {by}")]
+
+
+def numbered(values: list[str], name: str = "a") -> str:
+    """A CSV with columns ``n`` (1, 2, ...) and ``name`` holding ``values``."""
+    return f"n,{name}\n" + "".join(f"{i},{v}\n" for i, v in enumerate(values, 1))
+
+
+# -- inference --------------------------------------------------------------------------
+
+
+def test_created_table_gets_one_type_per_kind_of_canonical_value(
+    db_url: str, tmp_path: Path
+) -> None:
+    text = (
+        "n,x,f,b,d,ts,tz,s\n"
+        "42,12.50,1.5e3,true,2024-01-31,2024-01-31 10:00:00,2024-01-31T10:00:00+02:00,hello\n"
+        "-7,0.05,-2E-3,False,1999-12-31,2024-06-30T23:59:59.123456,2023-12-31T23:00:00-09:00,"
+        "world\n"
+    )
+    report = load_text(tmp_path, text, db_url)
+
+    expected_types = {
+        "n": "bigint",
+        "x": "numeric(38,2)",
+        "f": "double",
+        "b": "boolean",
+        "d": "date",
+        "ts": "timestamp",
+        "tz": "timestamptz",
+        "s": "text",
+    }
+    assert report.table_created
+    assert report.columns == expected_types
+    assert report.changes == []
+    expect_types(db_url, "t", expected_types)
+    rows = query(db_url, "SELECT n, x, f, b, d, ts, tz, s FROM t ORDER BY n DESC")
+    if is_pg(db_url):
+        assert rows == [
+            (
+                42,
+                Decimal("12.50"),
+                1500.0,
+                True,
+                date(2024, 1, 31),
+                datetime(2024, 1, 31, 10),
+                datetime(2024, 1, 31, 8, tzinfo=UTC),
+                "hello",
+            ),
+            (
+                -7,
+                Decimal("0.05"),
+                -0.002,
+                False,
+                date(1999, 12, 31),
+                datetime(2024, 6, 30, 23, 59, 59, 123456),
+                datetime(2024, 1, 1, 8, tzinfo=UTC),
+                "world",
+            ),
+        ]
+        assert [str(r[1]) for r in rows] == ["12.50", "0.05"]
+    else:
+        assert rows == [
+            (
+                42,
+                "12.50",
+                1500.0,
+                1,
+                "2024-01-31",
+                "2024-01-31 10:00:00",
+                "2024-01-31 08:00:00+00:00",
+                "hello",
+            ),
+            (
+                -7,
+                "0.05",
+                -0.002,
+                0,
+                "1999-12-31",
+                "2024-06-30 23:59:59.123456",
+                "2024-01-01 08:00:00+00:00",
+                "world",
+            ),
+        ]
+
+
+def test_integers_with_leading_zeros_or_a_plus_sign_stay_text_verbatim(
+    db_url: str, tmp_path: Path
+) -> None:
+    text = "n,zip,plus,mixed\n1,00123,+5,1\n2,04567,+60,007\n"
+    report = load_text(tmp_path, text, db_url)
+
+    assert report.columns == {"n": "bigint", "zip": "text", "plus": "text", "mixed": "text"}
+    assert query(db_url, "SELECT zip, plus, mixed FROM t ORDER BY n") == [
+        ("00123", "+5", "1"),
+        ("04567", "+60", "007"),
+    ]
+
+
+def test_canonical_integers_including_zero_and_negatives_become_bigint(
+    db_url: str, tmp_path: Path
+) -> None:
+    values = ["0", "-17", "123456789012345678", "-123456789012345678", "5"]
+    report = load_text(tmp_path, numbered(values), db_url)
+
+    assert report.columns == {"n": "bigint", "a": "bigint"}
+    assert column(db_url, order="n") == [int(v) for v in values]
+
+
+def test_decimals_become_numeric_with_the_largest_scale_and_stay_exact(
+    db_url: str, tmp_path: Path
+) -> None:
+    report = load_text(tmp_path, numbered(["12.50", "3.1", "-0.75", "1000000"]), db_url)
+
+    assert report.columns == {"n": "bigint", "a": "numeric(38,2)"}
+    expect_types(db_url, "t", {"n": "bigint", "a": "numeric(38,2)"})
+    assert [str(v) for v in column(db_url, order="n")] == ["12.50", "3.10", "-0.75", "1000000.00"]
+    if not is_pg(db_url):  # SQLite keeps exact decimals as text
+        assert query(db_url, "SELECT DISTINCT typeof(a) FROM t") == [("text",)]
+
+
+def test_numerics_are_kept_to_the_last_digit(db_url: str, tmp_path: Path) -> None:
+    values = ["12345678901234567890.123456789", "-99999999999999999999.999999999", "100.5"]
+    report = load_text(tmp_path, numbered(values), db_url)
+
+    assert report.columns["a"] == "numeric(38,9)"
+    assert query(db_url, "SELECT CAST(a AS TEXT) FROM t ORDER BY n") == [
+        ("12345678901234567890.123456789",),
+        ("-99999999999999999999.999999999",),
+        ("100.500000000",),
+    ]
+    assert [Decimal(str(v)) for v in column(db_url, order="n")] == [Decimal(v) for v in values]
+
+
+def test_small_decimals_are_stored_in_plain_notation(db_url: str, tmp_path: Path) -> None:
+    # SQLite stores decimals as text "in canonical form ... which sorts and compares
+    # correctly": 0.000000123, not 1.23E-7.
+    report = load_text(tmp_path, numbered(["0.000000123", "-0.000000001", "1.5"]), db_url)
+
+    assert report.columns["a"] == "numeric(38,9)"
+    assert query(db_url, "SELECT CAST(a AS TEXT) FROM t ORDER BY n") == [
+        ("0.000000123",),
+        ("-0.000000001",),
+        ("1.500000000",),
+    ]
+
+
+def test_zero_among_decimals_is_numeric_not_text(db_url: str, tmp_path: Path) -> None:
+    # "0" is the canonical spelling of zero, like "0" in an integer column.
+    report = load_text(tmp_path, numbered(["0", "12.50", "-3.25"]), db_url)
+
+    assert report.columns["a"] == "numeric(38,2)"
+    assert [Decimal(str(v)) for v in column(db_url, order="n")] == [
+        Decimal("0"),
+        Decimal("12.50"),
+        Decimal("-3.25"),
+    ]
+
+
+def test_exponent_floats_become_double(db_url: str, tmp_path: Path) -> None:
+    report = load_text(tmp_path, numbered(["1.5e3", "-2E-3", "6.02e23", "1e-300"]), db_url)
+
+    assert report.columns["a"] == "double"
+    expect_types(db_url, "t", {"n": "bigint", "a": "double"})
+    assert column(db_url, order="n") == [1500.0, -0.002, 6.02e23, 1e-300]
+
+
+def test_nan_and_infinities_become_double_and_are_not_stored_as_null(
+    db_url: str, tmp_path: Path
+) -> None:
+    report = load_text(tmp_path, numbered(["NaN", "inf", "-Infinity", "1e10"]), db_url)
+
+    assert report.columns["a"] == "double"
+    assert query(db_url, "SELECT count(*) FROM t WHERE a IS NULL") == [(0,)]
+    values = column(db_url, order="n")
+    assert values[1:] == [float("inf"), float("-inf"), 1e10]
+    if is_pg(db_url):
+        assert isinstance(values[0], float) and values[0] != values[0]  # NaN
+    else:  # SQLite cannot hold a NaN REAL (it would become NULL): kept as the text 'NaN'
+        assert values[0] == "NaN"
+
+
+def test_true_and_false_in_any_usual_case_become_boolean(db_url: str, tmp_path: Path) -> None:
+    text = "n,a,yn\n1,true,yes\n2,FALSE,no\n3,True,yes\n4,,no\n"
+    report = load_text(tmp_path, text, db_url)
+
+    assert report.columns == {"n": "bigint", "a": "boolean", "yn": "text"}
+    expect_types(db_url, "t", report.columns)
+    values = column(db_url, order="n")
+    assert values == ([True, False, True, None] if is_pg(db_url) else [1, 0, 1, None])
+
+
+def test_iso_dates_become_date_and_impossible_dates_stay_text(db_url: str, tmp_path: Path) -> None:
+    text = "n,d,bad,us\n1,2024-01-31,2024-02-30,01/31/2024\n2,2024-02-29,2024-01-01,02/01/2024\n"
+    report = load_text(tmp_path, text, db_url)
+
+    assert report.columns == {"n": "bigint", "d": "date", "bad": "text", "us": "text"}
+    rows = query(db_url, "SELECT d, bad, us FROM t ORDER BY n")
+    d = [date(2024, 1, 31), date(2024, 2, 29)]
+    if not is_pg(db_url):
+        d = [x.isoformat() for x in d]
+    assert rows == [
+        (d[0], "2024-02-30", "01/31/2024"),
+        (d[1], "2024-01-01", "02/01/2024"),
+    ]
+
+
+def test_timestamps_without_a_zone_are_timestamp_as_written(db_url: str, tmp_path: Path) -> None:
+    values = ["2024-01-01 10:00:00", "2024-06-30T23:59:59.123456", "1970-01-01 00:00:00.5"]
+    report = load_text(tmp_path, numbered(values), db_url)
+
+    assert report.columns["a"] == "timestamp"
+    expected = [
+        datetime(2024, 1, 1, 10),
+        datetime(2024, 6, 30, 23, 59, 59, 123456),
+        datetime(1970, 1, 1, 0, 0, 0, 500000),
+    ]
+    if is_pg(db_url):
+        assert column(db_url, order="n") == expected
+    else:
+        assert column(db_url, order="n") == [
+            "2024-01-01 10:00:00",
+            "2024-06-30 23:59:59.123456",
+            "1970-01-01 00:00:00.5",
+        ]
+
+
+def test_timestamps_with_a_zone_are_stored_as_the_instant(db_url: str, tmp_path: Path) -> None:
+    values = [
+        "2024-01-01T10:00:00+02:00",
+        "2024-01-01T08:00:00Z",
+        "2024-01-01T13:30:00+05:30",
+        "2023-12-31T23:00:00-09:00",
+        "2024-01-01 03:00:00-0500",
+        "2024-01-01T08:00:00.5Z",
+    ]
+    report = load_text(tmp_path, numbered(values), db_url)
+
+    assert report.columns["a"] == "timestamptz"
+    eight = datetime(2024, 1, 1, 8, tzinfo=UTC)
+    if is_pg(db_url):
+        assert column(db_url, order="n") == [eight] * 5 + [eight.replace(microsecond=500000)]
+        utc = "to_char(a AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
+        assert set(column(db_url, utc, order="n")) == {"2024-01-01 08:00:00"}
+    else:
+        assert column(db_url, order="n") == ["2024-01-01 08:00:00+00:00"] * 5 + [
+            "2024-01-01 08:00:00.5+00:00"
+        ]
+
+
+def test_mixed_kinds_of_values_and_all_null_columns_are_text(db_url: str, tmp_path: Path) -> None:
+    text = "n,mixed,empty,tsmix\n1,1,,2024-01-01 10:00:00\n2,abc,,2024-01-01T10:00:00Z\n"
+    report = load_text(tmp_path, text, db_url)
+
+    assert report.columns == {"n": "bigint", "mixed": "text", "empty": "text", "tsmix": "text"}
+    assert query(db_url, "SELECT mixed, empty, tsmix FROM t ORDER BY n") == [
+        ("1", None, "2024-01-01 10:00:00"),
+        ("abc", None, "2024-01-01T10:00:00Z"),
+    ]
+
+
+def test_types_come_from_the_first_batch_only(db_url: str, tmp_path: Path) -> None:
+    text = numbered(["1", "2", "abc"])
+    whole = load_text(tmp_path, text, db_url, table="whole")
+    split = load_text(tmp_path, text, db_url, table="split", batch_rows=2)
+
+    assert whole.columns["a"] == "text"
+    assert whole.changes == []
+    assert split.columns["a"] == "text"
+    assert len(split.changes) == 1
+    assert "bigint to text" in split.changes[0]
+    assert column(db_url, table="whole", order="n") == ["1", "2", "abc"]
+    assert column(db_url, table="split", order="n") == ["1", "2", "abc"]
+
+
+def test_text_column_never_narrows_when_later_values_are_numbers(
+    db_url: str, tmp_path: Path
+) -> None:
+    report = load_text(tmp_path, numbered(["abc", "1", "2.5"]), db_url, batch_rows=1)
+
+    assert report.columns["a"] == "text"
+    assert report.changes == []
+    assert column(db_url, order="n") == ["abc", "1", "2.5"]
+
+
+# -- widening ---------------------------------------------------------------------------
+
+
+def test_integer_column_widens_to_numeric_when_a_decimal_arrives_in_a_later_batch(
+    db_url: str, tmp_path: Path
+) -> None:
+    report = load_text(tmp_path, numbered(["1", "2", "3", "12.5", "6"]), db_url, batch_rows=2)
+
+    check_identity(report)
+    assert report.read == report.written == 5
+    assert report.columns == {"n": "bigint", "a": "numeric(38,1)"}
+    expect_types(db_url, "t", report.columns)
+    assert len(report.changes) == 1
+    change = report.changes[0]
+    assert "column a widened from bigint to numeric(38,1)" in change
+    assert "line 5" in change and "'12.5'" in change
+    assert [Decimal(str(v)) for v in column(db_url, order="n")] == [
+        Decimal(v) for v in ["1", "2", "3", "12.5", "6"]
+    ]
+
+
+def test_numeric_column_widens_to_text_when_n_a_arrives_and_no_row_is_lost(
+    db_url: str, tmp_path: Path
+) -> None:
+    values = ["1", "2", "12.5", "7", "n/a", "8"]
+    report = load_text(tmp_path, numbered(values), db_url, batch_rows=2)
+
+    check_identity(report)
+    assert report.read == report.written == 6
+    assert report.columns["a"] == "text"
+    expect_types(db_url, "t", report.columns)
+    assert len(report.changes) == 2
+    assert "from bigint to numeric(38,1)" in report.changes[0]
+    assert "from numeric(38,1) to text" in report.changes[1]
+    assert "line 6" in report.changes[1] and "'n/a'" in report.changes[1]
+    stored = column(db_url, order="n")
+    assert stored[4] == "n/a"
+    # the numbers written before the column became text keep their value
+    numbers = [Decimal(str(v)) for i, v in enumerate(stored) if i != 4]
+    assert numbers == [Decimal(v) for i, v in enumerate(values) if i != 4]
+
+
+def test_leading_zero_value_later_widens_integer_column_to_text_keeping_the_zeros(
+    db_url: str, tmp_path: Path
+) -> None:
+    report = load_text(tmp_path, numbered(["1", "2", "00123", "4"]), db_url, batch_rows=2)
+
+    check_identity(report)
+    assert report.columns["a"] == "text"
+    assert report.changes and "from bigint to text" in report.changes[0]
+    assert "'00123'" in report.changes[0]
+    assert column(db_url, order="n") == ["1", "2", "00123", "4"]
+
+
+def test_numeric_scale_widens_when_a_later_value_has_more_decimal_places(
+    db_url: str, tmp_path: Path
+) -> None:
+    report = load_text(tmp_path, numbered(["1.5", "2.5", "1.25", "3.125"]), db_url, batch_rows=2)
+
+    check_identity(report)
+    assert report.columns["a"] == "numeric(38,3)"
+    expect_types(db_url, "t", report.columns)
+    assert [Decimal(str(v)) for v in column(db_url, order="n")] == [
+        Decimal(v) for v in ["1.5", "2.5", "1.25", "3.125"]
+    ]
+
+
+def test_integer_too_long_for_bigint_widens_to_numeric_with_every_digit(
+    db_url: str, tmp_path: Path
+) -> None:
+    big = "123456789012345678901234567"
+    report = load_text(tmp_path, numbered(["1", "2", big]), db_url, batch_rows=2)
+
+    assert report.columns["a"] == "numeric(38,0)"
+    assert query(db_url, "SELECT CAST(a AS TEXT) FROM t ORDER BY n") == [("1",), ("2",), (big,)]
+
+
+def test_integer_column_widens_to_double_on_an_exponent_value(db_url: str, tmp_path: Path) -> None:
+    report = load_text(tmp_path, numbered(["1", "2", "1e3"]), db_url, batch_rows=2)
+
+    assert report.columns["a"] == "double"
+    assert "from bigint to double" in report.changes[0]
+    assert column(db_url, order="n") == [1.0, 2.0, 1000.0]
+
+
+def test_date_column_widens_to_text_on_a_non_date(db_url: str, tmp_path: Path) -> None:
+    report = load_text(
+        tmp_path, numbered(["2024-01-01", "2024-01-02", "soon"]), db_url, batch_rows=2
+    )
+
+    assert report.columns["a"] == "text"
+    assert column(db_url, order="n") == ["2024-01-01", "2024-01-02", "soon"]
+
+
+def test_several_widenings_over_many_batches_keep_every_row(db_url: str, tmp_path: Path) -> None:
+    values = [str(i) for i in range(1, 10)] + ["10.5"] + [str(i) for i in range(11, 16)]
+    values += ["unknown"] + [str(i) for i in range(17, 21)]
+    text = numbered(values) + "\n"  # plus a trailing blank line
+    report = load_text(tmp_path, text, db_url, batch_rows=3)
+
+    check_identity(report)
+    assert report.read == report.written == 20
+    assert report.batches == 7
+    assert report.columns["a"] == "text"
+    assert len(report.changes) == 2
+    assert query(db_url, "SELECT count(*), min(n), max(n) FROM t") == [(20, 1, 20)]
+    stored = column(db_url, order="n")
+    at = values.index("unknown")
+    assert stored[at] == "unknown"
+    assert [Decimal(str(v)) for i, v in enumerate(stored) if i != at] == [
+        Decimal(v) for i, v in enumerate(values) if i != at
+    ]
+
+
+def test_zero_in_a_later_batch_of_a_numeric_column_does_not_hang(tmp_path: Path) -> None:
+    # The engine bug this guards against does not depend on the database.
+    path = write(tmp_path / "in.csv", numbered(["1.5", "2.5", "0", "4.5"]))
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+
+    report = load_in_subprocess(repr(str(path)), url, table="t", batch_rows=2)
+
+    assert report["status"] == "completed"
+    assert report["read"] == report["written"] == 4
+    assert report["columns"]["a"] == "numeric(38,1)"
+    assert column(url, order="n") == ["1.5", "2.5", "0.0", "4.5"]
+
+
+@pytest.mark.parametrize("batch_rows", [1, 2, 100])
+def test_widening_the_upsert_key_column_keeps_upserting(
+    db_url: str, tmp_path: Path, batch_rows: int
+) -> None:
+    text = "id,v\n1,a\n2,b\nA-1,c\n1,d\n"
+    report = load_text(tmp_path, text, db_url, mode="upsert", key="id", batch_rows=batch_rows)
+
+    check_identity(report)
+    assert (report.read, report.created, report.updated) == (4, 3, 1)
+    assert report.columns["id"] == "text"
+    assert sorted(query(db_url, "SELECT id, v FROM t")) == [("1", "d"), ("2", "b"), ("A-1", "c")]
