@@ -93,7 +93,11 @@ def test_value_too_long_for_its_column(db_url: str, tmp_path: Path) -> None:
     assert (report.written, report.rejected) == (98, 2)
     rejects = rejects_of(tmp_path / "codes.rejects.jsonl")
     assert [r["line"] for r in rejects] == [8, 61]
-    assert all(r["error"] == "database" for r in rejects)
+    if db_url.startswith("sqlite"):  # a CHECK constraint: only the database knows
+        assert all(r["error"] == "database" for r in rejects)
+    else:  # varchar(20): checked before sending, with PostgreSQL's own SQLSTATE
+        assert all((r["error"], r["sqlstate"]) == ("constraint", "22001") for r in rejects)
+        assert rejects[0]["message"] == "value too long for type character varying(20)"
     assert query(db_url, "SELECT count(*) FROM codes WHERE id IN (7, 60)") == [(0,)]
 
 
@@ -105,10 +109,21 @@ def test_null_in_a_not_null_column(db_url: str, tmp_path: Path) -> None:
     assert (report.written, report.rejected) == (2, 1)
     [reject] = rejects_of(tmp_path / "users.rejects.jsonl")
     assert reject["line"] == 3
-    if not db_url.startswith("sqlite"):
-        assert reject["sqlstate"] == "23502"
-        assert reject["column"] == "email"
+    assert (reject["error"], reject["sqlstate"], reject["column"]) == (
+        "constraint", "23502", "email")
     assert query(db_url, "SELECT id, email FROM users ORDER BY id") == [(1, "a@x"), (3, "")]
+
+
+def test_a_required_column_missing_from_the_input_is_a_config_error(
+    db_url: str, tmp_path: Path
+) -> None:
+    execute(db_url, "CREATE TABLE req (id integer NOT NULL, name text NOT NULL, "
+                    "note text NOT NULL DEFAULT '')")
+    path = tmp_path / "req.csv"
+    path.write_text("id\n1\n")
+    with pytest.raises(chute.ConfigError, match=r"needs column\(s\) name \(NOT NULL"):
+        chute.load(path, into=db_url)
+    assert query(db_url, "SELECT count(*) FROM req") == [(0,)]
 
 
 def test_duplicate_key_in_append_mode(db_url: str, tmp_path: Path) -> None:

@@ -40,6 +40,15 @@ class Widening:
     example: str
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why a record cannot be stored, found before the database."""
+
+    column: str
+    message: str
+    sqlstate: str | None = None
+
+
 class Converter:
     """Converts batches to ``targets``; owns the column types while a load runs."""
 
@@ -50,24 +59,30 @@ class Converter:
         may_widen: bool,
         numbers_from_text: bool,
         rename: dict[str, str] | None = None,
+        not_null: set[str] | None = None,
+        max_length: dict[str, int] | None = None,
     ) -> None:
         self.targets = dict(targets)
         self.may_widen = may_widen
         self.numbers_from_text = numbers_from_text
         self.rename = rename or {}
+        #: checked here rather than by a failing database statement (same SQLSTATEs)
+        self.not_null = not_null or set()
+        self.max_length = max_length or {}
 
     def convert(
         self, batch: SourceBatch
-    ) -> tuple[pa.RecordBatch, list[Widening], dict[int, tuple[str, str]]]:
+    ) -> tuple[pa.RecordBatch, list[Widening], dict[int, Refusal]]:
         """The batch in the target types, the widenings made, and the rows that won't go.
 
-        Rows that won't go (only for an existing table, which never widens) map to the
-        column and the reason; their values are NULL in the returned batch.
+        Rows that won't go map to a :class:`Refusal`: a value that does not convert to an
+        existing table's type (a created table widens instead), a NULL in a NOT NULL column,
+        a text longer than its ``varchar(n)``.  Their values are NULL in the returned batch.
         """
         arrays = []
         names = []
         widenings: list[Widening] = []
-        refused: dict[int, tuple[str, str]] = {}
+        refused: dict[int, Refusal] = {}
         data = batch.data
         for field, array in zip(data.schema, data.columns, strict=True):
             name = self.rename.get(field.name, field.name)
@@ -86,7 +101,9 @@ class Converter:
                     rows = _failing_rows(array, target)
                     for row in rows:
                         value = str(array[row].as_py())[:80]
-                        refused.setdefault(row, (name, f"cannot store {value!r} as {target}"))
+                        refused.setdefault(
+                            row, Refusal(name, f"cannot store {value!r} as {target}")
+                        )
                     mask = np.zeros(len(array), dtype=bool)
                     mask[rows] = True
                     array = pc.if_else(pa.array(mask), pa.scalar(None, array.type), array)
@@ -104,9 +121,28 @@ class Converter:
                     )
                 )
                 target = self.targets[name] = wider
+            self._check_constraints(name, converted, refused)
             arrays.append(converted)
             names.append(name)
         return pa.RecordBatch.from_arrays(arrays, names=names), widenings, refused
+
+    def _check_constraints(self, name: str, values: pa.Array, refused: dict[int, Refusal]) -> None:
+        if name in self.not_null and values.null_count:
+            for row in np.flatnonzero(values.is_null().to_numpy(zero_copy_only=False)):
+                refused.setdefault(
+                    int(row),
+                    Refusal(
+                        name, f'null value in column "{name}" violates not-null constraint', "23502"
+                    ),
+                )
+        limit = self.max_length.get(name)
+        if limit is not None and pa.types.is_string(values.type):
+            too_long = pc.fill_null(pc.greater(pc.utf8_length(values), limit), False)
+            for row in np.flatnonzero(too_long.to_numpy(zero_copy_only=False)):
+                refused.setdefault(
+                    int(row),
+                    Refusal(name, f"value too long for type character varying({limit})", "22001"),
+                )
 
     def _infer_failures(self, field: pa.Field, array: pa.Array, target: ColumnType) -> ColumnType:
         """The type of the values that do not fit ``target``, to widen it with."""

@@ -181,7 +181,12 @@ class Pipeline:
         self.sink.create_table(self.table, targets, self.key)
         self.report.table_created = True
         self.report.columns = {n: str(t) for n, t in targets.items()}
-        return Converter(targets, may_widen=True, numbers_from_text=self.source.numbers_from_text)
+        return Converter(
+            targets,
+            may_widen=True,
+            numbers_from_text=self.source.numbers_from_text,
+            not_null=set(self.key),
+        )
 
     def _use_table(
         self, existing: list[TableColumn], first: SourceBatch | None, columns: list[str]
@@ -232,9 +237,24 @@ class Pipeline:
                 f"({', '.join(key)}), which {self.options.mode.value} needs",
                 hint=f"create one: CREATE UNIQUE INDEX ON {self.table} ({', '.join(key)})",
             )
+        given = {rename.get(n, n) for n in columns}
+        required = [
+            c.name for c in existing if not c.nullable and not c.has_default and c.name not in given
+        ]
+        if required:
+            raise ConfigError(
+                f"table {self.table} needs column(s) {', '.join(required)} (NOT NULL, no "
+                "default), which the input lacks",
+                hint=f"the input has: {', '.join(columns)}",
+            )
         self.report.columns = {c.name: c.declared for c in existing}
         return Converter(
-            targets, may_widen=False, rename=rename, numbers_from_text=self.source.numbers_from_text
+            targets,
+            may_widen=False,
+            rename=rename,
+            numbers_from_text=self.source.numbers_from_text,
+            not_null={c.name for c in existing if not c.nullable},
+            max_length={c.name: c.max_length for c in existing if c.max_length is not None},
         )
 
     # -- the reader thread -------------------------------------------------------------
@@ -292,9 +312,16 @@ class Pipeline:
             keep = np.array([i for i in range(batch.num_rows) if i not in refused], dtype=np.int64)
             as_read = batch.data.take(pa.array(sorted(refused))).to_pylist()
             for row, record in zip(sorted(refused), as_read, strict=True):
-                column, message = refused[row]
+                why = refused[row]
                 rejects.append(
-                    batch.reject(row, "conversion", message, record=record, column=column)
+                    batch.reject(
+                        row,
+                        "constraint" if why.sqlstate else "conversion",
+                        why.message,
+                        record=record,
+                        column=why.column,
+                        sqlstate=why.sqlstate,
+                    )
                 )
             data = data.take(pa.array(keep))
             batch = batch.take(keep)

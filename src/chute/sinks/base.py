@@ -44,6 +44,9 @@ class TableColumn:
     name: str
     type: ColumnType
     declared: str
+    nullable: bool = True
+    has_default: bool = False
+    max_length: int | None = None  # of a varchar(n) / char(n)
 
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

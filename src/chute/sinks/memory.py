@@ -41,7 +41,7 @@ class MemorySink(Sink):
         t = self.tables.get(table)
         if t is None:
             return None
-        return [TableColumn(n, ct, str(ct)) for n, ct in t.columns.items()]
+        return [TableColumn(n, ct, str(ct), nullable=n not in t.key) for n, ct in t.columns.items()]
 
     def create_table(self, table: str, columns: dict[str, ColumnType], key: list[str]) -> None:
         self.tables[table] = MemoryTable(dict(columns), list(key))

@@ -71,6 +71,8 @@ class _PgColumn:
     typname: str
     declared: str  # format_type(), e.g. numeric(12,2), character varying(20)
     typmod: int
+    not_null: bool = False
+    has_default: bool = False
 
 
 class PostgresSink(Sink):
@@ -136,14 +138,15 @@ class PostgresSink(Sink):
     def _pg_columns(self, table: str) -> dict[str, _PgColumn]:
         if table not in self._columns:
             rows = self._execute(
-                "SELECT a.attname, t.typname, format_type(a.atttypid, a.atttypmod), a.atttypmod "
+                "SELECT a.attname, t.typname, format_type(a.atttypid, a.atttypmod), a.atttypmod, "
+                "a.attnotnull, a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '' "
                 "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
                 "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
                 "ORDER BY a.attnum",
                 (q(table),),
             )
             self._conn.commit()
-            self._columns[table] = {r[0]: _PgColumn(r[0], r[1], r[2], r[3]) for r in rows}
+            self._columns[table] = {r[0]: _PgColumn(*r) for r in rows}
         return self._columns[table]
 
     # -- Sink ---------------------------------------------------------------------------
@@ -157,7 +160,19 @@ class PostgresSink(Sink):
         if not cols:
             del self._columns[table]
             return None
-        return [TableColumn(c.name, _column_type(c), c.declared) for c in cols.values()]
+        return [
+            TableColumn(
+                c.name,
+                _column_type(c),
+                c.declared,
+                nullable=not c.not_null,
+                has_default=c.has_default,
+                max_length=c.typmod - 4
+                if c.typname in ("varchar", "bpchar") and c.typmod > 4
+                else None,
+            )
+            for c in cols.values()
+        ]
 
     def create_table(self, table: str, columns: dict[str, ColumnType], key: list[str]) -> None:
         cols = [

@@ -99,7 +99,14 @@ class SqliteSink(Sink):
         if not rows:
             return None
         return [
-            TableColumn(r[1], ColumnType(_kind_of_declared(r[2] or "")), r[2] or "") for r in rows
+            TableColumn(
+                r[1],
+                ColumnType(_kind_of_declared(r[2] or "")),
+                r[2] or "",
+                nullable=not r[3],
+                has_default=r[4] is not None,
+            )
+            for r in rows
         ]
 
     def _ddl(self, table: str, columns: dict[str, ColumnType], key: list[str]) -> str:
