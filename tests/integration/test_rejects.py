@@ -110,15 +110,20 @@ def test_null_in_a_not_null_column(db_url: str, tmp_path: Path) -> None:
     [reject] = rejects_of(tmp_path / "users.rejects.jsonl")
     assert reject["line"] == 3
     assert (reject["error"], reject["sqlstate"], reject["column"]) == (
-        "constraint", "23502", "email")
+        "constraint",
+        "23502",
+        "email",
+    )
     assert query(db_url, "SELECT id, email FROM users ORDER BY id") == [(1, "a@x"), (3, "")]
 
 
 def test_a_required_column_missing_from_the_input_is_a_config_error(
     db_url: str, tmp_path: Path
 ) -> None:
-    execute(db_url, "CREATE TABLE req (id integer NOT NULL, name text NOT NULL, "
-                    "note text NOT NULL DEFAULT '')")
+    execute(
+        db_url,
+        "CREATE TABLE req (id integer NOT NULL, name text NOT NULL, note text NOT NULL DEFAULT '')",
+    )
     path = tmp_path / "req.csv"
     path.write_text("id\n1\n")
     with pytest.raises(chute.ConfigError, match=r"needs column\(s\) name \(NOT NULL"):

@@ -36,6 +36,8 @@ from chute.sources.base import Reject, Source, SourceBatch
 
 #: rejects kept in memory on the report; all of them go to the reject store
 REJECTS_KEPT = 1000
+#: the smallest piece a batch is cut into after the database has refused records
+MIN_PIECE_ROWS = 256
 
 
 class Observer(Protocol):
@@ -87,6 +89,7 @@ class Pipeline:
             mode=options.mode.value,
             key=self.key,
         )
+        self._refusals = 0  # statements the database refused in this load
         self._stop = threading.Event()
         self._queue: queue.Queue[object] = queue.Queue(maxsize=QUEUE_DEPTH)
         self._started = time.perf_counter()
@@ -374,20 +377,74 @@ class Pipeline:
                 )
 
     def _write_isolating(self, item: _Item) -> tuple[WriteCounts, list[Reject]]:
-        """Write the batch; if the database refuses it, split it until the bad records are
-        alone.  b bad records among n cost O(b log n) statements; the rest is committed."""
+        """Write the batch in one transaction; set aside what the database refuses.
+
+        The batch goes as one piece (or, once the database has refused records in this
+        load, as smaller pieces), each behind a savepoint (or, where the sink has none, in a
+        transaction of its own).  A refused piece is undone and
+        split: at the record the database named, or in halves, until the bad records are
+        alone.  b bad records among n cost O(b log n) statements and the good ones commit
+        together.  A refusal at commit (a deferred constraint) undoes the whole batch, which
+        is then isolated with one transaction per piece instead.
+        """
         data = item.data
-        total = WriteCounts()
         rejects = list(item.rejects)
-        pending = [(0, data.num_rows)] if data.num_rows else []
+        if data.num_rows == 0:
+            return WriteCounts(), rejects
+        if not self.sink.capabilities.savepoints:
+            total = self._write_pieces(item, self._pieces(data.num_rows), rejects, savepoints=False)
+            rejects.sort(key=lambda r: r.position.record)
+            return total, rejects
+        self.sink.begin()
+        try:
+            total = self._write_pieces(item, self._pieces(data.num_rows), rejects, savepoints=True)
+            self.sink.commit()
+        except RecordError:  # refused at commit: nothing of the batch is stored
+            self.sink.rollback()
+            rejects = list(item.rejects)
+            total = self._write_pieces(item, self._pieces(data.num_rows), rejects, savepoints=False)
+        except BaseException:
+            self.sink.rollback()
+            raise
+        rejects.sort(key=lambda r: r.position.record)
+        return total, rejects
+
+    def _pieces(self, n: int) -> list[tuple[int, int]]:
+        """The whole batch, or pieces sized to the refusal rate seen so far."""
+        if not self._refusals:
+            return [(0, n)]
+        rows_per_refusal = max(self.report.written + self.report.skipped, 1) / self._refusals
+        size = int(min(max(rows_per_refusal / 4, MIN_PIECE_ROWS), n))
+        return [(lo, min(lo + size, n)) for lo in range(0, n, size)]
+
+    def _write_pieces(
+        self,
+        item: _Item,
+        pieces: list[tuple[int, int]],
+        rejects: list[Reject],
+        *,
+        savepoints: bool,
+    ) -> WriteCounts:
+        sink = self.sink
+        total = WriteCounts()
+        pending = list(reversed(pieces))
         while pending:
             lo, hi = pending.pop()
             self.report.write_attempts += 1
+            piece = item.data.slice(lo, hi - lo)
             try:
-                counts = self.sink.write(
-                    self.table, data.slice(lo, hi - lo), self.options.mode, self.key
-                )
+                if savepoints:
+                    sink.savepoint()
+                    try:
+                        counts = sink.write_rows(self.table, piece, self.options.mode, self.key)
+                    except RecordError:
+                        sink.rollback_to_savepoint()
+                        raise
+                    sink.release_savepoint()
+                else:
+                    counts = sink.write(self.table, piece, self.options.mode, self.key)
             except RecordError as exc:
+                self._refusals += 1
                 if hi - lo == 1:
                     rejects.append(self._database_reject(item, lo, exc))
                     continue
@@ -402,8 +459,7 @@ class Pipeline:
             total.created += counts.created
             total.updated += counts.updated
             total.skipped += counts.skipped
-        rejects.sort(key=lambda r: r.position.record)
-        return total, rejects
+        return total
 
     def _database_reject(self, item: _Item, row: int, exc: RecordError) -> Reject:
         source_row = int(item.rows[row]) if item.rows is not None else row

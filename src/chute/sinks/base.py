@@ -35,6 +35,9 @@ class Capabilities:
     transactions: bool = True
     bulk_copy: bool = False
     alter_column_type: bool = True
+    #: a refused statement can be undone alone (ROLLBACK TO SAVEPOINT) and the
+    #: transaction go on; without it, each piece of a refused batch is its own transaction
+    savepoints: bool = True
 
 
 @dataclass(frozen=True)
@@ -118,9 +121,45 @@ class Sink(ABC):
     def has_unique_key(self, table: str, key: list[str]) -> bool:
         """Whether a primary key or unique index covers exactly ``key``."""
 
+    # -- transactions: the engine writes a batch as pieces inside one transaction, each
+    # -- piece behind a savepoint, so a refused piece is undone without the others.
+
     @abstractmethod
+    def begin(self) -> None: ...
+
+    @abstractmethod
+    def commit(self) -> None:
+        """Commit; a constraint checked only now (deferred) raises :class:`RecordError`."""
+
+    @abstractmethod
+    def rollback(self) -> None: ...
+
+    @abstractmethod
+    def savepoint(self) -> None: ...
+
+    @abstractmethod
+    def rollback_to_savepoint(self) -> None: ...
+
+    @abstractmethod
+    def release_savepoint(self) -> None: ...
+
+    @abstractmethod
+    def write_rows(
+        self, table: str, batch: pa.RecordBatch, mode: Mode, key: list[str]
+    ) -> WriteCounts:
+        """Write ``batch`` inside the open transaction; a refused record raises
+        :class:`RecordError` (with ``row`` when the database says which)."""
+
     def write(self, table: str, batch: pa.RecordBatch, mode: Mode, key: list[str]) -> WriteCounts:
-        """Write ``batch`` in one transaction and commit it; return what happened."""
+        """Write ``batch`` in a transaction of its own and commit it."""
+        self.begin()
+        try:
+            counts = self.write_rows(table, batch, mode, key)
+            self.commit()
+        except BaseException:
+            self.rollback()
+            raise
+        return counts
 
     @abstractmethod
     def close(self) -> None: ...

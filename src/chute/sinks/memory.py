@@ -19,6 +19,9 @@ _CONVERT: dict[Kind, Callable[[Any], Any]] = {
 }
 
 
+_Snapshot = dict[str, tuple[list[dict[str, Any]], dict[tuple[Any, ...], int]]]
+
+
 class MemorySink(Sink):
     """``memory://NAME``: tables live in :attr:`databases` for the life of the process."""
 
@@ -29,6 +32,8 @@ class MemorySink(Sink):
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self.tables = self.databases.setdefault(url.split("://", 1)[-1], {})
+        self._begun: _Snapshot | None = None
+        self._saved: _Snapshot = {}
 
     @property
     def display_url(self) -> str:
@@ -67,7 +72,37 @@ class MemorySink(Sink):
     def has_unique_key(self, table: str, key: list[str]) -> bool:
         return self.tables[table].key == list(key)
 
-    def write(self, table: str, batch: pa.RecordBatch, mode: Mode, key: list[str]) -> WriteCounts:
+    # A transaction is a snapshot of every table to go back to.
+    def _snapshot(self) -> _Snapshot:
+        return {n: ([dict(r) for r in t.rows], dict(t.by_key)) for n, t in self.tables.items()}
+
+    def _restore(self, snap: _Snapshot) -> None:
+        for name, (rows, by_key) in snap.items():
+            self.tables[name].rows, self.tables[name].by_key = rows, by_key
+
+    def begin(self) -> None:
+        self._begun = self._snapshot()
+
+    def commit(self) -> None:
+        self._begun = None
+
+    def rollback(self) -> None:
+        if self._begun is not None:
+            self._restore(self._begun)
+        self._begun = None
+
+    def savepoint(self) -> None:
+        self._saved = self._snapshot()
+
+    def rollback_to_savepoint(self) -> None:
+        self._restore(self._saved)
+
+    def release_savepoint(self) -> None:
+        self._saved = {}
+
+    def write_rows(
+        self, table: str, batch: pa.RecordBatch, mode: Mode, key: list[str]
+    ) -> WriteCounts:
         t = self.tables[table]
         counts = WriteCounts()
         staged = dict(t.by_key)
@@ -93,7 +128,7 @@ class MemorySink(Sink):
                 staged[k] = len(rows)
             rows.append(record)
             counts.created += 1
-        t.rows, t.by_key = rows, staged  # commit
+        t.rows, t.by_key = rows, staged
         return counts
 
     def close(self) -> None:

@@ -10,6 +10,7 @@ one ``INSERT ... SELECT ... ON CONFLICT`` that also counts created and updated r
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -77,8 +78,9 @@ class _PgColumn:
 
 class PostgresSink(Sink):
     schemes = ("postgresql", "postgres")
+    # ADBC refuses every statement after a failed one until a full rollback
     capabilities = Capabilities(
-        upsert=True, transactions=True, bulk_copy=True, alter_column_type=True
+        upsert=True, transactions=True, bulk_copy=True, alter_column_type=True, savepoints=False
     )
 
     def __init__(self, url: str) -> None:
@@ -92,7 +94,6 @@ class PostgresSink(Sink):
         self._uri = urlunsplit(("postgresql", *parts[1:]))
         self._conn: Any = None
         self._columns: dict[str, dict[str, _PgColumn]] = {}
-        self._stages: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
 
     @property
     def display_url(self) -> str:
@@ -131,7 +132,6 @@ class PostgresSink(Sink):
             raise _wrap(exc) from exc
 
     def _rollback(self) -> None:
-        self._stages.clear()  # temp tables made in the failed transaction are gone
         with contextlib.suppress(adbc_driver_manager.Error):
             self._conn.rollback()
 
@@ -199,12 +199,10 @@ class PostgresSink(Sink):
             using = f"{q(column)}::{'text' if new_type.kind is Kind.TEXT else pg}"
         self._commit([f"ALTER TABLE {q(table)} ALTER COLUMN {q(column)} TYPE {pg} USING {using}"])
         self._columns.pop(table, None)
-        self._stages.clear()
 
     def add_column(self, table: str, column: str, new_type: ColumnType) -> None:
         self._commit([f"ALTER TABLE {q(table)} ADD COLUMN {q(column)} {create_type(new_type)}"])
         self._columns.pop(table, None)
-        self._stages.clear()
 
     def has_unique_key(self, table: str, key: list[str]) -> bool:
         rows = self._execute(
@@ -218,7 +216,31 @@ class PostgresSink(Sink):
         wanted = sorted(key)
         return any(sorted(r[0]) == wanted for r in rows or [])
 
-    def write(self, table: str, batch: pa.RecordBatch, mode: Mode, key: list[str]) -> WriteCounts:
+    def begin(self) -> None:
+        pass  # the driver opens a transaction at the first statement
+
+    def commit(self) -> None:
+        try:
+            self._conn.commit()
+        except adbc_driver_manager.Error as exc:
+            self._rollback()
+            raise _wrap(exc) from exc
+
+    def rollback(self) -> None:
+        self._rollback()
+
+    def savepoint(self) -> None:
+        raise NotImplementedError("ADBC cannot roll back to a savepoint after an error")
+
+    def rollback_to_savepoint(self) -> None:
+        raise NotImplementedError("ADBC cannot roll back to a savepoint after an error")
+
+    def release_savepoint(self) -> None:
+        raise NotImplementedError("ADBC cannot roll back to a savepoint after an error")
+
+    def write_rows(
+        self, table: str, batch: pa.RecordBatch, mode: Mode, key: list[str]
+    ) -> WriteCounts:
         pg_cols = self._pg_columns(table)
         wire, casts = _wire_batch(batch, pg_cols)
         n = batch.num_rows
@@ -226,34 +248,28 @@ class PostgresSink(Sink):
         try:
             if mode is Mode.APPEND and not casts:
                 cur.adbc_ingest(table, wire, mode="append")
-                counts = WriteCounts(created=n)
-            else:
-                stage = self._stage(cur, table, wire, casts)
-                cur.adbc_ingest(stage, wire, mode="append", temporary=True)
-                counts = self._insert_from(
-                    cur, table, stage, wire.schema.names, casts, mode, key, n
-                )
-            self._conn.commit()
+                return WriteCounts(created=n)
+            stage = self._stage(cur, table, wire, casts)
+            cur.adbc_ingest(stage, wire, mode="append", temporary=True)
+            counts = self._insert_from(cur, table, stage, wire.schema.names, casts, mode, key, n)
+            cur.execute(f"TRUNCATE pg_temp.{q(stage)}")
+            return counts
         except adbc_driver_manager.Error as exc:
-            self._rollback()
             raise _wrap(exc) from exc
         finally:
             cur.close()
-        return counts
 
     def _stage(self, cur: Any, table: str, wire: pa.RecordBatch, casts: dict[str, str]) -> str:
+        """A temporary table shaped like the batch (text where the server casts)."""
         pg_cols = self._pg_columns(table)
         layout = tuple(
             (n, "text" if n in casts else pg_cols[n].declared) for n in wire.schema.names
         )
-        key = (table, layout)
-        if key not in self._stages:
-            name = f"_chute_stage_{len(self._stages) + 1}"
-            cols = ", ".join(f"{q(n)} {t}" for n, t in layout)
-            cur.execute(f"DROP TABLE IF EXISTS pg_temp.{q(name)}")
-            cur.execute(f"CREATE TEMP TABLE {q(name)} ({cols}) ON COMMIT DELETE ROWS")
-            self._stages[key] = name
-        return self._stages[key]
+        name = "_chute_stage_" + hashlib.sha1(repr((table, layout)).encode()).hexdigest()[:16]
+        cols = ", ".join(f"{q(n)} {t}" for n, t in layout)
+        # made anew after a rollback; cheap when it exists
+        cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {q(name)} ({cols}) ON COMMIT DELETE ROWS")
+        return name
 
     def _insert_from(
         self,

@@ -173,7 +173,34 @@ class SqliteSink(Sink):
                     return True
         return False
 
-    def write(self, table: str, batch: pa.RecordBatch, mode: Mode, key: list[str]) -> WriteCounts:
+    def begin(self) -> None:
+        self._sql("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self._sql("COMMIT")
+
+    def rollback(self) -> None:
+        self._rollback()
+
+    def savepoint(self) -> None:
+        self._sql("SAVEPOINT chute_piece")
+
+    def rollback_to_savepoint(self) -> None:
+        self._sql("ROLLBACK TO chute_piece")
+        self._sql("RELEASE chute_piece")
+
+    def release_savepoint(self) -> None:
+        self._sql("RELEASE chute_piece")
+
+    def _sql(self, sql: str) -> None:
+        try:
+            self.conn.execute(sql)
+        except sqlite3.Error as exc:
+            raise _wrap(exc) from exc
+
+    def write_rows(
+        self, table: str, batch: pa.RecordBatch, mode: Mode, key: list[str]
+    ) -> WriteCounts:
         names = list(batch.schema.names)
         rows = _rows(batch)
         cols = ", ".join(q(n) for n in names)
@@ -181,11 +208,10 @@ class SqliteSink(Sink):
         n = batch.num_rows
         conn = self.conn
         try:
-            conn.execute("BEGIN IMMEDIATE")
             if mode is Mode.APPEND:
                 conn.executemany(f"INSERT INTO {q(table)} ({cols}) VALUES ({marks})", rows)
-                counts = WriteCounts(created=n)
-            elif mode is Mode.IGNORE:
+                return WriteCounts(created=n)
+            if mode is Mode.IGNORE:
                 before = conn.total_changes
                 conn.executemany(
                     f"INSERT INTO {q(table)} ({cols}) VALUES ({marks}) "
@@ -193,14 +219,10 @@ class SqliteSink(Sink):
                     rows,
                 )
                 created = conn.total_changes - before
-                counts = WriteCounts(created=created, skipped=n - created)
-            else:
-                counts = self._upsert(table, names, rows, n, key)
-            conn.execute("COMMIT")
+                return WriteCounts(created=created, skipped=n - created)
+            return self._upsert(table, names, rows, n, key)
         except sqlite3.Error as exc:
-            self._rollback()
             raise _wrap(exc) from exc
-        return counts
 
     def _upsert(
         self, table: str, names: list[str], rows: Iterable[tuple[Any, ...]], n: int, key: list[str]
