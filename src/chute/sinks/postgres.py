@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import adbc_driver_manager
 import adbc_driver_postgresql.dbapi as pgdbapi
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -340,6 +341,10 @@ def _wire_column(col: pa.Array, pg: _PgColumn, casts: dict[str, str]) -> pa.Arra
     t = col.type
     if pg.typname == "numeric" and pa.types.is_decimal(t) and pg.typmod >= 0:
         return col
+    if pg.typname == "uuid" and pa.types.is_string(t):
+        as_uuid = _uuid_array(col)
+        if as_uuid is not None:
+            return as_uuid
     if native is not None:
         kind, wire_type = native
         if t == wire_type or (kind is Kind.JSON and pa.types.is_string(t)):
@@ -355,6 +360,40 @@ def _wire_column(col: pa.Array, pg: _PgColumn, casts: dict[str, str]) -> pa.Arra
                 pass  # out of range for the column: let the server say which value
     casts[pg.name] = pg.declared
     return col if pa.types.is_string(t) else pc.cast(col, pa.string())
+
+
+_HEX = np.full(256, 255, dtype=np.uint8)
+_HEX[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16, dtype=np.uint8)
+_HEX[np.frombuffer(b"ABCDEF", dtype=np.uint8)] = np.arange(10, 16, dtype=np.uint8)
+_UUID_HYPHENS = [8, 13, 18, 23]
+_NIL_UUID = "00000000-0000-0000-0000-000000000000"
+
+
+def _uuid_array(col: pa.Array) -> pa.Array | None:
+    """Canonical uuid strings as Arrow's 16-byte uuid type, decoded with numpy; ``None``
+    when any value is in another spelling (the server then parses the text)."""
+    filled = pc.fill_null(col, _NIL_UUID)
+    if len(filled) == 0:
+        return None
+    offsets = np.frombuffer(filled.buffers()[1], dtype=np.int32)[
+        filled.offset : filled.offset + len(filled) + 1
+    ]
+    if not (np.diff(offsets) == 36).all():
+        return None
+    chars = np.frombuffer(filled.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    chars = chars.reshape(-1, 36)
+    if not (chars[:, _UUID_HYPHENS] == ord("-")).all():
+        return None
+    nibbles = _HEX[np.delete(chars, _UUID_HYPHENS, axis=1)]
+    if (nibbles == 255).any():
+        return None
+    raw = (nibbles[:, 0::2] << 4) | nibbles[:, 1::2]
+    storage = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(16), len(filled), [None, pa.py_buffer(raw.tobytes())]
+    )
+    if col.null_count:
+        storage = pc.if_else(col.is_valid(), storage, pa.scalar(None, pa.binary(16)))
+    return pa.ExtensionArray.from_storage(pa.uuid(), storage)
 
 
 def _first_line(exc: Exception) -> str:
