@@ -280,18 +280,34 @@ def _rows(batch: pa.RecordBatch) -> Iterable[tuple[Any, ...]]:
 def _python_values(col: pa.Array) -> list[Any]:
     t = col.type
     if pa.types.is_decimal(t):  # plain notation: 0.000000123, never 1.23E-7
-        return [None if v is None else format(v, "f") for v in col.to_pylist()]
+        text = pc.cast(col, pa.string())
+        exponent = pc.fill_null(pc.match_substring(text, "E"), False)
+        if not pc.any(exponent).as_py():
+            return text.to_pylist()  # type: ignore[no-any-return]
+        plain = [format(v, "f") for v in pc.filter(col, exponent).to_pylist()]
+        return pc.replace_with_mask(text, exponent, pa.array(plain, pa.string())).to_pylist()  # type: ignore[no-any-return]
     if pa.types.is_date(t):
         return pc.cast(col, pa.string()).to_pylist()  # type: ignore[no-any-return]
     if pa.types.is_floating(t) and pc.any(pc.is_nan(col)).as_py():
         # SQLite turns NaN into NULL: keep it as the text 'NaN'
         return [v if v is None or v == v else "NaN" for v in col.to_pylist()]
     if pa.types.is_timestamp(t):
-        text = pc.strftime(col, format="%Y-%m-%d %H:%M:%S")
-        text = pc.replace_substring_regex(
-            text, pattern=r"\.0+$|(\.[0-9]*?[1-9])0+$", replacement=r"\1"
-        )
-        if t.tz:
-            text = pc.binary_join_element_wise(text, "+00:00", "")
-        return text.to_pylist()  # type: ignore[no-any-return]
+        return _timestamp_text(col).to_pylist()  # type: ignore[no-any-return]
     return col.to_pylist()  # type: ignore[no-any-return]
+
+
+def _timestamp_text(col: pa.Array) -> pa.Array:
+    """``2024-01-31 10:00:00[.5]`` (UTC, with ``+00:00``, for zoned ones), vectorised."""
+    zoned = col.type.tz is not None
+    # formatting a zoned timestamp is slow in Arrow; its values are UTC already
+    text = pc.cast(col.cast(pa.timestamp(col.type.unit)), pa.string())
+    text = pc.replace_substring(text, ".000000", "")
+    fraction = pc.fill_null(pc.match_substring(text, "."), False)
+    if pc.any(fraction).as_py():
+        trimmed = pc.replace_substring_regex(
+            pc.filter(text, fraction), pattern="0+$", replacement=""
+        )
+        text = pc.replace_with_mask(text, fraction, trimmed)
+    if zoned:
+        text = pc.binary_join_element_wise(text, "+00:00", "")
+    return text
