@@ -44,6 +44,8 @@ class LoadReport:
     changes: list[str] = field(default_factory=list)
     error: str | None = None
     committed_through: str | None = None
+    #: rejects counted by kind of error: parse, decode, shape, conversion, constraint, database
+    rejected_by: dict[str, int] = field(default_factory=dict)
     write_attempts: int = 0
     rejects_to: str | None = None
     #: the first rejects (up to 1,000) of the load; all of them are in ``rejects_to``
@@ -70,6 +72,14 @@ class LoadReport:
         if self.rejected:
             counts += f" (to {self.rejects_to})"
         lines.append(counts)
+        if self.rejected:
+            kinds = ", ".join(f"{n:,} {k}" for k, n in sorted(self.rejected_by.items()))
+            lines.append(f"rejects: {kinds}")
+            if self.rejected_by.get("decode"):
+                lines.append(
+                    "hint: some records are not valid text in the encoding read; "
+                    "if the file is not UTF-8, pass its encoding with --encoding"
+                )
         lines.append(
             f"{self.batches:,} batches in {self.seconds:.2f} s, "
             f"{self.rows_per_second:,.0f} rows/s, peak memory "

@@ -88,6 +88,33 @@ def check_identity(report: LoadReport) -> None:
     assert report.written == report.created + report.updated
 
 
+#: the fields of a reject that say where and why; ``raw`` and ``record`` are checked apart
+REJECT_FIELDS = ("line", "record_number", "column", "error", "sqlstate", "message")
+
+
+def rejects_in(report: LoadReport, path: Path) -> list[dict[str, Any]]:
+    """The reject file ``path``, read back, after checking that the load completed with the
+    identity, that the report points to ``path``, and that the file holds exactly the report's
+    rejects, in the same order and with the same fields."""
+    check_identity(report)
+    assert report.rejects_to == str(path)
+    found = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert len(found) == report.rejected
+    in_report = [
+        {
+            "line": r.position.line,
+            "record_number": r.position.record,
+            "column": r.column,
+            "error": r.error,
+            "sqlstate": r.sqlstate,
+            "message": r.message,
+        }
+        for r in report.rejects
+    ]
+    assert in_report == [{k: r[k] for k in REJECT_FIELDS} for r in found[: len(in_report)]]
+    return found
+
+
 def load_in_subprocess(
     source_expr: str, url: str, *, timeout: float = 10.0, **kwargs: Any
 ) -> dict[str, Any]:

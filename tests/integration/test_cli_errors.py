@@ -86,6 +86,8 @@ def test_undecodable_bytes_are_rejected_and_the_exit_code_says_so(
     result = chute("load", str(path), "--into", sqlite_url)
     assert result.returncode == 6, result.stderr
     assert f"rejected 1 (to {tmp_path / 'latin.rejects.jsonl'})" in result.stdout
+    assert "rejects: 1 decode" in result.stdout
+    assert "pass its encoding with --encoding" in result.stdout
     [reject] = rejects_in(tmp_path / "latin.rejects.jsonl")
     assert (reject["line"], reject["error"]) == (3, "decode")
     ok = chute("load", str(path), "--into", sqlite_url, "--encoding", "latin-1", "--table", "l2")

@@ -14,7 +14,13 @@ import pytest
 import chute
 from chute import ConfigError, SourceError
 from tests.helpers import DATA, query, write
-from tests.integration.readback import check_identity, column_types, expect_types, load_text
+from tests.integration.readback import (
+    check_identity,
+    column_types,
+    expect_types,
+    load_text,
+    rejects_in,
+)
 
 
 def test_quoted_empty_field_is_empty_string_and_unquoted_is_null(
@@ -158,27 +164,38 @@ def test_quoted_newlines_across_batch_boundaries(db_url: str, tmp_path: Path) ->
     ]
 
 
-def test_line_numbers_in_errors_count_the_newlines_inside_quoted_fields(tmp_path: Path) -> None:
+def test_line_numbers_in_rejects_count_the_newlines_inside_quoted_fields(tmp_path: Path) -> None:
     text = 'id,text\n1,"two\nlines"\n2,ok\n3,too,many\n'
     path = write(tmp_path / "in.csv", text)
+    url = f"sqlite:///{tmp_path / 'x.db'}"
 
-    with pytest.raises(SourceError) as info:
-        chute.load(path, into=f"sqlite:///{tmp_path / 'x.db'}", table="t")
+    report = chute.load(path, into=url, table="t")
 
-    message = str(info.value)
-    assert "line 5" in message
-    assert "expected 2 fields, found 3" in message
-    assert info.value.line == 5
+    [reject] = rejects_in(report, tmp_path / "t.rejects.jsonl")
+    assert (report.read, report.written, report.rejected) == (3, 2, 1)
+    assert reject["line"] == 5  # record 3 starts on line 5: the quoted newline counts
+    assert reject["record_number"] == 3
+    assert reject["offset"] == len(b'id,text\n1,"two\nlines"\n2,ok\n')
+    assert (reject["error"], reject["message"]) == ("parse", "expected 2 fields, found 3")
+    assert (reject["raw"], reject["record"]) == ("3,too,many", None)
+    assert report.rejects[0].position.describe() == f"{path}, line 5"
+    assert query(url, "SELECT id, text FROM t ORDER BY id") == [(1, "two\nlines"), (2, "ok")]
 
 
-def test_row_with_too_many_fields_is_a_source_error_naming_its_line(
-    db_url: str, tmp_path: Path
-) -> None:
-    with pytest.raises(SourceError) as info:
-        load_text(tmp_path, "id,name\n1,a\n2,b\n3,c,surplus\n4,d\n", db_url)
+def test_row_with_too_many_fields_is_rejected_with_its_line(db_url: str, tmp_path: Path) -> None:
+    report = load_text(tmp_path, "id,name\n1,a\n2,b\n3,c,surplus\n4,d\n", db_url)
 
-    assert info.value.line == 4
-    assert "in.csv, line 4: expected 2 fields, found 3" in str(info.value)
+    [reject] = rejects_in(report, tmp_path / "t.rejects.jsonl")
+    assert (report.read, report.written, report.created, report.rejected) == (4, 3, 3, 1)
+    assert (reject["line"], reject["record_number"]) == (4, 3)
+    assert (reject["error"], reject["message"]) == ("parse", "expected 2 fields, found 3")
+    assert (reject["column"], reject["sqlstate"]) == (None, None)
+    assert (reject["raw"], reject["record"]) == ("3,c,surplus", None)
+    assert reject["source"] == str(tmp_path / "in.csv")
+    assert report.rejects[0].position.describe() == f"{tmp_path / 'in.csv'}, line 4"
+    # the rows on either side of it, in the same batch, are stored
+    assert query(db_url, "SELECT id, name FROM t ORDER BY id") == [(1, "a"), (2, "b"), (4, "d")]
+    assert report.columns == {"id": "bigint", "name": "text"}
 
 
 def test_quote_never_closed_is_a_source_error(db_url: str, tmp_path: Path) -> None:
@@ -227,15 +244,28 @@ def test_other_encodings_are_decoded(
     ]
 
 
-def test_latin1_file_read_as_utf8_is_a_source_error_naming_the_line(tmp_path: Path) -> None:
+def test_latin1_file_read_as_utf8_rejects_each_undecodable_line(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
+    rejects = tmp_path / "latin1.rejects.jsonl"  # not beside the source, in tests/data
 
-    with pytest.raises(SourceError) as info:
-        chute.load(DATA / "customers_latin1.csv", into=url, table="t")
+    report = chute.load(DATA / "customers_latin1.csv", into=url, table="t", rejects=str(rejects))
 
-    assert "line 3" in str(info.value)
-    assert "not valid utf-8" in str(info.value)
-    assert info.value.hint is not None and "--encoding" in info.value.hint
+    found = rejects_in(report, rejects)
+    assert (report.read, report.written, report.rejected) == (3, 1, 2)
+    assert [(r["line"], r["record_number"], r["error"]) for r in found] == [
+        (3, 2, "decode"),
+        (4, 3, "decode"),
+    ]
+    # the first byte that is not UTF-8: "ë" in "2,Zoë", "é" in "3,José"
+    assert [r["message"] for r in found] == [
+        "bytes that are not valid utf-8 (at byte 5 of the record)",
+        "bytes that are not valid utf-8 (at byte 6 of the record)",
+    ]
+    head = "id,name,city\n1,Anne,Paris\n".encode("latin-1")
+    assert [r["offset"] for r in found] == [len(head), len(head + "2,Zoë,Köln\n".encode("latin-1"))]
+    assert [r["raw"] for r in found] == ["2,Zo\ufffd,K\ufffdln", "3,Jos\ufffd,S\ufffdo Paulo"]
+    assert all(r["record"] is None and r["column"] is None for r in found)
+    assert query(url, "SELECT id, name, city FROM t") == [(1, "Anne", "Paris")]
 
 
 def test_latin1_file_with_its_encoding_loads(db_url: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import chute
-from chute import ConfigError, SourceError
+from chute import ConfigError
 from tests.helpers import DATA, query
 from tests.integration.readback import (
     check_identity,
@@ -22,6 +22,7 @@ from tests.integration.readback import (
     is_pg,
     load_in_subprocess,
     load_text,
+    rejects_in,
     table_exists,
 )
 
@@ -253,27 +254,45 @@ def test_jsonl_unicode_escapes_emoji_cjk_and_a_one_megabyte_value(
     assert query(db_url, "SELECT s FROM t WHERE id = 2") == [(big,)]
 
 
-def test_truncated_jsonl_line_is_a_source_error_and_earlier_batches_stay_committed(
-    db_url: str,
+@pytest.mark.parametrize("batch_rows", [2, 3])
+def test_truncated_last_jsonl_line_is_rejected_and_every_record_before_it_is_stored(
+    db_url: str, tmp_path: Path, batch_rows: int
 ) -> None:
-    with pytest.raises(SourceError) as info:
-        chute.load(DATA / "events_truncated.jsonl", into=db_url, table="t", batch_rows=2)
+    # batch_rows=2: the truncated line is alone in the last batch; 3: it shares one with line 4
+    rejects = tmp_path / "events.rejects.jsonl"  # not beside the source, in tests/data
+    source = DATA / "events_truncated.jsonl"
 
-    err = info.value
-    assert err.line == 5
-    assert "events_truncated.jsonl, line 5: invalid JSON" in str(err)
-    report = err.report
-    assert report is not None
-    assert report.status == "failed"
-    assert (report.read, report.written, report.batches) == (4, 4, 2)
-    assert report.committed_through is not None and "line 4" in report.committed_through
+    report = chute.load(source, into=db_url, table="t", batch_rows=batch_rows, rejects=str(rejects))
+
+    [reject] = rejects_in(report, rejects)
+    assert (report.read, report.written, report.rejected) == (5, 4, 1)
+    assert (reject["line"], reject["record_number"]) == (5, 5)
+    assert reject["offset"] == len(b"".join(source.read_bytes().splitlines(keepends=True)[:4]))
+    assert reject["error"] == "parse"
+    assert reject["message"].startswith("invalid JSON")
+    assert reject["raw"] == source.read_text().splitlines()[4]
+    assert (reject["column"], reject["sqlstate"], reject["record"]) == (None, None, None)
+    assert report.rejects[0].position.describe() == f"{source}, line 5"
+    assert report.committed_through == f"{source}, line 4"
     assert query(db_url, "SELECT event_id FROM t ORDER BY event_id") == [(1,), (2,), (3,), (4,)]
     assert query(db_url, "SELECT amount FROM t WHERE event_id = 3") == [(12.5,)]
 
 
-def test_jsonl_line_that_is_not_an_object_is_a_source_error(db_url: str, tmp_path: Path) -> None:
-    with pytest.raises(SourceError, match=r"line 2: expected a JSON object, found list"):
-        load_jsonl(tmp_path, '{"id": 1}\n[1, 2]\n', db_url)
+def test_jsonl_line_that_is_not_an_object_is_rejected_with_its_line(
+    db_url: str, tmp_path: Path
+) -> None:
+    report = load_jsonl(tmp_path, '{"id": 1}\n[1, 2]\n"x"\n{"id": 4}\n', db_url)
+
+    found = rejects_in(report, tmp_path / "t.rejects.jsonl")
+    assert (report.read, report.written, report.rejected) == (4, 2, 2)
+    assert [(r["line"], r["record_number"], r["error"], r["message"]) for r in found] == [
+        (2, 2, "shape", "expected a JSON object, found list"),
+        (3, 3, "shape", "expected a JSON object, found str"),
+    ]
+    assert [r["raw"] for r in found] == ["[1, 2]", '"x"']
+    assert [r["offset"] for r in found] == [len('{"id": 1}\n'), len('{"id": 1}\n[1, 2]\n')]
+    assert all(r["record"] is None for r in found)
+    assert query(db_url, "SELECT id FROM t ORDER BY id") == [(1,), (4,)]
 
 
 # -- iterables of dicts -----------------------------------------------------------------
@@ -420,9 +439,22 @@ def test_iterable_without_a_table_name_is_a_config_error(db_url: str) -> None:
         chute.load([{"a": 1}], into=db_url)
 
 
-def test_iterable_record_that_is_not_a_dict_is_a_source_error_naming_it(db_url: str) -> None:
-    with pytest.raises(SourceError, match=r"record 3: expected a dict, found list"):
-        chute.load([{"a": 1}, {"a": 2}, [3]], into=db_url, table="t")
+def test_iterable_record_that_is_not_a_dict_is_rejected_naming_it(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # an iterable's rejects go to the current folder
+
+    report = chute.load([{"a": 1}, {"a": 2}, [3], {"a": 4}], into=db_url, table="t")
+
+    [reject] = rejects_in(report, Path("t.rejects.jsonl"))
+    assert (report.read, report.written, report.rejected) == (4, 3, 1)
+    assert reject["record_number"] == 3
+    assert (reject["line"], reject["offset"]) == (None, None)
+    assert (reject["error"], reject["message"]) == ("shape", "expected a dict, found list")
+    assert (reject["raw"], reject["record"]) == ("[3]", None)
+    assert reject["source"] == "<iterable>"
+    assert report.rejects[0].position.describe() == "<iterable>, record 3"
+    assert query(db_url, "SELECT a FROM t ORDER BY a") == [(1,), (2,), (4,)]
 
 
 def test_empty_iterable_writes_nothing_and_says_so(db_url: str) -> None:

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 import chute
-from chute import ConfigError, RecordError
+from chute import ConfigError
 from chute.cli import app
 from tests.helpers import execute, query
 from tests.integration.readback import (
@@ -23,6 +23,7 @@ from tests.integration.readback import (
     column_types,
     is_pg,
     load_text,
+    rejects_in,
     table_exists,
 )
 
@@ -50,20 +51,27 @@ def test_append_writes_every_record_on_every_load(db_url: str, tmp_path: Path) -
     assert rows_of(db_url) == [(1, "a"), (1, "a"), (2, "b"), (2, "b")]
 
 
-def test_append_duplicate_primary_key_is_a_record_error_and_commits_nothing_of_its_batch(
+def test_append_duplicate_primary_key_is_rejected_and_the_rest_of_its_batch_is_stored(
     db_url: str, tmp_path: Path
 ) -> None:
     execute(db_url, "CREATE TABLE t (id bigint PRIMARY KEY, name text)")
     execute(db_url, "INSERT INTO t VALUES (2, 'old')")
 
-    with pytest.raises(RecordError) as info:
-        load_text(tmp_path, "id,name\n1,a\n2,b\n3,c\n", db_url)
+    report = load_text(tmp_path, "id,name\n1,a\n2,b\n3,c\n", db_url)
 
-    err = info.value
-    assert err.sqlstate is not None
-    assert err.report is not None and err.report.status == "failed"
-    assert (err.report.read, err.report.written) == (0, 0)
-    assert rows_of(db_url) == [(2, "old")]
+    [reject] = rejects_in(report, tmp_path / "t.rejects.jsonl")
+    assert counts(report) == (3, 2, 2, 0, 0)
+    assert report.rejected == 1
+    assert (reject["line"], reject["record_number"], reject["error"]) == (3, 2, "database")
+    if is_pg(db_url):
+        assert reject["sqlstate"] == "23505"
+        assert 'duplicate key value violates unique constraint "t_pkey"' in reject["message"]
+    else:
+        assert reject["sqlstate"] == "SQLITE_CONSTRAINT_PRIMARYKEY"
+        assert reject["message"] == "UNIQUE constraint failed: t.id"
+    assert (reject["raw"], reject["record"]) == ("2,b", {"id": 2, "name": "b"})
+    # the records before and after it in the same batch are committed; the old row is kept
+    assert rows_of(db_url) == [(1, "a"), (2, "old"), (3, "c")]
 
 
 # -- upsert -----------------------------------------------------------------------------
@@ -148,15 +156,23 @@ def test_upsert_from_an_iterable_with_decimals_and_timestamps(db_url: str) -> No
 
 
 @pytest.mark.parametrize("mode", ["upsert", "ignore"])
-def test_record_with_an_empty_key_is_refused_and_not_given_a_made_up_key(
+def test_record_with_an_empty_key_is_rejected_and_not_given_a_made_up_key(
     db_url: str, tmp_path: Path, mode: str
 ) -> None:
     # The created table's key columns are NOT NULL: a record without a key cannot be stored.
-    with pytest.raises(RecordError) as info:
-        load_text(tmp_path, "id,name\n1,a\n,b\n", db_url, mode=mode, key="id")
+    report = load_text(tmp_path, "id,name\n1,a\n,b\n3,c\n", db_url, mode=mode, key="id")
 
-    assert info.value.report is not None and info.value.report.written == 0
-    assert rows_of(db_url) == []
+    [reject] = rejects_in(report, tmp_path / "t.rejects.jsonl")
+    assert counts(report) == (3, 2, 2, 0, 0)
+    assert report.rejected == 1
+    assert (reject["line"], reject["record_number"]) == (3, 2)
+    # checked before the database is asked, with the SQLSTATE PostgreSQL would give
+    assert (reject["error"], reject["sqlstate"], reject["column"]) == ("constraint", "23502", "id")
+    assert 'null value in column "id"' in reject["message"]
+    assert "not-null constraint" in reject["message"]
+    assert (reject["raw"], reject["record"]) == (",b", {"id": None, "name": "b"})
+    assert rows_of(db_url) == [(1, "a"), (3, "c")]
+    assert query(db_url, "SELECT count(*) FROM t WHERE name = 'b'") == [(0,)]
 
 
 # -- ignore -----------------------------------------------------------------------------
@@ -250,37 +266,44 @@ def test_existing_table_column_types_are_used(db_url: str, tmp_path: Path) -> No
         assert [r[4] for r in rows] == [0, 1]
 
 
-def test_existing_table_value_that_does_not_fit_is_a_record_error_naming_line_and_column(
+def test_existing_table_value_that_does_not_fit_is_rejected_with_its_line_and_column(
     db_url: str, tmp_path: Path
 ) -> None:
     execute(db_url, "CREATE TABLE t (id bigint, name text)")
 
-    with pytest.raises(RecordError) as info:
-        load_text(tmp_path, "id,name\n1,a\n2,b\nabc,c\n", db_url)
+    report = load_text(tmp_path, "id,name\n1,a\n2,b\nabc,c\n4,d\n", db_url)
 
-    err = info.value
-    assert err.column == "id"
-    assert "line 4" in str(err) and "'abc'" in str(err) and "bigint" in str(err)
-    assert err.report is not None and err.report.written == 0
-    assert rows_of(db_url) == []
+    [reject] = rejects_in(report, tmp_path / "t.rejects.jsonl")
+    assert counts(report) == (4, 3, 3, 0, 0)
+    assert report.rejected == 1
+    assert (reject["line"], reject["record_number"], reject["column"]) == (4, 3, "id")
+    assert (reject["error"], reject["sqlstate"]) == ("conversion", None)
+    assert reject["message"] == "cannot store 'abc' as bigint"
+    assert (reject["raw"], reject["record"]) == ("abc,c", {"id": "abc", "name": "c"})
+    # the table is not changed to fit the value: it keeps its types, the value is refused
+    assert list(column_types(db_url, "t")) == ["id", "name"]
+    assert report.changes == []
+    assert rows_of(db_url) == [(1, "a"), (2, "b"), (4, "d")]
 
 
-def test_value_refused_by_postgresql_names_its_line_and_column_once(
+@pytest.mark.postgres
+def test_value_refused_by_postgresql_is_rejected_with_its_line_and_column_once(
     pg_url: str, tmp_path: Path
 ) -> None:
     execute(pg_url, "CREATE TABLE t (id bigint NOT NULL, name varchar(3))")
 
-    with pytest.raises(RecordError) as info:
-        load_text(tmp_path, "id,name\n1,abc\n2,toolong\n3,c\n", pg_url)
+    report = load_text(tmp_path, "id,name\n1,abc\n2,toolong\n3,c\n", pg_url)
 
-    err = info.value
-    message = str(err)
-    assert err.column == "name"
-    assert err.sqlstate == "22001"
-    assert "in.csv, line 3" in message
-    assert "value too long for type character varying(3)" in message
-    assert message.count("column 'name'") == 1, message
-    assert rows_of(pg_url) == []
+    [reject] = rejects_in(report, tmp_path / "t.rejects.jsonl")
+    assert counts(report) == (3, 2, 2, 0, 0)
+    assert report.rejected == 1
+    assert (reject["line"], reject["record_number"], reject["column"]) == (3, 2, "name")
+    # varchar(3) is checked before sending, in PostgreSQL's own words and SQLSTATE; the line
+    # and the column are fields of their own, not repeated in the message
+    assert (reject["error"], reject["sqlstate"]) == ("constraint", "22001")
+    assert reject["message"] == "value too long for type character varying(3)"
+    assert (reject["raw"], reject["record"]) == ("2,toolong", {"id": "2", "name": "toolong"})
+    assert rows_of(pg_url) == [(1, "abc"), (3, "c")]
 
 
 def test_existing_table_without_an_input_column_is_a_config_error_naming_it(

@@ -182,7 +182,7 @@ def _convert(
         return array, _first_failure(array, target)
     if strict:
         fits = _fits(array, target)
-        if fits is not None and not pc.all(fits).as_py():
+        if fits is not None and not pc.all(fits, min_count=0).as_py():
             return array, int(np.flatnonzero(~fits.to_numpy(zero_copy_only=False))[0])
         if pa.types.is_floating(t) and kind in (Kind.BIGINT, Kind.NUMERIC):
             valid = np.flatnonzero(array.is_valid().to_numpy(zero_copy_only=False))

@@ -478,6 +478,9 @@ class Pipeline:
             return
         self.rejects.write(rejects)
         self.report.rejected += len(rejects)
+        for reject in rejects:
+            by = self.report.rejected_by
+            by[reject.error] = by.get(reject.error, 0) + 1
         self.report.rejects_to = self.rejects.location
         room = REJECTS_KEPT - len(self.report.rejects)
         if room > 0:
