@@ -3,15 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from chute.report import LoadReport
 
@@ -20,13 +12,11 @@ class ProgressBar:
     def __init__(self, console: Console | None = None) -> None:
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
-            BarColumn(),
+            BarColumn(bar_width=24),
             TextColumn("{task.percentage:>5.1f}%"),
-            DownloadColumn(),
-            TextColumn("{task.fields[rows]:>12,} rows  {task.fields[rate]:>9,.0f} rows/s"),
-            TimeElapsedColumn(),
+            TextColumn("{task.fields[rows]:>11,} rows {task.fields[rate]:>8,.0f}/s"),
             TextColumn("ETA"),
-            TimeRemainingColumn(),
+            TimeRemainingColumn(compact=True),
             console=console or Console(stderr=True),
             transient=True,
         )
