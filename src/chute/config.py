@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from chute.errors import ConfigError
 from chute.sinks.base import Mode
+from chute.urls import redact
+
+__all__ = ["LoadOptions", "parse_key", "parse_mode", "redact"]
 
 DEFAULT_INTO = "sqlite:///chute.db"
 DEFAULT_MODE = Mode.APPEND
@@ -68,11 +70,3 @@ def parse_key(value: str | Sequence[str] | None) -> tuple[str, ...]:
     parts = value.split(",") if isinstance(value, str) else list(value)
     key = tuple(p.strip() for p in parts if p.strip())
     return key
-
-
-_PASSWORD = re.compile(r"(://[^/:@]*:)[^@/]*@")
-
-
-def redact(url: str) -> str:
-    """``url`` with any password replaced by ``***``."""
-    return _PASSWORD.sub(r"\1***@", url)

@@ -1,23 +1,35 @@
-"""Sinks: the databases chute writes to, chosen by URL scheme."""
+"""Sinks: the databases chute writes to, chosen by URL scheme.
+
+Sink modules are imported when their scheme is first used, so a SQLite load does not pay
+for importing the PostgreSQL driver.
+"""
 
 from __future__ import annotations
 
+import importlib
 import re
 
 from chute.errors import ConfigError
 from chute.sinks.base import Capabilities, Mode, Sink, TableColumn, WriteCounts
-from chute.sinks.memory import MemorySink
-from chute.sinks.postgres import PostgresSink
-from chute.sinks.sqlite import SqliteSink
+from chute.urls import redact
 
 __all__ = ["SINKS", "Capabilities", "Mode", "Sink", "TableColumn", "WriteCounts", "open_sink"]
 
-SINKS: dict[str, type[Sink]] = {}
-for _cls in (SqliteSink, PostgresSink, MemorySink):
-    for _scheme in _cls.schemes:
-        SINKS[_scheme] = _cls
+#: URL scheme -> "module:class" of its sink
+SINKS: dict[str, str] = {
+    "sqlite": "chute.sinks.sqlite:SqliteSink",
+    "postgresql": "chute.sinks.postgres:PostgresSink",
+    "postgres": "chute.sinks.postgres:PostgresSink",
+    "memory": "chute.sinks.memory:MemorySink",
+}
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def sink_class(scheme: str) -> type[Sink]:
+    module, name = SINKS[scheme].split(":")
+    cls: type[Sink] = getattr(importlib.import_module(module), name)
+    return cls
 
 
 def open_sink(url: str) -> Sink:
@@ -25,13 +37,12 @@ def open_sink(url: str) -> Sink:
     match = _SCHEME.match(url)
     if not match:
         raise ConfigError(
-            f"malformed database URL {url!r}",
+            f"malformed database URL {redact(url)!r}",
             hint="e.g. sqlite:///chute.db or postgresql://user@host/db",
         )
     scheme = match.group(1).lower().split("+")[0]
-    cls = SINKS.get(scheme)
-    if cls is None:
+    if scheme not in SINKS:
         raise ConfigError(
             f"unknown database scheme {scheme!r}", hint=f"supported: {', '.join(sorted(SINKS))}"
         )
-    return cls(url)
+    return sink_class(scheme)(url)

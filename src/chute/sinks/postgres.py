@@ -26,6 +26,7 @@ from chute.engine.columns import TEXT, ColumnType, Kind
 from chute.errors import ConfigError, RecordError, SinkError, SinkUnavailableError
 from chute.sinks.base import Capabilities, Mode, Sink, TableColumn, WriteCounts
 from chute.sinks.base import quote_identifier as q
+from chute.urls import redact
 
 _CREATE = {
     Kind.BIGINT: "bigint",
@@ -98,11 +99,7 @@ class PostgresSink(Sink):
 
     @property
     def display_url(self) -> str:
-        parts = urlsplit(self.url)
-        if parts.password is None:
-            return self.url
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+        return redact(self.url)
 
     def connect(self) -> None:
         try:
