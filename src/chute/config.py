@@ -38,6 +38,7 @@ class LoadOptions:
     add_columns: bool = False
     rejects: str | None = None
     max_errors: int | None = None
+    restart: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -9,6 +9,7 @@ Every error is a :class:`ChuteError`; the subclasses say what the caller does ne
     ├── RecordError                 a record was refused; normally it becomes a reject
     │                               carries ``position``, ``column``, ``sqlstate``
     ├── TooManyRejectsError         more records rejected than --max-errors     (exit 4)
+    ├── ResumeError                 an interrupted load's source has changed    (exit 2)
     └── SinkError                   the database failed for a reason not tied to a record
         └── SinkUnavailableError    the database cannot be reached or refuses the login
                                                                                 (exit 5)
@@ -97,6 +98,12 @@ class RecordError(ChuteError):
         self.sqlstate = sqlstate
         #: the failing record's index in its batch, when the database said which
         self.row: int | None = None
+
+
+class ResumeError(ChuteError):
+    """An interrupted load cannot be resumed (its source changed); nothing was written."""
+
+    exit_code = 2
 
 
 class TooManyRejectsError(ChuteError):

@@ -47,6 +47,8 @@ class LoadReport:
     #: rejects counted by kind of error: parse, decode, shape, conversion, constraint, database
     rejected_by: dict[str, int] = field(default_factory=dict)
     write_attempts: int = 0
+    #: where this run went on from, when it resumed an interrupted load
+    resumed_at: str | None = None
     rejects_to: str | None = None
     #: the first rejects (up to 1,000) of the load; all of them are in ``rejects_to``
     rejects: list[Reject] = field(default_factory=list)

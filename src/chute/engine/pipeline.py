@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 import pyarrow as pa
@@ -26,13 +26,14 @@ import pyarrow.compute as pc
 
 from chute.config import QUEUE_DEPTH, LoadOptions
 from chute.engine import columns as ct
+from chute.engine.checkpoint import Checkpoint, Checkpoints
 from chute.engine.convert import Converter, Widening
 from chute.engine.dedupe import keep_last
 from chute.engine.rejects import RejectStore
-from chute.errors import ChuteError, ConfigError, RecordError, TooManyRejectsError
+from chute.errors import ChuteError, ConfigError, RecordError, ResumeError, TooManyRejectsError
 from chute.report import LoadReport
 from chute.sinks.base import Mode, Sink, TableColumn, WriteCounts
-from chute.sources.base import Reject, Source, SourceBatch
+from chute.sources.base import Position, Reject, ResumableSource, Source, SourceBatch
 
 #: rejects kept in memory on the report; all of them go to the reject store
 REJECTS_KEPT = 1000
@@ -65,6 +66,61 @@ class _Item:
 _DONE = object()
 
 
+class _BatchProgress:
+    """What of one batch is committed: counts, and rejects found and written."""
+
+    def __init__(self, item: _Item) -> None:
+        self.item = item
+        self.total = WriteCounts()
+        self.rejects: list[Reject] = list(item.rejects)  # all found, in any order
+        self.flushed: list[Reject] = []  # written to the reject store
+        self._flushed_ids: set[int] = set()
+
+    def add(self, counts: WriteCounts) -> None:
+        self.total.created += counts.created
+        self.total.updated += counts.updated
+        self.total.skipped += counts.skipped
+
+    def source_row(self, rows_done: int) -> int:
+        """The source batch row after the first ``rows_done`` written rows."""
+        rows = self.item.rows
+        if rows_done <= 0:
+            return 0
+        if rows is None:
+            return rows_done
+        return int(rows[rows_done - 1]) + 1
+
+    def resume_point(self, rows_done: int) -> Position | None:
+        return self.item.source.resume_point(self.source_row(rows_done))
+
+    def superseded_before(self, rows_done: int) -> int:
+        """Earlier duplicates of a key (upsert) among the rows committed so far."""
+        if self.item.rows is None:
+            return 0
+        return self.source_row(rows_done) - rows_done
+
+    def pending_rejects(self) -> list[Reject]:
+        return [r for r in self.rejects if id(r) not in self._flushed_ids]
+
+    def unflush(self, rejects: list[Reject]) -> None:
+        """Those rejects were rolled back with their transaction: write them again."""
+        gone = {id(r) for r in rejects}
+        self.flushed = [r for r in self.flushed if id(r) not in gone]
+        self._flushed_ids -= gone
+
+    def take_rejects(self, before_record: int | None) -> list[Reject]:
+        """Rejects not yet written whose records lie before ``before_record`` (all: None)."""
+        out = [
+            r
+            for r in self.pending_rejects()
+            if before_record is None or r.position.record < before_record
+        ]
+        out.sort(key=lambda r: r.position.record)
+        self.flushed.extend(out)
+        self._flushed_ids.update(id(r) for r in out)
+        return out
+
+
 class Pipeline:
     def __init__(
         self,
@@ -90,6 +146,9 @@ class Pipeline:
             key=self.key,
         )
         self._refusals = 0  # statements the database refused in this load
+        self._checkpoints: Checkpoints | None = None
+        self._fingerprint = ""
+        self._table_created = False
         self._stop = threading.Event()
         self._queue: queue.Queue[object] = queue.Queue(maxsize=QUEUE_DEPTH)
         self._started = time.perf_counter()
@@ -103,9 +162,11 @@ class Pipeline:
         reader: threading.Thread | None = None
         try:
             self.sink.connect()
+            self.rejects.prepare()
+            resumed = self._open_checkpoints()
             batches = self.source.batches()
             first = next(batches, None)
-            converter = self._prepare_table(first)
+            converter = self._prepare_table(first, ours=resumed)
             if converter is not None:
                 reader = threading.Thread(
                     target=self._read,
@@ -115,6 +176,8 @@ class Pipeline:
                 )
                 reader.start()
                 self._write()
+            if self._checkpoints is not None:
+                self._checkpoints.clear()
             report.status = "completed"
         except ChuteError as exc:
             report.status = "failed"
@@ -151,7 +214,59 @@ class Pipeline:
 
     # -- the table ---------------------------------------------------------------------
 
-    def _prepare_table(self, first: SourceBatch | None) -> Converter | None:
+    def _open_checkpoints(self) -> bool:
+        """Find the checkpoint of an interrupted earlier run and go on from it.
+
+        Returns whether this run resumes a load that created its table."""
+        source = self.source
+        if not getattr(source, "resumable", False) or not self.sink.capabilities.checkpoints:
+            if self.source.name == "<stdin>":
+                self.report.changes.append(
+                    "standard input cannot be resumed: if this load "
+                    "stops, loading again starts from the beginning"
+                )
+            return False
+        source = cast(ResumableSource, source)
+        self._checkpoints = checkpoints = Checkpoints(self.sink, source.name, self.table)
+        self._fingerprint = source.fingerprint()
+        found = checkpoints.load()
+        if found is not None and self.options.restart:
+            checkpoints.clear()
+            self.report.changes.append(
+                f"restarting {source.name} from the beginning (--restart): the "
+                f"{found.created + found.updated:,} rows already loaded stay in the table"
+            )
+            return False
+        if found is None:
+            return False
+        if found.fingerprint != self._fingerprint:
+            raise ResumeError(
+                f"{source.name} changed since the load into {self.table} stopped at "
+                f"{found.position.describe()}; refusing to resume",
+                hint="load it from the beginning with --restart",
+            )
+        source.resume(found.position)
+        report = self.report
+        report.read, report.created, report.updated = (
+            found.read_count,
+            found.created,
+            found.updated,
+        )
+        report.skipped, report.rejected, report.batches = (
+            found.skipped,
+            found.rejected,
+            found.batches,
+        )
+        report.written = report.created + report.updated
+        report.resumed_at = found.position.describe()
+        self.rejects.forget_from(found.next_record)
+        self.report.changes.append(
+            f"resuming {source.name} at line {found.next_line}, "
+            f"{report.written:,} rows already loaded"
+        )
+        return bool(found.table_created)
+
+    def _prepare_table(self, first: SourceBatch | None, *, ours: bool = False) -> Converter | None:
         columns: list[str] = list(getattr(self.source, "columns", []))
         if first is not None:
             columns = list(first.data.schema.names)
@@ -162,7 +277,7 @@ class Pipeline:
         existing = self.sink.describe(self.table)
         if existing is None:
             return self._create_table(first, columns, missing_key)
-        return self._use_table(existing, first, columns)
+        return self._use_table(existing, first, columns, ours=ours)
 
     def _create_table(
         self, first: SourceBatch | None, columns: list[str], missing_key: list[str]
@@ -192,8 +307,15 @@ class Pipeline:
         )
 
     def _use_table(
-        self, existing: list[TableColumn], first: SourceBatch | None, columns: list[str]
+        self,
+        existing: list[TableColumn],
+        first: SourceBatch | None,
+        columns: list[str],
+        *,
+        ours: bool = False,
     ) -> Converter:
+        """Load into an existing table: its column types rule, unless this load made it
+        (``ours``: a resumed load), which keeps widening its columns."""
         by_name = {c.name: c for c in existing}
         folded: dict[str, list[str]] = {}
         for c in existing:
@@ -249,6 +371,15 @@ class Pipeline:
                 f"table {self.table} needs column(s) {', '.join(required)} (NOT NULL, no "
                 "default), which the input lacks",
                 hint=f"the input has: {', '.join(columns)}",
+            )
+        if ours:
+            self.report.table_created = True
+            self.report.columns = {c.name: str(c.type) for c in existing}
+            return Converter(
+                targets,
+                may_widen=True,
+                numbers_from_text=self.source.numbers_from_text,
+                not_null=set(self.key),
             )
         self.report.columns = {c.name: c.declared for c in existing}
         return Converter(
@@ -377,40 +508,87 @@ class Pipeline:
                 )
 
     def _write_isolating(self, item: _Item) -> tuple[WriteCounts, list[Reject]]:
-        """Write the batch in one transaction; set aside what the database refuses.
+        """Write the batch; set aside what the database refuses; commit the checkpoint and
+        the rejects with it.
 
         The batch goes as one piece (or, once the database has refused records in this
-        load, as smaller pieces), each behind a savepoint (or, where the sink has none, in a
-        transaction of its own).  A refused piece is undone and
-        split: at the record the database named, or in halves, until the bad records are
-        alone.  b bad records among n cost O(b log n) statements and the good ones commit
-        together.  A refusal at commit (a deferred constraint) undoes the whole batch, which
-        is then isolated with one transaction per piece instead.
+        load, as smaller pieces), each behind a savepoint in one transaction (or, where the
+        sink has no savepoints, each in a transaction of its own).  A refused piece is
+        undone and split: at the record the database named, or in halves, until the bad
+        records are alone.  b bad records among n cost O(b log n) statements.  A refusal at
+        commit (a deferred constraint) undoes the whole batch, which is then written with a
+        transaction per piece instead.
         """
-        data = item.data
-        rejects = list(item.rejects)
-        if data.num_rows == 0:
-            return WriteCounts(), rejects
+        progress = _BatchProgress(item)
+        pieces = self._pieces(item.data.num_rows)
         if not self.sink.capabilities.savepoints:
-            total = self._write_pieces(item, self._pieces(data.num_rows), rejects, savepoints=False)
-            rejects.sort(key=lambda r: r.position.record)
-            return total, rejects
+            self._write_pieces(progress, pieces, savepoints=False)
+            return progress.total, progress.rejects
         self.sink.begin()
         try:
-            total = self._write_pieces(item, self._pieces(data.num_rows), rejects, savepoints=True)
-            self.sink.commit()
+            self._write_pieces(progress, pieces, savepoints=True)
+            self._commit_progress(progress, item.data.num_rows)
         except RecordError:  # refused at commit: nothing of the batch is stored
             self.sink.rollback()
-            rejects = list(item.rejects)
-            total = self._write_pieces(item, self._pieces(data.num_rows), rejects, savepoints=False)
+            progress = _BatchProgress(item)
+            self._write_pieces(progress, pieces, savepoints=False)
         except BaseException:
             self.sink.rollback()
             raise
-        rejects.sort(key=lambda r: r.position.record)
-        return total, rejects
+        return progress.total, progress.rejects
+
+    def _commit_progress(
+        self, progress: _BatchProgress, rows_done: int, pending: WriteCounts | None = None
+    ) -> None:
+        """In the open transaction: the rejects found so far, the checkpoint after the first
+        ``rows_done`` rows of the batch (counting ``pending``, written but not yet counted);
+        then commit.  If that fails, rejects kept by a transactional store are taken back
+        (a file keeps them, so they are not written twice)."""
+        resume = progress.resume_point(rows_done)
+        written = progress.take_rejects(resume.record if resume is not None else None)
+        try:
+            self.rejects.write(written)
+            if self._checkpoints is not None and resume is not None:
+                self._checkpoints.save(
+                    self._checkpoint(progress, rows_done, resume, pending or WriteCounts())
+                )
+            self.sink.commit()
+        except BaseException:
+            if self.rejects.transactional:
+                progress.unflush(written)
+            raise
+
+    def _checkpoint(
+        self, progress: _BatchProgress, rows_done: int, resume: Position, pending: WriteCounts
+    ) -> Checkpoint:
+        """The state of the whole load once the first ``rows_done`` rows of this batch are
+        committed: counts before it, plus what of the batch is in."""
+        assert self._checkpoints is not None
+        report = self.report
+        done = progress.total
+        return Checkpoint(
+            source=self._checkpoints.source,
+            target_table=self.table,
+            fingerprint=self._fingerprint,
+            table_created=int(report.table_created),
+            next_record=resume.record,
+            next_line=resume.line,
+            next_offset=resume.offset or 0,
+            read_count=resume.record - 1,
+            created=report.created + done.created + pending.created,
+            updated=report.updated
+            + done.updated
+            + pending.updated
+            + progress.superseded_before(rows_done),
+            skipped=report.skipped + done.skipped + pending.skipped,
+            rejected=report.rejected + len(progress.flushed),
+            batches=report.batches + (1 if rows_done >= progress.item.data.num_rows else 0),
+        )
 
     def _pieces(self, n: int) -> list[tuple[int, int]]:
         """The whole batch, or pieces sized to the refusal rate seen so far."""
+        if n == 0:
+            return []
         if not self._refusals:
             return [(0, n)]
         rows_per_refusal = max(self.report.written + self.report.skipped, 1) / self._refusals
@@ -418,15 +596,12 @@ class Pipeline:
         return [(lo, min(lo + size, n)) for lo in range(0, n, size)]
 
     def _write_pieces(
-        self,
-        item: _Item,
-        pieces: list[tuple[int, int]],
-        rejects: list[Reject],
-        *,
-        savepoints: bool,
-    ) -> WriteCounts:
+        self, progress: _BatchProgress, pieces: list[tuple[int, int]], *, savepoints: bool
+    ) -> None:
+        """Write ``pieces`` in order, splitting refused ones; with ``savepoints`` inside the
+        open transaction, else each committed with its checkpoint."""
         sink = self.sink
-        total = WriteCounts()
+        item = progress.item
         pending = list(reversed(pieces))
         while pending:
             lo, hi = pending.pop()
@@ -442,11 +617,19 @@ class Pipeline:
                         raise
                     sink.release_savepoint()
                 else:
-                    counts = sink.write(self.table, piece, self.options.mode, self.key)
+                    sink.begin()
+                    try:
+                        counts = sink.write_rows(self.table, piece, self.options.mode, self.key)
+                        self._commit_progress(progress, hi, counts)
+                    except BaseException:
+                        sink.rollback()
+                        raise
+                    progress.add(counts)
+                    continue
             except RecordError as exc:
                 self._refusals += 1
                 if hi - lo == 1:
-                    rejects.append(self._database_reject(item, lo, exc))
+                    progress.rejects.append(self._database_reject(item, lo, exc))
                     continue
                 if exc.row is not None and 0 <= exc.row < hi - lo:
                     bad = lo + exc.row  # the database named the record: try it alone
@@ -456,10 +639,14 @@ class Pipeline:
                     parts = [(lo, mid), (mid, hi)]
                 pending.extend(reversed([(a, b) for a, b in parts if b > a]))
                 continue
-            total.created += counts.created
-            total.updated += counts.updated
-            total.skipped += counts.skipped
-        return total
+            progress.add(counts)
+        if not savepoints and (progress.pending_rejects() or not pieces):
+            sink.begin()  # what is left: rejects and the checkpoint after the batch
+            try:
+                self._commit_progress(progress, item.data.num_rows)
+            except BaseException:
+                sink.rollback()
+                raise
 
     def _database_reject(self, item: _Item, row: int, exc: RecordError) -> Reject:
         source_row = int(item.rows[row]) if item.rows is not None else row
@@ -474,9 +661,10 @@ class Pipeline:
         )
 
     def _record_rejects(self, rejects: list[Reject]) -> None:
+        """Count a committed batch's rejects (the store got them in its transaction)."""
         if not rejects:
             return
-        self.rejects.write(rejects)
+        rejects = sorted(rejects, key=lambda r: r.position.record)
         self.report.rejected += len(rejects)
         for reject in rejects:
             by = self.report.rejected_by

@@ -40,8 +40,20 @@ REJECT_COLUMNS: dict[str, ColumnType] = {
 class RejectStore(Protocol):
     #: where the rejects go, for messages and the report
     location: str
+    #: whether a rolled-back transaction takes its rejects back with it
+    transactional: bool
 
-    def write(self, rejects: list[Reject]) -> None: ...
+    def prepare(self) -> None:
+        """Get ready before the load writes anything (a table is created here)."""
+        ...
+
+    def write(self, rejects: list[Reject]) -> None:
+        """Keep ``rejects``; called inside the transaction of the batch they belong to."""
+        ...
+
+    def forget_from(self, record: int) -> None:
+        """Drop rejects of records from ``record`` on: a resumed load finds them again."""
+        ...
 
     def close(self) -> None: ...
 
@@ -52,14 +64,19 @@ class RejectFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.location = str(path)
+        self.transactional = False
         self._file: IO[bytes] | None = None
+        self._append = False  # a resumed load adds to the file of the earlier run
+
+    def prepare(self) -> None:
+        pass
 
     def write(self, rejects: list[Reject]) -> None:
         if not rejects:
             return
         if self._file is None:
             try:
-                self._file = open(self.path, "wb")  # noqa: SIM115 - closed by close()
+                self._file = open(self.path, "ab" if self._append else "wb")  # noqa: SIM115
             except OSError as exc:
                 raise ConfigError(
                     f"cannot write the reject file {self.path}: {exc.strerror}",
@@ -68,6 +85,17 @@ class RejectFile:
         for reject in rejects:
             self._file.write(orjson.dumps(reject.to_dict(), default=str) + b"\n")
         self._file.flush()
+
+    def forget_from(self, record: int) -> None:
+        self._append = True
+        if not self.path.exists():
+            return
+        kept = [
+            line
+            for line in self.path.read_bytes().splitlines(keepends=True)
+            if orjson.loads(line).get("record_number", 0) < record
+        ]
+        self.path.write_bytes(b"".join(kept))
 
     def close(self) -> None:
         if self._file is not None:
@@ -82,15 +110,15 @@ class RejectTable:
         self.sink = sink
         self.table = check_table_name(table)
         self.location = f"table {table}"
-        self._ready = False
+        self.transactional = True
+
+    def prepare(self) -> None:
+        if self.sink.describe(self.table) is None:
+            self.sink.create_table(self.table, REJECT_COLUMNS, [])
 
     def write(self, rejects: list[Reject]) -> None:
         if not rejects:
             return
-        if not self._ready:
-            if self.sink.describe(self.table) is None:
-                self.sink.create_table(self.table, REJECT_COLUMNS, [])
-            self._ready = True
         rows = [reject.to_dict() for reject in rejects]
         for row in rows:
             row["record"] = (
@@ -99,12 +127,23 @@ class RejectTable:
         arrays = [
             pa.array([r[name] for r in rows], type=t.arrow) for name, t in REJECT_COLUMNS.items()
         ]
-        self.sink.write(
+        self.sink.write_rows(
             self.table,
             pa.RecordBatch.from_arrays(arrays, names=list(REJECT_COLUMNS)),
             Mode.APPEND,
             [],
         )
+
+    def forget_from(self, record: int) -> None:
+        if self.sink.describe(self.table) is None:
+            return
+        self.sink.begin()
+        try:
+            self.sink.execute(f'DELETE FROM "{self.table}" WHERE record_number >= ?', [record])
+            self.sink.commit()
+        except BaseException:
+            self.sink.rollback()
+            raise
 
     def close(self) -> None:
         pass

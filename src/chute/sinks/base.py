@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pyarrow as pa
 
@@ -38,6 +39,8 @@ class Capabilities:
     #: a refused statement can be undone alone (ROLLBACK TO SAVEPOINT) and the
     #: transaction go on; without it, each piece of a refused batch is its own transaction
     savepoints: bool = True
+    #: it can keep checkpoints in a table, so an interrupted load can resume
+    checkpoints: bool = True
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,11 @@ class Sink(ABC):
 
     @abstractmethod
     def add_column(self, table: str, column: str, new_type: ColumnType) -> None: ...
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement (``?`` placeholders) in the open transaction, or in one of its
+        own when none is open; return its rows."""
 
     @abstractmethod
     def has_unique_key(self, table: str, key: list[str]) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -26,7 +26,7 @@ class MemorySink(Sink):
     """``memory://NAME``: tables live in :attr:`databases` for the life of the process."""
 
     schemes = ("memory",)
-    capabilities = Capabilities(upsert=True, transactions=True)
+    capabilities = Capabilities(upsert=True, transactions=True, checkpoints=False)
     databases: ClassVar[dict[str, dict[str, MemoryTable]]] = {}
 
     def __init__(self, url: str) -> None:
@@ -68,6 +68,9 @@ class MemorySink(Sink):
 
     def add_column(self, table: str, column: str, new_type: ColumnType) -> None:
         self.tables[table].columns[column] = new_type
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError("the memory sink runs no SQL")
 
     def has_unique_key(self, table: str, key: list[str]) -> bool:
         return self.tables[table].key == list(key)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -201,6 +202,15 @@ class PostgresSink(Sink):
     def add_column(self, table: str, column: str, new_type: ColumnType) -> None:
         self._commit([f"ALTER TABLE {q(table)} ADD COLUMN {q(column)} {create_type(new_type)}"])
         self._columns.pop(table, None)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        parts = sql.split("?")
+        numbered = parts[0] + "".join(f"${i}{p}" for i, p in enumerate(parts[1:], 1))
+        try:
+            rows = self._execute(numbered, tuple(params) or None)
+        except adbc_driver_manager.Error as exc:
+            raise _wrap(exc) from exc
+        return list(rows or [])
 
     def has_unique_key(self, table: str, key: list[str]) -> bool:
         rows = self._execute(

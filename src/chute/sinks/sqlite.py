@@ -8,7 +8,7 @@ with a zone converted to UTC), which sorts and compares correctly.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +160,12 @@ class SqliteSink(Sink):
         except sqlite3.Error as exc:
             self._rollback()
             raise SinkError(f"{exc}", sqlstate=None) from exc
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self.conn.execute(sql, tuple(params)).fetchall()
+        except sqlite3.Error as exc:
+            raise _wrap(exc) from exc
 
     def has_unique_key(self, table: str, key: list[str]) -> bool:
         wanted = set(key)

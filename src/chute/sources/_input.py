@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import hashlib
 import os
 import sys
 from pathlib import Path
@@ -77,6 +78,27 @@ class Input:
             if data.startswith(BOM):
                 data = data[len(BOM) :]
         return data
+
+    def can_seek(self) -> bool:
+        """Whether decoded offsets are file offsets (plain UTF-8 file, past its start)."""
+        return (
+            self._stream is self.raw
+            and self._decoder is None
+            and self.raw_size is not None
+            and self._started
+        )
+
+    def seek_forward(self, n: int) -> None:
+        self.raw.seek(n, os.SEEK_CUR)
+
+    def fingerprint(self) -> str:
+        """Size, modification time and a hash of the first 64 KiB: changes if the file does."""
+        if self.raw_size is None:
+            raise SourceError("standard input cannot be resumed", source=self.name)
+        stat = os.fstat(self.raw.fileno())
+        with open(self.raw.name, "rb") as f:
+            head = hashlib.sha256(f.read(65536)).hexdigest()[:32]
+        return f"{stat.st_size}:{stat.st_mtime_ns}:{head}"
 
     def _transcode(self, data: bytes) -> bytes:
         assert self._decoder is not None

@@ -30,6 +30,8 @@ class Chunk:
     starts: np.ndarray  # where each record starts in ``data``
     offsets: np.ndarray  # where each record starts in the decoded input
     offset: int  # byte offset of the chunk in the decoded input
+    end_offset: int  # where the input continues after the chunk
+    end_line: int  # the line number there
 
     @property
     def rows(self) -> int:
@@ -79,6 +81,30 @@ class RecordSplitter:
                 self._fill(len(self._buffer) * 2)  # one record longer than the buffer
                 continue
             return self._cut(ends, newlines, max_rows, max_bytes)
+
+    def skip_to(self, offset: int, line: int) -> None:
+        """Go on reading at byte ``offset`` of the decoded input, which is on ``line``."""
+        if offset < self._offset:
+            raise ValueError("cannot go back")
+        gap = offset - self._offset
+        if gap <= len(self._buffer):
+            self._buffer = self._buffer[gap:]
+        else:
+            gap -= len(self._buffer)
+            self._buffer = b""
+            if self._input.can_seek():
+                self._input.seek_forward(gap)
+                gap = 0
+            while gap > 0:
+                data = self._input.read(min(gap, READ_SIZE))
+                if not data:
+                    raise SourceError(
+                        "the file is shorter than where the load stopped", source=self._input.name
+                    )
+                self._buffer, gap = data[gap:], max(gap - len(data), 0)
+            self._eof = False
+        self._offset = offset
+        self._line = line
 
     def unread(self, chunk: Chunk) -> None:
         """Put ``chunk`` back, so that the next chunk starts with its records again."""
@@ -146,7 +172,15 @@ class RecordSplitter:
             lines, offsets = lines[keep], offsets[keep]
             lengths = (stops - starts)[keep]
             starts = (np.cumsum(lengths) - lengths).astype(np.int64)
-        chunk = Chunk(data, lines, starts, offsets, self._offset)
+        chunk = Chunk(
+            data,
+            lines,
+            starts,
+            offsets,
+            self._offset,
+            self._offset + cut,
+            self._line + consumed_newlines,
+        )
         self._line += consumed_newlines
         self._offset += cut
         self._buffer = buf[cut:]

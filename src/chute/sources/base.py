@@ -80,6 +80,8 @@ class SourceBatch:
     rejects: tuple[Reject, ...] = ()
     nbytes: int = 0
     rows: int = -1  # set from ``data``; kept when the data is released
+    #: where reading goes on after this batch (record, line and offset of the next record)
+    after: Position | None = None
 
     def __post_init__(self) -> None:
         if self.rows < 0:
@@ -106,6 +108,14 @@ class SourceBatch:
             int(self.lines[row]) if self.lines is not None else None,
             int(self.offsets[row]) if self.offsets is not None else None,
         )
+
+    def resume_point(self, row: int) -> Position | None:
+        """Where to go on reading so that rows from ``row`` on are read again."""
+        if row >= self.rows:
+            return self.after
+        if self.offsets is None:
+            return None
+        return self.position(row)
 
     def raw_text(self, row: int) -> str | None:
         if self.text is None or self.spans is None:
@@ -175,3 +185,15 @@ class Source(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class ResumableSource(Source, Protocol):
+    """A source that can say what it is and go on reading at a position."""
+
+    def fingerprint(self) -> str:
+        """Changes when the input changes; a resumed load refuses a changed input."""
+        ...
+
+    def resume(self, at: Position) -> None:
+        """Go on reading at ``at`` (from a :attr:`SourceBatch.after` or a row's position)."""
+        ...

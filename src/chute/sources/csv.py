@@ -22,7 +22,7 @@ from chute.config import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS
 from chute.errors import ConfigError, SourceError
 from chute.sources._input import Input
 from chute.sources._split import Chunk, RecordSplitter
-from chute.sources.base import Reject, SourceBatch, numbered
+from chute.sources.base import Position, Reject, SourceBatch, numbered
 
 _NO_DATA = pa.RecordBatch.from_pylist([])
 
@@ -55,6 +55,7 @@ class CsvSource:
         self._header = header
         self._batch_rows = batch_rows
         self._batch_bytes = batch_bytes
+        self._first_record = 1
         self._splitter = RecordSplitter(self._input, quote=quote)
         try:
             self.columns = self._read_header()
@@ -100,7 +101,7 @@ class CsvSource:
         )
 
     def batches(self) -> Iterator[SourceBatch]:
-        record = 1
+        record = self._first_record
         for chunk in self._splitter.chunks(max_rows=self._batch_rows, max_bytes=self._batch_bytes):
             yield self._batch(chunk, record)
             record += chunk.rows
@@ -116,6 +117,7 @@ class CsvSource:
             spans=chunk.spans,
             nbytes=len(chunk.data),
             rows=chunk.rows,
+            after=Position(self.name, first_record + chunk.rows, chunk.end_line, chunk.end_offset),
         )
         keep = np.arange(chunk.rows)
         rejects: list[Reject] = []
@@ -206,6 +208,14 @@ class CsvSource:
             ),
         )
         return table, invalid
+
+    def fingerprint(self) -> str:
+        return self._input.fingerprint()
+
+    def resume(self, at: Position) -> None:
+        assert at.offset is not None and at.line is not None
+        self._splitter.skip_to(at.offset, at.line)
+        self._first_record = at.record
 
     def total_bytes(self) -> int | None:
         return self._input.raw_size

@@ -17,7 +17,7 @@ from chute.config import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS
 from chute.sources._input import Input
 from chute.sources._records import records_to_batch
 from chute.sources._split import Chunk, RecordSplitter
-from chute.sources.base import REJECTS_SUFFIX, Reject, SourceBatch, numbered
+from chute.sources.base import REJECTS_SUFFIX, Position, Reject, SourceBatch, numbered
 
 _NO_DATA = pa.RecordBatch.from_pylist([])
 
@@ -38,6 +38,7 @@ class JsonlSource:
         self._input = Input(source, encoding=encoding)
         self.name = self._input.name
         self.resumable = self._input.resumable
+        self._first_record = 1
         self._splitter = RecordSplitter(self._input, quote=None)
         self._batch_rows = batch_rows
         self._batch_bytes = batch_bytes
@@ -47,7 +48,7 @@ class JsonlSource:
         self._unwrap = self.name.endswith(REJECTS_SUFFIX)
 
     def batches(self) -> Iterator[SourceBatch]:
-        record = 1
+        record = self._first_record
         for chunk in self._splitter.chunks(max_rows=self._batch_rows, max_bytes=self._batch_bytes):
             batch = SourceBatch(
                 data=_NO_DATA,
@@ -59,6 +60,7 @@ class JsonlSource:
                 spans=chunk.spans,
                 nbytes=len(chunk.data),
                 rows=chunk.rows,
+                after=Position(self.name, record + chunk.rows, chunk.end_line, chunk.end_offset),
             )
             records, keep, rejects = self._parse(chunk, batch)
             for rec in records:
@@ -115,6 +117,14 @@ class JsonlSource:
             records.append(value)
             keep.append(i)
         return records, keep, rejects
+
+    def fingerprint(self) -> str:
+        return self._input.fingerprint()
+
+    def resume(self, at: Position) -> None:
+        assert at.offset is not None and at.line is not None
+        self._splitter.skip_to(at.offset, at.line)
+        self._first_record = at.record
 
     def total_bytes(self) -> int | None:
         return self._input.raw_size
