@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -45,15 +46,20 @@ def load(
     add_columns: bool = False,
     rejects: str | None = None,
     max_errors: int | None = None,
+    restart: bool = False,
     observers: Sequence[Observer] = (),
+    cancel: threading.Event | None = None,
 ) -> LoadReport:
     """Load ``source`` into table ``table`` of the database at ``into``.
 
     ``source`` is a file path (``.csv``, ``.tsv``, ``.jsonl``, optionally ``.gz``), ``"-"``
     for stdin, or an iterable of dicts.  Bad records are rejected to ``rejects`` (a path,
     ``table:NAME``, or by default ``<table>.rejects.jsonl`` beside the source) and the load
-    goes on, unless more than ``max_errors`` are rejected.  Returns the :class:`LoadReport`;
-    raises a :class:`~chute.errors.ChuteError` whose ``report`` holds what was committed.
+    goes on, unless more than ``max_errors`` are rejected.  A load of a file that stopped
+    (crash, Ctrl-C, lost connection) resumes where it stopped when run again, unless
+    ``restart``.  Setting ``cancel`` stops the load after the batch in hand.  Returns the
+    :class:`LoadReport`; raises a :class:`~chute.errors.ChuteError` whose ``report`` holds
+    what was committed.
     """
     options = LoadOptions(
         into=into,
@@ -70,6 +76,7 @@ def load(
         add_columns=add_columns,
         rejects=rejects,
         max_errors=max_errors,
+        restart=restart,
     )
     table_name = check_table_name(table if table is not None else default_table(source))
     sink = open_sink(into)
@@ -85,7 +92,7 @@ def load(
     )
     store = open_rejects(rejects, sink=sink, table=table_name, source=source)
     try:
-        return Pipeline(src, sink, options, table_name, store, observers).run()
+        return Pipeline(src, sink, options, table_name, store, observers, cancel).run()
     finally:
         store.close()
         src.close()

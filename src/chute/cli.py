@@ -7,7 +7,9 @@ and the exit code of the error's class; ``--debug`` shows the traceback.
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
 from typing import Annotated
@@ -16,7 +18,7 @@ import typer
 
 from chute import config
 from chute.api import load
-from chute.errors import ChuteError
+from chute.errors import ChuteError, Interrupted
 from chute.progress import ProgressBar
 from chute.report import LoadReport
 
@@ -96,6 +98,14 @@ def load_command(
             "[default: no limit].",
         ),
     ] = None,
+    restart: Annotated[
+        bool,
+        typer.Option(
+            "--restart",
+            help="Load from the beginning even if an earlier run of this load stopped "
+            "part-way (rows it loaded stay).",
+        ),
+    ] = False,
     report: Annotated[Path | None, typer.Option(help="Write the JSON report to this file.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
@@ -106,6 +116,7 @@ def load_command(
         observers.append(ProgressBar())
     result: LoadReport | None = None
     code = EXIT_OK
+    cancel, received = _stop_on_signals()
     try:
         result = load(
             source,
@@ -123,13 +134,17 @@ def load_command(
             add_columns=add_columns,
             rejects=rejects,
             max_errors=max_errors,
+            restart=restart,
             observers=observers,
+            cancel=cancel,
         )
         if result.rejected:
             code = EXIT_REJECTS
     except ChuteError as exc:
         result = exc.report
         code = exc.exit_code
+        if isinstance(exc, Interrupted) and received:
+            code = 128 + received[-1]  # 130 for Ctrl-C, 143 for SIGTERM
         if debug:
             traceback.print_exc()
         _print_error(str(exc), exc.hint)
@@ -150,6 +165,25 @@ def load_command(
         if report is not None:
             report.write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
     raise typer.Exit(code)
+
+
+def _stop_on_signals() -> tuple[threading.Event, list[int]]:
+    """Ctrl-C or SIGTERM asks the load to stop after the batch in hand (it commits, with
+    its checkpoint); a second one stops at once."""
+    cancel = threading.Event()
+    received: list[int] = []
+
+    def handler(signum: int, frame: object) -> None:
+        received.append(signum)
+        if cancel.is_set():
+            signal.signal(signum, signal.SIG_DFL)
+            raise KeyboardInterrupt
+        cancel.set()
+        typer.echo("stopping after the batch in hand (again to stop at once)", err=True)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, handler)
+    return cancel, received
 
 
 def _print_error(message: str, hint: str | None) -> None:

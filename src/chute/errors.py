@@ -10,6 +10,7 @@ Every error is a :class:`ChuteError`; the subclasses say what the caller does ne
     │                               carries ``position``, ``column``, ``sqlstate``
     ├── TooManyRejectsError         more records rejected than --max-errors     (exit 4)
     ├── ResumeError                 an interrupted load's source has changed    (exit 2)
+    ├── Interrupted                 asked to stop (Ctrl-C, SIGTERM)           (exit 130)
     └── SinkError                   the database failed for a reason not tied to a record
         └── SinkUnavailableError    the database cannot be reached or refuses the login
                                                                                 (exit 5)
@@ -98,6 +99,12 @@ class RecordError(ChuteError):
         self.sqlstate = sqlstate
         #: the failing record's index in its batch, when the database said which
         self.row: int | None = None
+
+
+class Interrupted(ChuteError):
+    """The load was asked to stop (Ctrl-C, SIGTERM); committed batches stay."""
+
+    exit_code = 130
 
 
 class ResumeError(ChuteError):

@@ -34,7 +34,7 @@ def test_every_python_keyword_matches_a_cli_option() -> None:
 
     import chute
 
-    keywords = set(inspect.signature(chute.load).parameters) - {"source", "observers"}
+    keywords = set(inspect.signature(chute.load).parameters) - {"source", "observers", "cancel"}
     options = {o.removeprefix("--").replace("-", "_") for o in _load_options()}
     options = {"header" if o == "no_header" else o for o in options}
     assert keywords <= options, keywords - options

@@ -4,7 +4,8 @@ A load is identified by its source file and its target table.  Each committed ba
 one row of the bookkeeping table ``_chute_checkpoints`` in the destination, in the batch's own
 transaction, so after a crash at any instant the table and the checkpoint agree: the next run
 with the same source and table goes on exactly after the last committed record.  The row is
-deleted when the load completes.
+marked completed at the end: running the same load again on the same, unchanged file does
+nothing (``--restart`` loads it again); a changed file starts a new load.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ _DDL = f"""CREATE TABLE IF NOT EXISTS {TABLE} (
     skipped bigint NOT NULL,
     rejected bigint NOT NULL,
     batches bigint NOT NULL,
+    completed integer NOT NULL,
     saved_at text NOT NULL
 )"""
 
@@ -53,6 +55,7 @@ class Checkpoint:
     skipped: int
     rejected: int
     batches: int
+    completed: int = 0
 
     @property
     def position(self) -> Position:
@@ -65,11 +68,13 @@ _COLUMNS = [f.name for f in fields(Checkpoint)]
 class Checkpoints:
     """The checkpoint of one load (source file + table) in the destination."""
 
-    def __init__(self, sink: Sink, source: str, table: str) -> None:
+    def __init__(self, sink: Sink, source: str, table: str, how: str = "") -> None:
+        """``how`` (mode and key) is part of the load's identity with source and table."""
         self.sink = sink
         self.source = os.path.abspath(source)
         self.table = table
-        self.key = hashlib.sha256(f"{self.source}\0{table}".encode()).hexdigest()[:32]
+        identity = f"{self.source}\0{table}\0{how}"
+        self.key = hashlib.sha256(identity.encode()).hexdigest()[:32]
 
     def load(self) -> Checkpoint | None:
         """The checkpoint of an interrupted earlier run, if any (creates the table)."""
@@ -96,8 +101,21 @@ class Checkpoints:
             [self.key, *values, datetime.now(UTC).isoformat()],
         )
 
+    def complete(self, rejected: int) -> None:
+        """Mark the load done: running it again on the same file does nothing."""
+        self.sink.begin()
+        try:
+            self.sink.execute(
+                f"UPDATE {TABLE} SET completed = 1, rejected = ?, saved_at = ? WHERE load_key = ?",
+                [rejected, datetime.now(UTC).isoformat(), self.key],
+            )
+            self.sink.commit()
+        except BaseException:
+            self.sink.rollback()
+            raise
+
     def clear(self) -> None:
-        """Forget the load (it completed, or ``--restart``), in a transaction of its own."""
+        """Forget the load (``--restart``, or its file changed), in its own transaction."""
         self.sink.begin()
         try:
             self.sink.execute(f"DELETE FROM {TABLE} WHERE load_key = ?", [self.key])

@@ -30,7 +30,14 @@ from chute.engine.checkpoint import Checkpoint, Checkpoints
 from chute.engine.convert import Converter, Widening
 from chute.engine.dedupe import keep_last
 from chute.engine.rejects import RejectStore
-from chute.errors import ChuteError, ConfigError, RecordError, ResumeError, TooManyRejectsError
+from chute.errors import (
+    ChuteError,
+    ConfigError,
+    Interrupted,
+    RecordError,
+    ResumeError,
+    TooManyRejectsError,
+)
 from chute.report import LoadReport
 from chute.sinks.base import Mode, Sink, TableColumn, WriteCounts
 from chute.sources.base import Position, Reject, ResumableSource, Source, SourceBatch
@@ -130,10 +137,13 @@ class Pipeline:
         table: str,
         rejects: RejectStore,
         observers: Sequence[Observer] = (),
+        cancel: threading.Event | None = None,
     ) -> None:
         self.source = source
         self.sink = sink
         self.rejects = rejects
+        #: set it (from a signal handler, another thread) to stop after the batch in hand
+        self.cancel = cancel
         self.options = options
         self.table = table
         self.observers = list(observers)
@@ -163,10 +173,13 @@ class Pipeline:
         try:
             self.sink.connect()
             self.rejects.prepare()
-            resumed = self._open_checkpoints()
+            state = self._open_checkpoints()
+            if state == "done":
+                report.status = "completed"
+                return report
             batches = self.source.batches()
             first = next(batches, None)
-            converter = self._prepare_table(first, ours=resumed)
+            converter = self._prepare_table(first, ours=state == "resume-own-table")
             if converter is not None:
                 reader = threading.Thread(
                     target=self._read,
@@ -177,7 +190,7 @@ class Pipeline:
                 reader.start()
                 self._write()
             if self._checkpoints is not None:
-                self._checkpoints.clear()
+                self._checkpoints.complete(report.rejected)
             report.status = "completed"
         except ChuteError as exc:
             report.status = "failed"
@@ -214,10 +227,12 @@ class Pipeline:
 
     # -- the table ---------------------------------------------------------------------
 
-    def _open_checkpoints(self) -> bool:
-        """Find the checkpoint of an interrupted earlier run and go on from it.
+    def _open_checkpoints(self) -> str:
+        """Find what an earlier run of this load left, and go on from there.
 
-        Returns whether this run resumes a load that created its table."""
+        Returns ``"new"`` (load from the start), ``"resume"``, ``"resume-own-table"``
+        (resuming a load that created its table, so its columns may still widen) or
+        ``"done"`` (an earlier run loaded this very file completely: nothing to do)."""
         source = self.source
         if not getattr(source, "resumable", False) or not self.sink.capabilities.checkpoints:
             if self.source.name == "<stdin>":
@@ -225,46 +240,53 @@ class Pipeline:
                     "standard input cannot be resumed: if this load "
                     "stops, loading again starts from the beginning"
                 )
-            return False
+            return "new"
         source = cast(ResumableSource, source)
-        self._checkpoints = checkpoints = Checkpoints(self.sink, source.name, self.table)
+        how = f"{self.options.mode.value}:{','.join(self.key)}"
+        self._checkpoints = checkpoints = Checkpoints(self.sink, source.name, self.table, how)
         self._fingerprint = source.fingerprint()
         found = checkpoints.load()
-        if found is not None and self.options.restart:
+        if found is None:
+            return "new"
+        if self.options.restart:
             checkpoints.clear()
             self.report.changes.append(
                 f"restarting {source.name} from the beginning (--restart): the "
                 f"{found.created + found.updated:,} rows already loaded stay in the table"
             )
-            return False
-        if found is None:
-            return False
+            return "new"
         if found.fingerprint != self._fingerprint:
+            if found.completed:
+                checkpoints.clear()  # a new version of the file: a new load
+                return "new"
             raise ResumeError(
                 f"{source.name} changed since the load into {self.table} stopped at "
                 f"{found.position.describe()}; refusing to resume",
                 hint="load it from the beginning with --restart",
             )
+        self._restore_counts(found)
+        if found.completed:
+            self.report.changes.append(
+                f"{source.name} was already loaded completely into {self.table} by an "
+                f"earlier run ({self.report.written:,} rows); nothing to do (pass --restart "
+                "to load it again)"
+            )
+            return "done"
         source.resume(found.position)
-        report = self.report
-        report.read, report.created, report.updated = (
-            found.read_count,
-            found.created,
-            found.updated,
-        )
-        report.skipped, report.rejected, report.batches = (
-            found.skipped,
-            found.rejected,
-            found.batches,
-        )
-        report.written = report.created + report.updated
-        report.resumed_at = found.position.describe()
+        self.report.resumed_at = found.position.describe()
         self.rejects.forget_from(found.next_record)
         self.report.changes.append(
             f"resuming {source.name} at line {found.next_line}, "
-            f"{report.written:,} rows already loaded"
+            f"{self.report.written:,} rows already loaded"
         )
-        return bool(found.table_created)
+        return "resume-own-table" if found.table_created else "resume"
+
+    def _restore_counts(self, found: Checkpoint) -> None:
+        report = self.report
+        report.read, report.created, report.updated = found.read_count, found.created, found.updated
+        report.skipped, report.rejected = found.skipped, found.rejected
+        report.batches = found.batches
+        report.written = report.created + report.updated
 
     def _prepare_table(self, first: SourceBatch | None, *, ours: bool = False) -> Converter | None:
         columns: list[str] = list(getattr(self.source, "columns", []))
@@ -472,6 +494,8 @@ class Pipeline:
     def _write(self) -> None:
         report = self.report
         while True:
+            if self.cancel is not None and self.cancel.is_set():
+                raise self._interrupted()
             t0 = time.perf_counter()
             item = self._queue.get()
             report.wait_seconds += time.perf_counter() - t0
@@ -506,6 +530,14 @@ class Pipeline:
                     hint="the batches before the stop are committed; fix the rejects and load "
                     "them again, or raise --max-errors",
                 )
+
+    def _interrupted(self) -> Interrupted:
+        where = self.report.committed_through or "the start"
+        if self._checkpoints is not None:
+            how = "run the same command again to go on from there"
+        else:
+            how = f"{self.source.name} cannot be resumed"
+        return Interrupted(f"stopped on request; committed through {where}; {how}")
 
     def _write_isolating(self, item: _Item) -> tuple[WriteCounts, list[Reject]]:
         """Write the batch; set aside what the database refuses; commit the checkpoint and
