@@ -47,6 +47,7 @@ def load(
     rejects: str | None = None,
     max_errors: int | None = None,
     restart: bool = False,
+    atomic: bool = False,
     observers: Sequence[Observer] = (),
     cancel: threading.Event | None = None,
 ) -> LoadReport:
@@ -57,7 +58,9 @@ def load(
     ``table:NAME``, or by default ``<table>.rejects.jsonl`` beside the source) and the load
     goes on, unless more than ``max_errors`` are rejected.  A load of a file that stopped
     (crash, Ctrl-C, lost connection) resumes where it stopped when run again, unless
-    ``restart``.  Setting ``cancel`` stops the load after the batch in hand.  Returns the
+    ``restart``.  ``atomic`` makes the whole load visible at once or not at all, and
+    ``mode="replace"`` swaps the table for the loaded one at the end (both through a stage
+    table).  Setting ``cancel`` stops the load after the batch in hand.  Returns the
     :class:`LoadReport`; raises a :class:`~chute.errors.ChuteError` whose ``report`` holds
     what was committed.
     """
@@ -77,6 +80,7 @@ def load(
         rejects=rejects,
         max_errors=max_errors,
         restart=restart,
+        atomic=atomic,
     )
     table_name = check_table_name(table if table is not None else default_table(source))
     sink = open_sink(into)

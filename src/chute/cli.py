@@ -56,7 +56,7 @@ def load_command(
         str | None, typer.Option(help="Table name [default: the file's stem].")
     ] = None,
     mode: Annotated[
-        str, typer.Option(help="append | upsert | ignore.")
+        str, typer.Option(help="append | upsert | ignore | replace.")
     ] = config.DEFAULT_MODE.value,
     key: Annotated[str | None, typer.Option(help="Key column(s), comma-separated.")] = None,
     format: Annotated[
@@ -98,6 +98,13 @@ def load_command(
             "[default: no limit].",
         ),
     ] = None,
+    atomic: Annotated[
+        bool,
+        typer.Option(
+            "--atomic",
+            help="Make the whole load visible at once, or not at all (through a stage table).",
+        ),
+    ] = False,
     restart: Annotated[
         bool,
         typer.Option(
@@ -135,6 +142,7 @@ def load_command(
             rejects=rejects,
             max_errors=max_errors,
             restart=restart,
+            atomic=atomic,
             observers=observers,
             cancel=cancel,
         )

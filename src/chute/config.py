@@ -39,6 +39,7 @@ class LoadOptions:
     rejects: str | None = None
     max_errors: int | None = None
     restart: bool = False
+    atomic: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -48,7 +49,7 @@ class LoadOptions:
             raise ConfigError(f"batch_bytes must be at least 1, not {self.batch_bytes}")
         if self.max_errors is not None and self.max_errors < 0:
             raise ConfigError(f"max_errors must be 0 or more, not {self.max_errors}")
-        if self.mode is not Mode.APPEND and not self.key:
+        if self.mode in (Mode.UPSERT, Mode.IGNORE) and not self.key:
             raise ConfigError(
                 f"mode {self.mode.value} needs key columns", hint="pass --key COLUMN[,COLUMN...]"
             )

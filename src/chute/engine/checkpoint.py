@@ -101,14 +101,19 @@ class Checkpoints:
             [self.key, *values, datetime.now(UTC).isoformat()],
         )
 
-    def complete(self, rejected: int) -> None:
-        """Mark the load done: running it again on the same file does nothing."""
+    def mark_completed(self) -> None:
+        """In the open transaction: the load is done; running it again on the same file
+        does nothing."""
+        self.sink.execute(
+            f"UPDATE {TABLE} SET completed = 1, saved_at = ? WHERE load_key = ?",
+            [datetime.now(UTC).isoformat(), self.key],
+        )
+
+    def complete(self) -> None:
+        """:meth:`mark_completed` in a transaction of its own."""
         self.sink.begin()
         try:
-            self.sink.execute(
-                f"UPDATE {TABLE} SET completed = 1, rejected = ?, saved_at = ? WHERE load_key = ?",
-                [rejected, datetime.now(UTC).isoformat(), self.key],
-            )
+            self.mark_completed()
             self.sink.commit()
         except BaseException:
             self.sink.rollback()

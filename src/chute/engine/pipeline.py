@@ -12,6 +12,7 @@ load created) travel with the batch that needed them and are applied before it i
 
 from __future__ import annotations
 
+import hashlib
 import queue
 import resource
 import threading
@@ -145,7 +146,8 @@ class Pipeline:
         #: set it (from a signal handler, another thread) to stop after the batch in hand
         self.cancel = cancel
         self.options = options
-        self.table = table
+        self.target = table  # the user's table
+        self.table = table  # where batches go: the target, or its stage table
         self.observers = list(observers)
         self.key = list(options.key)
         self.report = LoadReport(
@@ -177,6 +179,8 @@ class Pipeline:
             if state == "done":
                 report.status = "completed"
                 return report
+            if self._staged:
+                self._prepare_stage(fresh=state == "new")
             batches = self.source.batches()
             first = next(batches, None)
             converter = self._prepare_table(first, ours=state == "resume-own-table")
@@ -189,8 +193,10 @@ class Pipeline:
                 )
                 reader.start()
                 self._write()
-            if self._checkpoints is not None:
-                self._checkpoints.complete(report.rejected)
+            if self._staged:
+                self._publish_stage(converter is not None)
+            elif self._checkpoints is not None:
+                self._checkpoints.complete()
             report.status = "completed"
         except ChuteError as exc:
             report.status = "failed"
@@ -243,7 +249,7 @@ class Pipeline:
             return "new"
         source = cast(ResumableSource, source)
         how = f"{self.options.mode.value}:{','.join(self.key)}"
-        self._checkpoints = checkpoints = Checkpoints(self.sink, source.name, self.table, how)
+        self._checkpoints = checkpoints = Checkpoints(self.sink, source.name, self.target, how)
         self._fingerprint = source.fingerprint()
         found = checkpoints.load()
         if found is None:
@@ -260,14 +266,14 @@ class Pipeline:
                 checkpoints.clear()  # a new version of the file: a new load
                 return "new"
             raise ResumeError(
-                f"{source.name} changed since the load into {self.table} stopped at "
+                f"{source.name} changed since the load into {self.target} stopped at "
                 f"{found.position.describe()}; refusing to resume",
                 hint="load it from the beginning with --restart",
             )
         self._restore_counts(found)
         if found.completed:
             self.report.changes.append(
-                f"{source.name} was already loaded completely into {self.table} by an "
+                f"{source.name} was already loaded completely into {self.target} by an "
                 f"earlier run ({self.report.written:,} rows); nothing to do (pass --restart "
                 "to load it again)"
             )
@@ -280,6 +286,83 @@ class Pipeline:
             f"{self.report.written:,} rows already loaded"
         )
         return "resume-own-table" if found.table_created else "resume"
+
+    # -- staged loads: --atomic and --mode replace --------------------------------------
+
+    @property
+    def _staged(self) -> bool:
+        return self.options.atomic or self.options.mode is Mode.REPLACE
+
+    @property
+    def _write_mode(self) -> Mode:
+        """The mode batches are written in (into the stage, for a replace)."""
+        return Mode.APPEND if self.options.mode is Mode.REPLACE else self.options.mode
+
+    def _prepare_stage(self, *, fresh: bool) -> None:
+        """Batches go to a stage table, shaped like the target when there is one; a resumed
+        load goes on filling the stage of the run it resumes."""
+        digest = hashlib.sha256(f"{self.source.name}\0{self.target}".encode()).hexdigest()
+        self.table = f"_chute_stage_{digest[:16]}"
+        if fresh:
+            self.sink.begin()
+            try:
+                self.sink.drop_table(self.table)
+                self.sink.commit()
+            except BaseException:
+                self.sink.rollback()
+                raise
+            if self.sink.describe(self.target) is not None:
+                self.sink.create_like(self.table, self.target, self.key)
+
+    def _publish_stage(self, loaded: bool) -> None:
+        """One transaction: the stage replaces the target (replace, or a new table) or is
+        merged into it (atomic); the load is marked done; the target changes all at once."""
+        sink = self.sink
+        report = self.report
+        exists = sink.describe(self.target) is not None
+        if not loaded:  # no records: nothing to publish
+            sink.begin()
+            try:
+                sink.drop_table(self.table)
+                sink.commit()
+            except BaseException:
+                sink.rollback()
+                raise
+            return
+        columns = [c.name for c in sink.describe(self.table) or []]
+        sink.begin()
+        try:
+            if self.options.mode is Mode.REPLACE or not exists:
+                sink.swap_in(self.target, self.table)
+            else:
+                merged = sink.merge_from(
+                    self.target, self.table, columns, self.options.mode, self.key
+                )
+                sink.drop_table(self.table)
+                # rows within this load (duplicate keys) were updated or skipped in the stage
+                report.created = merged.created
+                report.updated += merged.updated
+                report.skipped += merged.skipped
+                report.written = report.created + report.updated
+            if self._checkpoints is not None:
+                self._checkpoints.mark_completed()
+            sink.commit()
+        except RecordError as exc:
+            sink.rollback()
+            raise RecordError(
+                f"the load was staged but {self.target} refused it as a whole: {exc.reason}; "
+                f"{self.target} is unchanged",
+                sqlstate=exc.sqlstate,
+                hint="fix the conflicting rows and run again with --restart",
+            ) from exc
+        except BaseException:
+            sink.rollback()
+            raise
+        what = "replaced" if self.options.mode is Mode.REPLACE and exists else "published"
+        report.changes.append(
+            f"{what} {self.target} in one transaction (--"
+            f"{'mode replace' if self.options.mode is Mode.REPLACE else 'atomic'})"
+        )
 
     def _restore_counts(self, found: Checkpoint) -> None:
         report = self.report
@@ -355,7 +438,7 @@ class Pipeline:
         targets = {c.name: c.type for c in existing}
         if unknown and not self.options.add_columns:
             raise ConfigError(
-                f"table {self.table} has no column(s) {', '.join(unknown)}",
+                f"table {self.target} has no column(s) {', '.join(unknown)}",
                 hint="add them to the table, or pass --add-columns to let chute add them",
             )
         for name in unknown:
@@ -370,7 +453,7 @@ class Pipeline:
             )
             self.sink.add_column(self.table, name, t)
             targets[name] = t
-            self.report.changes.append(f"added column {name} {t} to table {self.table}")
+            self.report.changes.append(f"added column {name} {t} to table {self.target}")
         key = [rename.get(k, k) for k in self.key]
         missing = [
             k for k in key if k not in targets or (k not in columns and k not in rename.values())
@@ -378,11 +461,11 @@ class Pipeline:
         if missing:
             raise ConfigError(f"key column(s) not in the input: {', '.join(missing)}")
         self.key = key
-        if self.options.mode is not Mode.APPEND and not self.sink.has_unique_key(self.table, key):
+        if self._write_mode is not Mode.APPEND and not self.sink.has_unique_key(self.table, key):
             raise ConfigError(
-                f"table {self.table} has no primary key or unique index on "
+                f"table {self.target} has no primary key or unique index on "
                 f"({', '.join(key)}), which {self.options.mode.value} needs",
-                hint=f"create one: CREATE UNIQUE INDEX ON {self.table} ({', '.join(key)})",
+                hint=f"create one: CREATE UNIQUE INDEX ON {self.target} ({', '.join(key)})",
             )
         given = {rename.get(n, n) for n in columns}
         required = [
@@ -390,7 +473,7 @@ class Pipeline:
         ]
         if required:
             raise ConfigError(
-                f"table {self.table} needs column(s) {', '.join(required)} (NOT NULL, no "
+                f"table {self.target} needs column(s) {', '.join(required)} (NOT NULL, no "
                 "default), which the input lacks",
                 hint=f"the input has: {', '.join(columns)}",
             )
@@ -450,7 +533,7 @@ class Pipeline:
                 continue
             if not (converter.may_widen or self.options.add_columns):
                 raise ConfigError(
-                    f"{batch.position(0).describe()}: table {self.table} has no column {name!r}",
+                    f"{batch.position(0).describe()}: table {self.target} has no column {name!r}",
                     hint="pass --add-columns to let chute add it",
                 )
             t = ct.infer(
@@ -600,7 +683,7 @@ class Pipeline:
         done = progress.total
         return Checkpoint(
             source=self._checkpoints.source,
-            target_table=self.table,
+            target_table=self.target,
             fingerprint=self._fingerprint,
             table_created=int(report.table_created),
             next_record=resume.record,
@@ -643,7 +726,7 @@ class Pipeline:
                 if savepoints:
                     sink.savepoint()
                     try:
-                        counts = sink.write_rows(self.table, piece, self.options.mode, self.key)
+                        counts = sink.write_rows(self.table, piece, self._write_mode, self.key)
                     except RecordError:
                         sink.rollback_to_savepoint()
                         raise
@@ -651,7 +734,7 @@ class Pipeline:
                 else:
                     sink.begin()
                     try:
-                        counts = sink.write_rows(self.table, piece, self.options.mode, self.key)
+                        counts = sink.write_rows(self.table, piece, self._write_mode, self.key)
                         self._commit_progress(progress, hi, counts)
                     except BaseException:
                         sink.rollback()

@@ -21,6 +21,7 @@ class Mode(enum.StrEnum):
     APPEND = "append"  # insert every record; no key involved
     UPSERT = "upsert"  # insert new keys, update existing ones (the last record wins)
     IGNORE = "ignore"  # insert new keys, skip existing ones
+    REPLACE = "replace"  # load into a stage table, then swap it for the table at the end
 
 
 @dataclass
@@ -124,6 +125,26 @@ class Sink(ABC):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Run one statement (``?`` placeholders) in the open transaction, or in one of its
         own when none is open; return its rows."""
+
+    # -- staged loads (--atomic, --mode replace): rows go to a stage table first
+
+    @abstractmethod
+    def create_like(self, table: str, like: str, key: list[str]) -> None:
+        """Create ``table`` with the columns, keys and constraints of ``like``."""
+
+    @abstractmethod
+    def merge_from(
+        self, table: str, stage: str, columns: list[str], mode: Mode, key: list[str]
+    ) -> WriteCounts:
+        """In the open transaction: insert ``stage``'s rows into ``table`` in ``mode``."""
+
+    @abstractmethod
+    def swap_in(self, table: str, stage: str) -> None:
+        """In the open transaction: drop ``table`` and rename ``stage`` to it."""
+
+    @abstractmethod
+    def drop_table(self, table: str) -> None:
+        """In the open transaction (or its own): drop ``table`` if it exists."""
 
     @abstractmethod
     def has_unique_key(self, table: str, key: list[str]) -> bool:

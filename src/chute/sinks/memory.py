@@ -72,6 +72,21 @@ class MemorySink(Sink):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         raise NotImplementedError("the memory sink runs no SQL")
 
+    def create_like(self, table: str, like: str, key: list[str]) -> None:
+        self.tables[table] = MemoryTable(dict(self.tables[like].columns), list(key))
+
+    def merge_from(
+        self, table: str, stage: str, columns: list[str], mode: Mode, key: list[str]
+    ) -> WriteCounts:
+        rows = self.tables[stage].rows
+        return self.write_rows(table, pa.RecordBatch.from_pylist(rows), mode, key)
+
+    def swap_in(self, table: str, stage: str) -> None:
+        self.tables[table] = self.tables.pop(stage)
+
+    def drop_table(self, table: str) -> None:
+        self.tables.pop(table, None)
+
     def has_unique_key(self, table: str, key: list[str]) -> bool:
         return self.tables[table].key == list(key)
 

@@ -259,7 +259,9 @@ class PostgresSink(Sink):
                 return WriteCounts(created=n)
             stage = self._stage(cur, table, wire, casts)
             cur.adbc_ingest(stage, wire, mode="append", temporary=True)
-            counts = self._insert_from(cur, table, stage, wire.schema.names, casts, mode, key, n)
+            counts = self._insert_from(
+                cur, table, f"pg_temp.{q(stage)}", wire.schema.names, casts, mode, key, n
+            )
             cur.execute(f"TRUNCATE pg_temp.{q(stage)}")
             return counts
         except adbc_driver_manager.Error as exc:
@@ -292,10 +294,10 @@ class PostgresSink(Sink):
     ) -> WriteCounts:
         cols = ", ".join(q(c) for c in names)
         select = ", ".join(f"{q(c)}::{casts[c]}" if c in casts else q(c) for c in names)
-        insert = f"INSERT INTO {q(table)} ({cols}) SELECT {select} FROM pg_temp.{q(stage)}"
+        insert = f"INSERT INTO {q(table)} ({cols}) SELECT {select} FROM {stage}"
         if mode is Mode.APPEND:
             cur.execute(insert)
-            return WriteCounts(created=n)
+            return WriteCounts(created=n if n >= 0 else _rowcount(cur))
         conflict = f" ON CONFLICT ({', '.join(q(k) for k in key)}) "
         others = [c for c in names if c not in key]
         if mode is Mode.IGNORE or not others:
@@ -303,9 +305,10 @@ class PostgresSink(Sink):
                 f"WITH ins AS ({insert}{conflict}DO NOTHING RETURNING 1) SELECT count(*) FROM ins"
             )
             created = int(cur.fetchone()[0])
+            total = n if n >= 0 else self._count(cur, stage)
             if mode is Mode.IGNORE:
-                return WriteCounts(created=created, skipped=n - created)
-            return WriteCounts(created=created, updated=n - created)
+                return WriteCounts(created=created, skipped=total - created)
+            return WriteCounts(created=created, updated=total - created)
         sets = ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in others)
         cur.execute(
             f"WITH ins AS ({insert}{conflict}DO UPDATE SET {sets} "
@@ -315,11 +318,51 @@ class PostgresSink(Sink):
         created, total = cur.fetchone()
         return WriteCounts(created=int(created), updated=int(total) - int(created))
 
+    @staticmethod
+    def _count(cur: Any, relation: str) -> int:
+        cur.execute(f"SELECT count(*) FROM {relation}")
+        return int(cur.fetchone()[0])
+
+    def merge_from(
+        self, table: str, stage: str, columns: list[str], mode: Mode, key: list[str]
+    ) -> WriteCounts:
+        cur = self._conn.cursor()
+        try:
+            return self._insert_from(cur, table, q(stage), columns, {}, mode, key, -1)
+        except adbc_driver_manager.Error as exc:
+            raise _wrap(exc) from exc
+        finally:
+            cur.close()
+
+    def create_like(self, table: str, like: str, key: list[str]) -> None:
+        self._commit([f"CREATE TABLE {q(table)} (LIKE {q(like)} INCLUDING ALL)"])
+        self._columns.pop(table, None)
+
+    def swap_in(self, table: str, stage: str) -> None:
+        try:
+            self._execute(f"DROP TABLE IF EXISTS {q(table)}")
+            self._execute(f"ALTER TABLE {q(stage)} RENAME TO {q(table)}")
+        except adbc_driver_manager.Error as exc:
+            raise _wrap(exc) from exc
+        self._columns.pop(table, None)
+        self._columns.pop(stage, None)
+
+    def drop_table(self, table: str) -> None:
+        try:
+            self._execute(f"DROP TABLE IF EXISTS {q(table)}")
+        except adbc_driver_manager.Error as exc:
+            raise _wrap(exc) from exc
+        self._columns.pop(table, None)
+
     def close(self) -> None:
         if self._conn is not None:
             with contextlib.suppress(adbc_driver_manager.Error):
                 self._conn.close()
             self._conn = None
+
+
+def _rowcount(cur: Any) -> int:
+    return int(cur.rowcount)
 
 
 def _column_type(c: _PgColumn) -> ColumnType:

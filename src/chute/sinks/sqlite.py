@@ -7,6 +7,7 @@ with a zone converted to UTC), which sorts and compares correctly.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -50,6 +51,12 @@ def _kind_of_declared(declared: str) -> Kind:
     if "JSON" in d:
         return Kind.JSON
     return Kind.TEXT
+
+
+_CREATE_TABLE = re.compile(r'^CREATE TABLE\s+("[^"]*"|\S+)', re.IGNORECASE)
+_CREATE_INDEX = re.compile(
+    r'^CREATE (UNIQUE )?INDEX\s+("[^"]*"|\S+)\s+ON\s+("[^"]*"|\S+)', re.IGNORECASE
+)
 
 
 class SqliteSink(Sink):
@@ -242,23 +249,68 @@ class SqliteSink(Sink):
         conn.executemany(
             f"INSERT INTO _chute_stage ({cols}) VALUES ({', '.join('?' * len(names))})", rows
         )
+        counts = self._merge(table, "temp._chute_stage", names, Mode.UPSERT, key)
+        conn.execute("DROP TABLE _chute_stage")
+        return counts
+
+    def _merge(
+        self, table: str, stage: str, names: list[str], mode: Mode, key: list[str]
+    ) -> WriteCounts:
+        conn = self.conn
+        cols = ", ".join(q(c) for c in names)
+        n = conn.execute(f"SELECT count(*) FROM {stage}").fetchone()[0]
+        insert = f"INSERT INTO {q(table)} ({cols}) SELECT {cols} FROM {stage} WHERE true"
+        if mode is Mode.APPEND:
+            conn.execute(insert)
+            return WriteCounts(created=n)
         match = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in key)
         existing = conn.execute(
-            f"SELECT count(*) FROM _chute_stage s WHERE EXISTS "
+            f"SELECT count(*) FROM {stage} s WHERE EXISTS "
             f"(SELECT 1 FROM {q(table)} t WHERE {match})"
         ).fetchone()[0]
         others = [c for c in names if c not in key]
         action = (
             "DO UPDATE SET " + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in others)
-            if others
+            if others and mode is Mode.UPSERT
             else "DO NOTHING"
         )
-        conn.execute(
-            f"INSERT INTO {q(table)} ({cols}) SELECT {cols} FROM _chute_stage "
-            f"WHERE true ON CONFLICT ({', '.join(q(k) for k in key)}) {action}"
-        )
-        conn.execute("DROP TABLE _chute_stage")
+        conn.execute(f"{insert} ON CONFLICT ({', '.join(q(k) for k in key)}) {action}")
+        if mode is Mode.IGNORE:
+            return WriteCounts(created=n - existing, skipped=existing)
         return WriteCounts(created=n - existing, updated=existing)
+
+    def merge_from(
+        self, table: str, stage: str, columns: list[str], mode: Mode, key: list[str]
+    ) -> WriteCounts:
+        try:
+            return self._merge(table, q(stage), columns, mode, key)
+        except sqlite3.Error as exc:
+            raise _wrap(exc) from exc
+
+    def create_like(self, table: str, like: str, key: list[str]) -> None:
+        """A copy of ``like``'s CREATE TABLE and CREATE INDEX statements under new names."""
+        found = self.conn.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL "
+            "ORDER BY type DESC",  # the table before its indexes
+            (like,),
+        ).fetchall()
+        statements = []
+        for kind, name, sql in found:
+            if kind == "table":
+                statements.append(_CREATE_TABLE.sub(f"CREATE TABLE {q(table)}", sql, count=1))
+            elif kind == "index":
+                head = _CREATE_INDEX.match(sql)
+                if head:
+                    renamed = f"CREATE {head.group(1) or ''}INDEX {q(table + '__' + name)} "
+                    statements.append(renamed + f"ON {q(table)}" + sql[head.end() :])
+        self._run_ddl(statements)
+
+    def swap_in(self, table: str, stage: str) -> None:
+        self._sql(f"DROP TABLE IF EXISTS {q(table)}")
+        self._sql(f"ALTER TABLE {q(stage)} RENAME TO {q(table)}")
+
+    def drop_table(self, table: str) -> None:
+        self._sql(f"DROP TABLE IF EXISTS {q(table)}")
 
     def _rollback(self) -> None:
         if self._conn is not None and self._conn.in_transaction:
