@@ -270,8 +270,9 @@ def _string_bytes(values: pa.Array) -> bytes:
     offsets = np.frombuffer(values.buffers()[1], dtype=np.int32)[
         values.offset : values.offset + len(values) + 1
     ]
-    data = values.buffers()[2]
-    return data.to_pybytes()[int(offsets[0]) : int(offsets[-1])]
+    start, end = int(offsets[0]), int(offsets[-1])
+    data: bytes = values.buffers()[2].slice(start, end - start).to_pybytes()
+    return data
 
 
 def _chunk_ids(ids: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:

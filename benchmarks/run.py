@@ -22,18 +22,21 @@ hand-written upsert; for SQLite, aggregates against ``sqlite3.executemany``.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
 import secrets
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -45,6 +48,7 @@ import psycopg
 from psycopg import sql
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
 OUT_DIR = HERE / "out"
 CONTENDERS_PY = HERE / "contenders.py"
 DEFAULT_ADMIN_URL = os.environ.get(
@@ -55,7 +59,25 @@ MB = 1_000_000  # reported sizes are in MB of 10^6 bytes
 
 Section = Literal["postgres", "upsert", "sqlite"]
 InputKind = Literal["full", "sample", "per_row", "upsert"]
-TableKind = Literal["typed", "absent", "upsert", "sqlite"]
+TableKind = Literal["typed", "inferred", "absent", "upsert", "sqlite"]
+
+# The table chute creates for the orders file (its report's "columns"): no primary key, uuid
+# and tags as text, exact numerics.  psql_copy_inferred loads the same table shape, so that
+# chute_new_table has a like-for-like reference besides the typed table.
+INFERRED_COLUMNS = {
+    "id": "bigint",
+    "uuid": "text",
+    "customer": "text",
+    "status": "text",
+    "quantity": "bigint",
+    "price": "numeric(38,2)",
+    "ordered_at": "timestamptz",
+    "shipped_at": "timestamp",
+    "notes": "text",
+    "gift": "boolean",
+    "tags": "text",
+    "weight": "numeric(38,3)",
+}
 
 # What each column is compared as, whatever type the contender's table gave it.
 NORMALISED = {
@@ -87,6 +109,7 @@ class Context:
     sqlite_dir: Path
     report_dir: Path
     chute: list[str]  # how to run the chute CLI
+    chute_env: dict[str, str]  # its environment (PYTHONPATH of the snapshot)
     files: dict[InputKind, Path]
 
     def sqlite_url(self, table: str) -> str:
@@ -158,6 +181,14 @@ CONTENDERS = [
         "full",
         "typed",
         "psql \\copy ... (FORMAT csv) into the typed table (the reference)",
+        _psql_copy,
+    ),
+    Contender(
+        "psql_copy_inferred",
+        "postgres",
+        "full",
+        "inferred",
+        "psql \\copy into the table shape chute creates (no key, uuid/tags as text)",
         _psql_copy,
     ),
     Contender(
@@ -258,6 +289,13 @@ REFERENCE: dict[Section, str] = {
     "upsert": "upsert_psycopg",
     "sqlite": "sqlite_executemany",
 }
+#: For the "× like-for-like" column: the reference that loads the same table shape, where
+#: that is not psql_copy's typed table.
+LIKE_FOR_LIKE = {
+    "chute_new_table": "psql_copy_inferred",
+    "upsert_chute": "upsert_psycopg",
+    "sqlite_chute": "sqlite_executemany",
+}
 
 
 # -- measuring a process -----------------------------------------------------------------
@@ -272,11 +310,24 @@ class Measured:
     stderr: str
 
 
-def measure(cmd: Sequence[str]) -> Measured:
-    """Run ``cmd``; its wall time and peak RSS (``ru_maxrss`` of the waited-for child)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+GNU_TIME = Path("/usr/bin/time")
+
+
+def measure(cmd: Sequence[str], env: dict[str, str] | None = None) -> Measured:
+    """Run ``cmd``; its wall time and peak RSS.
+
+    The peak RSS comes from GNU ``time`` (``%M``) wrapped around the command, not from this
+    process's own ``wait4``: Linux carries the RSS high-water mark of the process that forked
+    across ``exec``, so a child of this (large) runner would report at least the runner's size.
+    """
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile("r") as rss,
+    ):
+        wrapper = [str(GNU_TIME), "-f", "%M", "-o", rss.name] if GNU_TIME.exists() else []
         started = time.perf_counter()
-        proc = subprocess.Popen(list(cmd), stdout=out, stderr=err)
+        proc = subprocess.Popen([*wrapper, *cmd], stdout=out, stderr=err, env=env)
         try:
             _, status, usage = os.wait4(proc.pid, 0)
         except BaseException:
@@ -287,10 +338,14 @@ def measure(cmd: Sequence[str]) -> Measured:
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
+        peak_kib = usage.ru_maxrss  # an overestimate, only without GNU time
+        if wrapper:
+            lines = rss.read().split()
+            peak_kib = int(lines[-1]) if lines and lines[-1].isdigit() else 0
         return Measured(
             returncode=proc.returncode,
             wall_seconds=wall,
-            peak_rss_bytes=usage.ru_maxrss * 1024,  # KiB on Linux
+            peak_rss_bytes=peak_kib * 1024,
             stdout=out.read().decode(errors="replace"),
             stderr=err.read().decode(errors="replace"),
         )
@@ -317,7 +372,7 @@ class Database:
         self.conn.execute("SET TimeZone = 'UTC'")
 
     def execute(self, statement: str) -> list[tuple[Any, ...]]:
-        cur = self.conn.execute(statement)  # type: ignore[call-overload]
+        cur = self.conn.execute(statement)
         return cur.fetchall() if cur.description else []
 
     def settle(self) -> None:
@@ -361,8 +416,6 @@ def differences(got: dict[str, Any], want: dict[str, Any]) -> list[str]:
 
 
 def sqlite_check(path: Path, table: str) -> dict[str, Any]:
-    import sqlite3
-
     conn = sqlite3.connect(path)
     try:
         row = conn.execute(SQLITE_CHECK.format(table=table)).fetchone()
@@ -424,7 +477,8 @@ class Summary:
     rows_per_second: float  # median
     vs_psql: float | None  # median over rounds of rows/s ÷ psql's rows/s in the same round
     vs_psql_range: tuple[float, float] | None
-    vs_reference: float | None  # the same against the section's reference
+    vs_like: float | None  # the same against the LIKE_FOR_LIKE reference
+    vs_like_range: tuple[float, float] | None
     peak_rss_mb: float  # the largest over rounds
     checks: list[str]
     errors: list[str]
@@ -451,7 +505,7 @@ def summarise(runs: list[Run], names: list[str]) -> list[Summary]:
         if not mine:
             continue
         psql = _ratios(runs, name, "psql_copy") if c.section != "sqlite" else []
-        ref = _ratios(runs, name, REFERENCE[c.section]) if c.section != "postgres" else []
+        like = _ratios(runs, name, LIKE_FOR_LIKE[name]) if name in LIKE_FOR_LIKE else []
         summaries.append(
             Summary(
                 contender=name,
@@ -466,7 +520,8 @@ def summarise(runs: list[Run], names: list[str]) -> list[Summary]:
                 rows_per_second=_median([r.rows_per_second for r in good]),
                 vs_psql=statistics.median(psql) if psql else None,
                 vs_psql_range=(min(psql), max(psql)) if len(psql) > 1 else None,
-                vs_reference=statistics.median(ref) if ref else None,
+                vs_like=statistics.median(like) if like else None,
+                vs_like_range=(min(like), max(like)) if len(like) > 1 else None,
                 peak_rss_mb=max(r.peak_rss_bytes for r in mine) / MB,
                 checks=sorted({r.check for r in mine}),
                 errors=[r.error for r in mine if r.error],
@@ -479,28 +534,41 @@ def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def _ratio_text(ratio: float | None, spread: tuple[float, float] | None) -> str:
+    if ratio is None:
+        return "—"
+    return f"{ratio:.3f}" + (f" ({spread[0]:.3f}–{spread[1]:.3f})" if spread else "")
+
+
 def markdown_table(summaries: list[Summary]) -> str:
+    """The summary as Markdown; ratios are medians over rounds, ranges in brackets."""
     head = (
         "| contender | rows measured | wall s | s for full size | rows/s | × psql \\copy "
-        "| × section ref | peak RSS MB | check |\n"
+        "| × like-for-like ref | peak RSS MB | check |\n"
         "|---|---:|---:|---:|---:|---:|---:|---:|---|"
     )
+    references = set(LIKE_FOR_LIKE.values())
     lines = [head]
     for s in summaries:
-        ratio = "—" if s.vs_psql is None else f"{s.vs_psql:.3f}"
-        if s.vs_psql_range is not None:
-            ratio += f" ({s.vs_psql_range[0]:.3f}–{s.vs_psql_range[1]:.3f})"
-        ref = "—" if s.vs_reference is None else f"{s.vs_reference:.3f}"
-        if s.contender == REFERENCE[s.section]:
-            ref = "1 (ref)"
+        psql = "1 (ref)" if s.contender == "psql_copy" else _ratio_text(s.vs_psql, s.vs_psql_range)
+        like = "1 (ref)" if s.contender in references else _ratio_text(s.vs_like, s.vs_like_range)
         full = f"{s.full_seconds:,.1f}" + (" (extrapolated)" if s.sampled else "")
         rows = f"{s.rows_measured:,}" + (f" of {s.full_rows:,}" if s.sampled else "")
         check = "; ".join(s.checks) if not s.errors else f"FAILED: {s.errors[0][:80]}"
         lines.append(
             f"| {s.contender} | {rows} | {s.wall_seconds:,.2f} | {full} | "
-            f"{s.rows_per_second:,.0f} | {ratio} | {ref} | {s.peak_rss_mb:,.0f} | {check} |"
+            f"{s.rows_per_second:,.0f} | {psql} | {like} | {s.peak_rss_mb:,.0f} | {check} |"
         )
     return "\n".join(lines)
+
+
+def table_from_json(path: Path) -> str:
+    """The Markdown table of an earlier run's JSON, summarised by this version."""
+    data = json.loads(path.read_text())
+    names = {f.name for f in fields(Run)}
+    runs = [Run(**{k: v for k, v in r.items() if k in names}) for r in data["runs"]]
+    order = [c.name for c in CONTENDERS if any(r.contender == c.name for r in runs)]
+    return markdown_table(summarise(runs, order))
 
 
 # -- running ---------------------------------------------------------------------------
@@ -511,6 +579,8 @@ class Bench:
         self.args = args
         self.names = names
         self.rows: int = args.rows
+        self.sample_rows: int = args.sample_rows
+        self.per_row_rows: int = args.per_row_rows
         self.contenders = [BY_NAME[n] for n in names]
         self.references: dict[Path, dict[str, int]] = {}
         self.aggregates: dict[tuple[str, int], dict[str, Any]] = {}
@@ -519,9 +589,9 @@ class Bench:
 
     def input_rows(self, kind: InputKind) -> int:
         if kind == "sample":
-            return min(self.args.sample_rows, self.rows)
+            return min(self.sample_rows, self.rows)
         if kind == "per_row":
-            return min(self.args.per_row_rows, self.rows)
+            return min(self.per_row_rows, self.rows)
         return self.rows
 
     def prepare_files(self) -> dict[InputKind, Path]:
@@ -560,6 +630,10 @@ class Bench:
     def prepare_table(self, db: Database, ctx: Context, c: Contender, table: str) -> None:
         if c.table == "typed":
             db.create_typed(table)
+        elif c.table == "inferred":
+            db.drop(table)
+            cols = ", ".join(f"{name} {decl}" for name, decl in INFERRED_COLUMNS.items())
+            db.execute(f"CREATE TABLE {table} ({cols})")
         elif c.table == "absent":
             db.drop(table)
         elif c.table == "upsert":
@@ -588,7 +662,12 @@ class Bench:
             self.aggregates[(c.name, self.round)] = got
             return "pending"
         diff = differences(got, self.references[ctx.files[c.input]])
-        return "same as psql \\copy" if not diff else f"MISMATCH in {', '.join(diff)}"
+        verdict = "same as psql \\copy" if not diff else f"MISMATCH in {', '.join(diff)}"
+        if c.table == "absent":
+            created = json.loads((ctx.report_dir / f"{table}.json").read_text())["columns"]
+            if created != INFERRED_COLUMNS:
+                verdict += f"; created {created}, unlike psql_copy_inferred's table"
+        return verdict
 
     def compare(self) -> None:
         """Upserts and SQLite loads against their section's reference, from any round."""
@@ -612,7 +691,7 @@ class Bench:
         path = ctx.files[c.input]
         rows = self.input_rows(c.input)
         self.prepare_table(db, ctx, c, table)
-        m = measure(c.command(ctx, path, table))
+        m = measure(c.command(ctx, path, table), ctx.chute_env if c.is_chute else None)
         run = Run(
             contender=c.name,
             section=c.section,
@@ -676,12 +755,62 @@ def _progress_line(run: Run) -> str:
     )
 
 
-def chute_command() -> list[str]:
-    script = Path(sys.executable).with_name("chute")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("chute")
-    return [found] if found else [sys.executable, "-m", "chute.cli"]
+def chute_snapshot(source: str, into: Path) -> tuple[list[str], dict[str, str], str]:
+    """How to run chute, its environment, and which code that is.
+
+    ``src/`` is installed editable and may change while a long run goes on, so the runner
+    copies ``src/chute`` as committed in git ref ``source`` (default ``HEAD``), or as it is
+    on disk (``worktree``), into ``into`` and runs every chute load from that copy;
+    ``installed`` runs the installed package as it is at each moment.
+    """
+    env = dict(os.environ)
+    command = [sys.executable, "-m", "chute.cli"]
+    if source == "installed":
+        return command, env, f"installed package, live ({git_state()})"
+    if source != "worktree":
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", source, "src/chute"],
+            cwd=REPO,
+            capture_output=True,
+            check=False,
+        )
+        if archive.returncode != 0:
+            raise SystemExit(
+                f"cannot take src/chute from git {source!r}: {archive.stderr.decode().strip()}"
+            )
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(into, filter="data")
+        what = f"{source} = {_git('rev-parse', '--short', source)}"
+    else:
+        shutil.copytree(
+            REPO / "src" / "chute",
+            into / "src" / "chute",
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
+        what = f"working tree of {git_state()}"
+    env["PYTHONPATH"] = str(into / "src")
+    found = subprocess.run(
+        [sys.executable, "-c", "import chute; print(chute.__file__)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if not found.startswith(str(into)):
+        raise SystemExit(f"the snapshot of chute is not what Python imports: {found}")
+    return command, env, f"{what}, copied to {into / 'src'}"
+
+
+def _git(*args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=HERE, capture_output=True, text=True, check=False)
+    return done.stdout.strip()
+
+
+def git_state() -> str:
+    """The commit chute runs from, and whether ``src/`` differs from it (it is editable)."""
+    commit = _git("rev-parse", "--short", "HEAD")
+    dirty = _git("status", "--porcelain", "--", "../src")
+    return commit + (" + uncommitted changes in src/" if dirty else "")
 
 
 def environment(db: Database) -> dict[str, Any]:
@@ -691,19 +820,12 @@ def environment(db: Database) -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             return "-"
 
-    def git(*args: str) -> str:
-        result = subprocess.run(
-            ["git", *args], cwd=HERE, capture_output=True, text=True, check=False
-        )
-        return result.stdout.strip()
-
     packages = ["chute", "pyarrow", "adbc-driver-postgresql", "pandas", "sqlalchemy", "psycopg"]
     return {
         "date": subprocess.run(["date"], capture_output=True, text=True).stdout.strip(),
         "utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "git_commit": git("rev-parse", "--short", "HEAD"),
-        "git_dirty": bool(git("status", "--porcelain", "--", "../src")),
+        "git_at_start": git_state(),
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "loadavg_at_start": os.getloadavg(),
@@ -754,11 +876,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rss-budget-mb", type=float, default=RSS_BUDGET_MB, help="peak RSS allowed to chute"
     )
+    parser.add_argument(
+        "--chute-from",
+        default="HEAD",
+        metavar="REF|worktree|installed",
+        help="run chute from a copy of src/chute as committed in a git ref (default HEAD) "
+        "or as on disk (worktree), or the installed (editable, live) package",
+    )
     parser.add_argument("--no-check", action="store_true", help="skip the content checks")
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="where the JSON goes")
     parser.add_argument("--list", action="store_true", help="list contenders and groups")
+    parser.add_argument(
+        "--table-from", type=Path, metavar="JSON", help="print the table of an earlier run"
+    )
     args = parser.parse_args(argv)
 
+    if args.table_from:
+        print(table_from_json(args.table_from))
+        return 0
     if args.list:
         for c in CONTENDERS:
             print(f"{c.name:30} {c.section:9} {c.description}")
@@ -771,16 +906,22 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(args, names)
     files = bench.prepare_files()
 
-    db = Database(args.admin_url)
-    work = Path(tempfile.mkdtemp(prefix="sqlite_", dir=generate.DATA_DIR))
+    work = Path(tempfile.mkdtemp(prefix="run_", dir=generate.DATA_DIR))
+    db: Database | None = None
     try:
+        chute, chute_env, chute_code = chute_snapshot(args.chute_from, work / "chute")
+        db = Database(args.admin_url)
         env = environment(db)
+        env["chute_code"] = chute_code
         print(f"{env['date']}: {', '.join(names)} at {args.rows:,} rows in {db.name}", flush=True)
-        ctx = Context(db.url, work, work, chute_command(), files)
+        print(f"chute: {chute_code}", flush=True)
+        ctx = Context(db.url, work, work, chute, chute_env, files)
         bench.run(db, ctx)
         env["loadavg_at_end"] = os.getloadavg()
+        env["git_at_end"] = git_state()
     finally:
-        db.close()
+        if db is not None:
+            db.close()
         shutil.rmtree(work, ignore_errors=True)
 
     summaries = summarise(bench.runs, names)
@@ -796,8 +937,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"memory budget {args.rss_budget_mb:,.0f} MB: {s.contender} peaked at "
                 f"{s.peak_rss_mb:,.0f} MB loading {s.rows_measured:,} rows: {verdict}"
             )
-    print()
-    print("\n".join(budget_lines))
+    if budget_lines:
+        print()
+        print("\n".join(budget_lines))
 
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
