@@ -78,16 +78,11 @@ class Checkpoints:
 
     def load(self) -> Checkpoint | None:
         """The checkpoint of an interrupted earlier run, if any (creates the table)."""
-        self.sink.begin()
-        try:
+        with self.sink.transaction():
             self.sink.execute(_DDL)
             rows = self.sink.execute(
                 f"SELECT {', '.join(_COLUMNS)} FROM {TABLE} WHERE load_key = ?", [self.key]
             )
-            self.sink.commit()
-        except BaseException:
-            self.sink.rollback()
-            raise
         return Checkpoint(*rows[0]) if rows else None
 
     def save(self, checkpoint: Checkpoint) -> None:
@@ -111,20 +106,10 @@ class Checkpoints:
 
     def complete(self) -> None:
         """:meth:`mark_completed` in a transaction of its own."""
-        self.sink.begin()
-        try:
+        with self.sink.transaction():
             self.mark_completed()
-            self.sink.commit()
-        except BaseException:
-            self.sink.rollback()
-            raise
 
     def clear(self) -> None:
         """Forget the load (``--restart``, or its file changed), in its own transaction."""
-        self.sink.begin()
-        try:
+        with self.sink.transaction():
             self.sink.execute(f"DELETE FROM {TABLE} WHERE load_key = ?", [self.key])
-            self.sink.commit()
-        except BaseException:
-            self.sink.rollback()
-            raise

@@ -304,13 +304,8 @@ class Pipeline:
         digest = hashlib.sha256(f"{self.source.name}\0{self.target}".encode()).hexdigest()
         self.table = f"_chute_stage_{digest[:16]}"
         if fresh:
-            self.sink.begin()
-            try:
+            with self.sink.transaction():
                 self.sink.drop_table(self.table)
-                self.sink.commit()
-            except BaseException:
-                self.sink.rollback()
-                raise
             if self.sink.describe(self.target) is not None:
                 self.sink.create_like(self.table, self.target, self.key)
 
@@ -321,43 +316,35 @@ class Pipeline:
         report = self.report
         exists = sink.describe(self.target) is not None
         if not loaded:  # no records: nothing to publish
-            sink.begin()
-            try:
+            with sink.transaction():
                 sink.drop_table(self.table)
-                sink.commit()
-            except BaseException:
-                sink.rollback()
-                raise
             return
         columns = [c.name for c in sink.describe(self.table) or []]
-        sink.begin()
+        merged = None
         try:
-            if self.options.mode is Mode.REPLACE or not exists:
-                sink.swap_in(self.target, self.table)
-            else:
-                merged = sink.merge_from(
-                    self.target, self.table, columns, self.options.mode, self.key
-                )
-                sink.drop_table(self.table)
-                # rows within this load (duplicate keys) were updated or skipped in the stage
-                report.created = merged.created
-                report.updated += merged.updated
-                report.skipped += merged.skipped
-                report.written = report.created + report.updated
-            if self._checkpoints is not None:
-                self._checkpoints.mark_completed()
-            sink.commit()
+            with sink.transaction():
+                if self.options.mode is Mode.REPLACE or not exists:
+                    sink.swap_in(self.target, self.table)
+                else:
+                    merged = sink.merge_from(
+                        self.target, self.table, columns, self.options.mode, self.key
+                    )
+                    sink.drop_table(self.table)
+                if self._checkpoints is not None:
+                    self._checkpoints.mark_completed()
         except RecordError as exc:
-            sink.rollback()
             raise RecordError(
                 f"the load was staged but {self.target} refused it as a whole: {exc.reason}; "
                 f"{self.target} is unchanged",
                 sqlstate=exc.sqlstate,
                 hint="fix the conflicting rows and run again with --restart",
             ) from exc
-        except BaseException:
-            sink.rollback()
-            raise
+        if merged is not None:
+            # records of this load with the same key were updated or skipped in the stage
+            report.created = merged.created
+            report.updated += merged.updated
+            report.skipped += merged.skipped
+            report.written = report.created + report.updated
         what = "replaced" if self.options.mode is Mode.REPLACE and exists else "published"
         report.changes.append(
             f"{what} {self.target} in one transaction (--"
@@ -639,17 +626,13 @@ class Pipeline:
         if not self.sink.capabilities.savepoints:
             self._write_pieces(progress, pieces, savepoints=False)
             return progress.total, progress.rejects
-        self.sink.begin()
         try:
-            self._write_pieces(progress, pieces, savepoints=True)
-            self._commit_progress(progress, item.data.num_rows)
+            with self.sink.transaction(commit=False):
+                self._write_pieces(progress, pieces, savepoints=True)
+                self._commit_progress(progress, item.data.num_rows)
         except RecordError:  # refused at commit: nothing of the batch is stored
-            self.sink.rollback()
             progress = _BatchProgress(item)
             self._write_pieces(progress, pieces, savepoints=False)
-        except BaseException:
-            self.sink.rollback()
-            raise
         return progress.total, progress.rejects
 
     def _commit_progress(
@@ -732,13 +715,9 @@ class Pipeline:
                         raise
                     sink.release_savepoint()
                 else:
-                    sink.begin()
-                    try:
+                    with sink.transaction(commit=False):
                         counts = sink.write_rows(self.table, piece, self._write_mode, self.key)
                         self._commit_progress(progress, hi, counts)
-                    except BaseException:
-                        sink.rollback()
-                        raise
                     progress.add(counts)
                     continue
             except RecordError as exc:
@@ -756,12 +735,9 @@ class Pipeline:
                 continue
             progress.add(counts)
         if not savepoints and (progress.pending_rejects() or not pieces):
-            sink.begin()  # what is left: rejects and the checkpoint after the batch
-            try:
+            # what is left: rejects and the checkpoint after the batch
+            with sink.transaction(commit=False):
                 self._commit_progress(progress, item.data.num_rows)
-            except BaseException:
-                sink.rollback()
-                raise
 
     def _database_reject(self, item: _Item, row: int, exc: RecordError) -> Reject:
         source_row = int(item.rows[row]) if item.rows is not None else row

@@ -137,13 +137,8 @@ class RejectTable:
     def forget_from(self, record: int) -> None:
         if self.sink.describe(self.table) is None:
             return
-        self.sink.begin()
-        try:
+        with self.sink.transaction():
             self.sink.execute(f'DELETE FROM "{self.table}" WHERE record_number >= ?', [record])
-            self.sink.commit()
-        except BaseException:
-            self.sink.rollback()
-            raise
 
     def close(self) -> None:
         pass

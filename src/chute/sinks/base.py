@@ -5,7 +5,8 @@ from __future__ import annotations
 import enum
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -179,16 +180,23 @@ class Sink(ABC):
         """Write ``batch`` inside the open transaction; a refused record raises
         :class:`RecordError` (with ``row`` when the database says which)."""
 
-    def write(self, table: str, batch: pa.RecordBatch, mode: Mode, key: list[str]) -> WriteCounts:
-        """Write ``batch`` in a transaction of its own and commit it."""
+    @contextmanager
+    def transaction(self, *, commit: bool = True) -> Iterator[None]:
+        """Begin; commit at the end of the block (unless the block commits itself:
+        ``commit=False``); roll back if it raises."""
         self.begin()
         try:
-            counts = self.write_rows(table, batch, mode, key)
-            self.commit()
+            yield
+            if commit:
+                self.commit()
         except BaseException:
             self.rollback()
             raise
-        return counts
+
+    def write(self, table: str, batch: pa.RecordBatch, mode: Mode, key: list[str]) -> WriteCounts:
+        """Write ``batch`` in a transaction of its own and commit it."""
+        with self.transaction():
+            return self.write_rows(table, batch, mode, key)
 
     @abstractmethod
     def close(self) -> None: ...

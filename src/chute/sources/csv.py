@@ -20,14 +20,14 @@ import pyarrow.csv as pacsv
 
 from chute.config import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS
 from chute.errors import ConfigError, SourceError
-from chute.sources._input import Input
-from chute.sources._split import Chunk, RecordSplitter
+from chute.sources._file import TextFileSource
+from chute.sources._split import Chunk
 from chute.sources.base import Position, Reject, SourceBatch, numbered
 
 _NO_DATA = pa.RecordBatch.from_pylist([])
 
 
-class CsvSource:
+class CsvSource(TextFileSource):
     numbers_from_text = True
 
     def __init__(
@@ -47,16 +47,12 @@ class CsvSource:
             raise ConfigError(
                 f"the quote must be one character other than the delimiter, not {quote!r}"
             )
-        self._input = Input(source, encoding=encoding)
-        self.name = self._input.name
-        self.resumable = self._input.resumable
+        super().__init__(source, encoding=encoding, quote=quote)
         self._delimiter = delimiter
         self._quote = quote
         self._header = header
         self._batch_rows = batch_rows
         self._batch_bytes = batch_bytes
-        self._first_record = 1
-        self._splitter = RecordSplitter(self._input, quote=quote)
         try:
             self.columns = self._read_header()
         except BaseException:
@@ -208,20 +204,3 @@ class CsvSource:
             ),
         )
         return table, invalid
-
-    def fingerprint(self) -> str:
-        return self._input.fingerprint()
-
-    def resume(self, at: Position) -> None:
-        assert at.offset is not None and at.line is not None
-        self._splitter.skip_to(at.offset, at.line)
-        self._first_record = at.record
-
-    def total_bytes(self) -> int | None:
-        return self._input.raw_size
-
-    def bytes_read(self) -> int:
-        return self._input.raw_position()
-
-    def close(self) -> None:
-        self._input.close()

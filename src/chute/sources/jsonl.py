@@ -14,9 +14,9 @@ import orjson
 import pyarrow as pa
 
 from chute.config import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS
-from chute.sources._input import Input
+from chute.sources._file import TextFileSource
 from chute.sources._records import records_to_batch
-from chute.sources._split import Chunk, RecordSplitter
+from chute.sources._split import Chunk
 from chute.sources.base import REJECTS_SUFFIX, Position, Reject, SourceBatch, numbered
 
 _NO_DATA = pa.RecordBatch.from_pylist([])
@@ -24,7 +24,7 @@ _NO_DATA = pa.RecordBatch.from_pylist([])
 _LONG_DIGITS = re.compile(rb"[0-9]{19}")
 
 
-class JsonlSource:
+class JsonlSource(TextFileSource):
     numbers_from_text = False
 
     def __init__(
@@ -35,11 +35,7 @@ class JsonlSource:
         batch_rows: int = DEFAULT_BATCH_ROWS,
         batch_bytes: int = DEFAULT_BATCH_BYTES,
     ) -> None:
-        self._input = Input(source, encoding=encoding)
-        self.name = self._input.name
-        self.resumable = self._input.resumable
-        self._first_record = 1
-        self._splitter = RecordSplitter(self._input, quote=None)
+        super().__init__(source, encoding=encoding, quote=None)
         self._batch_rows = batch_rows
         self._batch_bytes = batch_bytes
         self.columns: list[str] = []
@@ -117,23 +113,6 @@ class JsonlSource:
             records.append(value)
             keep.append(i)
         return records, keep, rejects
-
-    def fingerprint(self) -> str:
-        return self._input.fingerprint()
-
-    def resume(self, at: Position) -> None:
-        assert at.offset is not None and at.line is not None
-        self._splitter.skip_to(at.offset, at.line)
-        self._first_record = at.record
-
-    def total_bytes(self) -> int | None:
-        return self._input.raw_size
-
-    def bytes_read(self) -> int:
-        return self._input.raw_position()
-
-    def close(self) -> None:
-        self._input.close()
 
 
 def _why(line: bytes, exc: ValueError) -> tuple[str, str]:
