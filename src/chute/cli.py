@@ -146,7 +146,7 @@ def load_command(
             observers=observers,
             cancel=cancel,
         )
-        if result.rejected:
+        if result.rejected and not result.nothing_to_do:
             code = EXIT_REJECTS
     except ChuteError as exc:
         result = exc.report

@@ -49,6 +49,8 @@ class LoadReport:
     write_attempts: int = 0
     #: where this run went on from, when it resumed an interrupted load
     resumed_at: str | None = None
+    #: an earlier run loaded this very file into this table completely: nothing was done
+    nothing_to_do: bool = False
     rejects_to: str | None = None
     #: the first rejects (up to 1,000) of the load; all of them are in ``rejects_to``
     rejects: list[Reject] = field(default_factory=list)
@@ -74,7 +76,7 @@ class LoadReport:
         if self.rejected:
             counts += f" (to {self.rejects_to})"
         lines.append(counts)
-        if self.rejected:
+        if self.rejected_by:
             kinds = ", ".join(f"{n:,} {k}" for k, n in sorted(self.rejected_by.items()))
             lines.append(f"rejects: {kinds}")
             if self.rejected_by.get("decode"):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import chute
-from tests.helpers import query
+from tests.helpers import execute, query
 
 ROWS = 300_000
 KILL_ROWS = 300_000
@@ -257,3 +257,14 @@ class _CancelAfter:
 
     def on_finish(self, report: chute.LoadReport) -> None:
         pass
+
+
+def test_a_completed_load_runs_again_into_a_table_made_anew(db_url: str, tmp_path: Path) -> None:
+    path = _orders(tmp_path / "orders.csv", 1_000)
+    chute.load(path, into=db_url, table="o")
+    again = chute.load(path, into=db_url, table="o")
+    assert again.nothing_to_do and query(db_url, "SELECT count(*) FROM o") == [(1_000,)]
+    execute(db_url, "DROP TABLE o")
+    fresh = chute.load(path, into=db_url, table="o")
+    assert not fresh.nothing_to_do and fresh.written == 1_000
+    assert query(db_url, "SELECT count(*) FROM o") == [(1_000,)]

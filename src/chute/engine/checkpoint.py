@@ -36,6 +36,7 @@ _DDL = f"""CREATE TABLE IF NOT EXISTS {TABLE} (
     rejected bigint NOT NULL,
     batches bigint NOT NULL,
     completed integer NOT NULL,
+    table_token text,
     saved_at text NOT NULL
 )"""
 
@@ -56,6 +57,7 @@ class Checkpoint:
     rejected: int
     batches: int
     completed: int = 0
+    table_token: str | None = None  # the table as it was when the load completed
 
     @property
     def position(self) -> Position:
@@ -98,10 +100,10 @@ class Checkpoints:
 
     def mark_completed(self) -> None:
         """In the open transaction: the load is done; running it again on the same file
-        does nothing."""
+        does nothing, as long as the table is the same table (not dropped and made again)."""
         self.sink.execute(
-            f"UPDATE {TABLE} SET completed = 1, saved_at = ? WHERE load_key = ?",
-            [datetime.now(UTC).isoformat(), self.key],
+            f"UPDATE {TABLE} SET completed = 1, table_token = ?, saved_at = ? WHERE load_key = ?",
+            [self.sink.table_token(self.table), datetime.now(UTC).isoformat(), self.key],
         )
 
     def complete(self) -> None:

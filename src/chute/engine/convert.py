@@ -98,7 +98,7 @@ class Converter:
                 if bad is None:
                     break
                 if not self.may_widen:
-                    rows = _failing_rows(array, target)
+                    rows = _failing_rows(array, target, lenient=True)
                     for row in rows:
                         value = str(array[row].as_py())[:80]
                         refused.setdefault(
@@ -178,9 +178,7 @@ def _convert(
         return pc.cast(array, pa.string()), None
     if t == target.arrow:
         return array, None
-    if ct.is_json_text(field):
-        return array, _first_failure(array, target)
-    if strict:
+    if strict and not ct.is_json_text(field):
         fits = _fits(array, target)
         if fits is not None and not pc.all(fits, min_count=0).as_py():
             return array, int(np.flatnonzero(~fits.to_numpy(zero_copy_only=False))[0])
@@ -188,43 +186,46 @@ def _convert(
             valid = np.flatnonzero(array.is_valid().to_numpy(zero_copy_only=False))
             if len(valid):  # a float column never narrows to an exact type
                 return array, int(valid[0])
+    lenient = not strict
     try:
-        return pc.cast(array, target.arrow), None
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        return array, _first_failure(array, target)
+        return _cast(array, target, lenient=lenient), None
+    except _CAST_ERRORS:
+        failing = _failing_rows(array, target, lenient=lenient)
+        return array, failing[0] if failing else 0
 
 
-def _failing_rows(array: pa.Array, target: ColumnType, offset: int = 0) -> list[int]:
+_CAST_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
+_ZONE = r"(Z|[-+][0-9]{2}(:?[0-9]{2})?)$"
+
+
+def _cast(array: pa.Array, target: ColumnType, *, lenient: bool) -> pa.Array:
+    """Cast to ``target``; floats never round into integers.  ``lenient`` (an existing
+    table's column): a timestamp without a zone going into a timestamptz column is UTC."""
+    if pa.types.is_floating(array.type) and target.kind in (Kind.BIGINT, Kind.NUMERIC):
+        return pc.cast(array, target.arrow, safe=True)
+    if lenient and target.kind is Kind.TIMESTAMPTZ and pa.types.is_string(array.type):
+        zoned = pc.fill_null(pc.match_substring_regex(array, _ZONE), True)
+        if not pc.all(zoned, min_count=0).as_py():
+            none = pa.scalar(None, pa.string())
+            with_zone = pc.cast(pc.if_else(zoned, array, none), target.arrow)
+            naive = pc.cast(pc.if_else(zoned, none, array), pa.timestamp("us"))
+            return pc.coalesce(with_zone, pc.cast(naive, target.arrow))
+    return pc.cast(array, target.arrow)
+
+
+def _failing_rows(
+    array: pa.Array, target: ColumnType, offset: int = 0, *, lenient: bool = False
+) -> list[int]:
     """Every value that cannot be cast, found by casting halves: O(b log n) casts."""
     if len(array) == 0:
         return []
     try:
-        _convert_or_raise(array, target)
+        _cast(array, target, lenient=lenient)
         return []
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+    except _CAST_ERRORS:
         if len(array) == 1:
             return [offset]
     mid = len(array) // 2
-    return _failing_rows(array.slice(0, mid), target, offset) + _failing_rows(
-        array.slice(mid), target, offset + mid
+    return _failing_rows(array.slice(0, mid), target, offset, lenient=lenient) + _failing_rows(
+        array.slice(mid), target, offset + mid, lenient=lenient
     )
-
-
-def _convert_or_raise(array: pa.Array, target: ColumnType) -> None:
-    if pa.types.is_floating(array.type) and target.kind in (Kind.BIGINT, Kind.NUMERIC):
-        pc.cast(array, target.arrow, safe=True)
-    else:
-        pc.cast(array, target.arrow)
-
-
-def _first_failure(array: pa.Array, target: ColumnType) -> int:
-    """The first value that cannot be cast (the slow path, only after a failure)."""
-    for i in range(len(array)):
-        value = array[i]
-        if not value.is_valid:
-            continue
-        try:
-            pc.cast(pa.array([value.as_py()], array.type), target.arrow)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-            return i
-    return 0

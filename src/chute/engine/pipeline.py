@@ -261,10 +261,13 @@ class Pipeline:
                 f"{found.created + found.updated:,} rows already loaded stay in the table"
             )
             return "new"
+        if found.completed and (
+            found.fingerprint != self._fingerprint
+            or found.table_token != self.sink.table_token(self.target)
+        ):
+            checkpoints.clear()  # a new version of the file, or a new table: a new load
+            return "new"
         if found.fingerprint != self._fingerprint:
-            if found.completed:
-                checkpoints.clear()  # a new version of the file: a new load
-                return "new"
             raise ResumeError(
                 f"{source.name} changed since the load into {self.target} stopped at "
                 f"{found.position.describe()}; refusing to resume",
@@ -272,6 +275,8 @@ class Pipeline:
             )
         self._restore_counts(found)
         if found.completed:
+            self.report.nothing_to_do = True
+            self.report.rejects_to = self.rejects.location if found.rejected else None
             self.report.changes.append(
                 f"{source.name} was already loaded completely into {self.target} by an "
                 f"earlier run ({self.report.written:,} rows); nothing to do (pass --restart "

@@ -148,6 +148,10 @@ class Sink(ABC):
         """In the open transaction (or its own): drop ``table`` if it exists."""
 
     @abstractmethod
+    def table_token(self, table: str) -> str | None:
+        """Something that changes when ``table`` is dropped and made again (None: no table)."""
+
+    @abstractmethod
     def has_unique_key(self, table: str, key: list[str]) -> bool:
         """Whether a primary key or unique index covers exactly ``key``."""
 

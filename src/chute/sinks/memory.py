@@ -87,6 +87,10 @@ class MemorySink(Sink):
     def drop_table(self, table: str) -> None:
         self.tables.pop(table, None)
 
+    def table_token(self, table: str) -> str | None:
+        found = self.tables.get(table)
+        return None if found is None else str(id(found))
+
     def has_unique_key(self, table: str, key: list[str]) -> bool:
         return self.tables[table].key == list(key)
 

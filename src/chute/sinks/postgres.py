@@ -212,6 +212,10 @@ class PostgresSink(Sink):
             raise _wrap(exc) from exc
         return list(rows or [])
 
+    def table_token(self, table: str) -> str | None:
+        rows = self.execute("SELECT to_regclass(?)::oid::text", [q(table)])
+        return rows[0][0] if rows else None
+
     def has_unique_key(self, table: str, key: list[str]) -> bool:
         rows = self._execute(
             "SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_index i "

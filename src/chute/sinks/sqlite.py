@@ -174,6 +174,12 @@ class SqliteSink(Sink):
         except sqlite3.Error as exc:
             raise _wrap(exc) from exc
 
+    def table_token(self, table: str) -> str | None:
+        rows = self.execute(
+            "SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name = ?", [table]
+        )
+        return str(rows[0][0]) if rows else None
+
     def has_unique_key(self, table: str, key: list[str]) -> bool:
         wanted = set(key)
         pk = {r[1] for r in self.conn.execute(f"PRAGMA table_info({q(table)})") if r[5]}
