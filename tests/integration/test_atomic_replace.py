@@ -138,3 +138,19 @@ def _tables(url: str) -> set[str]:
 
 def _stage_tables(url: str) -> set[str]:
     return {t for t in _tables(url) if t.startswith("_chute_stage")}
+
+
+@pytest.mark.postgres
+def test_replace_of_a_table_a_view_depends_on_is_refused_and_changes_nothing(
+    pg_url: str, tmp_path: Path
+) -> None:
+    execute(
+        pg_url,
+        "CREATE TABLE t (id bigint PRIMARY KEY, name text)",
+        "INSERT INTO t VALUES (1, 'old')",
+        "CREATE VIEW v AS SELECT * FROM t",
+    )
+    path = _csv(tmp_path / "t.csv", range(1, 4))
+    with pytest.raises(chute.SinkError, match="depend"):
+        chute.load(path, into=pg_url, mode="replace")
+    assert query(pg_url, "SELECT id, name FROM v") == [(1, "old")]

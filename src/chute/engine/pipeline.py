@@ -37,6 +37,7 @@ from chute.errors import (
     Interrupted,
     RecordError,
     ResumeError,
+    SinkError,
     TooManyRejectsError,
 )
 from chute.report import LoadReport
@@ -343,6 +344,16 @@ class Pipeline:
                 f"{self.target} is unchanged",
                 sqlstate=exc.sqlstate,
                 hint="fix the conflicting rows and run again with --restart",
+            ) from exc
+        except SinkError as exc:
+            if exc.transient:
+                raise
+            raise SinkError(
+                f"cannot put the loaded rows in place of {self.target}: {exc}; "
+                f"{self.target} is unchanged and the rows wait in {self.table}",
+                sqlstate=exc.sqlstate,
+                hint="objects that depend on the table (views, foreign keys) stop a replace; "
+                "drop them or load with --atomic, then run again",
             ) from exc
         if merged is not None:
             # records of this load with the same key were updated or skipped in the stage
