@@ -3,21 +3,55 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 from chute.sources._input import Input
-from chute.sources._split import RecordSplitter
-from chute.sources.base import Position
+from chute.sources._split import Chunk, RecordSplitter
+from chute.sources.base import NO_DATA, Position, SourceBatch, numbered
 
 
 class TextFileSource:
     """A text file (or stdin) cut into records by a :class:`RecordSplitter`."""
 
-    def __init__(self, source: str | os.PathLike[str], *, encoding: str, quote: str | None) -> None:
+    def __init__(
+        self,
+        source: str | os.PathLike[str],
+        *,
+        encoding: str,
+        quote: str | None,
+        batch_rows: int,
+        batch_bytes: int,
+    ) -> None:
         self._input = Input(source, encoding=encoding)
         self.name = self._input.name
         self.resumable = self._input.resumable
         self._first_record = 1
         self._splitter = RecordSplitter(self._input, quote=quote)
+        self._batch_rows = batch_rows
+        self._batch_bytes = batch_bytes
+
+    def _chunks(self) -> Iterator[tuple[Chunk, SourceBatch]]:
+        """Whole-record chunks, each with a batch that knows their positions (no data yet)."""
+        record = self._first_record
+        for chunk in self._splitter.chunks(max_rows=self._batch_rows, max_bytes=self._batch_bytes):
+            yield (
+                chunk,
+                SourceBatch(
+                    data=NO_DATA,
+                    source=self.name,
+                    records=numbered(record, chunk.rows),
+                    lines=chunk.lines,
+                    offsets=chunk.offsets,
+                    text=chunk.data,
+                    spans=chunk.spans,
+                    nbytes=len(chunk.data),
+                    rows=chunk.rows,
+                    after=Position(
+                        self.name, record + chunk.rows, chunk.end_line, chunk.end_offset
+                    ),
+                ),
+            )
+            record += chunk.rows
 
     def fingerprint(self) -> str:
         return self._input.fingerprint()

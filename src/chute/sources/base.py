@@ -57,7 +57,8 @@ class Reject:
         }
 
 
-_NO_DATA = pa.RecordBatch.from_pylist([])
+#: the data of a batch that carries only positions
+NO_DATA = pa.RecordBatch.from_pylist([])
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ class SourceBatch:
 
     def released(self) -> SourceBatch:
         """The same positions without the data, so the raw values can be freed."""
-        return replace(self, data=_NO_DATA)
+        return replace(self, data=NO_DATA)
 
     def position(self, row: int) -> Position:
         """The position of the batch's ``row``-th record (0-based)."""

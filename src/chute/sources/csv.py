@@ -22,9 +22,7 @@ from chute.config import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS
 from chute.errors import ConfigError, SourceError
 from chute.sources._file import TextFileSource
 from chute.sources._split import Chunk
-from chute.sources.base import Position, Reject, SourceBatch, numbered
-
-_NO_DATA = pa.RecordBatch.from_pylist([])
+from chute.sources.base import Reject, SourceBatch
 
 
 class CsvSource(TextFileSource):
@@ -47,12 +45,12 @@ class CsvSource(TextFileSource):
             raise ConfigError(
                 f"the quote must be one character other than the delimiter, not {quote!r}"
             )
-        super().__init__(source, encoding=encoding, quote=quote)
+        super().__init__(
+            source, encoding=encoding, quote=quote, batch_rows=batch_rows, batch_bytes=batch_bytes
+        )
         self._delimiter = delimiter
         self._quote = quote
         self._header = header
-        self._batch_rows = batch_rows
-        self._batch_bytes = batch_bytes
         try:
             self.columns = self._read_header()
         except BaseException:
@@ -97,24 +95,10 @@ class CsvSource(TextFileSource):
         )
 
     def batches(self) -> Iterator[SourceBatch]:
-        record = self._first_record
-        for chunk in self._splitter.chunks(max_rows=self._batch_rows, max_bytes=self._batch_bytes):
-            yield self._batch(chunk, record)
-            record += chunk.rows
+        for chunk, batch in self._chunks():
+            yield self._batch(chunk, batch)
 
-    def _batch(self, chunk: Chunk, first_record: int) -> SourceBatch:
-        batch = SourceBatch(
-            data=_NO_DATA,
-            source=self.name,
-            records=numbered(first_record, chunk.rows),
-            lines=chunk.lines,
-            offsets=chunk.offsets,
-            text=chunk.data,
-            spans=chunk.spans,
-            nbytes=len(chunk.data),
-            rows=chunk.rows,
-            after=Position(self.name, first_record + chunk.rows, chunk.end_line, chunk.end_offset),
-        )
+    def _batch(self, chunk: Chunk, batch: SourceBatch) -> SourceBatch:
         keep = np.arange(chunk.rows)
         rejects: list[Reject] = []
         data = chunk.data

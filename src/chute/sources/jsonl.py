@@ -11,15 +11,12 @@ from typing import Any
 
 import numpy as np
 import orjson
-import pyarrow as pa
 
 from chute.config import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS
 from chute.sources._file import TextFileSource
 from chute.sources._records import records_to_batch
 from chute.sources._split import Chunk
-from chute.sources.base import REJECTS_SUFFIX, Position, Reject, SourceBatch, numbered
-
-_NO_DATA = pa.RecordBatch.from_pylist([])
+from chute.sources.base import REJECTS_SUFFIX, Reject, SourceBatch
 
 _LONG_DIGITS = re.compile(rb"[0-9]{19}")
 
@@ -35,29 +32,16 @@ class JsonlSource(TextFileSource):
         batch_rows: int = DEFAULT_BATCH_ROWS,
         batch_bytes: int = DEFAULT_BATCH_BYTES,
     ) -> None:
-        super().__init__(source, encoding=encoding, quote=None)
-        self._batch_rows = batch_rows
-        self._batch_bytes = batch_bytes
+        super().__init__(
+            source, encoding=encoding, quote=None, batch_rows=batch_rows, batch_bytes=batch_bytes
+        )
         self.columns: list[str] = []
         self._known: set[str] = set()
         #: a reject file of an earlier load: each line's "record" is what to load
         self._unwrap = self.name.endswith(REJECTS_SUFFIX)
 
     def batches(self) -> Iterator[SourceBatch]:
-        record = self._first_record
-        for chunk in self._splitter.chunks(max_rows=self._batch_rows, max_bytes=self._batch_bytes):
-            batch = SourceBatch(
-                data=_NO_DATA,
-                source=self.name,
-                records=numbered(record, chunk.rows),
-                lines=chunk.lines,
-                offsets=chunk.offsets,
-                text=chunk.data,
-                spans=chunk.spans,
-                nbytes=len(chunk.data),
-                rows=chunk.rows,
-                after=Position(self.name, record + chunk.rows, chunk.end_line, chunk.end_offset),
-            )
+        for chunk, batch in self._chunks():
             records, keep, rejects = self._parse(chunk, batch)
             for rec in records:
                 for key in rec:
@@ -69,7 +53,6 @@ class JsonlSource(TextFileSource):
                 yield batch.take(np.array(keep, dtype=np.int64), data, tuple(rejects))
             else:
                 yield replace(batch, data=data)
-            record += chunk.rows
 
     def _parse(
         self, chunk: Chunk, batch: SourceBatch
