@@ -48,6 +48,26 @@ from chute.sources.base import Position, Reject, ResumableSource, Source, Source
 REJECTS_KEPT = 1000
 #: the smallest piece a batch is cut into after the database has refused records
 MIN_PIECE_ROWS = 256
+#: SQLSTATE of a duplicate key (PostgreSQL) and SQLite's own names for it
+UNIQUE_VIOLATION = "23505"
+UNIQUE_VIOLATIONS = {UNIQUE_VIOLATION, "SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"}
+
+
+def _without(pieces: list[tuple[int, int]], rows: list[int]) -> list[tuple[int, int]]:
+    """``pieces`` cut so that none holds one of ``rows`` (sorted)."""
+    if not rows:
+        return pieces
+    out = []
+    for lo, hi in pieces:
+        start = lo
+        for row in rows:
+            if lo <= row < hi:
+                if row > start:
+                    out.append((start, row))
+                start = row + 1
+        if hi > start:
+            out.append((start, hi))
+    return out
 
 
 class Observer(Protocol):
@@ -78,10 +98,11 @@ _DONE = object()
 class _BatchProgress:
     """What of one batch is committed: counts, and rejects found and written."""
 
-    def __init__(self, item: _Item) -> None:
+    def __init__(self, item: _Item, found: dict[int, Reject] | None = None) -> None:
         self.item = item
         self.total = WriteCounts()
-        self.rejects: list[Reject] = list(item.rejects)  # all found, in any order
+        # all found, in any order: while reading, and before writing
+        self.rejects: list[Reject] = [*item.rejects, *(found or {}).values()]
         self.flushed: list[Reject] = []  # written to the reject store
         self._flushed_ids: set[int] = set()
 
@@ -159,6 +180,7 @@ class Pipeline:
             key=self.key,
         )
         self._refusals = 0  # statements the database refused in this load
+        self._probe_key: list[str] | None = None  # see _probe_duplicates
         self._checkpoints: Checkpoints | None = None
         self._fingerprint = ""
         self._table_created = False
@@ -637,8 +659,9 @@ class Pipeline:
         commit (a deferred constraint) undoes the whole batch, which is then written with a
         transaction per piece instead.
         """
-        progress = _BatchProgress(item)
-        pieces = self._pieces(item.data.num_rows)
+        duplicates = self._probe_duplicates(item)
+        progress = _BatchProgress(item, duplicates)
+        pieces = _without(self._pieces(item.data.num_rows), sorted(duplicates))
         if not self.sink.capabilities.savepoints:
             self._write_pieces(progress, pieces, savepoints=False)
             return progress.total, progress.rejects
@@ -647,9 +670,46 @@ class Pipeline:
                 self._write_pieces(progress, pieces, savepoints=True)
                 self._commit_progress(progress, item.data.num_rows)
         except RecordError:  # refused at commit: nothing of the batch is stored
-            progress = _BatchProgress(item)
+            progress = _BatchProgress(item, duplicates)
             self._write_pieces(progress, pieces, savepoints=False)
         return progress.total, progress.rejects
+
+    def _probe_duplicates(self, item: _Item) -> dict[int, Reject]:
+        """Once the database has refused a duplicate key in this append, look the batch's
+        keys up first (one query), so that duplicates are set aside without a failed COPY."""
+        key = self._probe_key
+        data = item.data
+        if not key or data.num_rows == 0 or not all(k in data.schema.names for k in key):
+            return {}
+        keys = data.select(key)
+        rows = pa.Table.from_batches([keys]).append_column(
+            "__row", pa.array(np.arange(data.num_rows), pa.int64())
+        )
+        first = rows.group_by(key, use_threads=False).aggregate([("__row", "min")])
+        later = set(range(data.num_rows)) - set(first["__row_min"].to_pylist())
+        existing = set(self.sink.existing_keys(self.table, key, data))
+        found = {}
+        for row in sorted(later | existing):
+            values = ", ".join(str(v) for v in keys.slice(row, 1).to_pylist()[0].values())
+            why = "already exists" if row in existing else "appears earlier in the input"
+            found[row] = self._database_reject(
+                item,
+                row,
+                RecordError(
+                    f"duplicate key value: ({', '.join(key)})=({values}) {why}",
+                    sqlstate=UNIQUE_VIOLATION,
+                ),
+            )
+        return found
+
+    def _note_refusal(self, exc: RecordError) -> None:
+        self._refusals += 1
+        if (
+            self._probe_key is None
+            and exc.sqlstate in UNIQUE_VIOLATIONS
+            and self._write_mode is Mode.APPEND
+        ):
+            self._probe_key = self.sink.primary_key(self.table) or []
 
     def _commit_progress(
         self, progress: _BatchProgress, rows_done: int, pending: WriteCounts | None = None
@@ -737,7 +797,7 @@ class Pipeline:
                     progress.add(counts)
                     continue
             except RecordError as exc:
-                self._refusals += 1
+                self._note_refusal(exc)
                 if hi - lo == 1:
                     progress.rejects.append(self._database_reject(item, lo, exc))
                     continue

@@ -148,6 +148,14 @@ class Sink(ABC):
         """In the open transaction (or its own): drop ``table`` if it exists."""
 
     @abstractmethod
+    def primary_key(self, table: str) -> list[str]:
+        """The columns of ``table``'s primary key (empty when it has none)."""
+
+    @abstractmethod
+    def existing_keys(self, table: str, key: list[str], batch: pa.RecordBatch) -> list[int]:
+        """The rows of ``batch`` whose ``key`` values are already in ``table`` (one query)."""
+
+    @abstractmethod
     def table_token(self, table: str) -> str | None:
         """Something that changes when ``table`` is dropped and made again (None: no table)."""
 

@@ -87,6 +87,17 @@ class MemorySink(Sink):
     def drop_table(self, table: str) -> None:
         self.tables.pop(table, None)
 
+    def primary_key(self, table: str) -> list[str]:
+        return list(self.tables[table].key)
+
+    def existing_keys(self, table: str, key: list[str], batch: pa.RecordBatch) -> list[int]:
+        have = self.tables[table].by_key
+        return [
+            i
+            for i, r in enumerate(batch.select(key).to_pylist())
+            if tuple(r[k] for k in key) in have
+        ]
+
     def table_token(self, table: str) -> str | None:
         found = self.tables.get(table)
         return None if found is None else str(id(found))

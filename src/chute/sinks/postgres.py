@@ -212,6 +212,47 @@ class PostgresSink(Sink):
             raise _wrap(exc) from exc
         return list(rows or [])
 
+    def primary_key(self, table: str) -> list[str]:
+        rows = self.execute(
+            "SELECT a.attname::text FROM pg_index i JOIN pg_attribute a ON a.attrelid = "
+            "i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = to_regclass(?) "
+            "AND i.indisprimary ORDER BY a.attnum",
+            [q(table)],
+        )
+        self._conn.commit()
+        return [r[0] for r in rows]
+
+    def existing_keys(self, table: str, key: list[str], batch: pa.RecordBatch) -> list[int]:
+        pg_cols = self._pg_columns(table)
+        keys = batch.select(key)
+        wire, casts = _wire_batch(keys, pg_cols)
+        wire = wire.append_column("__chute_row", pa.array(np.arange(len(wire)), pa.int64()))
+        layout = [(n, "text" if n in casts else pg_cols[n].declared) for n in key]
+        name = "_chute_probe_" + hashlib.sha1(repr((table, layout)).encode()).hexdigest()[:16]
+        cols = ", ".join(f"{q(n)} {t}" for n, t in layout)
+        match = " AND ".join(
+            f"t.{q(n)} = p.{q(n)}" + (f"::{casts[n]}" if n in casts else "") for n in key
+        )
+        cur = self._conn.cursor()
+        try:
+            cur.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {q(name)} ({cols}, __chute_row bigint) "
+                "ON COMMIT DELETE ROWS"
+            )
+            cur.adbc_ingest(name, wire, mode="append", temporary=True)
+            cur.execute(
+                f"SELECT p.__chute_row FROM pg_temp.{q(name)} p "
+                f"WHERE EXISTS (SELECT 1 FROM {q(table)} t WHERE {match})"
+            )
+            rows = [int(r[0]) for r in cur.fetchall()]
+            self._conn.commit()
+            return rows
+        except adbc_driver_manager.Error as exc:
+            self._rollback()
+            raise _wrap(exc) from exc
+        finally:
+            cur.close()
+
     def table_token(self, table: str) -> str | None:
         rows = self.execute("SELECT to_regclass(?)::oid::text", [q(table)])
         return rows[0][0] if rows else None

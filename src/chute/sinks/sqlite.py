@@ -174,6 +174,35 @@ class SqliteSink(Sink):
         except sqlite3.Error as exc:
             raise _wrap(exc) from exc
 
+    def primary_key(self, table: str) -> list[str]:
+        info = self.conn.execute(f"PRAGMA table_info({q(table)})").fetchall()
+        return [r[1] for r in sorted(info, key=lambda r: r[5]) if r[5]]
+
+    def existing_keys(self, table: str, key: list[str], batch: pa.RecordBatch) -> list[int]:
+        cols = ", ".join(q(k) for k in key)
+        match = " AND ".join(f"t.{q(k)} = p.{q(k)}" for k in key)
+        rows = _rows(batch.select(key))
+        conn = self.conn
+        try:
+            conn.execute("BEGIN")
+            conn.execute(
+                f"CREATE TEMP TABLE _chute_probe AS SELECT {cols}, 0 AS __chute_row "
+                f"FROM {q(table)} WHERE 0"
+            )
+            conn.executemany(
+                f"INSERT INTO _chute_probe VALUES ({', '.join('?' * (len(key) + 1))})",
+                ((*r, i) for i, r in enumerate(rows)),
+            )
+            found = conn.execute(
+                "SELECT p.__chute_row FROM _chute_probe p WHERE EXISTS "
+                f"(SELECT 1 FROM {q(table)} t WHERE {match})"
+            ).fetchall()
+            conn.execute("ROLLBACK")  # the probe table goes with it
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise _wrap(exc) from exc
+        return [int(r[0]) for r in found]
+
     def table_token(self, table: str) -> str | None:
         rows = self.execute(
             "SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name = ?", [table]
