@@ -240,6 +240,9 @@ class PostgresSink(Sink):
                 "ON COMMIT DELETE ROWS"
             )
             cur.adbc_ingest(name, wire, mode="append", temporary=True)
+            # a few thousand index lookups, not a scan of the whole table per batch
+            cur.execute("SET LOCAL enable_hashjoin = off")
+            cur.execute("SET LOCAL enable_mergejoin = off")
             cur.execute(
                 f"SELECT p.__chute_row FROM pg_temp.{q(name)} p "
                 f"WHERE EXISTS (SELECT 1 FROM {q(table)} t WHERE {match})"
