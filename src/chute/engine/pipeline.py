@@ -53,23 +53,6 @@ UNIQUE_VIOLATION = "23505"
 UNIQUE_VIOLATIONS = {UNIQUE_VIOLATION, "SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"}
 
 
-def _without(pieces: list[tuple[int, int]], rows: list[int]) -> list[tuple[int, int]]:
-    """``pieces`` cut so that none holds one of ``rows`` (sorted)."""
-    if not rows:
-        return pieces
-    out = []
-    for lo, hi in pieces:
-        start = lo
-        for row in rows:
-            if lo <= row < hi:
-                if row > start:
-                    out.append((start, row))
-                start = row + 1
-        if hi > start:
-            out.append((start, hi))
-    return out
-
-
 class Observer(Protocol):
     """Watches a load: progress bars, logs and metrics are observers."""
 
@@ -103,8 +86,18 @@ class _BatchProgress:
         self.total = WriteCounts()
         # all found, in any order: while reading, and before writing
         self.rejects: list[Reject] = [*item.rejects, *(found or {}).values()]
+        self._skip = np.array(sorted(found or {}), dtype=np.int64)  # rows not to send
         self.flushed: list[Reject] = []  # written to the reject store
         self._flushed_ids: set[int] = set()
+
+    def writable(self, lo: int, hi: int) -> np.ndarray | None:
+        """The rows of ``[lo, hi)`` to send, or None when that is all of them."""
+        if not len(self._skip):
+            return None
+        skip = self._skip[(self._skip >= lo) & (self._skip < hi)]
+        if not len(skip):
+            return None
+        return np.setdiff1d(np.arange(lo, hi, dtype=np.int64), skip)
 
     def add(self, counts: WriteCounts) -> None:
         self.total.created += counts.created
@@ -661,7 +654,7 @@ class Pipeline:
         """
         duplicates = self._probe_duplicates(item)
         progress = _BatchProgress(item, duplicates)
-        pieces = _without(self._pieces(item.data.num_rows), sorted(duplicates))
+        pieces = self._pieces(item.data.num_rows)
         if not self.sink.capabilities.savepoints:
             self._write_pieces(progress, pieces, savepoints=False)
             return progress.total, progress.rejects
@@ -779,8 +772,14 @@ class Pipeline:
         pending = list(reversed(pieces))
         while pending:
             lo, hi = pending.pop()
+            rows = progress.writable(lo, hi)  # None: all of them
+            if rows is not None and len(rows) == 0:
+                if not savepoints:
+                    with sink.transaction(commit=False):
+                        self._commit_progress(progress, hi)
+                continue
             self.report.write_attempts += 1
-            piece = item.data.slice(lo, hi - lo)
+            piece = item.data.slice(lo, hi - lo) if rows is None else item.data.take(rows)
             try:
                 if savepoints:
                     sink.savepoint()
@@ -798,11 +797,13 @@ class Pipeline:
                     continue
             except RecordError as exc:
                 self._note_refusal(exc)
-                if hi - lo == 1:
-                    progress.rejects.append(self._database_reject(item, lo, exc))
+                if len(piece) == 1:
+                    only = lo if rows is None else int(rows[0])
+                    progress.rejects.append(self._database_reject(item, only, exc))
                     continue
-                if exc.row is not None and 0 <= exc.row < hi - lo:
-                    bad = lo + exc.row  # the database named the record: try it alone
+                if exc.row is not None and 0 <= exc.row < len(piece):
+                    # the database named the record: try it alone
+                    bad = lo + exc.row if rows is None else int(rows[exc.row])
                     parts = [(lo, bad), (bad, bad + 1), (bad + 1, hi)]
                 else:
                     mid = (lo + hi) // 2
