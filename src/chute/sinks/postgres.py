@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import adbc_driver_manager
 import adbc_driver_postgresql.dbapi as pgdbapi
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -224,6 +225,17 @@ class PostgresSink(Sink):
 
     def existing_keys(self, table: str, key: list[str], batch: pa.RecordBatch) -> list[int]:
         pg_cols = self._pg_columns(table)
+        if len(key) == 1:  # one round trip: the keys as one JSON array parameter
+            (name,) = key
+            values = pc.cast(batch.column(name), pa.string()).to_pylist()
+            rows = self.execute(
+                f"SELECT k.ord - 1 FROM jsonb_array_elements_text(?::jsonb) WITH ORDINALITY "
+                f"AS k(v, ord) WHERE k.v IS NOT NULL AND EXISTS (SELECT 1 FROM {q(table)} t "
+                f"WHERE t.{q(name)} = k.v::{pg_cols[name].declared})",
+                [orjson.dumps(values).decode()],
+            )
+            self._conn.commit()
+            return [int(r[0]) for r in rows]
         keys = batch.select(key)
         wire, casts = _wire_batch(keys, pg_cols)
         wire = wire.append_column("__chute_row", pa.array(np.arange(len(wire)), pa.int64()))
@@ -247,9 +259,9 @@ class PostgresSink(Sink):
                 f"SELECT p.__chute_row FROM pg_temp.{q(name)} p "
                 f"WHERE EXISTS (SELECT 1 FROM {q(table)} t WHERE {match})"
             )
-            rows = [int(r[0]) for r in cur.fetchall()]
+            found = [int(r[0]) for r in cur.fetchall()]
             self._conn.commit()
-            return rows
+            return found
         except adbc_driver_manager.Error as exc:
             self._rollback()
             raise _wrap(exc) from exc
