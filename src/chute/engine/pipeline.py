@@ -756,7 +756,7 @@ class Pipeline:
         """The whole batch, or pieces sized to the refusal rate seen so far."""
         if n == 0:
             return []
-        if not self._refusals:
+        if not self._refusals or self._probe_key:  # duplicates are looked up first
             return [(0, n)]
         rows_per_refusal = max(self.report.written + self.report.skipped, 1) / self._refusals
         size = int(min(max(rows_per_refusal / 4, MIN_PIECE_ROWS), n))
