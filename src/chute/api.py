@@ -84,17 +84,8 @@ def load(
     )
     table_name = check_table_name(table if table is not None else default_table(source))
     sink = open_sink(into)
-    src = open_source(
-        source,
-        format=format,
-        delimiter=delimiter,
-        quote=quote,
-        encoding=encoding,
-        header=header,
-        batch_rows=batch_rows,
-        batch_bytes=batch_bytes,
-    )
     store = open_rejects(rejects, sink=sink, table=table_name, source=source)
+    src = open_source(source, options)
     try:
         return Pipeline(src, sink, options, table_name, store, observers, cancel).run()
     finally:

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from chute.config import LoadOptions
 from chute.errors import ConfigError
 from chute.sources.base import Position, Source, SourceBatch
 from chute.sources.csv import CsvSource
@@ -37,18 +38,11 @@ def detect_format(path: str) -> str:
         ) from None
 
 
-def open_source(
-    source: str | os.PathLike[str] | Iterable[Any],
-    *,
-    format: str | None = None,
-    delimiter: str | None = None,
-    quote: str | None = None,
-    encoding: str = "utf-8",
-    header: bool = True,
-    batch_rows: int,
-    batch_bytes: int,
-) -> Source:
-    """Open ``source`` (a path, ``-`` for stdin, or an iterable of dicts) for reading."""
+def open_source(source: str | os.PathLike[str] | Iterable[Any], options: LoadOptions) -> Source:
+    """Open ``source`` (a path, ``-`` for stdin, or an iterable of dicts) for reading, as
+    ``options`` say (format, delimiter, quote, encoding, header, batch size)."""
+    batch_rows, batch_bytes = options.batch_rows, options.batch_bytes
+    format = options.format
     if not isinstance(source, (str, os.PathLike)):
         if format is not None:
             raise ConfigError("format applies to files, not to an iterable of records")
@@ -61,14 +55,17 @@ def open_source(
     if format not in FORMATS:
         raise ConfigError(f"unknown format {format!r}", hint=f"use one of {', '.join(FORMATS)}")
     if format == "jsonl":
-        return JsonlSource(path, encoding=encoding, batch_rows=batch_rows, batch_bytes=batch_bytes)
+        return JsonlSource(
+            path, encoding=options.encoding, batch_rows=batch_rows, batch_bytes=batch_bytes
+        )
     default_delimiter, default_quote = (",", '"') if format == "csv" else ("\t", None)
+    quote = options.quote
     return CsvSource(
         path,
-        delimiter=delimiter or default_delimiter,
+        delimiter=options.delimiter or default_delimiter,
         quote=(quote or None) if quote is not None else default_quote,
-        encoding=encoding,
-        header=header,
+        encoding=options.encoding,
+        header=options.header,
         batch_rows=batch_rows,
         batch_bytes=batch_bytes,
     )
