@@ -44,7 +44,6 @@ class TextFileSource:
                     offsets=chunk.offsets,
                     text=chunk.data,
                     spans=chunk.spans,
-                    nbytes=len(chunk.data),
                     rows=chunk.rows,
                     after=Position(
                         self.name, record + chunk.rows, chunk.end_line, chunk.end_offset

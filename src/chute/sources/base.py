@@ -79,7 +79,6 @@ class SourceBatch:
     text: bytes | None = None  # the input text the rows came from
     spans: np.ndarray | None = None  # per row: [start, end) of its text in ``text``
     rejects: tuple[Reject, ...] = ()
-    nbytes: int = 0
     rows: int = -1  # set from ``data``; kept when the data is released
     #: where reading goes on after this batch (record, line and offset of the next record)
     after: Position | None = None
@@ -91,11 +90,6 @@ class SourceBatch:
     @property
     def num_rows(self) -> int:
         return self.rows
-
-    @property
-    def records_read(self) -> int:
-        """Records of the input this batch stands for: its rows and its rejects."""
-        return self.rows + len(self.rejects)
 
     def released(self) -> SourceBatch:
         """The same positions without the data, so the raw values can be freed."""
