@@ -10,14 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from chute.config import (
-    DEFAULT_BATCH_BYTES,
-    DEFAULT_BATCH_ROWS,
     DEFAULT_ENCODING,
     DEFAULT_INTO,
+    DEFAULT_MEMORY_LIMIT,
     DEFAULT_MODE,
+    DEFAULT_WORKERS,
     LoadOptions,
     parse_key,
     parse_mode,
+    parse_size,
 )
 from chute.engine.pipeline import Observer, Pipeline
 from chute.engine.rejects import open_rejects
@@ -41,8 +42,10 @@ def load(
     quote: str | None = None,
     encoding: str = DEFAULT_ENCODING,
     header: bool = True,
-    batch_rows: int = DEFAULT_BATCH_ROWS,
-    batch_bytes: int = DEFAULT_BATCH_BYTES,
+    batch_rows: int | None = None,
+    batch_bytes: int | None = None,
+    memory_limit: int | str = DEFAULT_MEMORY_LIMIT,
+    workers: int = DEFAULT_WORKERS,
     add_columns: bool = False,
     rejects: str | None = None,
     max_errors: int | None = None,
@@ -60,9 +63,11 @@ def load(
     (crash, Ctrl-C, lost connection) resumes where it stopped when run again, unless
     ``restart``.  ``atomic`` makes the whole load visible at once or not at all, and
     ``mode="replace"`` swaps the table for the loaded one at the end (both through a stage
-    table).  Setting ``cancel`` stops the load after the batch in hand.  Returns the
-    :class:`LoadReport`; raises a :class:`~chute.errors.ChuteError` whose ``report`` holds
-    what was committed.
+    table).  Batch sizes adapt to the database unless ``batch_rows`` fixes them, within
+    ``memory_limit`` (bytes, or a size like ``"512MiB"``); ``workers`` connections write
+    batches at once where the database gains from it.  Setting ``cancel`` stops the load
+    after the batch in hand.  Returns the :class:`LoadReport`; raises a
+    :class:`~chute.errors.ChuteError` whose ``report`` holds what was committed.
     """
     options = LoadOptions(
         into=into,
@@ -76,6 +81,8 @@ def load(
         header=header,
         batch_rows=batch_rows,
         batch_bytes=batch_bytes,
+        memory_limit=parse_size(memory_limit),
+        workers=workers,
         add_columns=add_columns,
         rejects=rejects,
         max_errors=max_errors,

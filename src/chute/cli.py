@@ -18,8 +18,9 @@ import typer
 
 from chute import config
 from chute.api import load
+from chute.engine.pipeline import Observer
 from chute.errors import ChuteError, Interrupted
-from chute.progress import ProgressBar
+from chute.progress import JsonLog, ProgressBar
 from chute.report import LoadReport
 
 EXIT_OK = 0
@@ -75,11 +76,34 @@ def load_command(
         ),
     ] = False,
     batch_rows: Annotated[
-        int, typer.Option(envvar="CHUTE_BATCH_ROWS", help="Most records per batch (transaction).")
-    ] = config.DEFAULT_BATCH_ROWS,
+        int | None,
+        typer.Option(
+            envvar="CHUTE_BATCH_ROWS",
+            help="Records per batch (transaction), fixed [default: adaptive, see "
+            "docs/performance.md].",
+        ),
+    ] = None,
     batch_bytes: Annotated[
-        int, typer.Option(envvar="CHUTE_BATCH_BYTES", help="Most input bytes per batch.")
-    ] = config.DEFAULT_BATCH_BYTES,
+        int | None,
+        typer.Option(
+            envvar="CHUTE_BATCH_BYTES",
+            help="Most input bytes per batch [default: from --memory-limit].",
+        ),
+    ] = None,
+    memory_limit: Annotated[
+        str,
+        typer.Option(
+            envvar="CHUTE_MEMORY_LIMIT",
+            help="Memory the batch sizes are planned for, e.g. 512MiB or 2GiB.",
+        ),
+    ] = "1GiB",
+    workers: Annotated[
+        int,
+        typer.Option(
+            envvar="CHUTE_WORKERS",
+            help="Connections writing batches at once (PostgreSQL); row order is then not kept.",
+        ),
+    ] = config.DEFAULT_WORKERS,
     add_columns: Annotated[
         bool, typer.Option("--add-columns", help="Add input columns that an existing table lacks.")
     ] = False,
@@ -115,11 +139,17 @@ def load_command(
     ] = False,
     report: Annotated[Path | None, typer.Option(help="Write the JSON report to this file.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    log_json: Annotated[
+        bool,
+        typer.Option("--log-json", help="One JSON line per batch on stderr (and no progress bar)."),
+    ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
 ) -> None:
     """Load a file into a table, creating the table when it is missing."""
-    observers = []
-    if not quiet and sys.stderr.isatty():
+    observers: list[Observer] = []
+    if log_json:
+        observers.append(JsonLog())
+    elif not quiet and sys.stderr.isatty():
         observers.append(ProgressBar())
     result: LoadReport | None = None
     code = EXIT_OK
@@ -138,6 +168,8 @@ def load_command(
             header=not no_header,
             batch_rows=batch_rows,
             batch_bytes=batch_bytes,
+            memory_limit=memory_limit,
+            workers=workers,
             add_columns=add_columns,
             rejects=rejects,
             max_errors=max_errors,

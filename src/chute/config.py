@@ -9,12 +9,18 @@ from chute.errors import ConfigError
 from chute.sinks.base import Mode
 from chute.urls import redact
 
-__all__ = ["LoadOptions", "parse_key", "parse_mode", "redact"]
+__all__ = ["LoadOptions", "parse_key", "parse_mode", "parse_size", "redact"]
 
 DEFAULT_INTO = "sqlite:///chute.db"
 DEFAULT_MODE = Mode.APPEND
-DEFAULT_BATCH_ROWS = 100_000
+#: rows and bytes a source's first batch is cut at, before the engine sets the batch size
+DEFAULT_BATCH_ROWS = 10_000
 DEFAULT_BATCH_BYTES = 4 << 20
+#: the process's memory limit (bytes of resident memory) the batch sizes are planned for
+DEFAULT_MEMORY_LIMIT = 1 << 30
+#: connections writing batches at once (see docs/performance.md for the measurements)
+DEFAULT_WORKERS = 1
+MAX_WORKERS = 32
 DEFAULT_ENCODING = "utf-8"
 #: batches parsed ahead of the writer; bounds memory at about (this + 2) batches
 QUEUE_DEPTH = 1
@@ -33,8 +39,12 @@ class LoadOptions:
     quote: str | None = None
     encoding: str = DEFAULT_ENCODING
     header: bool = True
-    batch_rows: int = DEFAULT_BATCH_ROWS
-    batch_bytes: int = DEFAULT_BATCH_BYTES
+    #: rows per batch; None: adaptive (the controller picks, see batch_control)
+    batch_rows: int | None = None
+    #: input bytes per batch at most; None: from the memory limit
+    batch_bytes: int | None = None
+    memory_limit: int = DEFAULT_MEMORY_LIMIT
+    workers: int = DEFAULT_WORKERS
     add_columns: bool = False
     rejects: str | None = None
     max_errors: int | None = None
@@ -43,10 +53,17 @@ class LoadOptions:
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.batch_rows < 1:
+        if self.batch_rows is not None and self.batch_rows < 1:
             raise ConfigError(f"batch_rows must be at least 1, not {self.batch_rows}")
-        if self.batch_bytes < 1:
+        if self.batch_bytes is not None and self.batch_bytes < 1:
             raise ConfigError(f"batch_bytes must be at least 1, not {self.batch_bytes}")
+        if self.memory_limit < 64 << 20:
+            raise ConfigError(
+                f"memory limit {self.memory_limit:,} bytes is too small",
+                hint="give at least 64 MiB, e.g. --memory-limit 512MiB",
+            )
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise ConfigError(f"workers must be between 1 and {MAX_WORKERS}, not {self.workers}")
         if self.max_errors is not None and self.max_errors < 0:
             raise ConfigError(f"max_errors must be 0 or more, not {self.max_errors}")
         if self.mode in (Mode.UPSERT, Mode.IGNORE) and not self.key:
@@ -63,6 +80,36 @@ def parse_mode(value: str | Mode) -> Mode:
     except ValueError:
         raise ConfigError(
             f"unknown mode {value!r}", hint=f"use one of {', '.join(m.value for m in Mode)}"
+        ) from None
+
+
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1 << 10,
+    "kb": 1000,
+    "kib": 1 << 10,
+    "m": 1 << 20,
+    "mb": 1000**2,
+    "mib": 1 << 20,
+    "g": 1 << 30,
+    "gb": 1000**3,
+    "gib": 1 << 30,
+}
+
+
+def parse_size(value: str | int) -> int:
+    """A size in bytes from ``512MiB``, ``2G``, ``1500000`` and the like."""
+    if isinstance(value, int):
+        return value
+    text = value.strip().lower().replace(" ", "")
+    number = text.rstrip("kmgib")
+    unit = text[len(number) :]
+    try:
+        return int(float(number) * _UNITS[unit])
+    except (ValueError, KeyError):
+        raise ConfigError(
+            f"cannot read {value!r} as a size", hint="write it like 512MiB, 2GiB or 800MB"
         ) from None
 
 

@@ -1,7 +1,13 @@
-"""A progress bar on the terminal: an observer of the load (rows, bytes %, rows/s, ETA)."""
+"""Observers of a load: a progress bar on the terminal (rows, bytes %, rows/s, ETA) and a
+JSON log line per batch for people who ship logs."""
 
 from __future__ import annotations
 
+import sys
+import time
+from typing import TextIO
+
+import orjson
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
@@ -35,3 +41,43 @@ class ProgressBar:
 
     def on_finish(self, report: LoadReport) -> None:
         self._progress.stop()
+
+
+class JsonLog:
+    """One JSON object per line: ``start``, one ``batch`` per committed batch (its rows,
+    bytes, milliseconds in the database, rows/s, the rows of the next batches, and the
+    running totals), and ``finish`` with the whole report."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stderr
+
+    def _emit(self, event: str, fields: dict[str, object]) -> None:
+        line = orjson.dumps({"event": event, "time": round(time.time(), 3), **fields})
+        self._stream.write(line.decode() + "\n")
+        self._stream.flush()
+
+    def on_start(self, report: LoadReport, total_bytes: int | None) -> None:
+        self._emit(
+            "start",
+            {
+                "source": report.source,
+                "target": report.target,
+                "table": report.table,
+                "total_bytes": total_bytes,
+            },
+        )
+
+    def on_batch(self, report: LoadReport, bytes_read: int) -> None:
+        self._emit(
+            "batch",
+            {
+                **report.last_batch,
+                "read": report.read,
+                "written": report.written,
+                "rejected": report.rejected,
+                "bytes_read": bytes_read,
+            },
+        )
+
+    def on_finish(self, report: LoadReport) -> None:
+        self._emit("finish", report.to_dict())

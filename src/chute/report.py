@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import copy
+from array import array
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 if TYPE_CHECKING:
     from chute.sources.base import Reject
@@ -36,9 +39,30 @@ class LoadReport:
     seconds: float = 0.0
     rows_per_second: float = 0.0
     peak_rss_bytes: int = 0
+    #: reading and parsing the input (the reader thread)
     read_seconds: float = 0.0
+    #: in the database: writing batches and committing them (summed over the writers)
     write_seconds: float = 0.0
+    #: the writers waited for the source: the source is the bottleneck
     wait_seconds: float = 0.0
+    #: the source waited for the writers (the queue was full): the database is
+    backpressure_seconds: float = 0.0
+    #: "source" or "database": which one the other waited for more
+    bottleneck: str | None = None
+    #: "adaptive" or "fixed", and the batch sizes in rows: min, median, max, last
+    batch_sizing: str = "adaptive"
+    batch_rows: dict[str, int] = field(default_factory=dict)
+    #: seconds in the database per batch: p50, p95, max (milliseconds)
+    batch_ms: dict[str, float] = field(default_factory=dict)
+    #: the last committed batch: rows, bytes, ms, rows/s, the rows of the next batches
+    last_batch: dict[str, Any] = field(default_factory=dict)
+    #: statements sent to the database (commits and the checkpoints' included)
+    statements: int = 0
+    #: batches tried again whole after a deadlock or serialization failure
+    retries: int = 0
+    #: connections writing batches at once
+    workers: int = 1
+    memory_limit_bytes: int = 0
     table_created: bool = False
     columns: dict[str, str] = field(default_factory=dict)
     changes: list[str] = field(default_factory=list)
@@ -85,11 +109,26 @@ class LoadReport:
                     "if the file is not UTF-8, pass its encoding with --encoding"
                 )
         lines.append(
-            f"{self.batches:,} batches in {self.seconds:.2f} s, "
-            f"{self.rows_per_second:,.0f} rows/s, peak memory "
-            f"{self.peak_rss_bytes / 2**20:,.0f} MiB "
-            f"(source {self.read_seconds:.2f} s, database {self.write_seconds:.2f} s)"
+            f"{self.read:,} rows in {self.seconds:.2f} s: {self.rows_per_second:,.0f} rows/s, "
+            f"peak memory {self.peak_rss_bytes / 2**20:,.0f} MiB"
         )
+        if self.batches:
+            sizes = self.batch_rows
+            lines.append(
+                f"{self.batches:,} batches ({self.batch_sizing}, {sizes.get('min', 0):,}–"
+                f"{sizes.get('max', 0):,} rows, last {sizes.get('last', 0):,}); "
+                f"database time per batch p50 {self.batch_ms.get('p50', 0):,.0f} ms, "
+                f"p95 {self.batch_ms.get('p95', 0):,.0f} ms, max "
+                f"{self.batch_ms.get('max', 0):,.0f} ms; {self.statements:,} statements"
+                + (f", {self.retries} retries" if self.retries else "")
+                + (f", {self.workers} writers" if self.workers > 1 else "")
+            )
+            lines.append(
+                f"time: source {self.read_seconds:.2f} s, database {self.write_seconds:.2f} s; "
+                f"database idle waiting for the source {self.wait_seconds:.2f} s, source "
+                f"held back by the database {self.backpressure_seconds:.2f} s"
+                + (f" → the {self.bottleneck} is the bottleneck" if self.bottleneck else "")
+            )
         if self.table_created:
             lines.append("created table: " + ", ".join(f"{n} {t}" for n, t in self.columns.items()))
         lines.extend(f"note: {c}" for c in self.changes)
@@ -98,3 +137,35 @@ class LoadReport:
             if self.committed_through:
                 lines.append(f"committed through {self.committed_through}")
         return "\n".join(lines)
+
+
+class BatchStats:
+    """Batch sizes and times of a load, summed up into the report at the end."""
+
+    def __init__(self) -> None:
+        self._rows = array("q")
+        self._seconds = array("d")
+
+    def add(self, rows: int, seconds: float) -> None:
+        self._rows.append(rows)
+        self._seconds.append(seconds)
+
+    def fill(self, report: LoadReport) -> None:
+        if report.wait_seconds or report.backpressure_seconds:
+            held = report.backpressure_seconds > report.wait_seconds
+            report.bottleneck = "database" if held else "source"
+        if not self._rows:
+            return
+        rows = np.frombuffer(self._rows, dtype=np.int64)
+        ms = np.frombuffer(self._seconds, dtype=np.float64) * 1000
+        report.batch_rows = {
+            "min": int(rows.min()),
+            "median": int(np.median(rows)),
+            "max": int(rows.max()),
+            "last": int(rows[-1]),
+        }
+        report.batch_ms = {
+            "p50": round(float(np.percentile(ms, 50)), 1),
+            "p95": round(float(np.percentile(ms, 95)), 1),
+            "max": round(float(ms.max()), 1),
+        }

@@ -87,11 +87,12 @@ class Checkpoints:
             )
         return Checkpoint(*rows[0]) if rows else None
 
-    def save(self, checkpoint: Checkpoint) -> None:
-        """Record ``checkpoint`` in the open transaction."""
+    def save(self, checkpoint: Checkpoint, sink: Sink | None = None) -> None:
+        """Record ``checkpoint`` in the open transaction (of ``sink``, by default the
+        checkpoints' own)."""
         values = [getattr(checkpoint, c) for c in _COLUMNS]
         updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS)
-        self.sink.execute(
+        (sink or self.sink).execute(
             f"INSERT INTO {TABLE} (load_key, {', '.join(_COLUMNS)}, saved_at) "
             f"VALUES ({', '.join('?' * (len(_COLUMNS) + 2))}) "
             f"ON CONFLICT (load_key) DO UPDATE SET {updates}, saved_at = excluded.saved_at",

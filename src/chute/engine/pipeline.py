@@ -18,6 +18,7 @@ import resource
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol, cast
 
@@ -27,6 +28,7 @@ import pyarrow.compute as pc
 
 from chute.config import QUEUE_DEPTH, LoadOptions
 from chute.engine import columns as ct
+from chute.engine.batch_control import BatchController, byte_budget, current_rss
 from chute.engine.checkpoint import Checkpoint, Checkpoints
 from chute.engine.convert import Converter, Widening
 from chute.engine.dedupe import keep_last
@@ -40,7 +42,7 @@ from chute.errors import (
     SinkError,
     TooManyRejectsError,
 )
-from chute.report import LoadReport
+from chute.report import BatchStats, LoadReport
 from chute.sinks.base import Mode, Sink, TableColumn, WriteCounts
 from chute.sources.base import Position, Reject, ResumableSource, Source, SourceBatch
 
@@ -51,6 +53,10 @@ MIN_PIECE_ROWS = 256
 #: SQLSTATE of a duplicate key (PostgreSQL) and SQLite's own names for it
 UNIQUE_VIOLATION = "23505"
 UNIQUE_VIOLATIONS = {UNIQUE_VIOLATION, "SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"}
+#: SQLSTATEs after which a batch is tried again whole (deadlock, serialization failure),
+#: as long as none of it was committed, at most this many times
+RETRYABLE = {"40P01", "40001"}
+MAX_RETRIES = 3
 
 
 class Observer(Protocol):
@@ -73,6 +79,46 @@ class _Item:
     rows: np.ndarray | None = None  # source row of each written row, when deduped
     read_seconds: float = 0.0
     rejects: list[Reject] = field(default_factory=list)
+    nbytes: int = 0  # input bytes of the batch
+    committed: bool = False  # some of it is committed (so it cannot be tried again whole)
+    seq: int = 0  # the batch's place in the input: parallel writers commit in this order
+
+    @property
+    def records(self) -> int:
+        """Records of the input in this batch (rejected ones included)."""
+        return self.source.num_rows + len(self.rejects)
+
+
+class _Aborted(Exception):
+    """An earlier batch failed: a later one, written but not committed, rolls back."""
+
+
+class _Turns:
+    """Parallel writers write at once but commit in input order: a batch commits only
+    after every batch before it is committed and counted, so the checkpoint always marks
+    a prefix of the input and the counts are exact."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._next = 0
+        self._failed = False
+
+    def wait(self, seq: int) -> None:
+        with self._cond:
+            while self._next != seq and not self._failed:
+                self._cond.wait()
+            if self._failed:
+                raise _Aborted()
+
+    def done(self, seq: int) -> None:
+        with self._cond:
+            self._next = seq + 1
+            self._cond.notify_all()
+
+    def fail(self) -> None:
+        with self._cond:
+            self._failed = True
+            self._cond.notify_all()
 
 
 _DONE = object()
@@ -81,9 +127,19 @@ _DONE = object()
 class _BatchProgress:
     """What of one batch is committed: counts, and rejects found and written."""
 
-    def __init__(self, item: _Item, found: dict[int, Reject] | None = None) -> None:
+    def __init__(
+        self,
+        item: _Item,
+        found: dict[int, Reject] | None = None,
+        sink: Sink | None = None,
+        turns: _Turns | None = None,
+    ) -> None:
         self.item = item
+        self.sink = sink  # the connection writing the batch
+        self.turns = turns  # parallel writers: wait for the batch's turn to commit
         self.total = WriteCounts()
+        self.attempts = 0  # write statements tried
+        self.refused = False  # the database refused records of the batch
         # all found, in any order: while reading, and before writing
         self.rejects: list[Reject] = [*item.rejects, *(found or {}).values()]
         self._skip = np.array(sorted(found or {}), dtype=np.int64)  # rows not to send
@@ -173,6 +229,18 @@ class Pipeline:
             key=self.key,
         )
         self._refusals = 0  # statements the database refused in this load
+        self._sinks = [sink]  # every connection of the load (parallel writers add theirs)
+        self._writers = options.workers if sink.capabilities.parallel_writes else 1
+        if self._writers < options.workers:
+            self.report.changes.append(
+                f"{sink.display_url.split(':', 1)[0]} takes one writer at a time: writing "
+                f"over 1 connection, not {options.workers}"
+            )
+        self.report.workers = self._writers
+        self._controller: BatchController | None = None
+        self._stats = BatchStats()
+        self._retry_lock = threading.Lock()
+        self._start_bytes = 0
         self._probe_key: list[str] | None = None  # see _probe_duplicates
         self._checkpoints: Checkpoints | None = None
         self._fingerprint = ""
@@ -197,6 +265,8 @@ class Pipeline:
                 return report
             if self._staged:
                 self._prepare_stage(fresh=state == "new")
+            self._controller = self._plan_batches()
+            self._start_bytes = self.source.bytes_read()
             batches = self.source.batches()
             first = next(batches, None)
             converter = self._prepare_table(first, ours=state == "resume-own-table")
@@ -231,12 +301,30 @@ class Pipeline:
             self._finish()
         return report
 
+    def _plan_batches(self) -> BatchController:
+        """Batches cut at the fixed rows or adaptively, and never bigger in bytes than the
+        memory limit allows for all the batches in memory at once."""
+        options = self.options
+        size = self.source.batch_size
+        size.bytes = options.batch_bytes or byte_budget(
+            options.memory_limit, self._writers, current_rss()
+        )
+        if options.batch_rows is not None:
+            size.rows = options.batch_rows
+        self.report.batch_sizing = "fixed" if options.batch_rows is not None else "adaptive"
+        self.report.memory_limit_bytes = options.memory_limit
+        return BatchController(
+            size, adaptive=options.batch_rows is None, memory_limit=options.memory_limit
+        )
+
     def _finish(self) -> None:
         report = self.report
         report.seconds = round(time.perf_counter() - self._started, 3)
         report.rows_per_second = round(report.read / report.seconds, 1) if report.seconds else 0
         report.bytes_read = self.source.bytes_read()
         report.peak_rss_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        report.statements = sum(s.statements for s in self._sinks)
+        self._stats.fill(report)
         for obs in self.observers:
             obs.on_finish(report)
 
@@ -522,13 +610,18 @@ class Pipeline:
         try:
             batches = rest if first is None else _chain(first, rest)
             t0 = time.perf_counter()
+            position = self._start_bytes  # of the input, after the batch before
             for batch in batches:
                 if self._stop.is_set():
                     return
                 item = self._convert(batch, converter)
                 item.read_seconds = time.perf_counter() - t0
+                now = self.source.bytes_read()
+                item.nbytes, position = now - position, now
+                t1 = time.perf_counter()
                 if not self._put(item):
                     return
+                self.report.backpressure_seconds += time.perf_counter() - t1
                 t0 = time.perf_counter()
             self._put(_DONE)
         except BaseException as exc:  # handed to the writer, which raises it
@@ -593,44 +686,150 @@ class Pipeline:
     # -- the writer (the caller's thread) ----------------------------------------------
 
     def _write(self) -> None:
-        report = self.report
-        while True:
-            if self.cancel is not None and self.cancel.is_set():
-                raise self._interrupted()
-            t0 = time.perf_counter()
-            item = self._queue.get()
-            report.wait_seconds += time.perf_counter() - t0
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            assert isinstance(item, _Item)
-            report.read_seconds += item.read_seconds
+        if self._writers > 1:
+            self._write_parallel()
+            return
+        while (item := self._next_item()) is not None:
             self._apply_schema_changes(item)
-            t1 = time.perf_counter()
-            counts, rejects = self._write_isolating(item)
-            report.write_seconds += time.perf_counter() - t1
-            batch = item.source
-            report.read += batch.num_rows + len(item.rejects)
-            report.created += counts.created
-            report.updated += counts.updated + item.superseded
-            report.skipped += counts.skipped
-            report.written = report.created + report.updated
-            report.batches += 1
-            if batch.num_rows:
-                report.committed_through = batch.position(batch.num_rows - 1).describe()
-            self._record_rejects(rejects)
-            bytes_read = self.source.bytes_read()
-            for obs in self.observers:
-                obs.on_batch(report, bytes_read)
-            limit = self.options.max_errors
-            if limit is not None and report.rejected > limit:
-                raise TooManyRejectsError(
-                    f"stopped: {report.rejected} records rejected, more than --max-errors "
-                    f"{limit}; see {self.rejects.location}",
-                    hint="the batches before the stop are committed; fix the rejects and load "
-                    "them again, or raise --max-errors",
-                )
+            progress, seconds = self._write_batch(item, self.sink)
+            self._account(item, progress, seconds)
+
+    def _next_item(self) -> _Item | None:
+        """The next converted batch (None at the end); the reader's errors raise here."""
+        if self.cancel is not None and self.cancel.is_set():
+            raise self._interrupted()
+        t0 = time.perf_counter()
+        item = self._queue.get()
+        self.report.wait_seconds += time.perf_counter() - t0
+        if item is _DONE:
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        assert isinstance(item, _Item)
+        self.report.read_seconds += item.read_seconds
+        return item
+
+    def _write_batch(
+        self, item: _Item, sink: Sink, turns: _Turns | None = None
+    ) -> tuple[_BatchProgress, float]:
+        t0 = time.perf_counter()
+        progress = self._write_isolating(item, sink, turns)
+        return progress, time.perf_counter() - t0
+
+    def _account(self, item: _Item, progress: _BatchProgress, seconds: float) -> None:
+        """Count a committed batch, tell the observers, steer the batch size."""
+        report = self.report
+        counts = progress.total
+        report.write_seconds += seconds
+        batch = item.source
+        report.read += item.records
+        report.created += counts.created
+        report.updated += counts.updated + item.superseded
+        report.skipped += counts.skipped
+        report.written = report.created + report.updated
+        report.batches += 1
+        report.write_attempts += progress.attempts
+        if batch.num_rows:
+            report.committed_through = batch.position(batch.num_rows - 1).describe()
+        self._record_rejects(progress.rejects)
+        self._stats.add(item.records, seconds)
+        assert self._controller is not None
+        next_rows = self._controller.observe(
+            item.records, item.nbytes, seconds, refused=progress.refused
+        )
+        report.statements = sum(s.statements for s in self._sinks)
+        report.last_batch = {
+            "batch": report.batches,
+            "rows": item.records,
+            "bytes": item.nbytes,
+            "ms": round(seconds * 1000, 1),
+            "rows_per_second": round(item.records / seconds, 1) if seconds else None,
+            "next_batch_rows": next_rows,
+        }
+        bytes_read = self.source.bytes_read()
+        for obs in self.observers:
+            obs.on_batch(report, bytes_read)
+        limit = self.options.max_errors
+        if limit is not None and report.rejected > limit:
+            raise TooManyRejectsError(
+                f"stopped: {report.rejected} records rejected, more than --max-errors "
+                f"{limit}; see {self.rejects.location}",
+                hint="the batches before the stop are committed; fix the rejects and load "
+                "them again, or raise --max-errors",
+            )
+
+    # -- parallel writers --------------------------------------------------------------
+
+    def _write_parallel(self) -> None:
+        """Batches written over several connections at once, committed in input order.
+
+        Batches in flight never share a value of a unique key of the table (nor of the
+        upsert key): a batch that would waits until the batches it shares values with are
+        committed.  So no batch can wait on a row lock of a later one (which waits for its
+        turn to commit), and for an upserted key the later record in the input wins.
+        """
+        turns = _Turns()
+        idle: queue.Queue[Sink] = queue.Queue()
+        opened: list[Sink] = []
+        try:
+            for _ in range(self._writers):
+                sink = self.sink.another()
+                opened.append(sink)
+                sink.connect()
+                idle.put(sink)
+            self._sinks.extend(opened)
+            keys = self._unique_keys()
+            inflight: list[tuple[Future[None], list[pa.Array | None]]] = []
+            with ThreadPoolExecutor(self._writers, thread_name_prefix="chute-writer") as pool:
+                try:
+                    seq = 0
+                    while True:
+                        try:
+                            item = self._next_item()
+                        except Interrupted:
+                            _settle(inflight, keep=0)  # what is in flight commits
+                            raise
+                        if item is None:
+                            break
+                        if item.added or item.widenings:  # alone with the table
+                            _settle(inflight, keep=0)
+                            self._apply_schema_changes(item)
+                            for sink in opened:
+                                sink.forget_table(self.table)
+                        values = _key_values(item.data, keys)
+                        _settle(inflight, keep=self._writers - 1, values=values)
+                        item.seq, seq = seq, seq + 1
+                        inflight.append((pool.submit(self._write_turn, item, idle, turns), values))
+                    _settle(inflight, keep=0)
+                except BaseException:
+                    turns.fail()  # batches waiting for their turn roll back
+                    for future, _ in inflight:
+                        future.exception()
+                    raise
+        finally:
+            for sink in opened:
+                sink.close()
+
+    def _write_turn(self, item: _Item, idle: queue.Queue[Sink], turns: _Turns) -> None:
+        sink = idle.get()
+        try:
+            progress, seconds = self._write_batch(item, sink, turns)
+            turns.wait(item.seq)
+            self._account(item, progress, seconds)
+        except BaseException:
+            turns.fail()
+            raise
+        else:
+            turns.done(item.seq)
+        finally:
+            idle.put(sink)
+
+    def _unique_keys(self) -> list[list[str]]:
+        """The column sets no two batches in flight may share a value of."""
+        keys = self.sink.unique_keys(self.table)
+        if self._write_mode is not Mode.APPEND and sorted(self.key) not in map(sorted, keys):
+            keys.append(list(self.key))
+        return keys
 
     def _interrupted(self) -> Interrupted:
         where = self.report.committed_through or "the start"
@@ -640,7 +839,9 @@ class Pipeline:
             how = f"{self.source.name} cannot be resumed"
         return Interrupted(f"stopped on request; committed through {where}; {how}")
 
-    def _write_isolating(self, item: _Item) -> tuple[WriteCounts, list[Reject]]:
+    def _write_isolating(
+        self, item: _Item, sink: Sink, turns: _Turns | None = None
+    ) -> _BatchProgress:
         """Write the batch; set aside what the database refuses; commit the checkpoint and
         the rejects with it.
 
@@ -652,22 +853,36 @@ class Pipeline:
         commit (a deferred constraint) undoes the whole batch, which is then written with a
         transaction per piece instead.
         """
-        duplicates = self._probe_duplicates(item)
-        progress = _BatchProgress(item, duplicates)
+        duplicates = self._probe_duplicates(item, sink)
+        for attempt in range(MAX_RETRIES + 1):
+            try:
+                return self._write_isolating_once(item, duplicates, sink, turns)
+            except SinkError as exc:
+                if exc.sqlstate not in RETRYABLE or item.committed or attempt == MAX_RETRIES:
+                    raise
+                with self._retry_lock:
+                    self.report.retries += 1
+                time.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def _write_isolating_once(
+        self, item: _Item, duplicates: dict[int, Reject], sink: Sink, turns: _Turns | None
+    ) -> _BatchProgress:
+        progress = _BatchProgress(item, duplicates, sink, turns)
         pieces = self._pieces(item.data.num_rows)
-        if not self.sink.capabilities.savepoints:
+        if not sink.capabilities.savepoints:
             self._write_pieces(progress, pieces, savepoints=False)
-            return progress.total, progress.rejects
+            return progress
         try:
-            with self.sink.transaction(commit=False):
+            with sink.transaction(commit=False):
                 self._write_pieces(progress, pieces, savepoints=True)
                 self._commit_progress(progress, item.data.num_rows)
         except RecordError:  # refused at commit: nothing of the batch is stored
-            progress = _BatchProgress(item, duplicates)
+            progress = _BatchProgress(item, duplicates, sink, turns)
             self._write_pieces(progress, pieces, savepoints=False)
-        return progress.total, progress.rejects
+        return progress
 
-    def _probe_duplicates(self, item: _Item) -> dict[int, Reject]:
+    def _probe_duplicates(self, item: _Item, sink: Sink) -> dict[int, Reject]:
         """Once the database has refused a duplicate key in this append, look the batch's
         keys up first (one query), so that duplicates are set aside without a failed COPY."""
         key = self._probe_key
@@ -680,7 +895,7 @@ class Pipeline:
         )
         first = rows.group_by(key, use_threads=False).aggregate([("__row", "min")])
         later = set(range(data.num_rows)) - set(first["__row_min"].to_pylist())
-        existing = set(self.sink.existing_keys(self.table, key, data))
+        existing = set(sink.existing_keys(self.table, key, data))
         found = {}
         for row in sorted(later | existing):
             values = ", ".join(str(v) for v in keys.slice(row, 1).to_pylist()[0].values())
@@ -695,14 +910,14 @@ class Pipeline:
             )
         return found
 
-    def _note_refusal(self, exc: RecordError) -> None:
+    def _note_refusal(self, exc: RecordError, sink: Sink) -> None:
         self._refusals += 1
         if (
             self._probe_key is None
             and exc.sqlstate in UNIQUE_VIOLATIONS
             and self._write_mode is Mode.APPEND
         ):
-            self._probe_key = self.sink.primary_key(self.table) or []
+            self._probe_key = sink.primary_key(self.table) or []
 
     def _commit_progress(
         self, progress: _BatchProgress, rows_done: int, pending: WriteCounts | None = None
@@ -711,15 +926,20 @@ class Pipeline:
         ``rows_done`` rows of the batch (counting ``pending``, written but not yet counted);
         then commit.  If that fails, rejects kept by a transactional store are taken back
         (a file keeps them, so they are not written twice)."""
+        sink = progress.sink
+        assert sink is not None
+        if progress.turns is not None:
+            progress.turns.wait(progress.item.seq)
         resume = progress.resume_point(rows_done)
         written = progress.take_rejects(resume.record if resume is not None else None)
         try:
-            self.rejects.write(written)
+            self.rejects.write(written, sink)
             if self._checkpoints is not None and resume is not None:
                 self._checkpoints.save(
-                    self._checkpoint(progress, rows_done, resume, pending or WriteCounts())
+                    self._checkpoint(progress, rows_done, resume, pending or WriteCounts()), sink
                 )
-            self.sink.commit()
+            sink.commit()
+            progress.item.committed = True
         except BaseException:
             if self.rejects.transactional:
                 progress.unflush(written)
@@ -767,7 +987,8 @@ class Pipeline:
     ) -> None:
         """Write ``pieces`` in order, splitting refused ones; with ``savepoints`` inside the
         open transaction, else each committed with its checkpoint."""
-        sink = self.sink
+        sink = progress.sink
+        assert sink is not None
         item = progress.item
         pending = list(reversed(pieces))
         while pending:
@@ -778,7 +999,7 @@ class Pipeline:
                     with sink.transaction(commit=False):
                         self._commit_progress(progress, hi)
                 continue
-            self.report.write_attempts += 1
+            progress.attempts += 1
             piece = item.data.slice(lo, hi - lo) if rows is None else item.data.take(rows)
             try:
                 if savepoints:
@@ -796,7 +1017,8 @@ class Pipeline:
                     progress.add(counts)
                     continue
             except RecordError as exc:
-                self._note_refusal(exc)
+                self._note_refusal(exc, sink)
+                progress.refused = True
                 if len(piece) == 1:
                     only = lo if rows is None else int(rows[0])
                     progress.rejects.append(self._database_reject(item, only, exc))
@@ -859,6 +1081,54 @@ class Pipeline:
     def _current_types(self, w: Widening) -> dict[str, ct.ColumnType]:
         described = self.sink.describe(self.table) or []
         return {c.name: (w.old if c.name == w.column else c.type) for c in described}
+
+
+def _key_values(data: pa.RecordBatch, keys: list[list[str]]) -> list[pa.Array | None]:
+    """Per key (a column set), the batch's non-null values of it (None: not in the batch)."""
+    names = set(data.schema.names)
+    out: list[pa.Array | None] = []
+    for key in keys:
+        if not key or not names.issuperset(key):
+            out.append(None)
+        elif len(key) == 1:
+            out.append(pc.drop_null(data.column(key[0])))
+        else:
+            parts = [pc.cast(data.column(k), pa.string()) for k in key]
+            out.append(pc.drop_null(pc.binary_join_element_wise(*parts, "\x1f")))
+    return out
+
+
+def _overlap(a: list[pa.Array | None], b: list[pa.Array | None]) -> bool:
+    """Whether two batches share a value of any key."""
+    for x, y in zip(a, b, strict=True):
+        if x is None or y is None or not len(x) or not len(y):
+            continue
+        try:
+            found = pc.is_in(x, value_set=y)
+        except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+            found = pc.is_in(pc.cast(x, pa.string()), value_set=pc.cast(y, pa.string()))
+        if pc.any(found).as_py():
+            return True
+    return False
+
+
+def _settle(
+    inflight: list[tuple[Future[None], list[pa.Array | None]]],
+    *,
+    keep: int,
+    values: list[pa.Array | None] | None = None,
+) -> None:
+    """Wait for batches in flight (oldest first, as they commit in order) until at most
+    ``keep`` are left and none of them shares a key value with ``values``."""
+    last = -1
+    if values is not None:
+        for i, (_, theirs) in enumerate(inflight):
+            if _overlap(values, theirs):
+                last = i
+    while inflight and (len(inflight) > keep or last >= 0):
+        future, _ = inflight.pop(0)
+        last -= 1
+        future.result()
 
 
 def _chain(first: SourceBatch, rest: Iterator[SourceBatch]) -> Iterator[SourceBatch]:

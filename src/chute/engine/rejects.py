@@ -47,8 +47,9 @@ class RejectStore(Protocol):
         """Get ready before the load writes anything (a table is created here)."""
         ...
 
-    def write(self, rejects: list[Reject]) -> None:
-        """Keep ``rejects``; called inside the transaction of the batch they belong to."""
+    def write(self, rejects: list[Reject], sink: Sink | None = None) -> None:
+        """Keep ``rejects``; called inside the transaction of the batch they belong to, on
+        ``sink`` (the connection that wrote the batch; by default the store's own)."""
         ...
 
     def forget_from(self, record: int) -> None:
@@ -71,7 +72,7 @@ class RejectFile:
     def prepare(self) -> None:
         pass
 
-    def write(self, rejects: list[Reject]) -> None:
+    def write(self, rejects: list[Reject], sink: Sink | None = None) -> None:
         if not rejects:
             return
         if self._file is None:
@@ -116,7 +117,7 @@ class RejectTable:
         if self.sink.describe(self.table) is None:
             self.sink.create_table(self.table, REJECT_COLUMNS, [])
 
-    def write(self, rejects: list[Reject]) -> None:
+    def write(self, rejects: list[Reject], sink: Sink | None = None) -> None:
         if not rejects:
             return
         rows = [reject.to_dict() for reject in rejects]
@@ -127,7 +128,7 @@ class RejectTable:
         arrays = [
             pa.array([r[name] for r in rows], type=t.arrow) for name, t in REJECT_COLUMNS.items()
         ]
-        self.sink.write_rows(
+        (sink or self.sink).write_rows(
             self.table,
             pa.RecordBatch.from_arrays(arrays, names=list(REJECT_COLUMNS)),
             Mode.APPEND,

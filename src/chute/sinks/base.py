@@ -43,6 +43,8 @@ class Capabilities:
     savepoints: bool = True
     #: it can keep checkpoints in a table, so an interrupted load can resume
     checkpoints: bool = True
+    #: several connections can write one table at once and gain from it (``--workers``)
+    parallel_writes: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,30 @@ def check_table_name(name: str) -> str:
     return name
 
 
+class Counted:
+    """A DB-API connection or cursor that counts the statements sent through it on its
+    sink (:attr:`Sink.statements`); everything else passes through."""
+
+    _COUNTED = frozenset({"execute", "executemany", "adbc_ingest", "commit", "rollback"})
+
+    def __init__(self, inner: Any, sink: Sink) -> None:
+        self._inner = inner
+        self._sink = sink
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if name == "cursor":
+            return lambda *a, **k: Counted(attr(*a, **k), self._sink)
+        if name in self._COUNTED:
+
+            def counted(*args: Any, **kwargs: Any) -> Any:
+                self._sink.statements += 1
+                return attr(*args, **kwargs)
+
+            return counted
+        return attr
+
+
 def quote_identifier(name: str) -> str:
     """``name`` as a double-quoted SQL identifier (PostgreSQL and SQLite)."""
     if "\x00" in name:
@@ -91,6 +117,16 @@ class Sink(ABC):
 
     def __init__(self, url: str) -> None:
         self.url = url
+        #: statements sent to the database so far (commits included), for the report
+        self.statements = 0
+
+    def another(self) -> Sink:
+        """A new, unconnected sink for the same database: a second connection."""
+        return type(self)(self.url)
+
+    def forget_table(self, table: str) -> None:
+        """Drop what is cached about ``table``: another connection changed its columns."""
+        return None  # nothing is cached by default
 
     @property
     @abstractmethod
@@ -160,8 +196,12 @@ class Sink(ABC):
         """Something that changes when ``table`` is dropped and made again (None: no table)."""
 
     @abstractmethod
+    def unique_keys(self, table: str) -> list[list[str]]:
+        """The column sets of ``table``'s primary key and unique indexes (no partial ones)."""
+
     def has_unique_key(self, table: str, key: list[str]) -> bool:
-        """Whether a primary key or unique index covers exactly ``key``."""
+        """Whether a primary key or unique index of ``table`` is exactly ``key``."""
+        return sorted(key) in [sorted(k) for k in self.unique_keys(table)]
 
     # -- transactions: the engine writes a batch as pieces inside one transaction, each
     # -- piece behind a savepoint, so a refused piece is undone without the others.

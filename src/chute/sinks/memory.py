@@ -102,8 +102,9 @@ class MemorySink(Sink):
         found = self.tables.get(table)
         return None if found is None else str(id(found))
 
-    def has_unique_key(self, table: str, key: list[str]) -> bool:
-        return self.tables[table].key == list(key)
+    def unique_keys(self, table: str) -> list[list[str]]:
+        key = self.tables[table].key
+        return [list(key)] if key else []
 
     # A transaction is a snapshot of every table to go back to.
     def _snapshot(self) -> _Snapshot:

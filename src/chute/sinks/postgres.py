@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from chute.engine.columns import TEXT, ColumnType, Kind
 from chute.errors import ConfigError, RecordError, SinkError, SinkUnavailableError
-from chute.sinks.base import Capabilities, Mode, Sink, TableColumn, WriteCounts
+from chute.sinks.base import Capabilities, Counted, Mode, Sink, TableColumn, WriteCounts
 from chute.sinks.base import quote_identifier as q
 from chute.urls import redact
 
@@ -84,7 +84,12 @@ class PostgresSink(Sink):
     schemes = ("postgresql", "postgres")
     # ADBC refuses every statement after a failed one until a full rollback
     capabilities = Capabilities(
-        upsert=True, transactions=True, bulk_copy=True, alter_column_type=True, savepoints=False
+        upsert=True,
+        transactions=True,
+        bulk_copy=True,
+        alter_column_type=True,
+        savepoints=False,
+        parallel_writes=True,
     )
 
     def __init__(self, url: str) -> None:
@@ -105,7 +110,7 @@ class PostgresSink(Sink):
 
     def connect(self) -> None:
         try:
-            self._conn = pgdbapi.connect(self._uri)
+            self._conn = Counted(pgdbapi.connect(self._uri), self)
         except adbc_driver_manager.Error as exc:
             raise SinkUnavailableError(
                 f"cannot connect to {self.display_url}: {_first_line(exc)}",
@@ -291,7 +296,7 @@ class PostgresSink(Sink):
         rows = self.execute("SELECT to_regclass(?)::oid::text", [q(table)])
         return rows[0][0] if rows else None
 
-    def has_unique_key(self, table: str, key: list[str]) -> bool:
+    def unique_keys(self, table: str) -> list[list[str]]:
         rows = self._execute(
             "SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_index i "
             "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
@@ -300,8 +305,10 @@ class PostgresSink(Sink):
             (q(table),),
         )
         self._conn.commit()
-        wanted = sorted(key)
-        return any(sorted(r[0]) == wanted for r in rows or [])
+        return [list(r[0]) for r in rows or []]
+
+    def forget_table(self, table: str) -> None:
+        self._columns.pop(table, None)
 
     def begin(self) -> None:
         pass  # the driver opens a transaction at the first statement

@@ -11,14 +11,14 @@ import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from chute.engine.columns import ColumnType, Kind
 from chute.errors import ConfigError, RecordError, SinkError, SinkUnavailableError
-from chute.sinks.base import Capabilities, Mode, Sink, TableColumn, WriteCounts
+from chute.sinks.base import Capabilities, Counted, Mode, Sink, TableColumn, WriteCounts
 from chute.sinks.base import quote_identifier as q
 
 _DECLARED = {
@@ -93,7 +93,8 @@ class SqliteSink(Sink):
                     f"cannot open {self.url}: folder {str(parent)!r} does not exist"
                 )
         try:
-            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._conn = cast(sqlite3.Connection, Counted(conn, self))
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA temp_store=MEMORY")
@@ -209,17 +210,14 @@ class SqliteSink(Sink):
         )
         return str(rows[0][0]) if rows else None
 
-    def has_unique_key(self, table: str, key: list[str]) -> bool:
-        wanted = set(key)
-        pk = {r[1] for r in self.conn.execute(f"PRAGMA table_info({q(table)})") if r[5]}
-        if pk == wanted:
-            return True
+    def unique_keys(self, table: str) -> list[list[str]]:
+        info = self.conn.execute(f"PRAGMA table_info({q(table)})").fetchall()
+        pk = [r[1] for r in sorted(info, key=lambda r: r[5]) if r[5]]
+        keys = [pk] if pk else []
         for idx in self.conn.execute(f"PRAGMA index_list({q(table)})").fetchall():
-            if idx[2]:  # unique
-                cols = {r[2] for r in self.conn.execute(f"PRAGMA index_info({q(idx[1])})")}
-                if cols == wanted:
-                    return True
-        return False
+            if idx[2] and not idx[4]:  # unique, not partial
+                keys.append([r[2] for r in self.conn.execute(f"PRAGMA index_info({q(idx[1])})")])
+        return keys
 
     def begin(self) -> None:
         self._sql("BEGIN IMMEDIATE")

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from chute.config import LoadOptions
+from chute.config import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS, LoadOptions
 from chute.errors import ConfigError
 from chute.sources.base import Position, Source, SourceBatch
 from chute.sources.csv import CsvSource
@@ -41,7 +41,9 @@ def detect_format(path: str) -> str:
 def open_source(source: str | os.PathLike[str] | Iterable[Any], options: LoadOptions) -> Source:
     """Open ``source`` (a path, ``-`` for stdin, or an iterable of dicts) for reading, as
     ``options`` say (format, delimiter, quote, encoding, header, batch size)."""
-    batch_rows, batch_bytes = options.batch_rows, options.batch_bytes
+    # the engine sets the batch size before the first batch is read
+    batch_rows = options.batch_rows or DEFAULT_BATCH_ROWS
+    batch_bytes = options.batch_bytes or DEFAULT_BATCH_BYTES
     format = options.format
     if not isinstance(source, (str, os.PathLike)):
         if format is not None:

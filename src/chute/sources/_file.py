@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from chute.sources._input import Input
 from chute.sources._split import Chunk, RecordSplitter
-from chute.sources.base import NO_DATA, Position, SourceBatch, numbered
+from chute.sources.base import NO_DATA, BatchSize, Position, SourceBatch, numbered
 
 
 class TextFileSource:
@@ -27,13 +27,18 @@ class TextFileSource:
         self.resumable = self._input.resumable
         self._first_record = 1
         self._splitter = RecordSplitter(self._input, quote=quote)
-        self._batch_rows = batch_rows
-        self._batch_bytes = batch_bytes
+        self.batch_size = BatchSize(batch_rows, batch_bytes)
 
     def _chunks(self) -> Iterator[tuple[Chunk, SourceBatch]]:
         """Whole-record chunks, each with a batch that knows their positions (no data yet)."""
         record = self._first_record
-        for chunk in self._splitter.chunks(max_rows=self._batch_rows, max_bytes=self._batch_bytes):
+        size = self.batch_size
+        while True:
+            chunk = self._splitter.next_chunk(max_rows=size.rows, max_bytes=size.bytes)
+            if chunk is None:
+                return
+            if not chunk.rows:
+                continue
             yield (
                 chunk,
                 SourceBatch(

@@ -159,6 +159,16 @@ def numbered(first: int, n: int) -> np.ndarray:
     return np.arange(first, first + n, dtype=np.int64)
 
 
+@dataclass
+class BatchSize:
+    """Where a source cuts its next batch: at ``rows`` records or about ``bytes`` bytes,
+    whichever comes first.  Sources read it before each batch, so a controller can change
+    it as a load goes (see :mod:`chute.engine.batch_control`)."""
+
+    rows: int
+    bytes: int
+
+
 class Source(Protocol):
     """A readable input.  Sources are registered by format in :mod:`chute.sources`."""
 
@@ -166,6 +176,8 @@ class Source(Protocol):
     name: str
     #: True when every value arrives as text (CSV), so numbers are inferred from strings.
     numbers_from_text: bool
+    #: where the next batch is cut; the engine may change it between batches
+    batch_size: BatchSize
 
     def batches(self) -> Iterator[SourceBatch]:
         """Yield the input's records in order, in batches."""

@@ -11,7 +11,7 @@ import numpy as np
 
 from chute.config import DEFAULT_BATCH_ROWS
 from chute.sources._records import records_to_batch
-from chute.sources.base import Position, Reject, SourceBatch
+from chute.sources.base import BatchSize, Position, Reject, SourceBatch
 
 
 class IterableSource:
@@ -27,14 +27,14 @@ class IterableSource:
     ) -> None:
         self.name = name
         self._records = iter(records)
-        self._batch_rows = batch_rows
+        self.batch_size = BatchSize(batch_rows, 0)  # rows only: records are not bytes yet
         self.columns: list[str] = []
         self._known: set[str] = set()
 
     def batches(self) -> Iterator[SourceBatch]:
         record = 1
         while True:
-            items = list(islice(self._records, self._batch_rows))
+            items = list(islice(self._records, self.batch_size.rows))
             if not items:
                 return
             records = []
