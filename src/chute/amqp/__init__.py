@@ -1,0 +1,64 @@
+"""RabbitMQ (AMQP 0-9-1): consume a queue in batches, publish records, decode bodies.
+
+::
+
+    from chute.amqp import QueueConsumer, DeadLetter, decode_bodies, publish_records
+
+    with QueueConsumer("amqp://guest:guest@127.0.0.1/%2F", "orders") as consumer:
+        batch = consumer.next_batch(5_000, 4 << 20, 1.0, stop)     # reader thread
+        decoded = decode_bodies([d.body for d in batch])
+        ...                                                         # commit
+        consumer.dead_letter(DeadLetter(batch[i], kind, error) for i, kind, error in bad)
+        consumer.ack_through(batch[-1].delivery_tag)                # writer thread
+
+See :mod:`chute.amqp.consumer` for what is acked when, and ``docs/queues.md``.
+"""
+
+from chute.amqp._errors import (
+    BrokerError,
+    BrokerUnavailableError,
+    QueueNotFoundError,
+    StaleDeliveryError,
+)
+from chute.amqp._params import AmqpParams, parse_url
+from chute.amqp._wire import Delivery
+from chute.amqp.consumer import (
+    DEAD_LETTER_SUFFIX,
+    ERROR_HEADER,
+    ERROR_KIND_HEADER,
+    FAILED_AT_HEADER,
+    MAX_PREFETCH,
+    QUEUE_HEADER,
+    SQLSTATE_HEADER,
+    DeadLetter,
+    QueueConsumer,
+    default_prefetch,
+    prefetch_warning,
+)
+from chute.amqp.decode import DecodedBodies, decode_bodies
+from chute.amqp.publish import message_id_prefix, publish_records
+
+__all__ = [
+    "DEAD_LETTER_SUFFIX",
+    "ERROR_HEADER",
+    "ERROR_KIND_HEADER",
+    "FAILED_AT_HEADER",
+    "MAX_PREFETCH",
+    "QUEUE_HEADER",
+    "SQLSTATE_HEADER",
+    "AmqpParams",
+    "BrokerError",
+    "BrokerUnavailableError",
+    "DeadLetter",
+    "DecodedBodies",
+    "Delivery",
+    "QueueConsumer",
+    "QueueNotFoundError",
+    "StaleDeliveryError",
+    "decode_bodies",
+    "default_prefetch",
+    "message_id_prefix",
+    "parse_url",
+    "prefetch_warning",
+    "publish_records",
+]

@@ -1,0 +1,451 @@
+"""Consume a queue in batches; ack a batch after its commit; dead-letter what cannot be stored.
+
+The engine's reader thread calls :meth:`QueueConsumer.next_batch`; its writer thread, after
+the commit, calls :meth:`QueueConsumer.ack_through` (and :meth:`QueueConsumer.dead_letter`
+for messages that cannot be stored).  What is acked:
+
+- ``ack_through(tag)`` sends ONE ``basic.ack(multiple=True)``: it acks every message handed
+  out with a tag <= ``tag`` that is not acked yet.  The caller promises that each of them is
+  committed or dead-lettered, so batches must be acked in the order they were taken (one
+  writer does that naturally).  A tag that was not handed out yet is refused (ValueError):
+  the broker may have sent more messages, sitting in the prefetch buffer.
+- ``dead_letter(items)`` publishes each message to the dead-letter queue with its error in
+  the headers, waits for the broker's publisher confirms, then acks each of them ALONE
+  (``multiple=False``): the messages before them in the batch stay unacked until the batch
+  commits.  A later ``ack_through`` over them is harmless.
+
+Reconnects: when the connection is lost, the broker puts every unacked message back in the
+queue.  ``next_batch`` reconnects (backoff from 0.1 s doubling to 5 s, with jitter) and drops
+the batch it was filling; it never returns deliveries of two connections in one batch.
+Deliveries already handed out are void: ``ack_through`` or ``dead_letter`` on them raises
+:class:`StaleDeliveryError` (they will be delivered again; their rows are recognised by the
+key or the message ledger).  Tags stay increasing across reconnects: the consumer adds an
+offset to the broker's tags, which restart at 1 on each connection.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import NamedTuple
+
+from pamqp import commands
+
+from chute.amqp._errors import (
+    BrokerError,
+    BrokerUnavailableError,
+    QueueNotFoundError,
+    StaleDeliveryError,
+)
+from chute.amqp._params import parse_url
+from chute.amqp._wire import (
+    ChannelClosedError,
+    Connection,
+    Delivery,
+    body_frames,
+    content_header,
+    publish_method,
+)
+from chute.errors import ConfigError
+
+log = logging.getLogger("chute.amqp")
+
+#: the dead-letter queue's name when none is given: the queue's name plus this
+DEAD_LETTER_SUFFIX = ".dead-letter"
+#: headers a dead-lettered message gets (beside its own)
+ERROR_HEADER = "x-chute-error"
+ERROR_KIND_HEADER = "x-chute-error-kind"
+QUEUE_HEADER = "x-chute-queue"
+FAILED_AT_HEADER = "x-chute-failed-at"
+SQLSTATE_HEADER = "x-chute-sqlstate"
+MAX_PREFETCH = 65_535
+_POLL = 0.05  # how often a waiting next_batch looks at ``stop``
+_CONSUME, _PUBLISH = 1, 2
+
+
+class DeadLetter(NamedTuple):
+    """A message that cannot be stored, and why."""
+
+    delivery: Delivery
+    #: what went wrong: parse, decode, shape, conversion, constraint, database, ...
+    kind: str
+    #: one line, the reason as the user should read it
+    error: str
+    sqlstate: str | None = None
+
+
+def default_prefetch(batch_rows: int) -> int:
+    """Two batches' worth (a batch fills while the one before is committed), at most 65,535."""
+    return max(1, min(MAX_PREFETCH, 2 * batch_rows))
+
+
+def prefetch_warning(prefetch: int, batch_rows: int, flush_interval: float) -> str | None:
+    """One line of warning when ``prefetch`` starves batches of ``batch_rows``, else None."""
+    if prefetch < batch_rows:
+        return (
+            f"--prefetch {prefetch} is below --batch-rows {batch_rows}: a batch can never "
+            f"fill and only the --flush-interval ({flush_interval:g} s) closes it, so at most "
+            f"{prefetch} messages are stored every {flush_interval:g} s; "
+            f"use --prefetch {default_prefetch(batch_rows)} or more"
+        )
+    if prefetch < 2 * batch_rows and prefetch < MAX_PREFETCH:
+        return (
+            f"--prefetch {prefetch} is below twice --batch-rows {batch_rows}: the broker "
+            "stops sending while a batch is committed; "
+            f"use --prefetch {default_prefetch(batch_rows)}"
+        )
+    return None
+
+
+class QueueConsumer:
+    """Batches of deliveries from one queue, acked after their commit.
+
+    ``prefetch`` messages may be unacked at once (``basic.qos``; per consumer, or for the
+    channel with ``qos_global``).  Several consumers on one queue share its messages.
+    ``reconnect_timeout`` bounds how long a lost broker is waited for (None: until stopped).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        queue: str,
+        *,
+        prefetch: int = 10_000,
+        dead_letter_queue: str | None = None,
+        qos_global: bool = False,
+        reconnect_timeout: float | None = None,
+        name: str = "chute consume",
+    ) -> None:
+        self.params = parse_url(url)
+        _check_queue_name(queue)
+        if not 1 <= prefetch <= MAX_PREFETCH:
+            raise ConfigError(f"prefetch must be between 1 and {MAX_PREFETCH}, not {prefetch}")
+        self.queue = queue
+        self.dead_letter_queue = dead_letter_queue or queue + DEAD_LETTER_SUFFIX
+        _check_queue_name(self.dead_letter_queue)
+        if self.dead_letter_queue == queue:
+            raise ConfigError("the dead-letter queue cannot be the queue consumed")
+        self.prefetch = prefetch
+        self.qos_global = qos_global
+        self.reconnect_timeout = reconnect_timeout
+        self.name = name
+        #: how often the connection was lost and made again
+        self.reconnects = 0
+        #: messages in the queue when the consumer (re)connected
+        self.message_count = 0
+        self._conn: Connection | None = None
+        self._lock = threading.Lock()  # guards the fields below and the acks sent
+        self._offset = 0  # added to the broker's tags of the current connection
+        self._handed_out = 0  # the highest tag next_batch returned
+        self._acked = 0  # the highest tag acked by a multiple-ack
+        self._acked_alone: set[int] = set()  # dead-lettered tags above _acked
+        self._dl_lock = threading.Lock()
+        self._publish_method = b""
+
+    def __repr__(self) -> str:
+        return f"QueueConsumer({self.params.display!r}, {self.queue!r})"
+
+    def __enter__(self) -> QueueConsumer:
+        self.connect()
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- connecting ---------------------------------------------------------------------------
+
+    def connect(self) -> None:
+        """Connect, check the queue exists, declare the dead-letter queue if missing, consume.
+
+        Raises one line for a refused connection or login, an unknown host or virtual host
+        (:class:`BrokerError`) and a missing queue (:class:`QueueNotFoundError`).
+        """
+        if self._conn is None:
+            self._open()
+
+    def _open(self) -> None:
+        with self._lock:
+            old = self._conn
+            offset = self._offset + (old.last_tag if old is not None else 0)
+        conn = Connection(self.params, name=self.name, tag_offset=offset)
+        conn.open()
+        try:
+            conn.open_channel(_CONSUME)
+            try:
+                ok = conn.rpc(
+                    _CONSUME,
+                    commands.Queue.Declare(queue=self.queue, passive=True),
+                    commands.Queue.DeclareOk,
+                )
+            except ChannelClosedError as exc:
+                if exc.code == 404:
+                    raise QueueNotFoundError(
+                        f"queue {self.queue!r} does not exist on {self.params.display}",
+                        hint="check its name; chute publish declares a queue it publishes to",
+                    ) from None
+                raise BrokerError(f"cannot use queue {self.queue!r}: {exc}") from None
+            self.message_count = ok.message_count or 0
+            _declare_if_missing(conn, _PUBLISH, self.dead_letter_queue)
+            conn.rpc(_PUBLISH, commands.Confirm.Select(), commands.Confirm.SelectOk)
+            conn.rpc(
+                _CONSUME,
+                commands.Basic.Qos(prefetch_count=self.prefetch, global_=self.qos_global),
+                commands.Basic.QosOk,
+            )
+            conn.consuming.add(_CONSUME)
+            conn.rpc(
+                _CONSUME,
+                commands.Basic.Consume(queue=self.queue, consumer_tag=""),
+                commands.Basic.ConsumeOk,
+            )
+        except BaseException:
+            conn.close()
+            raise
+        self._publish_method = publish_method(_PUBLISH, "", self.dead_letter_queue, True)
+        with self._lock:
+            self._conn = conn
+            self._offset = offset  # tags <= offset and > _acked are void
+            self._acked_alone.clear()
+        if old is not None:
+            old.close(timeout=0.5)
+
+    def _reconnect(self, stop: threading.Event) -> bool:
+        """Connect again after a loss, with backoff; False when ``stop`` was set first."""
+        conn = self._conn
+        reason = conn.error.message if conn is not None and conn.error else "lost"
+        log.warning("lost the connection to %s (%s); reconnecting", self.params.display, reason)
+        delay = 0.1
+        started = time.monotonic()
+        while not stop.is_set():
+            try:
+                self._open()
+            except BrokerUnavailableError as exc:
+                waited = time.monotonic() - started
+                if self.reconnect_timeout is not None and waited > self.reconnect_timeout:
+                    raise BrokerUnavailableError(
+                        f"{exc.message}; gave up reconnecting after {waited:.0f} s"
+                    ) from None
+                log.info("reconnect to %s failed (%s)", self.params.display, exc.message)
+                stop.wait(delay * random.uniform(0.8, 1.2))
+                delay = min(delay * 2, 5.0)
+                continue
+            self.reconnects += 1
+            log.warning("reconnected to %s", self.params.display)
+            return True
+        return False
+
+    # -- batches ------------------------------------------------------------------------------
+
+    def next_batch(
+        self,
+        max_rows: int,
+        max_bytes: int,
+        flush_interval: float,
+        stop: threading.Event,
+        *,
+        idle_timeout: float | None = None,
+    ) -> list[Delivery]:
+        """The next batch: blocks until ``max_rows`` messages or ``max_bytes`` of bodies are
+        in hand, or ``flush_interval`` seconds passed since its first message came, or
+        ``stop`` is set (then returns what is in hand, maybe nothing).  With
+        ``idle_timeout``, returns an empty batch when no message came in that many seconds.
+
+        Reconnects when the connection is lost, dropping the part-filled batch (the broker
+        delivers those messages again).  Raises :class:`BrokerError` for what a reconnect
+        cannot mend (the queue deleted, a login refused, the consuming channel closed).
+        """
+        if max_rows < 1 or max_bytes < 1:
+            raise ValueError("a batch needs max_rows >= 1 and max_bytes >= 1")
+        if self._conn is None:
+            raise RuntimeError("QueueConsumer.next_batch before connect()")
+        idle_until = None if idle_timeout is None else time.monotonic() + idle_timeout
+        while True:
+            batch, conn = self._fill(max_rows, max_bytes, flush_interval, stop, idle_until)
+            if not batch:
+                return batch
+            with self._lock:
+                if self._conn is conn and conn.error is None:
+                    self._handed_out = batch[-1][1]
+                    return batch
+            # lost just after the take: the broker delivers these again; fill a new batch
+
+    def _fill(
+        self,
+        max_rows: int,
+        max_bytes: int,
+        flush_interval: float,
+        stop: threading.Event,
+        idle_until: float | None,
+    ) -> tuple[list[Delivery], Connection]:
+        batch: list[Delivery] = []
+        nbytes = 0
+        deadline = 0.0
+        conn = self._conn
+        assert conn is not None
+        while not stop.is_set():
+            conn = self._conn
+            assert conn is not None
+            if conn.error is not None:
+                if not conn.error.transient:
+                    raise BrokerError(conn.error.message, hint=conn.error.hint)
+                batch, nbytes = [], 0
+                if not self._reconnect(stop):
+                    break
+                continue
+            if batch:
+                wait = deadline - time.monotonic()
+                if wait <= 0:
+                    break
+                got, size = conn.take(max_rows - len(batch), max_bytes - nbytes, min(wait, _POLL))
+                batch += got
+            else:
+                batch, size = conn.take(max_rows, max_bytes, _POLL)
+                if batch:
+                    deadline = time.monotonic() + flush_interval
+                elif idle_until is not None and time.monotonic() >= idle_until:
+                    break
+            nbytes += size
+            if len(batch) >= max_rows or nbytes >= max_bytes:
+                break
+        return batch, conn
+
+    def ack_through(self, delivery_tag: int) -> None:
+        """Ack every message handed out up to ``delivery_tag``: one multiple-ack.
+
+        Thread-safe.  Acking a tag already acked does nothing.  Raises
+        :class:`StaleDeliveryError` when the tag belongs to a lost connection and was not
+        acked before the loss (the broker delivers those messages again), and ValueError for
+        a tag not handed out yet.
+        """
+        with self._lock:
+            if delivery_tag <= self._acked:
+                return
+            if delivery_tag <= self._offset:
+                raise self._stale()
+            if delivery_tag > self._handed_out:
+                raise ValueError(
+                    f"cannot ack delivery {delivery_tag}: only {self._handed_out} handed out"
+                )
+            conn = self._conn
+            if conn is None or conn.error is not None:
+                raise self._stale()
+            try:
+                conn.ack(_CONSUME, delivery_tag - self._offset, True)
+            except BrokerUnavailableError:
+                raise self._stale() from None
+            self._acked = delivery_tag
+            self._acked_alone = {t for t in self._acked_alone if t > delivery_tag}
+
+    def _stale(self) -> StaleDeliveryError:
+        return StaleDeliveryError(
+            "the connection that delivered these messages was lost; RabbitMQ delivers them again"
+        )
+
+    def dead_letter(self, items: Iterable[DeadLetter], *, timeout: float = 30.0) -> None:
+        """Publish each message to the dead-letter queue with its error in the headers, wait
+        for the broker's confirms, then ack each message alone.
+
+        Headers added: ``x-chute-error``, ``x-chute-error-kind``, ``x-chute-queue``,
+        ``x-chute-failed-at`` (ISO 8601, UTC) and ``x-chute-sqlstate`` when known; the
+        message keeps its body, its other properties and headers, and becomes persistent.
+        Raises :class:`StaleDeliveryError` (nothing published) when the deliveries belong to
+        a lost connection, and :class:`BrokerError` when the broker refused a publish (then
+        nothing is acked).
+        """
+        items = list(items)
+        if not items:
+            return
+        with self._dl_lock:
+            with self._lock:
+                conn, offset = self._conn, self._offset
+                for item in items:
+                    tag = item.delivery[1]
+                    if tag > self._handed_out:
+                        raise ValueError(f"cannot dead-letter delivery {tag}: not handed out")
+                    if tag <= self._acked or tag in self._acked_alone:
+                        raise ValueError(f"delivery {tag} is already acked")
+                    if tag <= offset:
+                        raise self._stale()
+            if conn is None or conn.error is not None:
+                raise self._stale()
+            failed_at = datetime.now(UTC).isoformat(timespec="milliseconds")
+            parts: list[bytes] = []
+            for item in items:
+                body = item.delivery.body
+                props = item.delivery.decoded()
+                headers = dict(props.headers or {})
+                headers[ERROR_HEADER] = item.error[:4000]
+                headers[ERROR_KIND_HEADER] = item.kind
+                headers[QUEUE_HEADER] = self.queue
+                headers[FAILED_AT_HEADER] = failed_at
+                if item.sqlstate:
+                    headers[SQLSTATE_HEADER] = item.sqlstate
+                props.headers = headers
+                props.delivery_mode = 2
+                parts.append(self._publish_method)
+                parts.append(content_header(_PUBLISH, len(body), bytes(props.marshal())))
+                parts += body_frames(_PUBLISH, body, conn.frame_max)
+            try:
+                last = conn.published(_PUBLISH, len(items))
+                conn.send(b"".join(parts))
+                nacked, returned = conn.wait_confirms(_PUBLISH, last, timeout)
+            except BrokerUnavailableError:
+                raise self._stale() from None
+            if nacked or returned:
+                why = returned[0] if returned else "nacked"
+                raise BrokerError(
+                    f"RabbitMQ refused {nacked + len(returned)} message(s) for the dead-letter "
+                    f"queue {self.dead_letter_queue!r}: {why}"
+                )
+            with self._lock:
+                if self._conn is not conn:
+                    raise self._stale()
+                try:
+                    for item in items:
+                        tag = item.delivery[1]
+                        if tag > self._acked and tag not in self._acked_alone:
+                            conn.ack(_CONSUME, tag - offset, False)
+                            self._acked_alone.add(tag)
+                except BrokerUnavailableError:
+                    raise self._stale() from None
+
+    def buffered(self) -> int:
+        """Messages received from the broker and not yet handed out."""
+        conn = self._conn
+        return conn.buffered() if conn is not None else 0
+
+    def close(self) -> None:
+        """Close the connection; the broker puts unacked messages back in the queue."""
+        conn = self._conn
+        if conn is not None:
+            conn.close()
+
+
+def _check_queue_name(name: str) -> None:
+    if not name or len(name.encode()) > 255:
+        raise ConfigError(f"a queue name has 1 to 255 bytes: {name[:60]!r}")
+
+
+def _declare_if_missing(conn: Connection, channel: int, queue: str) -> int:
+    """Passive-declare ``queue`` (leaving its arguments alone); declare it durable when
+    missing.  Opens ``channel``.  The count of messages in the queue."""
+    conn.open_channel(channel)
+    try:
+        ok = conn.rpc(
+            channel, commands.Queue.Declare(queue=queue, passive=True), commands.Queue.DeclareOk
+        )
+    except ChannelClosedError as exc:
+        if exc.code != 404:
+            raise BrokerError(f"cannot use queue {queue!r}: {exc}") from None
+        conn.open_channel(channel)
+        ok = conn.rpc(
+            channel, commands.Queue.Declare(queue=queue, durable=True), commands.Queue.DeclareOk
+        )
+    return ok.message_count or 0
