@@ -18,6 +18,7 @@ import typer
 
 from chute import config
 from chute.api import load
+from chute.bench import bench_command
 from chute.engine.pipeline import Observer
 from chute.errors import ChuteError, Interrupted
 from chute.progress import JsonLog, ProgressBar
@@ -205,6 +206,9 @@ def load_command(
         if report is not None:
             report.write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
     raise typer.Exit(code)
+
+
+app.command("bench")(bench_command)
 
 
 def _stop_on_signals() -> tuple[threading.Event, list[int]]:
