@@ -240,7 +240,6 @@ class Pipeline:
         self._controller: BatchController | None = None
         self._stats = BatchStats()
         self._retry_lock = threading.Lock()
-        self._start_bytes = 0
         self._probe_key: list[str] | None = None  # see _probe_duplicates
         self._checkpoints: Checkpoints | None = None
         self._fingerprint = ""
@@ -266,7 +265,6 @@ class Pipeline:
             if self._staged:
                 self._prepare_stage(fresh=state == "new")
             self._controller = self._plan_batches()
-            self._start_bytes = self.source.bytes_read()
             batches = self.source.batches()
             first = next(batches, None)
             converter = self._prepare_table(first, ours=state == "resume-own-table")
@@ -610,14 +608,12 @@ class Pipeline:
         try:
             batches = rest if first is None else _chain(first, rest)
             t0 = time.perf_counter()
-            position = self._start_bytes  # of the input, after the batch before
             for batch in batches:
                 if self._stop.is_set():
                     return
                 item = self._convert(batch, converter)
                 item.read_seconds = time.perf_counter() - t0
-                now = self.source.bytes_read()
-                item.nbytes, position = now - position, now
+                item.nbytes = len(batch.text) if batch.text is not None else batch.data.nbytes
                 t1 = time.perf_counter()
                 if not self._put(item):
                     return
