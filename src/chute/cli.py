@@ -97,7 +97,7 @@ def load_command(
             envvar="CHUTE_MEMORY_LIMIT",
             help="Memory the batch sizes are planned for, e.g. 512MiB or 2GiB.",
         ),
-    ] = "1GiB",
+    ] = config.DEFAULT_MEMORY_LIMIT_TEXT,
     workers: Annotated[
         int,
         typer.Option(

@@ -17,7 +17,8 @@ DEFAULT_MODE = Mode.APPEND
 DEFAULT_BATCH_ROWS = 10_000
 DEFAULT_BATCH_BYTES = 4 << 20
 #: the process's memory limit (bytes of resident memory) the batch sizes are planned for
-DEFAULT_MEMORY_LIMIT = 1 << 30
+DEFAULT_MEMORY_LIMIT = 512 << 20
+DEFAULT_MEMORY_LIMIT_TEXT = "512MiB"
 #: connections writing batches at once (see docs/performance.md for the measurements)
 DEFAULT_WORKERS = 1
 MAX_WORKERS = 32

@@ -115,7 +115,8 @@ class LoadReport:
         if self.batches:
             sizes = self.batch_rows
             lines.append(
-                f"{self.batches:,} batches ({self.batch_sizing}, {sizes.get('min', 0):,}–"
+                f"{self.batches:,} batch{'es' if self.batches != 1 else ''} "
+                f"({self.batch_sizing}, {sizes.get('min', 0):,}–"
                 f"{sizes.get('max', 0):,} rows, last {sizes.get('last', 0):,}); "
                 f"database time per batch p50 {self.batch_ms.get('p50', 0):,.0f} ms, "
                 f"p95 {self.batch_ms.get('p95', 0):,.0f} ms, max "
@@ -151,7 +152,8 @@ class BatchStats:
         self._seconds.append(seconds)
 
     def fill(self, report: LoadReport) -> None:
-        if report.wait_seconds or report.backpressure_seconds:
+        waited = max(report.wait_seconds, report.backpressure_seconds)
+        if waited >= 0.01 and waited >= 0.05 * report.seconds:  # else neither held the other
             held = report.backpressure_seconds > report.wait_seconds
             report.bottleneck = "database" if held else "source"
         if not self._rows:

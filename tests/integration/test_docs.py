@@ -56,10 +56,11 @@ def test_readme_quickstart_output_is_what_the_command_prints(tmp_path: Path) -> 
     assert proc.returncode == 0, proc.stderr
     printed = proc.stdout.strip().splitlines()
     assert len(printed) == len(shown)
-    timing = re.compile(r"^\d+ batches in ")
+    timing = re.compile(r"^(\d+ rows in |\d+ batch|time: )")
     for want, got in zip(shown, printed, strict=True):
-        if timing.match(want):
-            assert timing.match(got)
+        if timing.match(want):  # times and memory vary: the same words, any numbers
+            words = re.compile(r"[\d.,]+| → the \w+ is the bottleneck")
+            assert words.sub("#", got) == words.sub("#", want)
         else:
             assert got == want
     assert (tmp_path / "chute.db").exists()

@@ -43,8 +43,6 @@ WINDOW = 8
 #: the writers' (the one being read and the one waiting in the queue)
 EXPANSION = 12
 BATCHES_BESIDES_WRITERS = 2
-#: the memory limit when none is given
-DEFAULT_MEMORY_LIMIT = 1 << 30
 #: never plan a batch smaller than this many bytes for the budget's sake
 MIN_BATCH_BYTES = 256 << 10
 

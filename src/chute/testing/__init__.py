@@ -1,0 +1,1 @@
+"""Tools for testing and benchmarking chute against real services."""
