@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -19,9 +20,10 @@ import typer
 from chute import config
 from chute.api import load
 from chute.bench import bench_command
+from chute.consume import DEFAULT_BATCH_MESSAGES, DEFAULT_FLUSH_INTERVAL, consume, publish
 from chute.engine.pipeline import Observer
 from chute.errors import ChuteError, Interrupted
-from chute.progress import JsonLog, ProgressBar
+from chute.progress import JsonLog, ProgressBar, QueueStatus
 from chute.report import LoadReport
 
 EXIT_OK = 0
@@ -152,11 +154,10 @@ def load_command(
         observers.append(JsonLog())
     elif not quiet and sys.stderr.isatty():
         observers.append(ProgressBar())
-    result: LoadReport | None = None
-    code = EXIT_OK
     cancel, received = _stop_on_signals()
-    try:
-        result = load(
+
+    def run() -> LoadReport:
+        return load(
             source,
             into=into,
             table=table,
@@ -179,6 +180,19 @@ def load_command(
             observers=observers,
             cancel=cancel,
         )
+
+    raise typer.Exit(_run_job(run, received, report, debug))
+
+
+def _run_job(
+    run: Callable[[], LoadReport], received: list[int], report: Path | None, debug: bool
+) -> int:
+    """Run a load or a consumer; print the summary or a one-line error; write the JSON
+    report; return the exit code."""
+    result: LoadReport | None = None
+    code = EXIT_OK
+    try:
+        result = run()
         if result.rejected and not result.nothing_to_do:
             code = EXIT_REJECTS
     except ChuteError as exc:
@@ -205,13 +219,117 @@ def load_command(
             typer.echo(result.summary())
         if report is not None:
             report.write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
-    raise typer.Exit(code)
+    return code
 
 
 app.command("bench")(bench_command)
 
 
-def _stop_on_signals() -> tuple[threading.Event, list[int]]:
+@app.command("consume")
+def consume_command(
+    url: Annotated[str, typer.Argument(help="The broker: amqp://user:password@host:port/vhost.")],
+    queue: Annotated[str, typer.Option(help="The queue to consume.")],
+    into: Annotated[
+        str, typer.Option(envvar="CHUTE_INTO", help="Database URL, as for chute load.")
+    ] = config.DEFAULT_INTO,
+    table: Annotated[
+        str | None, typer.Option(help="The table [default: the queue's name].")
+    ] = None,
+    mode: Annotated[str, typer.Option(help="append | upsert | ignore.")] = "append",
+    key: Annotated[str | None, typer.Option(help="Key column(s), comma-separated.")] = None,
+    batch_rows: Annotated[
+        int, typer.Option(help="Messages per batch (one transaction, one ack).")
+    ] = DEFAULT_BATCH_MESSAGES,
+    flush_interval: Annotated[
+        float, typer.Option(help="Seconds after its first message a batch closes anyway.")
+    ] = DEFAULT_FLUSH_INTERVAL,
+    prefetch: Annotated[
+        int | None,
+        typer.Option(help="Messages the broker may send ahead of acks [default: 2 batches]."),
+    ] = None,
+    dead_letter_queue: Annotated[
+        str | None,
+        typer.Option(help="Where messages that cannot be stored go [default: QUEUE.dead-letter]."),
+    ] = None,
+    idle_exit: Annotated[
+        float | None,
+        typer.Option(help="Stop once no message came for this many seconds [default: never]."),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(help="Connections writing batches at once (PostgreSQL).")
+    ] = config.DEFAULT_WORKERS,
+    no_ledger: Annotated[
+        bool,
+        typer.Option(
+            "--no-ledger", help="Append mode: do not record message ids to skip redeliveries."
+        ),
+    ] = False,
+    report: Annotated[Path | None, typer.Option(help="Write the JSON report to this file.")] = None,
+    log_json: Annotated[
+        bool, typer.Option("--log-json", help="One JSON line per batch on stderr.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No status line.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    """Consume JSON messages from a RabbitMQ queue into a table; ack after commit."""
+    observers: list[Observer] = []
+    if log_json:
+        observers.append(JsonLog())
+    elif not quiet and sys.stderr.isatty():
+        observers.append(QueueStatus())
+    stop, received = _stop_on_signals(what="stopping: committing and acking what is in hand")
+
+    def run() -> LoadReport:
+        return consume(
+            url,
+            queue=queue,
+            into=into,
+            table=table,
+            mode=mode,
+            key=key,
+            batch_rows=batch_rows,
+            flush_interval=flush_interval,
+            prefetch=prefetch,
+            dead_letter_queue=dead_letter_queue,
+            idle_timeout=idle_exit,
+            workers=workers,
+            ledger=not no_ledger,
+            observers=observers,
+            stop=stop,
+            warn=lambda line: typer.echo(f"warning: {line}", err=True),
+        )
+
+    raise typer.Exit(_run_job(run, received, report, debug))
+
+
+@app.command("publish")
+def publish_command(
+    source: Annotated[str, typer.Argument(help="A .csv/.tsv/.jsonl file (optionally .gz).")],
+    url: Annotated[str, typer.Argument(help="The broker: amqp://user:password@host:port/vhost.")],
+    queue: Annotated[str, typer.Option(help="The queue (declared durable if missing).")],
+    format: Annotated[
+        str | None, typer.Option("--format", help="csv | tsv | jsonl [default: extension].")
+    ] = None,
+    delimiter: Annotated[str | None, typer.Option(help="CSV field delimiter.")] = None,
+    encoding: Annotated[str, typer.Option(help="Text encoding.")] = config.DEFAULT_ENCODING,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    """Publish a file's records to a queue, one JSON message each, with publisher confirms."""
+    try:
+        count = publish(
+            source, url, queue=queue, format=format, delimiter=delimiter, encoding=encoding
+        )
+    except ChuteError as exc:
+        if debug:
+            traceback.print_exc()
+        _print_error(str(exc), exc.hint)
+        raise typer.Exit(exc.exit_code) from None
+    typer.echo(f"published {count:,} messages from {source} to queue {queue} (all confirmed)")
+
+
+def _stop_on_signals(
+    what: str = "stopping after the batch in hand",
+) -> tuple[threading.Event, list[int]]:
     """Ctrl-C or SIGTERM asks the load to stop after the batch in hand (it commits, with
     its checkpoint); a second one stops at once."""
     cancel = threading.Event()
@@ -223,7 +341,7 @@ def _stop_on_signals() -> tuple[threading.Event, list[int]]:
             signal.signal(signum, signal.SIG_DFL)
             raise KeyboardInterrupt
         cancel.set()
-        typer.echo("stopping after the batch in hand (again to stop at once)", err=True)
+        typer.echo(f"{what} (again to stop at once)", err=True)
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, handler)

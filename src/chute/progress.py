@@ -81,3 +81,43 @@ class JsonLog:
 
     def on_finish(self, report: LoadReport) -> None:
         self._emit("finish", report.to_dict())
+
+
+class QueueStatus:
+    """A live status line for a consumer: messages/s, the batch size, rows written."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            TextColumn(
+                "{task.fields[read]:>11,} records {task.fields[rate]:>8,.0f}/s · "
+                "batch {task.fields[batch]:,} · written {task.fields[written]:,} · "
+                "dead-lettered {task.fields[rejected]:,}"
+            ),
+            console=console or Console(stderr=True),
+            transient=True,
+        )
+        self._task: TaskID | None = None
+        self._started = time.perf_counter()
+
+    def on_start(self, report: LoadReport, total_bytes: int | None) -> None:
+        self._progress.start()
+        self._task = self._progress.add_task(
+            report.table, total=None, read=0, rate=0.0, batch=0, written=0, rejected=0
+        )
+
+    def on_batch(self, report: LoadReport, bytes_read: int) -> None:
+        if self._task is None:
+            return
+        elapsed = time.perf_counter() - self._started
+        self._progress.update(
+            self._task,
+            read=report.read,
+            rate=report.read / elapsed if elapsed else 0.0,
+            batch=report.last_batch.get("rows", 0),
+            written=report.written,
+            rejected=report.rejected,
+        )
+
+    def on_finish(self, report: LoadReport) -> None:
+        self._progress.stop()

@@ -63,6 +63,8 @@ class LoadReport:
     #: connections writing batches at once
     workers: int = 1
     memory_limit_bytes: int = 0
+    #: a queue's consumer: messages delivered, acked, dead-lettered, already stored, ...
+    queue: dict[str, Any] | None = None
     table_created: bool = False
     columns: dict[str, str] = field(default_factory=dict)
     changes: list[str] = field(default_factory=list)
@@ -132,6 +134,13 @@ class LoadReport:
             )
         if self.table_created:
             lines.append("created table: " + ", ".join(f"{n} {t}" for n, t in self.columns.items()))
+        if self.queue:
+            q = self.queue
+            lines.append(
+                f"messages: {q['messages']:,} delivered, {q['acked']:,} acked, "
+                f"{q['dead_lettered']:,} dead-lettered to {q['dead_letter_queue']}, "
+                f"{q['already_stored']:,} already stored, {q['reconnects']} reconnects"
+            )
         lines.extend(f"note: {c}" for c in self.changes)
         if self.error:
             lines.append(f"error: {self.error}")

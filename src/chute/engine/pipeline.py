@@ -728,6 +728,9 @@ class Pipeline:
         if batch.num_rows:
             report.committed_through = batch.position(batch.num_rows - 1).describe()
         self._record_rejects(progress.rejects)
+        committed = getattr(self.source, "committed", None)
+        if committed is not None:  # the source lets go of the batch (a queue acks it)
+            committed(item.source, progress.rejects)
         self._stats.add(item.records, seconds)
         assert self._controller is not None
         next_rows = self._controller.observe(
@@ -934,6 +937,9 @@ class Pipeline:
                 self._checkpoints.save(
                     self._checkpoint(progress, rows_done, resume, pending or WriteCounts()), sink
                 )
+            in_transaction = getattr(self.source, "in_transaction", None)
+            if in_transaction is not None:  # a source's own bookkeeping (a queue's ledger)
+                in_transaction(sink, progress.item.source, progress.source_row(rows_done))
             sink.commit()
             progress.item.committed = True
         except BaseException:

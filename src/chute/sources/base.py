@@ -193,6 +193,15 @@ class Source(Protocol):
 
     def close(self) -> None: ...
 
+    # Optional hooks (looked up with getattr), for sources that hold on to what they
+    # handed out until it is stored, like a queue:
+    #
+    # ``in_transaction(sink, batch, rows)``: called inside each commit of ``batch``, for
+    # its first ``rows`` rows, on the connection that wrote them.
+    #
+    # ``committed(batch, rejects)``: called once ``batch`` is committed and counted, with
+    # the batch's rejects.
+
 
 class ResumableSource(Source, Protocol):
     """A source that can say what it is and go on reading at a position."""

@@ -1,0 +1,186 @@
+"""Queues: :func:`consume` a RabbitMQ queue into a table, :func:`publish` a file's records.
+
+``consume`` runs the same engine as :func:`chute.load` (the same sinks, modes, rejects
+isolation and monitor) on a :class:`~chute.sources.queue.QueueSource`: batches close on
+rows, bytes or the flush interval; a batch's messages are acked after it commits; messages
+that cannot be stored go to the dead-letter queue.  See ``docs/queues.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from chute.amqp import QueueConsumer, default_prefetch, prefetch_warning, publish_records
+from chute.api import default_table
+from chute.config import (
+    DEFAULT_ENCODING,
+    DEFAULT_INTO,
+    DEFAULT_MEMORY_LIMIT,
+    DEFAULT_MODE,
+    DEFAULT_WORKERS,
+    LoadOptions,
+    parse_key,
+    parse_mode,
+    parse_size,
+)
+from chute.engine.pipeline import Observer, Pipeline
+from chute.errors import ConfigError
+from chute.report import LoadReport
+from chute.sinks import open_sink
+from chute.sinks.base import Mode, check_table_name
+from chute.sources import open_source
+from chute.sources.queue import MessageLedger, QueueSource
+
+#: messages per batch when none is given, and the flush interval in seconds
+DEFAULT_BATCH_MESSAGES = 5_000
+DEFAULT_FLUSH_INTERVAL = 1.0
+DEFAULT_BATCH_BYTES = 8 << 20
+
+
+def consume(
+    url: str,
+    *,
+    queue: str,
+    into: str = DEFAULT_INTO,
+    table: str | None = None,
+    mode: str | Mode = DEFAULT_MODE,
+    key: str | Sequence[str] | None = None,
+    batch_rows: int = DEFAULT_BATCH_MESSAGES,
+    batch_bytes: int = DEFAULT_BATCH_BYTES,
+    flush_interval: float = DEFAULT_FLUSH_INTERVAL,
+    prefetch: int | None = None,
+    dead_letter_queue: str | None = None,
+    idle_timeout: float | None = None,
+    add_columns: bool = False,
+    memory_limit: int | str = DEFAULT_MEMORY_LIMIT,
+    workers: int = DEFAULT_WORKERS,
+    ledger: bool = True,
+    observers: Sequence[Observer] = (),
+    stop: threading.Event | None = None,
+    warn: Any = None,
+) -> LoadReport:
+    """Consume JSON messages of ``queue`` at the broker ``url`` into ``table``.
+
+    Runs until ``stop`` is set (then the batch in hand is committed and acked) or, with
+    ``idle_timeout``, until no message came for that many seconds.  ``prefetch`` defaults to
+    twice the batch; ``warn`` (a callable taking one line) hears about a prefetch that starves
+    batches.  In append mode, messages with a ``message_id`` are recorded in a ledger table
+    in the same transaction as their rows (unless ``ledger`` is False), so a message
+    delivered again after a crash is not stored twice.
+    """
+    if batch_rows < 1:
+        raise ConfigError(f"batch_rows must be at least 1, not {batch_rows}")
+    if flush_interval <= 0:
+        raise ConfigError(f"flush interval must be more than 0 s, not {flush_interval:g}")
+    prefetch = prefetch if prefetch is not None else default_prefetch(batch_rows)
+    warning = prefetch_warning(prefetch, batch_rows, flush_interval)
+    if warning and warn is not None:
+        warn(warning)
+    options = LoadOptions(
+        into=into,
+        table=table,
+        mode=parse_mode(mode),
+        key=parse_key(key),
+        batch_rows=batch_rows,
+        batch_bytes=batch_bytes,
+        memory_limit=parse_size(memory_limit),
+        workers=workers,
+        add_columns=add_columns,
+    )
+    if options.mode is Mode.REPLACE or options.atomic:
+        raise ConfigError("a queue has no end to replace a table at: use append, upsert or ignore")
+    table_name = check_table_name(table or _table_from_queue(queue))
+    stop = stop or threading.Event()
+    consumer = QueueConsumer(url, queue, prefetch=prefetch, dead_letter_queue=dead_letter_queue)
+    sink = open_sink(into)
+    source: QueueSource | None = None
+    try:
+        consumer.connect()
+        book = MessageLedger(sink, queue) if ledger and options.mode is Mode.APPEND else None
+        source = QueueSource(
+            consumer,
+            batch_rows=batch_rows,
+            batch_bytes=batch_bytes,
+            flush_interval=flush_interval,
+            stop=stop,
+            idle_timeout=idle_timeout,
+            ledger=book,
+        )
+        pipeline = Pipeline(source, sink, options, table_name, _DeadLetters(consumer), observers)
+        try:
+            report = pipeline.run()
+        finally:
+            pipeline.report.queue = _queue_report(source, consumer)
+        return report
+    finally:
+        if source is not None:
+            source.close()
+        else:
+            consumer.close()
+        sink.close()
+
+
+def _queue_report(source: QueueSource, consumer: QueueConsumer) -> dict[str, Any]:
+    return {
+        **dataclasses.asdict(source.counts),
+        "queue": consumer.queue,
+        "dead_letter_queue": consumer.dead_letter_queue,
+        "prefetch": consumer.prefetch,
+        "reconnects": consumer.reconnects,
+        "in_queue_at_start": consumer.message_count,
+    }
+
+
+def _table_from_queue(queue: str) -> str:
+    return default_table(queue.replace(".", "_") + ".queue")
+
+
+class _DeadLetters:
+    """Rejects of a queue go to its dead-letter queue, sent by the source once the batch
+    is committed (see :meth:`QueueSource.committed`); nothing is kept here."""
+
+    transactional = False
+
+    def __init__(self, consumer: QueueConsumer) -> None:
+        self.location = f"dead-letter queue {consumer.dead_letter_queue}"
+
+    def prepare(self) -> None:
+        pass
+
+    def write(self, rejects: list[Any], sink: Any = None) -> None:
+        pass
+
+    def forget_from(self, record: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def publish(
+    source: str | os.PathLike[str],
+    url: str,
+    *,
+    queue: str,
+    format: str | None = None,
+    delimiter: str | None = None,
+    encoding: str = DEFAULT_ENCODING,
+    header: bool = True,
+) -> int:
+    """Publish each record of a CSV or JSON Lines file as one JSON message to ``queue``,
+    with publisher confirms; returns the count.  Message ids are ``<file>:<record>``."""
+    options = LoadOptions(format=format, delimiter=delimiter, encoding=encoding, header=header)
+    src = open_source(source, options)
+    try:
+        return publish_records(_records(src.batches()), url, queue, source=src.name)
+    finally:
+        src.close()
+
+
+def _records(batches: Iterator[Any]) -> Iterator[dict[str, Any]]:
+    for batch in batches:
+        yield from batch.data.to_pylist()

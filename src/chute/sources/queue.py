@@ -1,0 +1,325 @@
+"""A RabbitMQ queue as a source: batches of messages, acked after their batch commits.
+
+Each message is a JSON object or an array of objects; each object is a record.  A batch
+closes at the batch size in messages or bytes, or ``flush_interval`` seconds after its first
+message.  The engine calls two hooks of this source:
+
+- :meth:`QueueSource.in_transaction`, inside each commit of a batch: the message ledger
+  (append mode, messages with a ``message_id``) records the messages stored, in the same
+  transaction as their rows;
+- :meth:`QueueSource.committed`, after the batch is committed and counted: messages that
+  could not be stored go to the dead-letter queue (with the reason in their headers), then
+  one multiple-ack acks the whole batch.
+
+A message is acked only after its rows are committed or it is dead-lettered; after a crash
+or a lost connection the broker delivers it again.  See ``docs/queues.md`` for what each mode
+promises about such redeliveries.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import numpy as np
+import orjson
+import pyarrow as pa
+
+from chute.amqp import DeadLetter, Delivery, QueueConsumer, StaleDeliveryError, decode_bodies
+from chute.sinks.base import Mode, Sink
+from chute.sources._records import records_to_batch
+from chute.sources.base import BatchSize, Position, Reject, SourceBatch
+
+#: the bookkeeping table of messages stored in append mode
+LEDGER_TABLE = "_chute_messages"
+_LEDGER_COLUMNS = ("queue", "message_id", "stored_at")
+#: bytes of a message body kept in a reject's ``raw``
+RAW_KEPT = 1000
+
+
+class MessageLedger:
+    """Which messages (by ``message_id``) of a queue are stored in the destination.
+
+    Written in the transaction of their rows; read (on its own connection) before a batch
+    is written, so that a message delivered again after a crash between the commit and the
+    ack is not stored twice."""
+
+    def __init__(self, sink: Sink, queue: str) -> None:
+        self.queue = queue
+        self._reader = sink.another()
+        self._sink = sink
+
+    def open(self) -> None:
+        from chute.engine.columns import TEXT
+
+        sink = self._sink
+        if sink.describe(LEDGER_TABLE) is None:
+            with sink.transaction():
+                sink.create_table(
+                    LEDGER_TABLE, dict.fromkeys(_LEDGER_COLUMNS, TEXT), ["queue", "message_id"]
+                )
+        self._reader.connect()
+
+    def stored(self, ids: list[str]) -> set[str]:
+        """Those of ``ids`` recorded as stored."""
+        found: set[str] = set()
+        for lo in range(0, len(ids), 1000):
+            chunk = ids[lo : lo + 1000]
+            marks = ", ".join("?" * len(chunk))
+            with self._reader.transaction():
+                rows = self._reader.execute(
+                    f"SELECT message_id FROM {LEDGER_TABLE} WHERE queue = ? AND message_id IN "
+                    f"({marks})",
+                    [self.queue, *chunk],
+                )
+            found.update(str(r[0]) for r in rows)
+        return found
+
+    def record(self, sink: Sink, ids: list[str]) -> None:
+        """In ``sink``'s open transaction: ``ids`` are stored."""
+        if not ids:
+            return
+        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        batch = pa.RecordBatch.from_arrays(
+            [pa.array([self.queue] * len(ids)), pa.array(ids), pa.array([now] * len(ids))],
+            names=list(_LEDGER_COLUMNS),
+        )
+        sink.write_rows(LEDGER_TABLE, batch, Mode.IGNORE, ["queue", "message_id"])
+
+    def close(self) -> None:
+        self._reader.close()
+
+
+@dataclass
+class _Handed:
+    """A batch handed to the engine and not yet committed."""
+
+    first_record: int
+    deliveries: list[Delivery]
+    #: per record number from ``first_record`` on: the index of its message in deliveries
+    owner: np.ndarray
+    records: list[dict[str, object]] = field(default_factory=list)
+    recorded: set[str] = field(default_factory=set)  # message ids put in the ledger
+
+
+@dataclass
+class QueueCounts:
+    messages: int = 0  # delivered to this consumer (redeliveries included)
+    acked: int = 0
+    dead_lettered: int = 0
+    already_stored: int = 0  # skipped: the ledger had them
+    stale_acks: int = 0  # batches committed whose ack was lost with the connection
+
+
+class QueueSource:
+    """Messages of one queue, in batches, until ``stop`` is set (or the queue stays empty
+    for ``idle_timeout`` seconds)."""
+
+    numbers_from_text = False
+    resumable = False
+
+    def __init__(
+        self,
+        consumer: QueueConsumer,
+        *,
+        batch_rows: int,
+        batch_bytes: int,
+        flush_interval: float,
+        stop: threading.Event,
+        idle_timeout: float | None = None,
+        ledger: MessageLedger | None = None,
+    ) -> None:
+        self.consumer = consumer
+        self.name = f"{consumer.params.display} queue {consumer.queue}"
+        self.batch_size = BatchSize(batch_rows, batch_bytes)
+        self.flush_interval = flush_interval
+        self.stop = stop
+        self.idle_timeout = idle_timeout
+        self.ledger = ledger
+        self.columns: list[str] = []
+        self.counts = QueueCounts()
+        self._known: set[str] = set()
+        self._record = 1
+        self._handed: dict[int, _Handed] = {}  # by the record number after the batch
+        self._lock = threading.Lock()
+        self._settled = threading.Condition(self._lock)
+        self._bytes = 0
+        self._reconnects_seen = 0
+
+    # -- reading -------------------------------------------------------------------------
+
+    def batches(self) -> Iterator[SourceBatch]:
+        size = self.batch_size
+        if self.ledger is not None:
+            self.ledger.open()
+        while not self.stop.is_set():
+            deliveries = self.consumer.next_batch(
+                size.rows, size.bytes, self.flush_interval, self.stop,
+                idle_timeout=self.idle_timeout,
+            )  # fmt: skip
+            if not deliveries:
+                if self.stop.is_set() or self.idle_timeout is not None:
+                    return
+                continue
+            self.counts.messages += len(deliveries)
+            self._bytes += sum(len(d.body) for d in deliveries)
+            batch = self._batch(deliveries)
+            if batch is not None:
+                yield batch
+
+    def _batch(self, deliveries: list[Delivery]) -> SourceBatch | None:
+        if self.ledger is not None:
+            self._wait_after_reconnect()
+        stored: set[str] = set()
+        if self.ledger is not None:
+            ids = [d.message_id for d in deliveries if d.message_id is not None]
+            stored = self.ledger.stored(ids) if ids else set()
+        fresh = [
+            i
+            for i, d in enumerate(deliveries)
+            if d.message_id is None or d.message_id not in stored
+        ]
+        skipped = len(deliveries) - len(fresh)
+        self.counts.already_stored += skipped
+        decoded = decode_bodies([deliveries[i].body for i in fresh])
+        bad = {fresh[i]: (kind, error) for i, kind, error in decoded.errors}
+        for record in decoded.records:
+            for key in record:
+                if key not in self._known:
+                    self._known.add(key)
+                    self.columns.append(key)
+        if not self.columns:  # nothing to store yet, so no table: dead-letter right away
+            self._dead_letter_now(deliveries, bad)
+            return None
+        # record numbers: each record of a good message, and each bad message, gets one
+        first = self._record
+        owner: list[int] = []
+        numbers: list[int] = []
+        rejects: list[Reject] = []
+        good = iter(zip(decoded.records, decoded.owners, strict=True))
+        pending = next(good, None)
+        for i in fresh:
+            if i in bad:
+                kind, error = bad[i]
+                raw = deliveries[i].body[:RAW_KEPT].decode("utf-8", "replace")
+                rejects.append(
+                    Reject(Position(self.name, first + len(owner)), kind, error, raw=raw)
+                )
+                owner.append(i)
+                continue
+            while pending is not None and fresh[pending[1]] == i:
+                numbers.append(first + len(owner))
+                owner.append(i)
+                pending = next(good, None)
+        self._record = first + len(owner)
+        data = records_to_batch(decoded.records, self.columns)
+        after = Position(self.name, self._record)
+        with self._lock:
+            self._handed[self._record] = _Handed(
+                first, deliveries, np.array(owner, dtype=np.int64), decoded.records
+            )
+        return SourceBatch(
+            data=data,
+            source=self.name,
+            records=np.array(numbers, dtype=np.int64),
+            rejects=tuple(rejects),
+            after=after,
+        )
+
+    def _wait_after_reconnect(self) -> None:
+        """After a reconnect, messages of batches still in flight come again: wait until
+        those batches are committed, so that the ledger knows them."""
+        if self.consumer.reconnects == self._reconnects_seen:
+            return
+        self._reconnects_seen = self.consumer.reconnects
+        with self._settled:
+            self._settled.wait_for(lambda: not self._handed or self.stop.is_set(), timeout=600)
+
+    def _dead_letter_now(self, deliveries: list[Delivery], bad: dict[int, tuple[str, str]]) -> None:
+        letters = [DeadLetter(deliveries[i], kind, error) for i, (kind, error) in bad.items()]
+        try:
+            self.consumer.dead_letter(letters)
+            self.consumer.ack_through(deliveries[-1].delivery_tag)
+        except StaleDeliveryError:
+            self.counts.stale_acks += 1
+            return
+        self.counts.dead_lettered += len(letters)
+        self.counts.acked += len(deliveries)
+
+    # -- the engine's hooks ----------------------------------------------------------------
+
+    def in_transaction(self, sink: Sink, batch: SourceBatch, rows: int) -> None:
+        """In the transaction that commits the first ``rows`` rows of ``batch``: record
+        their messages in the ledger (a message is recorded once all its rows are in)."""
+        if self.ledger is None or batch.after is None:
+            return
+        with self._lock:
+            handed = self._handed.get(batch.after.record)
+        if handed is None:
+            return
+        done = batch.records[:rows] - handed.first_record
+        later = batch.records[rows:] - handed.first_record
+        waiting = set(handed.owner[later].tolist()) if len(later) else set()
+        ids = []
+        for i in sorted(set(handed.owner[done].tolist()) - waiting):
+            message_id = handed.deliveries[i].message_id
+            if message_id is not None and message_id not in handed.recorded:
+                ids.append(message_id)
+        self.ledger.record(sink, ids)
+        handed.recorded.update(ids)
+
+    def committed(self, batch: SourceBatch, rejects: list[Reject]) -> None:
+        """The batch is committed: dead-letter its messages that could not be stored, then
+        ack them all with one multiple-ack."""
+        if batch.after is None:
+            return
+        with self._lock:
+            handed = self._handed.pop(batch.after.record, None)
+            self._settled.notify_all()
+        if handed is None:
+            return
+        by_message: dict[int, list[Reject]] = {}
+        for reject in rejects:
+            i = int(handed.owner[reject.position.record - handed.first_record])
+            by_message.setdefault(i, []).append(reject)
+        letters = [self._letter(handed, i, found) for i, found in by_message.items()]
+        try:
+            self.consumer.dead_letter(letters)
+            self.consumer.ack_through(handed.deliveries[-1].delivery_tag)
+        except StaleDeliveryError:
+            # committed, but the connection that delivered them is gone: they come again,
+            # and the key (or the ledger) makes storing them again harmless
+            self.counts.stale_acks += 1
+            return
+        self.counts.dead_lettered += len(letters)
+        self.counts.acked += len(handed.deliveries)
+
+    def _letter(self, handed: _Handed, message: int, rejects: list[Reject]) -> DeadLetter:
+        """The dead letter of a message: the message itself when none of its records was
+        stored, else just its refused records (a JSON array), so that sending it again
+        stores nothing twice."""
+        delivery = handed.deliveries[message]
+        numbers = np.flatnonzero(handed.owner == message) + handed.first_record
+        first = rejects[0]
+        error = first.message if len(rejects) == 1 else f"{len(rejects)} records: {first.message}"
+        if len(rejects) < len(numbers):
+            refused = {r.position.record for r in rejects}
+            records = [r.record for r in rejects if r.record is not None]
+            if len(records) == len(refused):
+                delivery = delivery._replace(body=orjson.dumps(records, default=str))
+        return DeadLetter(delivery, first.error, error, first.sqlstate)
+
+    # -- the Source protocol ----------------------------------------------------------------
+
+    def total_bytes(self) -> int | None:
+        return None
+
+    def bytes_read(self) -> int:
+        return self._bytes
+
+    def close(self) -> None:
+        if self.ledger is not None:
+            self.ledger.close()
+        self.consumer.close()
