@@ -41,6 +41,7 @@ _U64 = struct.Struct(">Q")
 _TAG = struct.Struct(">QB")
 _ACK = struct.Struct(">BHIIQBB")
 _CONTENT = struct.Struct(">BHIHHQ")  # a content header frame's start: class, weight, body size
+_CONTENT_IN = struct.Struct(">I4xQ")  # a content header's frame size, then its body size
 _DELIVER = 0x003C003C
 _RETURN = 0x003C0032
 _BASIC_ACK = 0x003C0050
@@ -87,7 +88,6 @@ class Delivery(NamedTuple):
 
 
 _U16 = struct.Struct(">H")
-_new_delivery = Delivery.__new__
 
 
 def _message_id(props: bytes) -> str | None:
@@ -501,6 +501,7 @@ class Connection:
         """Handle every whole frame in ``data``; the count of bytes used."""
         head = _HEAD.unpack_from
         u32 = _U32.unpack_from
+        tnew = tuple.__new__
         offset = self.tag_offset
         kind, tag, red, size = self._kind, self._p_tag, self._p_red, self._p_size
         props, mid, parts, got = self._p_props, self._p_mid, self._p_parts, self._p_got
@@ -528,7 +529,7 @@ class Connection:
                     parts = []
                     got = 0
                 if kind == 1:
-                    out.append(_new_delivery(Delivery, body, offset + tag, mid, red, props))
+                    out.append(tnew(Delivery, (body, offset + tag, mid, red, props)))
                     nbytes += size
                 elif kind == 2:
                     self._returned(channel)
@@ -538,8 +539,25 @@ class Connection:
                 if index == _DELIVER:
                     p = pos + 11
                     tag, red_bit = _TAG.unpack_from(data, p + 1 + data[p])
-                    red = bool(red_bit & 1)
+                    red = red_bit & 1 == 1
                     kind = 1
+                    # the fast path: the header and a one-frame body are here already
+                    h = end + 1
+                    if h + 19 <= n and data[h] == 2:
+                        hsize, size = _CONTENT_IN.unpack_from(data, h + 3)
+                        hend = h + 7 + hsize
+                        b = hend + 1
+                        if b + 7 <= n and data[hend] == 0xCE and data[b] == 3:
+                            bend = b + 7 + head(data, b)[2]
+                            if bend - b - 7 == size and bend < n and data[bend] == 0xCE:
+                                props = data[h + 19 : hend]
+                                mid = _message_id(props) if props[1] & 0x80 else None
+                                body = data[b + 7 : bend]
+                                out.append(tnew(Delivery, (body, offset + tag, mid, red, props)))
+                                nbytes += size
+                                kind = 0
+                                pos = bend + 1
+                                continue
                 else:
                     method = frame.unmarshal(data[pos : end + 1])[2]
                     if not isinstance(method, base.Frame):
@@ -555,7 +573,7 @@ class Connection:
                 mid = _message_id(props) if props[1] & 0x80 else None
                 if size == 0:
                     if kind == 1:
-                        out.append(_new_delivery(Delivery, b"", offset + tag, mid, red, props))
+                        out.append(tnew(Delivery, (b"", offset + tag, mid, red, props)))
                     elif kind == 2:
                         self._returned(channel)
                     kind = 0
