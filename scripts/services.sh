@@ -1,7 +1,34 @@
 #!/usr/bin/env bash
 # Makes sure the local services the tests need are up, starting them when stopped.
-# Only the local PostgreSQL is managed; a CHUTE_TEST_POSTGRES_URL elsewhere is left alone.
+# PostgreSQL and RabbitMQ on this machine are managed; a CHUTE_TEST_POSTGRES_URL or
+# CHUTE_TEST_AMQP_URL elsewhere is left alone.
 set -euo pipefail
+
+start_rabbitmq() {
+  local url="${CHUTE_TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2F}"
+  case "$url" in
+    *@127.0.0.1*|*@localhost*) ;;
+    *) return 0 ;;
+  esac
+  if (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
+    return 0
+  fi
+  if ! command -v rabbitmq-server >/dev/null 2>&1; then
+    echo "services: RabbitMQ is not running and rabbitmq-server is not installed" >&2
+    return 0  # the tests then skip, or fail under CHUTE_REQUIRE_SERVICES=1
+  fi
+  echo "services: starting RabbitMQ" >&2
+  # a node whose app was stopped only needs start_app; a stopped node needs the server
+  rabbitmqctl -q -t 15 start_app >/dev/null 2>&1 || rabbitmq-server -detached || true
+  for _ in $(seq 1 60); do
+    if (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
+      return 0
+    fi
+    sleep 1
+  done
+  echo "services: RabbitMQ did not come up in 60 s" >&2
+}
+start_rabbitmq
 
 url="${CHUTE_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
 case "$url" in

@@ -336,8 +336,14 @@ class QueueConsumer:
             conn = self._conn
             if conn is None or conn.error is not None:
                 raise self._stale()
+            # the broker refuses a multiple-ack naming a tag already acked alone (dead
+            # letters): name the highest tag not acked yet, if any
+            through = delivery_tag
+            while through > self._acked and through in self._acked_alone:
+                through -= 1
             try:
-                conn.ack(_CONSUME, delivery_tag - self._offset, True)
+                if through > self._acked and through > self._offset:
+                    conn.ack(_CONSUME, through - self._offset, True)
             except BrokerUnavailableError:
                 raise self._stale() from None
             self._acked = delivery_tag

@@ -28,6 +28,8 @@ import orjson
 import pyarrow as pa
 
 from chute.amqp import DeadLetter, Delivery, QueueConsumer, StaleDeliveryError, decode_bodies
+from chute.engine.columns import TEXT
+from chute.errors import ChuteError
 from chute.sinks.base import Mode, Sink
 from chute.sources._records import records_to_batch
 from chute.sources.base import BatchSize, Position, Reject, SourceBatch
@@ -52,14 +54,16 @@ class MessageLedger:
         self._sink = sink
 
     def open(self) -> None:
-        from chute.engine.columns import TEXT
-
         sink = self._sink
         if sink.describe(LEDGER_TABLE) is None:
-            with sink.transaction():
-                sink.create_table(
-                    LEDGER_TABLE, dict.fromkeys(_LEDGER_COLUMNS, TEXT), ["queue", "message_id"]
-                )
+            columns = dict.fromkeys(_LEDGER_COLUMNS, TEXT)
+            try:
+                with sink.transaction():
+                    sink.create_table(LEDGER_TABLE, columns, ["queue", "message_id"])
+            except ChuteError:
+                sink.forget_table(LEDGER_TABLE)
+                if sink.describe(LEDGER_TABLE) is None:  # not another consumer's doing
+                    raise
         self._reader.connect()
 
     def stored(self, ids: list[str]) -> set[str]:

@@ -1,0 +1,254 @@
+"""chute consume and chute publish against the real RabbitMQ and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import chute.consume
+from chute.amqp import ERROR_HEADER, ERROR_KIND_HEADER, QUEUE_HEADER
+from tests.amqp_helpers import (
+    AMQP_URL,
+    broker_problem,
+    delete_queues,
+    depth,
+    publish,
+    read_all,
+    records_of,
+)
+from tests.conftest import REQUIRE_SERVICES
+from tests.helpers import execute, query, write
+
+
+@pytest.fixture(scope="session")
+def broker() -> str:
+    problem = broker_problem()
+    if problem:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"CHUTE_REQUIRE_SERVICES=1 but {problem}")
+        pytest.skip(f"SKIPPING RABBITMQ TESTS: {problem}")
+    return AMQP_URL
+
+
+@pytest.fixture
+def queue(broker: str) -> Iterator[str]:
+    """A fresh queue name; it, its dead-letter queue and theirs are deleted afterwards."""
+    name = f"chute-test-{uuid.uuid4().hex[:10]}"
+    yield name
+    dlq = f"{name}.dead-letter"
+    delete_queues(name, dlq, f"{dlq}.dead-letter")
+
+
+def _consume_cmd(queue: str, url: str, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "chute", "consume", AMQP_URL, "--queue", queue, "--into", url,
+        "--table", "events", "--quiet", *extra,
+    ]  # fmt: skip
+
+
+def _events(n: int, start: int = 0) -> list[dict[str, object]]:
+    return [{"id": i, "kind": f"k{i % 7}", "payload": {"n": i}} for i in range(start, start + n)]
+
+
+def _count(url: str) -> tuple[int, int]:
+    try:
+        ((total, distinct),) = query(url, "SELECT count(*), count(DISTINCT id) FROM events")
+    except Exception:  # not created yet
+        return 0, 0
+    return int(total), int(distinct)
+
+
+def test_every_message_is_stored_or_dead_lettered_with_its_reason(pg_url: str, queue: str) -> None:
+    execute(
+        pg_url, "CREATE TABLE events (id bigint PRIMARY KEY, kind text NOT NULL, payload jsonb)"
+    )
+    good = _events(3_000)
+    poison = [
+        b"this is not json",
+        b'"a string, not an object"',
+        {"id": 900_001, "kind": None, "payload": {}},  # NOT NULL
+        {"id": "nine", "kind": "k", "payload": {}},  # not a bigint
+        [{"id": 900_002, "kind": "k1"}, {"id": 900_003, "kind": "k2"}],  # an array: 2 records
+    ]
+    publish(queue, good[:1500] + poison + good[1500:])
+    report = chute.consume.consume(
+        AMQP_URL, queue=queue, into=pg_url, table="events", batch_rows=500, idle_timeout=1.0
+    )
+    assert _count(pg_url) == (3_002, 3_002)
+    assert query(pg_url, "SELECT payload->>'n' FROM events WHERE id = 2999") == [("2999",)]
+    assert depth(queue) == 0
+    dead = read_all(f"{queue}.dead-letter")
+    assert len(dead) == 4
+    kinds = sorted(d.headers[ERROR_KIND_HEADER] for d in dead)
+    assert kinds == ["constraint", "conversion", "parse", "shape"]
+    assert all(d.headers[QUEUE_HEADER] == queue and d.headers[ERROR_HEADER] for d in dead)
+    not_null = next(d for d in dead if d.headers[ERROR_KIND_HEADER] == "constraint")
+    assert "kind" in not_null.headers[ERROR_HEADER]
+    assert records_of([not_null]) == [{"id": 900_001, "kind": None, "payload": {}}]
+    assert report.queue is not None
+    assert report.queue["dead_lettered"] == 4 and report.queue["acked"] == 3_005
+    assert report.read == report.written + report.rejected == 3_006
+
+
+def test_a_partly_refused_message_dead_letters_only_its_refused_records(
+    pg_url: str, queue: str
+) -> None:
+    execute(pg_url, "CREATE TABLE events (id bigint PRIMARY KEY, kind text NOT NULL)")
+    publish(queue, [[{"id": 1, "kind": "a"}, {"id": 2, "kind": None}, {"id": 3, "kind": "c"}]])
+    chute.consume.consume(AMQP_URL, queue=queue, into=pg_url, table="events", idle_timeout=1.0)
+    assert query(pg_url, "SELECT id FROM events ORDER BY id") == [(1,), (3,)]
+    (dead,) = read_all(f"{queue}.dead-letter")
+    assert records_of([dead]) == [[{"id": 2, "kind": None}]]
+
+
+def test_a_table_is_created_from_the_messages(pg_url: str, queue: str) -> None:
+    publish(queue, _events(100))
+    report = chute.consume.consume(
+        AMQP_URL, queue=queue, into=pg_url, table="events", idle_timeout=1.0
+    )
+    assert report.table_created and report.columns["payload"] == "json"
+    assert query(pg_url, "SELECT payload->>'n' FROM events WHERE id = 42") == [("42",)]
+
+
+def test_a_starving_prefetch_is_warned_about(pg_url: str, queue: str) -> None:
+    publish(queue, _events(10))
+    done = subprocess.run(
+        _consume_cmd(queue, pg_url, "--prefetch", "10", "--batch-rows", "500", "--idle-exit", "1"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "warning: --prefetch 10 is below --batch-rows 500" in done.stderr
+    assert _count(pg_url) == (10, 10)
+
+
+def test_a_missing_queue_and_a_bad_url_are_one_line_errors(pg_url: str, broker: str) -> None:
+    missing = subprocess.run(
+        _consume_cmd("no-such-queue-here", pg_url), capture_output=True, text=True, timeout=60
+    )
+    assert missing.returncode == 2
+    assert missing.stderr.startswith("error: ") and "no-such-queue-here" in missing.stderr
+    refused = subprocess.run(
+        [sys.executable, "-m", "chute", "consume", "amqp://guest:guest@127.0.0.1:1/",
+         "--queue", "q", "--into", pg_url],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert refused.returncode != 0
+    assert refused.stderr.startswith("error: ") and "127.0.0.1:1" in refused.stderr
+
+
+def _kill_midway(cmd: list[str], url: str, at_least: int, log: Path) -> None:
+    with log.open("w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=out)
+        deadline = time.monotonic() + 60
+        while _count(url)[0] < at_least and time.monotonic() < deadline:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+
+@pytest.mark.parametrize("mode", ["upsert", "append"])
+def test_kill_9_mid_stream_then_again_nothing_lost_nothing_twice(
+    pg_url: str, queue: str, tmp_path: Path, mode: str
+) -> None:
+    """Upsert: the key makes redelivery harmless.  Append: the message ledger does."""
+    n = 20_000
+    publish(queue, _events(n))
+    extra = ["--mode", "upsert", "--key", "id"] if mode == "upsert" else []
+    cmd = _consume_cmd(queue, pg_url, "--batch-rows", "1000", *extra)
+    _kill_midway(cmd, pg_url, 5_000, tmp_path / "log1.txt")
+    killed_at = _count(pg_url)[0]
+    assert 0 < killed_at < n, (tmp_path / "log1.txt").read_text()
+    done = subprocess.run([*cmd, "--idle-exit", "1.5"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert _count(pg_url) == (n, n)
+    assert depth(queue) == 0
+
+
+def test_a_broker_restart_mid_stream_loses_and_doubles_nothing(
+    pg_url: str, queue: str, tmp_path: Path
+) -> None:
+    n = 20_000
+    publish(queue, _events(n))
+    cmd = _consume_cmd(
+        queue, pg_url, "--batch-rows", "500", "--mode", "upsert", "--key", "id", "--idle-exit", "8"
+    )
+    with (tmp_path / "log.txt").open("w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=out)
+        while _count(pg_url)[0] < 2_000 and proc.poll() is None:
+            time.sleep(0.01)
+        subprocess.run(["rabbitmqctl", "-q", "stop_app"], check=True, timeout=60)
+        time.sleep(2)
+        subprocess.run(["rabbitmqctl", "-q", "start_app"], check=True, timeout=60)
+        assert proc.wait(timeout=180) == 0, (tmp_path / "log.txt").read_text()
+    log = (tmp_path / "log.txt").read_text()
+    assert _count(pg_url) == (n, n)
+    assert depth(queue) == 0
+    assert ", 0 reconnects" not in log  # it did reconnect
+
+
+def test_two_consumers_share_the_queue_and_store_each_message_once(
+    pg_url: str, queue: str, tmp_path: Path
+) -> None:
+    n = 30_000
+    execute(pg_url, "CREATE TABLE events (id bigint, kind text, payload jsonb)")  # no key
+    publish(queue, _events(n))
+    cmd = _consume_cmd(queue, pg_url, "--batch-rows", "500", "--prefetch", "1000",
+                       "--idle-exit", "2")  # fmt: skip
+    reports = [tmp_path / "a.json", tmp_path / "b.json"]
+    procs = [subprocess.Popen([*cmd, "--report", str(r)]) for r in reports]
+    assert [p.wait(timeout=180) for p in procs] == [0, 0]
+    counts = [json.loads(r.read_text())["written"] for r in reports]
+    assert sum(counts) == n and min(counts) > 0, counts
+    assert _count(pg_url) == (n, n)
+
+
+def test_sigterm_commits_and_acks_what_is_in_hand(pg_url: str, queue: str, tmp_path: Path) -> None:
+    publish(queue, _events(5_000))
+    stop = threading.Event()
+    feeding = threading.Thread(
+        target=lambda: [publish(queue, _events(500, 5_000 + 500 * k)) for k in range(10)]
+    )
+    with (tmp_path / "log.txt").open("w") as out:
+        proc = subprocess.Popen(
+            _consume_cmd(queue, pg_url, "--batch-rows", "400", "--flush-interval", "5"),
+            stdout=out,
+            stderr=out,
+        )
+        feeding.start()
+        while _count(pg_url)[0] < 2_000:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    feeding.join()
+    stop.set()
+    stored = _count(pg_url)
+    assert stored[0] == stored[1]
+    # every message is either stored or still in the queue (none unacked, none lost)
+    assert stored[0] + depth(queue) == 10_000
+    assert "stopping: committing and acking" in (tmp_path / "log.txt").read_text()
+
+
+def test_publish_sends_a_files_records_with_confirms(queue: str, tmp_path: Path) -> None:
+    path = write(tmp_path / "people.jsonl", "\n".join(f'{{"id": {i}}}' for i in range(250)))
+    done = subprocess.run(
+        [sys.executable, "-m", "chute", "publish", str(path), AMQP_URL, "--queue", queue],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "published 250 messages" in done.stdout
+    got = read_all(queue)
+    assert records_of(got)[:3] == [{"id": 0}, {"id": 1}, {"id": 2}]
+    assert len({d.message_id for d in got}) == 250
