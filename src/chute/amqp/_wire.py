@@ -292,7 +292,10 @@ class Connection:
                 head = _read_exact(sock, 7)
                 if head[:4] == b"AMQP":
                     raise BrokerError(f"{where} speaks another version of AMQP than 0-9-1")
-                payload = _read_exact(sock, _HEAD.unpack(head)[2] + 1)
+                size = _HEAD.unpack(head)[2]
+                if head[0] not in (1, 8) or size > FRAME_MAX:
+                    raise BrokerError(f"{where} did not answer in AMQP (is that port RabbitMQ's?)")
+                payload = _read_exact(sock, size + 1)
             except TimeoutError:
                 raise BrokerUnavailableError(
                     f"{where} did not answer the AMQP handshake in "
