@@ -13,6 +13,7 @@ from chute.errors import (
     SourceError,
     TooManyRejectsError,
 )
+from chute.queues import consume, publish
 from chute.report import LoadReport
 from chute.sinks.base import Mode
 from chute.sources.base import Position, Reject
@@ -35,5 +36,7 @@ __all__ = [
     "SourceError",
     "TooManyRejectsError",
     "__version__",
+    "consume",
     "load",
+    "publish",
 ]

@@ -20,7 +20,7 @@ import typer
 from chute import config
 from chute.api import load
 from chute.bench import bench_command
-from chute.consume import DEFAULT_BATCH_MESSAGES, DEFAULT_FLUSH_INTERVAL, consume, publish
+from chute.queues import DEFAULT_BATCH_MESSAGES, DEFAULT_FLUSH_INTERVAL, consume, publish
 from chute.engine.pipeline import Observer
 from chute.errors import ChuteError, Interrupted
 from chute.progress import JsonLog, ProgressBar, QueueStatus

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-import chute.consume
+import chute
 from chute.amqp import ERROR_HEADER, ERROR_KIND_HEADER, QUEUE_HEADER
 from tests.amqp_helpers import (
     AMQP_URL,
@@ -80,7 +80,7 @@ def test_every_message_is_stored_or_dead_lettered_with_its_reason(pg_url: str, q
         [{"id": 900_002, "kind": "k1"}, {"id": 900_003, "kind": "k2"}],  # an array: 2 records
     ]
     publish(queue, good[:1500] + poison + good[1500:])
-    report = chute.consume.consume(
+    report = chute.consume(
         AMQP_URL, queue=queue, into=pg_url, table="events", batch_rows=500, idle_timeout=1.0
     )
     assert _count(pg_url) == (3_002, 3_002)
@@ -104,7 +104,7 @@ def test_a_partly_refused_message_dead_letters_only_its_refused_records(
 ) -> None:
     execute(pg_url, "CREATE TABLE events (id bigint PRIMARY KEY, kind text NOT NULL)")
     publish(queue, [[{"id": 1, "kind": "a"}, {"id": 2, "kind": None}, {"id": 3, "kind": "c"}]])
-    chute.consume.consume(AMQP_URL, queue=queue, into=pg_url, table="events", idle_timeout=1.0)
+    chute.consume(AMQP_URL, queue=queue, into=pg_url, table="events", idle_timeout=1.0)
     assert query(pg_url, "SELECT id FROM events ORDER BY id") == [(1,), (3,)]
     (dead,) = read_all(f"{queue}.dead-letter")
     assert records_of([dead]) == [[{"id": 2, "kind": None}]]
@@ -112,7 +112,7 @@ def test_a_partly_refused_message_dead_letters_only_its_refused_records(
 
 def test_a_table_is_created_from_the_messages(pg_url: str, queue: str) -> None:
     publish(queue, _events(100))
-    report = chute.consume.consume(
+    report = chute.consume(
         AMQP_URL, queue=queue, into=pg_url, table="events", idle_timeout=1.0
     )
     assert report.table_created and report.columns["payload"] == "json"

@@ -26,7 +26,9 @@ def test_public_names_are_exactly_the_curated_ones() -> None:
             "SourceError",
             "TooManyRejectsError",
             "__version__",
+            "consume",
             "load",
+            "publish",
         ]
     )
     for name in chute.__all__:
