@@ -12,6 +12,7 @@ runs on this machine).  Publishers publish the same messages with publisher conf
     python benchmarks/consume_clients.py                      # every contender, 200,000 msgs
     python benchmarks/consume_clients.py --only chute_wire,aiormq --repeat 3
     python benchmarks/consume_clients.py --list
+    python benchmarks/consume_clients.py --decode 1000      # decoding bodies only, no broker
 
 Each consumer runs in a fresh interpreter (``python consume_clients.py --child NAME ...``);
 the queue is filled before it starts (by chute's publisher, or by aiormq's when chute's cannot
@@ -495,6 +496,69 @@ SAMPLED_PUBLISHERS = {"publish_pika_blocking": 20_000}
 
 
 # ---------------------------------------------------------------------------------------------
+# decoding bodies (no broker): µs per message, batches of ``batch`` bodies
+
+
+def _decode_chute(bodies: list[bytes]) -> int:
+    from chute.amqp import decode_bodies
+
+    return len(decode_bodies(bodies).records)
+
+
+def _decode_orjson_loop(bodies: list[bytes]) -> int:
+    loads = orjson.loads
+    return len([loads(b) for b in bodies])
+
+
+def _decode_orjson_array(bodies: list[bytes]) -> int:
+    return len(orjson.loads(b"[" + b",".join(bodies) + b"]"))
+
+
+def _decode_pyarrow_jsonl(bodies: list[bytes]) -> int:
+    import io
+
+    import pyarrow.json as pj
+
+    return int(pj.read_json(io.BytesIO(b"\n".join(bodies))).num_rows)
+
+
+def _decode_chute_to_arrow(bodies: list[bytes]) -> int:
+    from chute.amqp import decode_bodies
+    from chute.sources._records import records_to_batch
+
+    records = decode_bodies(bodies).records
+    columns = list(records[0])
+    return int(records_to_batch(records, columns).num_rows)
+
+
+DECODERS: dict[str, tuple[str, Callable[[list[bytes]], int]]] = {
+    "chute decode_bodies (orjson per body, checks)": ("records", _decode_chute),
+    "orjson per body, bare loop": ("records", _decode_orjson_loop),
+    "orjson on the bodies joined as one array": ("records", _decode_orjson_array),
+    "pyarrow.json on the bodies joined as JSON Lines": ("Arrow", _decode_pyarrow_jsonl),
+    "decode_bodies + records_to_batch (the engine's path)": ("Arrow", _decode_chute_to_arrow),
+}
+
+
+def measure_decoding(n: int, size: int, batch: int, repeat: int) -> str:
+    bodies = list(message_bodies(n, size))
+    batches = [bodies[i : i + batch] for i in range(0, n, batch)]
+    lines = [
+        f"| decoding {n:,} bodies of ~{size} bytes, batches of {batch:,} | gives | µs/msg |",
+        "|---|---|---:|",
+    ]
+    for label, (gives, fn) in DECODERS.items():
+        best = float("inf")
+        for _ in range(repeat):
+            t0 = time.process_time()
+            count = sum(fn(b) for b in batches)
+            best = min(best, time.process_time() - t0)
+            assert count == n, (label, count)
+        lines.append(f"| {label} | {gives} | {best / n * 1e6:.2f} |")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
 # measuring
 
 
@@ -652,6 +716,9 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--timeout", type=float, default=600)
     p.add_argument("--list", action="store_true")
+    p.add_argument(
+        "--decode", type=int, metavar="BATCH", help="measure decoding bodies in batches of BATCH"
+    )
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--queue", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -659,6 +726,9 @@ def main() -> None:
     if args.list:
         for name, fn in {**CONSUMERS, **PUBLISHERS}.items():
             print(f"{name:28} {(fn.__doc__ or '').strip().splitlines()[0]}")
+        return
+    if args.decode:
+        print(measure_decoding(args.messages, args.size, args.decode, max(3, args.repeat)))
         return
     if args.child:
         child(
