@@ -1,0 +1,454 @@
+"""Queue -> PostgreSQL without chute: what people write, measured on this machine.
+
+Each round fills a durable queue with ``--messages`` persistent JSON messages of ~300 bytes
+(chute's publisher, with confirms), then one contender consumes it into a fresh ``events``
+table (``id bigint PRIMARY KEY``, 11 columns) of a throwaway database
+(``chute_bench_<random>``, dropped at the end), acking only what is committed.
+
+Contenders (``--list``):
+
+- ``naive``: pika, prefetch 1, one INSERT + COMMIT + ack per message.  Sampled: stops after
+  ``--naive-sample`` messages (default 5,000); its time for all messages is extrapolated
+  and labelled so.
+- ``report03``: the settings of field report 03 (aio-pika, ``set_qos(prefetch_count=10,
+  global_=True)``, batches of 500 flushed every 2 s, one multi-row INSERT per batch, then
+  each message acked).  A batch can never fill: only the timer moves data, ~5 msg/s.  Runs
+  for ``--report03-budget`` seconds (default 30), extrapolated.
+- ``tuned_aio_pika``: what a careful hand gets from aio-pika: prefetch 2,000, batches of
+  1,000 or 1 s, psycopg COPY, one multiple-ack after the commit.
+- ``amqp_transport_copy``: chute's AMQP transport (``chute.amqp``: next_batch,
+  decode_bodies, ack_through) hand-wired to psycopg COPY on one thread, without the engine:
+  what the transport leaves for the engine to spend.
+
+A contender is a function ``(Context) -> Outcome`` in ``CONTENDERS``; it runs in a child
+process (``--child NAME``), which reports wall and CPU time (its own and its children's).
+The runner checks the table holds exactly the messages acked (the queue's depth after).
+
+::
+
+    python benchmarks/consume_baselines.py                         # all, 200,000 messages
+    python benchmarks/consume_baselines.py --only naive --naive-sample 2000
+    python benchmarks/consume_baselines.py --messages 50000 --only naive,amqp_transport_copy
+
+Needs pika and aio-pika (not dependencies of chute), psycopg, and PostgreSQL where the user
+may ``CREATE DATABASE`` (``--admin-url``, default ``$CHUTE_BENCH_POSTGRES_URL`` or
+``postgresql://postgres@127.0.0.1:5432/test``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import secrets
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import orjson
+import psycopg
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+if str(HERE.parent / "src") not in sys.path:
+    sys.path.insert(1, str(HERE.parent / "src"))
+
+from consume_clients import (  # noqa: E402
+    DEFAULT_URL,
+    broker_pid,
+    cpu_seconds,
+    declare_queue,
+    delete_queue,
+    fill_queue,
+    queue_depth,
+)
+
+OUT_DIR = HERE / "out"
+DEFAULT_ADMIN_URL = os.environ.get(
+    "CHUTE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+TABLE_DDL = """
+CREATE TABLE events (
+  id bigint PRIMARY KEY, uuid text NOT NULL, customer text, status text, quantity integer,
+  price numeric(12,2), ordered_at timestamptz, gift boolean, tags jsonb,
+  weight double precision, notes text
+)"""
+COLUMNS = (
+    "id",
+    "uuid",
+    "customer",
+    "status",
+    "quantity",
+    "price",
+    "ordered_at",
+    "gift",
+    "tags",
+    "weight",
+    "notes",
+)
+INSERT = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * 10)}, %s)"
+COPY = f"COPY events ({', '.join(COLUMNS)}) FROM STDIN"
+
+
+def row(rec: dict[str, Any]) -> tuple[Any, ...]:
+    """A message's record as the table's row (tags as JSON text)."""
+    return (
+        rec["id"],
+        rec["uuid"],
+        rec["customer"],
+        rec["status"],
+        rec["quantity"],
+        rec["price"],
+        rec["ordered_at"],
+        rec["gift"],
+        orjson.dumps(rec["tags"]).decode(),
+        rec["weight"],
+        rec["notes"],
+    )
+
+
+@dataclass
+class Context:
+    amqp_url: str
+    queue: str
+    pg_url: str
+    #: messages in the queue
+    messages: int
+    #: stop after this many messages (sampled contenders)
+    sample: int
+    #: stop after this many seconds (time-budgeted contenders)
+    budget: float
+
+
+@dataclass
+class Outcome:
+    #: messages committed and acked
+    stored: int
+    #: True when the contender stopped early on purpose (sample or time budget)
+    sampled: bool
+
+
+# -- contenders ---------------------------------------------------------------------------------
+
+
+def naive(ctx: Context) -> Outcome:
+    """pika, prefetch 1, one INSERT + COMMIT + ack per message (sampled)."""
+    import pika
+
+    target = min(ctx.messages, ctx.sample)
+    stored = 0
+    with psycopg.connect(ctx.pg_url) as db:
+        conn = pika.BlockingConnection(pika.URLParameters(ctx.amqp_url))
+        ch = conn.channel()
+        ch.basic_qos(prefetch_count=1)
+        for method, _props, body in ch.consume(ctx.queue, inactivity_timeout=5):
+            if method is None:
+                break
+            db.execute(INSERT, row(json.loads(body)))
+            db.commit()
+            ch.basic_ack(method.delivery_tag)
+            stored += 1
+            if stored >= target:
+                break
+        ch.cancel()
+        conn.close()
+    return Outcome(stored, stored < ctx.messages)
+
+
+async def _report03(ctx: Context) -> Outcome:
+    import aio_pika
+
+    conn = await aio_pika.connect(ctx.amqp_url)
+    ch = await conn.channel()
+    await ch.set_qos(prefetch_count=10, global_=True)
+    queue = await ch.get_queue(ctx.queue, ensure=False)
+    db = await psycopg.AsyncConnection.connect(ctx.pg_url)
+    batch: list[aio_pika.abc.AbstractIncomingMessage] = []
+    stored = 0
+    lock = asyncio.Lock()
+
+    async def flush() -> None:
+        nonlocal batch, stored
+        async with lock:
+            if not batch:
+                return
+            taken, batch = batch, []
+            async with db.cursor() as cur:
+                await cur.executemany(INSERT, [row(json.loads(m.body)) for m in taken])
+            await db.commit()
+            for m in taken:
+                await m.ack()
+            stored += len(taken)
+
+    async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        batch.append(message)
+        if len(batch) >= 500:
+            await flush()
+
+    async def timer() -> None:
+        while True:
+            await asyncio.sleep(2.0)
+            await flush()
+
+    tag = await queue.consume(on_message)
+    ticker = asyncio.create_task(timer())
+    deadline = time.monotonic() + ctx.budget
+    while time.monotonic() < deadline and stored < ctx.messages:
+        await asyncio.sleep(0.1)
+    await queue.cancel(tag)
+    ticker.cancel()
+    await flush()
+    await db.close()
+    await conn.close()
+    return Outcome(stored, stored < ctx.messages)
+
+
+def report03(ctx: Context) -> Outcome:
+    """aio-pika, prefetch 10 (global), batches of 500 or 2 s, INSERTs, acks (time budget)."""
+    return asyncio.run(_report03(ctx))
+
+
+async def _tuned_aio_pika(ctx: Context) -> Outcome:
+    import aio_pika
+
+    conn = await aio_pika.connect(ctx.amqp_url)
+    ch = await conn.channel()
+    await ch.set_qos(prefetch_count=2_000)
+    queue = await ch.get_queue(ctx.queue, ensure=False)
+    db = await psycopg.AsyncConnection.connect(ctx.pg_url)
+    stored = 0
+    batch: list[aio_pika.abc.AbstractIncomingMessage] = []
+    async with queue.iterator() as it:
+        while stored < ctx.messages:
+            try:
+                message = await asyncio.wait_for(it.__anext__(), timeout=1.0 if batch else 10.0)
+                batch.append(message)
+            except TimeoutError:
+                if not batch:
+                    break
+            if len(batch) >= 1_000 or (batch and stored + len(batch) >= ctx.messages):
+                async with db.cursor() as cur, cur.copy(COPY) as copy:
+                    for m in batch:
+                        await copy.write_row(row(orjson.loads(m.body)))
+                await db.commit()
+                await batch[-1].ack(multiple=True)
+                stored += len(batch)
+                batch = []
+    await db.close()
+    await conn.close()
+    return Outcome(stored, False)
+
+
+def tuned_aio_pika(ctx: Context) -> Outcome:
+    """aio-pika, prefetch 2,000, batches of 1,000, COPY, one multiple-ack after commit."""
+    return asyncio.run(_tuned_aio_pika(ctx))
+
+
+def amqp_transport_copy(ctx: Context) -> Outcome:
+    """chute.amqp transport + decode_bodies + psycopg COPY, hand-wired, one thread."""
+    from chute.amqp import QueueConsumer, decode_bodies
+
+    stop = threading.Event()
+    stored = 0
+    with (
+        psycopg.connect(ctx.pg_url) as db,
+        QueueConsumer(ctx.amqp_url, ctx.queue, prefetch=10_000) as consumer,
+    ):
+        while stored < ctx.messages:
+            batch = consumer.next_batch(5_000, 4 << 20, 1.0, stop, idle_timeout=10)
+            if not batch:
+                break
+            decoded = decode_bodies([d.body for d in batch])
+            with db.cursor() as cur, cur.copy(COPY) as copy:
+                for rec in decoded.records:
+                    copy.write_row(row(rec))
+            db.commit()
+            consumer.ack_through(batch[-1].delivery_tag)
+            stored += len(batch)
+    return Outcome(stored, False)
+
+
+CONTENDERS: dict[str, Callable[[Context], Outcome]] = {
+    "naive": naive,
+    "report03": report03,
+    "tuned_aio_pika": tuned_aio_pika,
+    "amqp_transport_copy": amqp_transport_copy,
+}
+
+
+# -- the runner ---------------------------------------------------------------------------------
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, ""))
+
+
+def _cpu() -> float:
+    usage = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return sum(u.ru_utime + u.ru_stime for u in usage)
+
+
+def child(name: str, ctx: Context) -> None:
+    """Run one contender; print its outcome, wall and CPU seconds (its own and its
+    children's, after start-up and imports) as JSON."""
+    import aio_pika  # noqa: F401  (imports are not the contenders' work)
+    import pika  # noqa: F401
+
+    import chute.amqp  # noqa: F401
+
+    cpu0, wall0 = _cpu(), time.perf_counter()
+    outcome = CONTENDERS[name](ctx)
+    wall, cpu = time.perf_counter() - wall0, _cpu() - cpu0
+    print(json.dumps({**asdict(outcome), "wall": wall, "cpu": cpu}))
+
+
+def run_one(name: str, args: argparse.Namespace, pg_url: str) -> dict[str, Any]:
+    queue = f"chute_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(pg_url, autocommit=True) as db:
+        db.execute("DROP TABLE IF EXISTS events")
+        db.execute(TABLE_DDL)
+        db.execute("CHECKPOINT")
+    declare_queue(args.url, queue)
+    try:
+        fill_queue(args.url, queue, args.messages, args.size)
+        sample = args.naive_sample if name == "naive" else args.messages
+        budget = args.report03_budget if name == "report03" else 1e9
+        cmd = [
+            sys.executable, __file__, "--child", name, "--url", args.url, "--queue", queue,
+            "--pg-url", pg_url, "--messages", str(args.messages), "--sample", str(sample),
+            "--budget", str(budget),
+        ]  # fmt: skip
+        pid = broker_pid()
+        b0 = cpu_seconds(pid)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
+        broker = cpu_seconds(pid) - b0
+        if proc.returncode != 0:
+            return {"name": name, "error": (proc.stderr.strip().splitlines() or ["?"])[-1]}
+        out = json.loads(proc.stdout.strip().splitlines()[-1])
+        time.sleep(0.5)  # the broker requeues a closed consumer's unacked messages
+        left = queue_depth(args.url, queue)
+    finally:
+        delete_queue(args.url, queue)
+    with psycopg.connect(pg_url) as db:
+        rows = db.execute("SELECT count(*), count(DISTINCT id) FROM events").fetchone()
+    assert rows is not None
+    stored = out["stored"]
+    rate = stored / out["wall"] if out["wall"] > 0 else 0.0
+    return {
+        "name": name,
+        "messages": args.messages,
+        "stored": stored,
+        "sampled": out["sampled"],
+        "wall_s": out["wall"],
+        "msg_per_s": rate,
+        "s_for_all": args.messages / rate if rate else float("inf"),
+        "client_cpu_us_per_msg": out["cpu"] / max(stored, 1) * 1e6,
+        "broker_cpu_us_per_msg": broker / max(stored, 1) * 1e6,
+        "table_rows": rows[0],
+        "distinct_ids": rows[1],
+        "left_in_queue": left,
+        # every acked message is in the table once, every other one is still queued
+        "check": "ok"
+        if rows[0] == rows[1] == stored == args.messages - left
+        else f"MISMATCH rows={rows[0]} distinct={rows[1]} stored={stored} left={left}",
+    }
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    lines = [
+        "| contender | msg/s | s for all | client CPU µs/msg | broker CPU µs/msg | check |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        if "error" in r:
+            lines.append(f"| {r['name']} | FAILED: {r['error']} | | | | |")
+            continue
+        label = r["name"] + (f" (sample of {r['stored']:,}, extrapolated)" if r["sampled"] else "")
+        lines.append(
+            f"| {label} | {r['msg_per_s']:,.0f} | {r['s_for_all']:,.0f} | "
+            f"{r['client_cpu_us_per_msg']:.0f} | {r['broker_cpu_us_per_msg']:.0f} | {r['check']} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--url", default=DEFAULT_URL, help="the broker (amqp://...)")
+    p.add_argument("--admin-url", default=DEFAULT_ADMIN_URL)
+    p.add_argument("--messages", type=int, default=200_000)
+    p.add_argument("--size", type=int, default=300)
+    p.add_argument("--naive-sample", type=int, default=5_000)
+    p.add_argument("--report03-budget", type=float, default=30.0)
+    p.add_argument("--only", default="")
+    p.add_argument("--repeat", type=int, default=1)
+    p.add_argument("--timeout", type=float, default=1800)
+    p.add_argument("--list", action="store_true")
+    p.add_argument("--child", help=argparse.SUPPRESS)
+    p.add_argument("--queue", help=argparse.SUPPRESS)
+    p.add_argument("--pg-url", help=argparse.SUPPRESS)
+    p.add_argument("--sample", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--budget", type=float, help=argparse.SUPPRESS)
+    args = p.parse_args()
+
+    if args.list:
+        for name, fn in CONTENDERS.items():
+            print(f"{name:22} {(fn.__doc__ or '').strip().splitlines()[0]}")
+        return
+    if args.child:
+        ctx = Context(args.url, args.queue, args.pg_url, args.messages, args.sample, args.budget)
+        child(args.child, ctx)
+        return
+    names = [n for n in args.only.split(",") if n] or list(CONTENDERS)
+    unknown = [n for n in names if n not in CONTENDERS]
+    if unknown:
+        raise SystemExit(f"unknown contenders: {', '.join(unknown)} (see --list)")
+
+    dbname = f"chute_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(args.admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{dbname}"')
+    results: list[dict[str, Any]] = []
+    try:
+        pg_url = _with_database(args.admin_url, dbname)
+        for _round in range(args.repeat):
+            for name in names:
+                r = run_one(name, args, pg_url)
+                results.append(r)
+                print(json.dumps(r), file=sys.stderr)
+    finally:
+        with psycopg.connect(args.admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+    medians = []
+    for name in names:
+        ok = [r for r in results if r["name"] == name and "error" not in r]
+        if not ok:
+            medians.append(next(r for r in results if r["name"] == name))
+            continue
+        m = dict(ok[0])
+        for key in ("msg_per_s", "s_for_all", "client_cpu_us_per_msg", "broker_cpu_us_per_msg"):
+            m[key] = statistics.median(r[key] for r in ok)
+        medians.append(m)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    OUT_DIR.mkdir(exist_ok=True)
+    out = OUT_DIR / f"consume_baselines_{args.messages}_{stamp}.json"
+    out.write_text(json.dumps({"args": vars(args), "results": results}, indent=1))
+    print(f"{args.messages:,} messages of ~{args.size} bytes into PostgreSQL, acks after commit")
+    print(table(medians))
+    print(f"\n(all figures in {out.relative_to(HERE.parent)})")
+    if any("error" in r or r["check"] != "ok" for r in results):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
