@@ -6,14 +6,16 @@ round trip costs ``2 × delay_ms`` more.  It is a delay line, not a throttle: ch
 while others wait are in flight together, so bandwidth is kept and only round trips cost::
 
     with LatencyProxy(("127.0.0.1", 5432), delay_ms=20) as proxy:
-        chute.load("orders.csv", proxy.url_for("postgresql://postgres@127.0.0.1:5432/test"))
+        url = proxy.url_for("postgresql://postgres@127.0.0.1:5432/test")  # the proxy's port
+        chute.load("orders.csv", into=url)
 
 The command line runs one until Ctrl-C::
 
     python -m chute.testing.latency_proxy --to 127.0.0.1:5432 --delay-ms 20
 
 Each connection is four threads: per direction, a reader stamps each chunk with its due time
-and a writer sends it when due.  What the proxy passes on, after the delay:
+and a writer sends it when due; up to 32 MiB wait per direction before the reader stops
+reading (1.6 GB/s at 20 ms).  What the proxy passes on, after the delay:
 
 - data, in order, with ``TCP_NODELAY`` on both sockets;
 - a half-close (EOF one way, the other way still open);
@@ -52,7 +54,7 @@ _CHUNK = 64 * 1024
 # Bytes a direction may hold in flight before its reader waits: 32 MiB in flight over a
 # 20 ms delay still passes 1.6 GB/s, more than a database loads.
 _IN_FLIGHT_LIMIT = 32 * 1024 * 1024
-_CONNECT_TIMEOUT = 10.0
+_CONNECT_TIMEOUT = 5.0
 _RESET = None  # the end of a direction that was reset; b"" is the end of one that was closed
 
 
@@ -137,13 +139,16 @@ class LatencyProxy:
             links = list(self._links)
         for link in links:
             link.abort(reset=False)
+        deadline = time.monotonic() + _CONNECT_TIMEOUT + 5
         while True:  # a link still connecting may start its pumps meanwhile: join those too
             with self._lock:
                 threads, self._threads = self._threads, []
             if not threads:
                 break
             for thread in threads:
-                thread.join()
+                thread.join(max(0.0, deadline - time.monotonic()))
+                if thread.is_alive():
+                    raise RuntimeError(f"latency proxy thread {thread.name} did not finish")
 
     def __enter__(self) -> Self:
         return self.start()
@@ -169,6 +174,10 @@ class LatencyProxy:
                     try:
                         client, peer = listener.accept()
                     except (BlockingIOError, ConnectionAbortedError):
+                        continue
+                    except OSError as exc:  # out of file descriptors, say: let some close
+                        log.warning("latency proxy cannot accept: %s", exc)
+                        time.sleep(0.1)
                         continue
                     log.debug("connection from %s", _format_address(peer[:2]))
                     client.setblocking(True)
@@ -300,21 +309,25 @@ class _Link:
             due, chunk = line.get()
             while not self.closed.is_set() and (wait := due - time.monotonic()) > 0:
                 self.closed.wait(wait)
+            if not chunk:  # the end of the line: pass it on, unless the link was aborted
+                if not self.closed.is_set():
+                    self._end(sink, reset=chunk is _RESET)
+                return
             if self.closed.is_set():
-                if chunk:
-                    continue  # aborted: drop it, but drain so the reader never waits
-                return
-            if chunk is _RESET:
-                self.abort(reset=True)
-                return
+                continue  # aborted: drop it, but drain so the reader never waits
             try:
-                if chunk:
-                    sink.sendall(chunk)
-                else:
-                    sink.shutdown(socket.SHUT_WR)
-                    return
+                sink.sendall(chunk)
             except OSError:
                 self.abort(reset=True)
+
+    def _end(self, sink: socket.socket, *, reset: bool) -> None:
+        if reset:
+            self.abort(reset=True)
+            return
+        try:
+            sink.shutdown(socket.SHUT_WR)
+        except OSError:  # the peer is already gone
+            self.abort(reset=True)
 
     def abort(self, *, reset: bool) -> None:
         """End the connection: with a reset (RST to both peers) or, on stop, at once.
