@@ -623,8 +623,9 @@ class Connection:
                     ch.closed = ChannelClosedError(method.reply_code or 0, method.reply_text)
                 self._cv.notify_all()
             if channel in self.consuming:
-                # its unacked messages go back to the queue; deliveries stop: end it all
-                raise BrokerError(
+                # deliveries stop and the unacked messages go back to the queue (after an
+                # ack timeout, say): a new connection mends it
+                raise BrokerUnavailableError(
                     f"RabbitMQ closed the consuming channel: {method.reply_text} "
                     f"({method.reply_code})"
                 )

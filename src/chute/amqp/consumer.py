@@ -146,6 +146,7 @@ class QueueConsumer:
         self._acked_alone: set[int] = set()  # dead-lettered tags above _acked
         self._dl_lock = threading.Lock()
         self._publish_method = b""
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"QueueConsumer({self.params.display!r}, {self.queue!r})"
@@ -259,12 +260,12 @@ class QueueConsumer:
 
         Reconnects when the connection is lost, dropping the part-filled batch (the broker
         delivers those messages again).  Raises :class:`BrokerError` for what a reconnect
-        cannot mend (the queue deleted, a login refused, the consuming channel closed).
+        cannot mend (the queue deleted, a login refused).
         """
         if max_rows < 1 or max_bytes < 1:
             raise ValueError("a batch needs max_rows >= 1 and max_bytes >= 1")
-        if self._conn is None:
-            raise RuntimeError("QueueConsumer.next_batch before connect()")
+        if self._conn is None or self._closed:
+            raise RuntimeError("QueueConsumer.next_batch needs a connected consumer, not closed")
         idle_until = None if idle_timeout is None else time.monotonic() + idle_timeout
         while True:
             batch, conn = self._fill(max_rows, max_bytes, flush_interval, stop, idle_until)
@@ -429,6 +430,7 @@ class QueueConsumer:
 
     def close(self) -> None:
         """Close the connection; the broker puts unacked messages back in the queue."""
+        self._closed = True
         conn = self._conn
         if conn is not None:
             conn.close()
