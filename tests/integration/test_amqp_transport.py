@@ -402,6 +402,21 @@ def test_dead_letters_then_the_batch_ack_leave_nothing_behind(queue: str) -> Non
         _delete(dlq)
 
 
+def test_dead_letters_go_on_after_their_publishing_connection_is_lost(queue: str) -> None:
+    _needs_rabbitmqctl()
+    publish_records([b"bad 1", b"bad 2"], AMQP_URL, queue)
+    name = f"chute-test-{uuid.uuid4().hex[:8]}"
+    with QueueConsumer(AMQP_URL, queue, name=name) as consumer:
+        first, second = _take(consumer, 2)
+        consumer.dead_letter([DeadLetter(first, "parse", "one")])
+        _close_connection_named(f"{name} (dead letters)")  # the consumer's own stays
+        consumer.dead_letter([DeadLetter(second, "parse", "two")])
+        assert consumer.reconnects == 0
+    assert _wait_depth(queue, 0) == 0
+    dead = _drain(AMQP_URL, queue + DEAD_LETTER_SUFFIX)
+    assert [d.body for d in dead] == [b"bad 1", b"bad 2"]
+
+
 def test_an_existing_dead_letter_queue_is_used_as_it_is(queue: str) -> None:
     dlq = f"{queue}.dlq"
     conn = _admin()

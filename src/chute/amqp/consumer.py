@@ -65,7 +65,8 @@ FAILED_AT_HEADER = "x-chute-failed-at"
 SQLSTATE_HEADER = "x-chute-sqlstate"
 MAX_PREFETCH = 65_535
 _POLL = 0.05  # how often a waiting next_batch looks at ``stop``
-_CONSUME, _PUBLISH = 1, 2
+_CONSUME, _DECLARE = 1, 2  # the consuming connection's channels
+_PUBLISH_CH = 1  # the dead-letter publisher's channel
 
 
 class DeadLetter(NamedTuple):
@@ -145,7 +146,7 @@ class QueueConsumer:
         self._acked = 0  # the highest tag acked by a multiple-ack
         self._acked_alone: set[int] = set()  # dead-lettered tags above _acked
         self._dl_lock = threading.Lock()
-        self._publish_method = b""
+        self._publisher: Connection | None = None  # dead letters, opened on first use
         self._closed = False
 
     def __repr__(self) -> str:
@@ -193,8 +194,7 @@ class QueueConsumer:
                     ) from None
                 raise BrokerError(f"cannot use queue {self.queue!r}: {exc}") from None
             self.message_count = ok.message_count or 0
-            _declare_if_missing(conn, _PUBLISH, self.dead_letter_queue)
-            conn.rpc(_PUBLISH, commands.Confirm.Select(), commands.Confirm.SelectOk)
+            _declare_if_missing(conn, _DECLARE, self.dead_letter_queue)
             conn.rpc(
                 _CONSUME,
                 commands.Basic.Qos(prefetch_count=self.prefetch, global_=self.qos_global),
@@ -209,7 +209,6 @@ class QueueConsumer:
         except BaseException:
             conn.close()
             raise
-        self._publish_method = publish_method(_PUBLISH, "", self.dead_letter_queue, True)
         with self._lock:
             self._conn = conn
             self._offset = offset  # tags <= offset and > _acked are void
@@ -362,9 +361,12 @@ class QueueConsumer:
         Headers added: ``x-chute-error``, ``x-chute-error-kind``, ``x-chute-queue``,
         ``x-chute-failed-at`` (ISO 8601, UTC) and ``x-chute-sqlstate`` when known; the
         message keeps its body, its other properties and headers, and becomes persistent.
+        They are published on a second connection, opened on first use (RabbitMQ blocks a
+        connection that publishes during a memory alarm; the consumer's acks must not wait).
+
         Raises :class:`StaleDeliveryError` (nothing published) when the deliveries belong to
-        a lost connection, and :class:`BrokerError` when the broker refused a publish (then
-        nothing is acked).
+        a lost connection, :class:`BrokerError` when the broker refused a publish, and
+        :class:`BrokerUnavailableError` when publishing failed twice; then nothing is acked.
         """
         items = list(items)
         if not items:
@@ -382,35 +384,17 @@ class QueueConsumer:
                         raise self._stale()
             if conn is None or conn.error is not None:
                 raise self._stale()
-            failed_at = datetime.now(UTC).isoformat(timespec="milliseconds")
-            parts: list[bytes] = []
-            for item in items:
-                body = item.delivery.body
-                props = item.delivery.decoded()
-                headers = dict(props.headers or {})
-                headers[ERROR_HEADER] = item.error[:4000]
-                headers[ERROR_KIND_HEADER] = item.kind
-                headers[QUEUE_HEADER] = self.queue
-                headers[FAILED_AT_HEADER] = failed_at
-                if item.sqlstate:
-                    headers[SQLSTATE_HEADER] = item.sqlstate
-                props.headers = headers
-                props.delivery_mode = 2
-                parts.append(self._publish_method)
-                parts.append(content_header(_PUBLISH, len(body), bytes(props.marshal())))
-                parts += body_frames(_PUBLISH, body, conn.frame_max)
+            data = self._dead_letter_frames(items)
             try:
-                last = conn.published(_PUBLISH, len(items))
-                conn.send(b"".join(parts))
-                nacked, returned = conn.wait_confirms(_PUBLISH, last, timeout)
+                try:
+                    self._publish_dead_letters(data, len(items), timeout)
+                except BrokerUnavailableError as exc:  # once more, on a new connection
+                    log.warning("publishing dead letters failed (%s); trying again", exc.message)
+                    self._publish_dead_letters(data, len(items), timeout)
             except BrokerUnavailableError:
-                raise self._stale() from None
-            if nacked or returned:
-                why = returned[0] if returned else "nacked"
-                raise BrokerError(
-                    f"RabbitMQ refused {nacked + len(returned)} message(s) for the dead-letter "
-                    f"queue {self.dead_letter_queue!r}: {why}"
-                )
+                if conn.error is not None:  # the broker is gone: the deliveries are void
+                    raise self._stale() from None
+                raise
             with self._lock:
                 if self._conn is not conn:
                     raise self._stale()
@@ -423,6 +407,60 @@ class QueueConsumer:
                 except BrokerUnavailableError:
                     raise self._stale() from None
 
+    def _dead_letter_frames(self, items: list[DeadLetter]) -> list[tuple[bytes, bytes]]:
+        """Each message's content header and body frames (for channel 1 of the publisher)."""
+        failed_at = datetime.now(UTC).isoformat(timespec="milliseconds")
+        out = []
+        for item in items:
+            body = item.delivery.body
+            props = item.delivery.decoded()
+            headers = dict(props.headers or {})
+            headers[ERROR_HEADER] = item.error[:4000]
+            headers[ERROR_KIND_HEADER] = item.kind
+            headers[QUEUE_HEADER] = self.queue
+            headers[FAILED_AT_HEADER] = failed_at
+            if item.sqlstate:
+                headers[SQLSTATE_HEADER] = item.sqlstate
+            props.headers = headers
+            props.delivery_mode = 2
+            out.append((content_header(_PUBLISH_CH, len(body), bytes(props.marshal())), body))
+        return out
+
+    def _publish_dead_letters(
+        self, messages: list[tuple[bytes, bytes]], count: int, timeout: float
+    ) -> None:
+        """Publish on the publishing connection (opened on first use) and wait for confirms.
+
+        Dead letters go through a connection of their own: RabbitMQ blocks a connection that
+        publishes during a memory or disk alarm, and the consumer's acks must still flow.
+        """
+        conn = self._publisher
+        if conn is None or conn.error is not None:
+            if conn is not None:
+                conn.close(timeout=0.5)
+            self._publisher = None
+            conn = Connection(self.params, name=f"{self.name} (dead letters)")
+            conn.open()
+            try:
+                conn.open_channel(_PUBLISH_CH, confirm=True)
+            except BaseException:
+                conn.close()
+                raise
+            self._publisher = conn
+        method = publish_method(_PUBLISH_CH, "", self.dead_letter_queue, True)
+        parts: list[bytes] = []
+        for header, body in messages:
+            parts += (method, header, *body_frames(_PUBLISH_CH, body, conn.frame_max))
+        last = conn.published(_PUBLISH_CH, count)
+        conn.send(b"".join(parts))
+        nacked, returned = conn.wait_confirms(_PUBLISH_CH, last, timeout)
+        if nacked or returned:
+            why = returned[0] if returned else "nacked"
+            raise BrokerError(
+                f"RabbitMQ refused {nacked + len(returned)} message(s) for the dead-letter "
+                f"queue {self.dead_letter_queue!r}: {why}"
+            )
+
     def buffered(self) -> int:
         """Messages received from the broker and not yet handed out."""
         conn = self._conn
@@ -431,9 +469,9 @@ class QueueConsumer:
     def close(self) -> None:
         """Close the connection; the broker puts unacked messages back in the queue."""
         self._closed = True
-        conn = self._conn
-        if conn is not None:
-            conn.close()
+        for conn in (self._publisher, self._conn):
+            if conn is not None:
+                conn.close()
 
 
 def _check_queue_name(name: str) -> None:
