@@ -68,3 +68,5 @@ def test_the_prefetch_default_fills_two_batches_and_starving_ones_are_warned() -
     assert "use --prefetch 1000 or more" in starving
     half = prefetch_warning(600, 500, 2.0)
     assert half is not None and "below twice --batch-rows 500" in half
+    huge = prefetch_warning(65_535, 100_000, 1.0)
+    assert huge is not None and "use --batch-rows 32767 or less" in huge

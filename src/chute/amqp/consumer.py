@@ -87,6 +87,13 @@ def default_prefetch(batch_rows: int) -> int:
 
 def prefetch_warning(prefetch: int, batch_rows: int, flush_interval: float) -> str | None:
     """One line of warning when ``prefetch`` starves batches of ``batch_rows``, else None."""
+    if batch_rows > MAX_PREFETCH // 2 and prefetch < batch_rows:
+        return (
+            f"--batch-rows {batch_rows} cannot fill: AMQP lets at most {MAX_PREFETCH:,} "
+            "messages wait for their ack, so batches close only on --batch-bytes or the "
+            f"--flush-interval ({flush_interval:g} s); use --batch-rows {MAX_PREFETCH // 2} "
+            "or less"
+        )
     if prefetch < batch_rows:
         return (
             f"--prefetch {prefetch} is below --batch-rows {batch_rows}: a batch can never "
