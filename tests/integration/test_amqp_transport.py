@@ -571,6 +571,17 @@ def test_a_closed_connection_is_reconnected_and_unacked_messages_come_again(queu
     assert _depth(queue + DEAD_LETTER_SUFFIX) == 0
 
 
+def test_heartbeats_keep_an_idle_consumer_connected(queue: str) -> None:
+    stop = threading.Event()
+    with QueueConsumer(AMQP_URL + "?heartbeat=1", queue, prefetch=10) as consumer:
+        time.sleep(3.5)  # the broker closes a connection silent for two heartbeats
+        publish_records(_records(1), AMQP_URL, queue)
+        batch = consumer.next_batch(10, BIG, 0.1, stop, idle_timeout=5)
+        consumer.ack_through(batch[-1].delivery_tag)
+        assert consumer.reconnects == 0
+    assert _ids(batch) == [1]
+
+
 @pytest.mark.slow
 def test_a_broker_restart_mid_consume_reconnects_and_redelivers_the_unacked(queue: str) -> None:
     _needs_rabbitmqctl()
