@@ -101,11 +101,14 @@ def declare_queue(url: str, queue: str) -> None:
 
 
 def delete_queue(url: str, queue: str) -> None:
+    """Delete the queue and the dead-letter queue a chute consumer declared for it."""
     import pika
 
     conn = pika.BlockingConnection(_pika_params(url))
     try:
-        conn.channel().queue_delete(queue)
+        ch = conn.channel()
+        ch.queue_delete(queue)
+        ch.queue_delete(queue + ".dead-letter")
     finally:
         conn.close()
 

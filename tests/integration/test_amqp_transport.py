@@ -133,16 +133,22 @@ def _take(consumer: QueueConsumer, n: int, timeout: float = 10.0) -> list[Delive
 
 
 def _drain(url: str, name: str) -> list[Delivery]:
-    """Every message of the queue, acked."""
+    """Every message of the queue, acked (the dead-letter queue a consumer declares for
+    it is deleted after, unless it was there before)."""
     out: list[Delivery] = []
     stop = threading.Event()
-    with QueueConsumer(url, name, prefetch=1000) as consumer:
-        while True:
-            batch = consumer.next_batch(1000, BIG, 0.2, stop, idle_timeout=0.5)
-            if not batch:
-                return out
-            out += batch
-            consumer.ack_through(batch[-1].delivery_tag)
+    made = _depth(name + DEAD_LETTER_SUFFIX) < 0
+    try:
+        with QueueConsumer(url, name, prefetch=1000) as consumer:
+            while True:
+                batch = consumer.next_batch(1000, BIG, 0.2, stop, idle_timeout=0.5)
+                if not batch:
+                    return out
+                out += batch
+                consumer.ack_through(batch[-1].delivery_tag)
+    finally:
+        if made:
+            _delete(name + DEAD_LETTER_SUFFIX)
 
 
 def _ids(deliveries: list[Delivery]) -> list[int]:
@@ -399,7 +405,7 @@ def test_dead_letters_then_the_batch_ack_leave_nothing_behind(queue: str) -> Non
         assert _wait_depth(queue, 0) == 0
         assert [d.body for d in _drain(AMQP_URL, dlq)] == [b"[1, 2]", b"\xff"]
     finally:
-        _delete(dlq)
+        _delete(dlq, dlq + DEAD_LETTER_SUFFIX)
 
 
 def test_dead_letters_go_on_after_their_publishing_connection_is_lost(queue: str) -> None:

@@ -264,7 +264,9 @@ class Connection:
                     f"{where} refused the login of user {p.user!r}: wrong user name or password",
                     hint="check the user and password in the URL",
                 )
-            raise BrokerError(f"{where} refused the login: {tune.reply_text}")
+            raise BrokerUnavailableError(
+                f"{where} closed the connection at the login: {tune.reply_text} ({tune.reply_code})"
+            )
         if not isinstance(tune, commands.Connection.Tune):
             raise BrokerError(f"{where} sent {tune.name} where Connection.Tune was due")
         self.frame_max = min(tune.frame_max or FRAME_MAX, FRAME_MAX)
@@ -274,6 +276,10 @@ class Connection:
         self._write(sock, commands.Connection.Open(p.vhost))
         opened = self._read_method(sock, where)
         if isinstance(opened, commands.Connection.Close):
+            if opened.reply_code not in (403, 530):  # not a refusal: a broker still starting
+                raise BrokerUnavailableError(
+                    f"{where} closed the connection: {opened.reply_text} ({opened.reply_code})"
+                )
             raise BrokerError(
                 f"{where} refused access to virtual host {p.vhost!r}: {opened.reply_text}",
                 hint="check the virtual host (the URL's path; %2F is /) and its permissions",
@@ -307,9 +313,8 @@ class Connection:
                         f"{where} closed the connection during the AMQP handshake "
                         "(is that port RabbitMQ's?)"
                     ) from None
-                raise BrokerError(
-                    f"{where} closed the connection during the login "
-                    f"(refused user {self.params.user!r}?)"
+                raise BrokerUnavailableError(
+                    f"{where} closed the connection during the login"
                 ) from None
             if head[0] == 8:
                 continue
