@@ -20,10 +20,10 @@ import typer
 from chute import config
 from chute.api import load
 from chute.bench import bench_command
-from chute.queues import DEFAULT_BATCH_MESSAGES, DEFAULT_FLUSH_INTERVAL, consume, publish
 from chute.engine.pipeline import Observer
 from chute.errors import ChuteError, Interrupted
 from chute.progress import JsonLog, ProgressBar, QueueStatus
+from chute.queues import DEFAULT_BATCH_MESSAGES, DEFAULT_FLUSH_INTERVAL, consume, publish
 from chute.report import LoadReport
 
 EXIT_OK = 0
@@ -44,28 +44,47 @@ def _main() -> None:
     """chute moves records into databases fast and safely."""
 
 
+# Options shared by the commands, defined once.
+Into = Annotated[
+    str,
+    typer.Option(
+        envvar="CHUTE_INTO",
+        help="Database URL: sqlite:///path.db or postgresql://user@host/db.",
+    ),
+]
+Key = Annotated[str | None, typer.Option(help="Key column(s), comma-separated.")]
+Workers = Annotated[
+    int,
+    typer.Option(
+        envvar="CHUTE_WORKERS",
+        help="Connections writing batches at once (PostgreSQL); row order is then not kept.",
+    ),
+]
+ReportPath = Annotated[Path | None, typer.Option(help="Write the JSON report to this file.")]
+LogJson = Annotated[
+    bool,
+    typer.Option("--log-json", help="One JSON line per batch on stderr (and no progress bar)."),
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or status line.")]
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+
+
 @app.command("load")
 def load_command(
     source: Annotated[
         str, typer.Argument(help="A .csv/.tsv/.jsonl file (optionally .gz), or - for stdin.")
     ],
-    into: Annotated[
-        str,
-        typer.Option(
-            envvar="CHUTE_INTO",
-            help="Database URL: sqlite:///path.db or postgresql://user@host/db.",
-        ),
-    ] = config.DEFAULT_INTO,
+    into: Into = config.DEFAULT_INTO,
     table: Annotated[
-        str | None, typer.Option(help="Table name [default: the file's stem].")
+        str | None, typer.Option(help="Table name (default: the file's stem).")
     ] = None,
     mode: Annotated[
         str, typer.Option(help="append | upsert | ignore | replace.")
     ] = config.DEFAULT_MODE.value,
-    key: Annotated[str | None, typer.Option(help="Key column(s), comma-separated.")] = None,
+    key: Key = None,
     format: Annotated[
         str | None,
-        typer.Option("--format", help="csv | tsv | jsonl [default: from the extension]."),
+        typer.Option("--format", help="csv | tsv | jsonl (default: from the extension)."),
     ] = None,
     delimiter: Annotated[str | None, typer.Option(help="CSV field delimiter.")] = None,
     quote: Annotated[str | None, typer.Option(help="CSV quote character; '' for none.")] = None,
@@ -82,15 +101,15 @@ def load_command(
         int | None,
         typer.Option(
             envvar="CHUTE_BATCH_ROWS",
-            help="Records per batch (transaction), fixed [default: adaptive, see "
-            "docs/performance.md].",
+            help="Records per batch (transaction), fixed (default: adaptive, see "
+            "docs/performance.md).",
         ),
     ] = None,
     batch_bytes: Annotated[
         int | None,
         typer.Option(
             envvar="CHUTE_BATCH_BYTES",
-            help="Most input bytes per batch [default: from --memory-limit].",
+            help="Most input bytes per batch (default: from --memory-limit).",
         ),
     ] = None,
     memory_limit: Annotated[
@@ -114,7 +133,7 @@ def load_command(
         str | None,
         typer.Option(
             help="Where rejected records go: a file, or table:NAME "
-            "[default: <table>.rejects.jsonl beside the source]."
+            "(default: <table>.rejects.jsonl beside the source)."
         ),
     ] = None,
     max_errors: Annotated[
@@ -122,7 +141,7 @@ def load_command(
         typer.Option(
             envvar="CHUTE_MAX_ERRORS",
             help="Stop once more records than this were rejected (0: stop at the first) "
-            "[default: no limit].",
+            "(default: no limit).",
         ),
     ] = None,
     atomic: Annotated[
@@ -140,13 +159,13 @@ def load_command(
             "part-way (rows it loaded stay).",
         ),
     ] = False,
-    report: Annotated[Path | None, typer.Option(help="Write the JSON report to this file.")] = None,
+    report: ReportPath = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     log_json: Annotated[
         bool,
         typer.Option("--log-json", help="One JSON line per batch on stderr (and no progress bar)."),
     ] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    debug: Debug = False,
 ) -> None:
     """Load a file into a table, creating the table when it is missing."""
     observers: list[Observer] = []
@@ -229,14 +248,12 @@ app.command("bench")(bench_command)
 def consume_command(
     url: Annotated[str, typer.Argument(help="The broker: amqp://user:password@host:port/vhost.")],
     queue: Annotated[str, typer.Option(help="The queue to consume.")],
-    into: Annotated[
-        str, typer.Option(envvar="CHUTE_INTO", help="Database URL, as for chute load.")
-    ] = config.DEFAULT_INTO,
+    into: Into = config.DEFAULT_INTO,
     table: Annotated[
-        str | None, typer.Option(help="The table [default: the queue's name].")
+        str | None, typer.Option(help="The table (default: the queue's name).")
     ] = None,
     mode: Annotated[str, typer.Option(help="append | upsert | ignore.")] = "append",
-    key: Annotated[str | None, typer.Option(help="Key column(s), comma-separated.")] = None,
+    key: Key = None,
     batch_rows: Annotated[
         int, typer.Option(help="Messages per batch (one transaction, one ack).")
     ] = DEFAULT_BATCH_MESSAGES,
@@ -245,31 +262,27 @@ def consume_command(
     ] = DEFAULT_FLUSH_INTERVAL,
     prefetch: Annotated[
         int | None,
-        typer.Option(help="Messages the broker may send ahead of acks [default: 2 batches]."),
+        typer.Option(help="Messages the broker may send ahead of acks (default: 2 batches)."),
     ] = None,
     dead_letter_queue: Annotated[
         str | None,
-        typer.Option(help="Where messages that cannot be stored go [default: QUEUE.dead-letter]."),
+        typer.Option(help="Where messages that cannot be stored go (default: QUEUE.dead-letter)."),
     ] = None,
     idle_exit: Annotated[
         float | None,
-        typer.Option(help="Stop once no message came for this many seconds [default: never]."),
+        typer.Option(help="Stop once no message came for this many seconds (default: never)."),
     ] = None,
-    workers: Annotated[
-        int, typer.Option(help="Connections writing batches at once (PostgreSQL).")
-    ] = config.DEFAULT_WORKERS,
+    workers: Workers = config.DEFAULT_WORKERS,
     no_ledger: Annotated[
         bool,
         typer.Option(
             "--no-ledger", help="Append mode: do not record message ids to skip redeliveries."
         ),
     ] = False,
-    report: Annotated[Path | None, typer.Option(help="Write the JSON report to this file.")] = None,
-    log_json: Annotated[
-        bool, typer.Option("--log-json", help="One JSON line per batch on stderr.")
-    ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No status line.")] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    report: ReportPath = None,
+    log_json: LogJson = False,
+    quiet: Quiet = False,
+    debug: Debug = False,
 ) -> None:
     """Consume JSON messages from a RabbitMQ queue into a table; ack after commit."""
     observers: list[Observer] = []
@@ -308,11 +321,11 @@ def publish_command(
     url: Annotated[str, typer.Argument(help="The broker: amqp://user:password@host:port/vhost.")],
     queue: Annotated[str, typer.Option(help="The queue (declared durable if missing).")],
     format: Annotated[
-        str | None, typer.Option("--format", help="csv | tsv | jsonl [default: extension].")
+        str | None, typer.Option("--format", help="csv | tsv | jsonl (default: extension).")
     ] = None,
     delimiter: Annotated[str | None, typer.Option(help="CSV field delimiter.")] = None,
     encoding: Annotated[str, typer.Option(help="Text encoding.")] = config.DEFAULT_ENCODING,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    debug: Debug = False,
 ) -> None:
     """Publish a file's records to a queue, one JSON message each, with publisher confirms."""
     try:
