@@ -54,10 +54,11 @@ Into = Annotated[
 ]
 Key = Annotated[str | None, typer.Option(help="Key column(s), comma-separated.")]
 Workers = Annotated[
-    int,
+    int | None,
     typer.Option(
         envvar="CHUTE_WORKERS",
-        help="Connections writing batches at once (PostgreSQL); row order is then not kept.",
+        help="Connections writing batches at once (default: 2 on PostgreSQL, 1 on SQLite); "
+        "row order is then not kept.",
     ),
 ]
 ReportPath = Annotated[Path | None, typer.Option(help="Write the JSON report to this file.")]
@@ -119,13 +120,7 @@ def load_command(
             help="Memory the batch sizes are planned for, e.g. 512MiB or 2GiB.",
         ),
     ] = config.DEFAULT_MEMORY_LIMIT_TEXT,
-    workers: Annotated[
-        int,
-        typer.Option(
-            envvar="CHUTE_WORKERS",
-            help="Connections writing batches at once (PostgreSQL); row order is then not kept.",
-        ),
-    ] = config.DEFAULT_WORKERS,
+    workers: Workers = None,
     add_columns: Annotated[
         bool, typer.Option("--add-columns", help="Add input columns that an existing table lacks.")
     ] = False,
@@ -272,7 +267,7 @@ def consume_command(
         float | None,
         typer.Option(help="Stop once no message came for this many seconds (default: never)."),
     ] = None,
-    workers: Workers = config.DEFAULT_WORKERS,
+    workers: Workers = None,
     no_ledger: Annotated[
         bool,
         typer.Option(

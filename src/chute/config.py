@@ -19,8 +19,9 @@ DEFAULT_BATCH_BYTES = 4 << 20
 #: the process's memory limit (bytes of resident memory) the batch sizes are planned for
 DEFAULT_MEMORY_LIMIT = 512 << 20
 DEFAULT_MEMORY_LIMIT_TEXT = "512MiB"
-#: connections writing batches at once (see docs/performance.md for the measurements)
-DEFAULT_WORKERS = 1
+#: connections writing batches at once where the database gains from it (PostgreSQL); see
+#: docs/performance.md and benchmarks/RESULTS.md for the measurements behind it
+DEFAULT_WORKERS = 2
 MAX_WORKERS = 32
 DEFAULT_ENCODING = "utf-8"
 #: batches parsed ahead of the writer; bounds memory at about (this + 2) batches
@@ -45,7 +46,8 @@ class LoadOptions:
     #: input bytes per batch at most; None: from the memory limit
     batch_bytes: int | None = None
     memory_limit: int = DEFAULT_MEMORY_LIMIT
-    workers: int = DEFAULT_WORKERS
+    #: None: DEFAULT_WORKERS where the database gains from parallel writers, else 1
+    workers: int | None = None
     add_columns: bool = False
     rejects: str | None = None
     max_errors: int | None = None
@@ -63,7 +65,7 @@ class LoadOptions:
                 f"memory limit {self.memory_limit:,} bytes is too small",
                 hint="give at least 64 MiB, e.g. --memory-limit 512MiB",
             )
-        if not 1 <= self.workers <= MAX_WORKERS:
+        if self.workers is not None and not 1 <= self.workers <= MAX_WORKERS:
             raise ConfigError(f"workers must be between 1 and {MAX_WORKERS}, not {self.workers}")
         if self.max_errors is not None and self.max_errors < 0:
             raise ConfigError(f"max_errors must be 0 or more, not {self.max_errors}")

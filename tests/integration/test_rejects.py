@@ -259,7 +259,8 @@ def test_after_a_duplicate_key_later_batches_are_checked_first(db_url: str, tmp_
     for at in (50, 150, 151, 250, 399):  # each repeats an id seen earlier
         ids[at] = ids[at - 40]
     path.write_text("id,v\n" + "".join(f"{i},x\n" for i in ids))
-    report = load(path, db_url, batch_rows=100, rejects=str(tmp_path / "r.jsonl"))
+    # one writer: with two, the next batch is in flight before the first refusal is seen
+    report = load(path, db_url, batch_rows=100, workers=1, rejects=str(tmp_path / "r.jsonl"))
     assert (report.written, report.rejected) == (395, 5)
     assert [r.position.line for r in report.rejects] == [52, 152, 153, 252, 401]
     assert all(

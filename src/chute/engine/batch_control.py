@@ -30,8 +30,9 @@ OVERHEAD_SHARE = 0.03
 MIN_SECONDS = 0.25
 #: ... and at most this much
 MAX_SECONDS = 2.0
-#: the first batch of an adaptive load, in rows (also capped by bytes)
-START_ROWS = 10_000
+#: the first batch of an adaptive load, in rows (also capped by bytes); the source cuts two
+#: batches ahead, so the first three batches are this size whatever the controller learns
+START_ROWS = 20_000
 #: the smallest batch the controller sets
 MIN_ROWS = 100
 #: growth per batch at most ×GROWTH; back-off halves

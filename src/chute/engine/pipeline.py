@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chute.config import QUEUE_DEPTH, LoadOptions
+from chute.config import DEFAULT_WORKERS, QUEUE_DEPTH, LoadOptions
 from chute.engine import columns as ct
 from chute.engine.batch_control import BatchController, byte_budget, current_rss
 from chute.engine.checkpoint import Checkpoint, Checkpoints
@@ -139,6 +139,7 @@ class _BatchProgress:
         self.turns = turns  # parallel writers: wait for the batch's turn to commit
         self.total = WriteCounts()
         self.attempts = 0  # write statements tried
+        self.waited = 0.0  # seconds spent waiting for earlier batches to commit
         self.refused = False  # the database refused records of the batch
         # all found, in any order: while reading, and before writing
         self.rejects: list[Reject] = [*item.rejects, *(found or {}).values()]
@@ -230,11 +231,15 @@ class Pipeline:
         )
         self._refusals = 0  # statements the database refused in this load
         self._sinks = [sink]  # every connection of the load (parallel writers add theirs)
-        self._writers = options.workers if sink.capabilities.parallel_writes else 1
-        if self._writers < options.workers:
+        asked = options.workers
+        if sink.capabilities.parallel_writes:
+            self._writers = asked or DEFAULT_WORKERS
+        else:
+            self._writers = 1
+        if asked is not None and self._writers < asked:
             self.report.changes.append(
                 f"{sink.display_url.split(':', 1)[0]} takes one writer at a time: writing "
-                f"over 1 connection, not {options.workers}"
+                f"over 1 connection, not {asked}"
             )
         self.report.workers = self._writers
         self._controller: BatchController | None = None
@@ -708,9 +713,11 @@ class Pipeline:
     def _write_batch(
         self, item: _Item, sink: Sink, turns: _Turns | None = None
     ) -> tuple[_BatchProgress, float]:
+        """Write a batch; returns its progress and the seconds the database took (not
+        counting waits for earlier batches to commit, which say nothing of this batch)."""
         t0 = time.perf_counter()
         progress = self._write_isolating(item, sink, turns)
-        return progress, time.perf_counter() - t0
+        return progress, time.perf_counter() - t0 - progress.waited
 
     def _account(self, item: _Item, progress: _BatchProgress, seconds: float) -> None:
         """Count a committed batch, tell the observers, steer the batch size."""
@@ -785,8 +792,8 @@ class Pipeline:
                     while True:
                         try:
                             item = self._next_item()
-                        except Interrupted:
-                            _settle(inflight, keep=0)  # what is in flight commits
+                        except ChuteError:  # stopped, or the source failed: the batches
+                            _settle(inflight, keep=0)  # before that point commit
                             raise
                         if item is None:
                             break
@@ -928,7 +935,9 @@ class Pipeline:
         sink = progress.sink
         assert sink is not None
         if progress.turns is not None:
+            t0 = time.perf_counter()
             progress.turns.wait(progress.item.seq)
+            progress.waited += time.perf_counter() - t0
         resume = progress.resume_point(rows_done)
         written = progress.take_rejects(resume.record if resume is not None else None)
         try:

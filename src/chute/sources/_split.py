@@ -57,6 +57,7 @@ class RecordSplitter:
         self._eof = False
         self._line = 1  # line number of the first byte of the buffer
         self._offset = 0  # byte offset of the first byte of the buffer
+        self._record_bytes = 0.0  # bytes per record of the last chunk
 
     def chunks(self, *, max_rows: int, max_bytes: int) -> Iterator[Chunk]:
         while True:
@@ -71,16 +72,27 @@ class RecordSplitter:
 
         A chunk can be empty (it held only blank lines); ``None`` means the input is done.
         """
+        # read (and scan) about what max_rows records take, not max_bytes every time:
+        # small chunks would otherwise cost a scan and a copy of the whole budget each
+        want = max_bytes
+        if self._record_bytes:
+            want = min(max_bytes, max(MIN_FILL, int(max_rows * self._record_bytes * 1.25)))
         while True:
-            if not self._eof and len(self._buffer) < max_bytes:
-                self._fill(max_bytes)
+            if not self._eof and len(self._buffer) < want:
+                self._fill(want)
             if not self._buffer:
                 return None
             ends, newlines = self._record_ends()
             if len(ends) == 0 and not self._eof:
                 self._fill(len(self._buffer) * 2)  # one record longer than the buffer
                 continue
-            return self._cut(ends, newlines, max_rows, max_bytes)
+            if len(ends) < max_rows and want < max_bytes and not self._eof:
+                want = min(max_bytes, want * 2)  # records longer than guessed: read more
+                continue
+            chunk = self._cut(ends, newlines, max_rows, max_bytes)
+            if chunk.rows:
+                self._record_bytes = (chunk.end_offset - chunk.offset) / chunk.rows
+            return chunk
 
     def skip_to(self, offset: int, line: int) -> None:
         """Go on reading at byte ``offset`` of the decoded input, which is on ``line``."""
@@ -188,6 +200,8 @@ class RecordSplitter:
 
 
 _WINDOW = 1 << 20
+#: the least a chunk reads ahead
+MIN_FILL = 64 << 10
 
 
 def _positions(arr: np.ndarray, byte: int) -> np.ndarray:
