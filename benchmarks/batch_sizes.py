@@ -70,7 +70,7 @@ class Contender:
 
     def args(self) -> list[str]:
         out = [] if self.batch_rows is None else ["--batch-rows", str(self.batch_rows)]
-        return out + (["--workers", str(self.workers)] if self.workers > 1 else [])
+        return [*out, "--workers", str(self.workers)]  # explicit: the default is 2
 
 
 def _contender(batch_rows: int | None, workers: int = 1) -> Contender:
