@@ -16,6 +16,9 @@ Contenders (``--list``):
   for ``--report03-budget`` seconds (default 30), extrapolated.
 - ``tuned_aio_pika``: what a careful hand gets from aio-pika: prefetch 2,000, batches of
   1,000 or 1 s, psycopg COPY, one multiple-ack after the commit.
+- ``chute_consume`` / ``chute_consume_2``: ``chute consume`` itself (append mode, the message
+  ledger on), as one process, and as two processes on the queue at once; each stops after
+  2 s without a message, which is taken off its wall time.
 - ``amqp_transport_copy``: chute's AMQP transport (``chute.amqp``: next_batch,
   decode_bodies, ack_through) hand-wired to psycopg COPY on one thread, without the engine:
   what the transport leaves for the engine to spend.
@@ -136,6 +139,8 @@ class Outcome:
     stored: int
     #: True when the contender stopped early on purpose (sample or time budget)
     sampled: bool
+    #: seconds at the end spent waiting for messages that never came (not counted)
+    idle: float = 0.0
 
 
 # -- contenders ---------------------------------------------------------------------------------
@@ -278,11 +283,45 @@ def amqp_transport_copy(ctx: Context) -> Outcome:
     return Outcome(stored, False)
 
 
+#: chute consume stops after this many idle seconds; they are taken off its wall time
+IDLE_EXIT = 2.0
+
+
+def _chute_consume(ctx: Context, processes: int) -> Outcome:
+    """``processes`` ``chute consume`` commands on the queue at once (append mode, the
+    message ledger on), each stopping after ``IDLE_EXIT`` s without a message."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        reports = [Path(tmp) / f"r{i}.json" for i in range(processes)]
+        cmd = [
+            sys.executable, "-m", "chute", "consume", ctx.amqp_url, "--queue", ctx.queue,
+            "--into", ctx.pg_url, "--table", "events", "--quiet", "--idle-exit", str(IDLE_EXIT),
+        ]  # fmt: skip
+        procs = [subprocess.Popen([*cmd, "--report", str(r)]) for r in reports]
+        if any(p.wait() != 0 for p in procs):
+            raise RuntimeError("chute consume failed")
+        stored = sum(json.loads(r.read_text())["written"] for r in reports)
+    return Outcome(stored, False, idle=IDLE_EXIT)
+
+
+def chute_consume(ctx: Context) -> Outcome:
+    """chute consume, one process (append, ledger on), its idle wait at the end not counted."""
+    return _chute_consume(ctx, 1)
+
+
+def chute_consume_2(ctx: Context) -> Outcome:
+    """chute consume, two processes on the queue at once (competing consumers)."""
+    return _chute_consume(ctx, 2)
+
+
 CONTENDERS: dict[str, Callable[[Context], Outcome]] = {
     "naive": naive,
     "report03": report03,
     "tuned_aio_pika": tuned_aio_pika,
     "amqp_transport_copy": amqp_transport_copy,
+    "chute_consume": chute_consume,
+    "chute_consume_2": chute_consume_2,
 }
 
 
@@ -309,7 +348,7 @@ def child(name: str, ctx: Context) -> None:
 
     cpu0, wall0 = _cpu(), time.perf_counter()
     outcome = CONTENDERS[name](ctx)
-    wall, cpu = time.perf_counter() - wall0, _cpu() - cpu0
+    wall, cpu = time.perf_counter() - wall0 - outcome.idle, _cpu() - cpu0
     print(json.dumps({**asdict(outcome), "wall": wall, "cpu": cpu}))
 
 
