@@ -27,7 +27,7 @@ from chute.config import (
     parse_size,
 )
 from chute.engine.pipeline import Observer, Pipeline
-from chute.errors import ConfigError
+from chute.errors import ConfigError, SinkUnavailableError
 from chute.report import LoadReport
 from chute.sinks import open_sink
 from chute.sinks.base import Mode, check_table_name
@@ -38,6 +38,8 @@ from chute.sources.queue import MessageLedger, QueueSource
 DEFAULT_BATCH_MESSAGES = 5_000
 DEFAULT_FLUSH_INTERVAL = 1.0
 DEFAULT_BATCH_BYTES = 8 << 20
+#: times in a row the database may go away before the consumer gives up
+DATABASE_RETRIES = 10
 
 
 def consume(
@@ -94,16 +96,61 @@ def consume(
         raise ConfigError("a queue has no end to replace a table at: use append, upsert or ignore")
     table_name = check_table_name(table or _table_from_queue(queue))
     stop = stop or threading.Event()
+    total: LoadReport | None = None
+    lost = 0  # times the database went away
+    in_a_row = 0  # ... without a batch committed in between
+    while True:
+        try:
+            report = _consume_once(
+                url, queue, options, table_name, prefetch, dead_letter_queue, flush_interval,
+                idle_timeout, ledger, observers, stop,
+            )  # fmt: skip
+        except SinkUnavailableError as exc:
+            if exc.report is not None:
+                in_a_row = 0 if exc.report.batches else in_a_row
+                total = _add(total, exc.report)
+            lost += 1
+            in_a_row += 1
+            if stop.is_set() or in_a_row > DATABASE_RETRIES:
+                raise
+            delay = min(0.5 * 2 ** (in_a_row - 1), 10.0)
+            if warn is not None:
+                warn(
+                    f"{exc}; the batch in hand goes back to the queue; trying again in {delay:g} s"
+                )
+            stop.wait(delay)
+            continue
+        report = _add(total, report)
+        if report.queue is not None:
+            report.queue["database_reconnects"] = lost
+        return report
+
+
+def _consume_once(
+    url: str,
+    queue: str,
+    options: LoadOptions,
+    table_name: str,
+    prefetch: int,
+    dead_letter_queue: str | None,
+    flush_interval: float,
+    idle_timeout: float | None,
+    ledger: bool,
+    observers: Sequence[Observer],
+    stop: threading.Event,
+) -> LoadReport:
+    """One consumer and one database connection, until stopped or either fails; closing
+    the consumer hands what it has not acked back to the broker."""
     consumer = QueueConsumer(url, queue, prefetch=prefetch, dead_letter_queue=dead_letter_queue)
-    sink = open_sink(into)
+    sink = open_sink(options.into)
     source: QueueSource | None = None
     try:
         consumer.connect()
         book = MessageLedger(sink, queue) if ledger and options.mode is Mode.APPEND else None
         source = QueueSource(
             consumer,
-            batch_rows=batch_rows,
-            batch_bytes=batch_bytes,
+            batch_rows=options.batch_rows or DEFAULT_BATCH_MESSAGES,
+            batch_bytes=options.batch_bytes or DEFAULT_BATCH_BYTES,
             flush_interval=flush_interval,
             stop=stop,
             idle_timeout=idle_timeout,
@@ -111,16 +158,30 @@ def consume(
         )
         pipeline = Pipeline(source, sink, options, table_name, _DeadLetters(consumer), observers)
         try:
-            report = pipeline.run()
+            return pipeline.run()
         finally:
             pipeline.report.queue = _queue_report(source, consumer)
-        return report
     finally:
         if source is not None:
             source.close()
         else:
             consumer.close()
         sink.close()
+
+
+_COUNTS = ("read", "written", "created", "updated", "skipped", "rejected", "batches")
+
+
+def _add(before: LoadReport | None, after: LoadReport) -> LoadReport:
+    """``after``'s report with the counts of the runs before it (database reconnects)."""
+    if before is None:
+        return after
+    for name in _COUNTS:
+        setattr(after, name, getattr(before, name) + getattr(after, name))
+    if before.queue and after.queue:
+        for name in ("messages", "acked", "dead_lettered", "already_stored", "stale_acks"):
+            after.queue[name] += before.queue[name]
+    return after
 
 
 def _queue_report(source: QueueSource, consumer: QueueConsumer) -> dict[str, Any]:

@@ -112,9 +112,7 @@ def test_a_partly_refused_message_dead_letters_only_its_refused_records(
 
 def test_a_table_is_created_from_the_messages(pg_url: str, queue: str) -> None:
     publish(queue, _events(100))
-    report = chute.consume(
-        AMQP_URL, queue=queue, into=pg_url, table="events", idle_timeout=1.0
-    )
+    report = chute.consume(AMQP_URL, queue=queue, into=pg_url, table="events", idle_timeout=1.0)
     assert report.table_created and report.columns["payload"] == "json"
     assert query(pg_url, "SELECT payload->>'n' FROM events WHERE id = 42") == [("42",)]
 
@@ -195,6 +193,30 @@ def test_a_broker_restart_mid_stream_loses_and_doubles_nothing(
     assert _count(pg_url) == (n, n)
     assert depth(queue) == 0
     assert ", 0 reconnects" not in log  # it did reconnect
+
+
+def test_a_lost_database_connection_is_mended_and_loses_nothing(
+    pg_url: str, queue: str, tmp_path: Path
+) -> None:
+    n = 20_000
+    publish(queue, _events(n))
+    cmd = _consume_cmd(
+        queue, pg_url, "--batch-rows", "500", "--mode", "upsert", "--key", "id", "--idle-exit", "3"
+    )
+    with (tmp_path / "log.txt").open("w") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=out)
+        while _count(pg_url)[0] < 3_000 and proc.poll() is None:
+            time.sleep(0.01)
+        execute(
+            pg_url,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        assert proc.wait(timeout=180) == 0, (tmp_path / "log.txt").read_text()
+    log = (tmp_path / "log.txt").read_text()
+    assert "lost the database" in log and "trying again" in log
+    assert _count(pg_url) == (n, n)
+    assert depth(queue) == 0
 
 
 def test_two_consumers_share_the_queue_and_store_each_message_once(

@@ -298,6 +298,9 @@ class Pipeline:
             raise
         finally:
             self._stop.set()
+            halt = getattr(self.source, "halt", None)
+            if halt is not None and report.status == "failed":
+                halt()  # a source that waits for input (a queue) stops waiting
             if reader is not None:
                 self._drain()
                 reader.join(timeout=10)

@@ -19,9 +19,11 @@ promises about such redeliveries.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import cast
 
 import numpy as np
 import orjson
@@ -139,7 +141,7 @@ class QueueSource:
         self.name = f"{consumer.params.display} queue {consumer.queue}"
         self.batch_size = BatchSize(batch_rows, batch_bytes)
         self.flush_interval = flush_interval
-        self.stop = stop
+        self.stop = _Either(stop, threading.Event())  # the caller's stop, or halt()
         self.idle_timeout = idle_timeout
         self.ledger = ledger
         self.columns: list[str] = []
@@ -160,7 +162,7 @@ class QueueSource:
             self.ledger.open()
         while not self.stop.is_set():
             deliveries = self.consumer.next_batch(
-                size.rows, size.bytes, self.flush_interval, self.stop,
+                size.rows, size.bytes, self.flush_interval, cast(threading.Event, self.stop),
                 idle_timeout=self.idle_timeout,
             )  # fmt: skip
             if not deliveries:
@@ -315,6 +317,11 @@ class QueueSource:
                 delivery = delivery._replace(body=orjson.dumps(records, default=str))
         return DeadLetter(delivery, first.error, error, first.sqlstate)
 
+    def halt(self) -> None:
+        """Stop reading now (the engine is failing): the batch being filled is dropped and
+        goes back to the queue when the consumer closes."""
+        self.stop.other.set()
+
     # -- the Source protocol ----------------------------------------------------------------
 
     def total_bytes(self) -> int | None:
@@ -327,3 +334,20 @@ class QueueSource:
         if self.ledger is not None:
             self.ledger.close()
         self.consumer.close()
+
+
+class _Either:
+    """Set when either event is set (what ``QueueConsumer`` needs of a stop event)."""
+
+    def __init__(self, one: threading.Event, other: threading.Event) -> None:
+        self.one = one
+        self.other = other
+
+    def is_set(self) -> bool:
+        return self.one.is_set() or self.other.is_set()
+
+    def wait(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self.is_set() and (left := deadline - time.monotonic()) > 0:
+            self.other.wait(min(left, 0.05))
+        return self.is_set()
