@@ -68,9 +68,7 @@ def test_the_monitor_adds_up_in_the_report_and_the_json_log(db_url: str, tmp_pat
     assert batches[0]["next_batch_rows"] > batches[0]["rows"]
 
 
-def test_the_summary_shows_batches_latency_and_the_waits(
-    sqlite_url: str, tmp_path: Path
-) -> None:
+def test_the_summary_shows_batches_latency_and_the_waits(sqlite_url: str, tmp_path: Path) -> None:
     path = _orders(tmp_path / "orders.csv", 5_000)
     done = _run(str(path), "--into", sqlite_url, "--table", "orders", "--batch-rows", "1000")
     assert done.returncode == 0, done.stderr

@@ -138,3 +138,13 @@ def test_the_byte_budget_shares_the_memory_among_batches_in_memory() -> None:
     assert one > four > 0
     assert one * (1 + 2) * 12 <= (1 << 30) - (100 << 20)
     assert byte_budget(100 << 20, writers=1, baseline=200 << 20) == 256 << 10  # the floor
+
+
+def test_a_noisy_fit_keeps_what_was_learnt() -> None:
+    controller = adaptive()
+    simulate(controller, rows=2_000_000, latency=0.3, per_row=5e-6, noise=0.0)
+    settled = controller.size.rows
+    # a bigger batch that came back faster than a smaller one: the slope is negative
+    controller.observe(settled // 2, 100, 0.9)
+    controller.observe(settled, 100, 0.5)
+    assert controller.size.rows >= settled // 2

@@ -165,8 +165,10 @@ class BatchController:
         sxx = sum((x - mx) ** 2 for x in xs)
         sxy = sum((x - mx) * (t - my) for x, (_, t) in zip(xs, points, strict=True))
         b = sxy / sxx
-        if b <= 0:  # noise swamps the per-row cost: take the mean cost per row
-            b = max(my / mx, 1e-9)
+        if b <= 0:  # noise swamps the per-row cost (a slow first batch, a busy server)
+            if self.model is not None:
+                return self.model  # keep what was learnt
+            b = max(my / mx, 1e-9)  # nothing yet: the mean cost per row
             a = 0.0
         else:
             a = max(my - b * mx, 0.0)
