@@ -142,9 +142,11 @@ def test_the_byte_budget_shares_the_memory_among_batches_in_memory() -> None:
 
 def test_a_noisy_fit_keeps_what_was_learnt() -> None:
     controller = adaptive()
-    simulate(controller, rows=2_000_000, latency=0.3, per_row=5e-6, noise=0.0)
-    settled = controller.size.rows
-    # a bigger batch that came back faster than a smaller one: the slope is negative
-    controller.observe(settled // 2, 100, 0.9)
-    controller.observe(settled, 100, 0.5)
-    assert controller.size.rows >= settled // 2
+    controller.observe(20_000, 0, 0.4)  # a = 0.3 s, b = 5 µs per row
+    controller.observe(80_000, 0, 0.7)
+    grown = controller.size.rows
+    assert grown == 320_000  # 4× the last batch, on the way to 2 s of work
+    # a big batch that came back faster than the small ones: the slope comes out negative
+    controller.observe(grown, 0, 0.2)
+    assert controller.model == pytest.approx((0.3, 5e-6))
+    assert controller.size.rows >= grown
