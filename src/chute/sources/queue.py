@@ -69,19 +69,13 @@ class MessageLedger:
         self._reader.connect()
 
     def stored(self, ids: list[str]) -> set[str]:
-        """Those of ``ids`` recorded as stored."""
-        found: set[str] = set()
-        for lo in range(0, len(ids), 1000):
-            chunk = ids[lo : lo + 1000]
-            marks = ", ".join("?" * len(chunk))
-            with self._reader.transaction():
-                rows = self._reader.execute(
-                    f"SELECT message_id FROM {LEDGER_TABLE} WHERE queue = ? AND message_id IN "
-                    f"({marks})",
-                    [self.queue, *chunk],
-                )
-            found.update(str(r[0]) for r in rows)
-        return found
+        """Those of ``ids`` recorded as stored (one lookup, however many ids)."""
+        keys = pa.RecordBatch.from_arrays(
+            [pa.array([self.queue] * len(ids), pa.string()), pa.array(ids, pa.string())],
+            names=["queue", "message_id"],
+        )
+        found = self._reader.existing_keys(LEDGER_TABLE, ["queue", "message_id"], keys)
+        return {ids[i] for i in found}
 
     def record(self, sink: Sink, ids: list[str]) -> None:
         """In ``sink``'s open transaction: ``ids`` are stored."""
