@@ -92,7 +92,7 @@ class QueueStatus:
             TextColumn(
                 "{task.fields[read]:>11,} records {task.fields[rate]:>8,.0f}/s · "
                 "batch {task.fields[batch]:,} · written {task.fields[written]:,} · "
-                "dead-lettered {task.fields[rejected]:,}"
+                "dead-lettered {task.fields[rejected]:,} · lag {task.fields[lag]}"
             ),
             console=console or Console(stderr=True),
             transient=True,
@@ -103,7 +103,7 @@ class QueueStatus:
     def on_start(self, report: LoadReport, total_bytes: int | None) -> None:
         self._progress.start()
         self._task = self._progress.add_task(
-            report.table, total=None, read=0, rate=0.0, batch=0, written=0, rejected=0
+            report.table, total=None, read=0, rate=0.0, batch=0, written=0, rejected=0, lag="?"
         )
 
     def on_batch(self, report: LoadReport, bytes_read: int) -> None:
@@ -117,7 +117,16 @@ class QueueStatus:
             batch=report.last_batch.get("rows", 0),
             written=report.written,
             rejected=report.rejected,
+            lag=_lag(report.last_batch),
         )
 
     def on_finish(self, report: LoadReport) -> None:
         self._progress.stop()
+
+
+def _lag(batch: dict[str, object]) -> str:
+    """Messages waiting: in the queue, and in this consumer's prefetch buffer."""
+    depth, buffered = batch.get("queue_depth"), batch.get("buffered")
+    if not isinstance(depth, int):
+        return "?"
+    return f"{depth + (buffered if isinstance(buffered, int) else 0):,} messages"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import signal
 import subprocess
 import sys
@@ -259,6 +261,48 @@ def test_sigterm_commits_and_acks_what_is_in_hand(pg_url: str, queue: str, tmp_p
     # every message is either stored or still in the queue (none unacked, none lost)
     assert stored[0] + depth(queue) == 10_000
     assert "stopping: committing and acking" in (tmp_path / "log.txt").read_text()
+
+
+def test_the_log_and_the_status_line_show_the_lag(pg_url: str, queue: str) -> None:
+    publish(queue, _events(20_000))
+    done = subprocess.run(
+        [*_consume_cmd(queue, pg_url, "--batch-rows", "1000", "--idle-exit", "1"), "--log-json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    batches = [e for e in map(json.loads, done.stderr.splitlines()) if e.get("event") == "batch"]
+    assert sum(b["rows"] for b in batches) == 20_000
+    depths = [b["queue_depth"] for b in batches]
+    assert all(isinstance(d, int) for d in depths)
+    assert depths[0] > 10_000  # most of the queue was still waiting after the first batch
+    assert depths[-1] < depths[0]  # (read at most 4 times a second)
+    # on a terminal, the status line says the same (upsert: a second publish has the same
+    # message ids, which the ledger of an append would skip)
+    main, tty = pty.openpty()
+    publish(queue, _events(20_000, 20_000))
+    cmd = _consume_cmd(queue, pg_url, "--batch-rows", "1000", "--idle-exit", "1",
+                       "--mode", "upsert", "--key", "id", "--table", "events2")  # fmt: skip
+    proc = subprocess.Popen(
+        [c for c in cmd if c != "--quiet"],
+        stderr=tty, stdout=subprocess.PIPE, env={**os.environ, "COLUMNS": "160"},
+    )  # fmt: skip
+    os.close(tty)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    proc.communicate(timeout=60)
+    os.close(main)
+    screen = drawn.decode(errors="replace")
+    assert proc.returncode == 0
+    assert "records" in screen and "/s" in screen and "lag" in screen and "messages" in screen
 
 
 def test_publish_sends_a_files_records_with_confirms(queue: str, tmp_path: Path) -> None:

@@ -65,7 +65,7 @@ FAILED_AT_HEADER = "x-chute-failed-at"
 SQLSTATE_HEADER = "x-chute-sqlstate"
 MAX_PREFETCH = 65_535
 _POLL = 0.05  # how often a waiting next_batch looks at ``stop``
-_CONSUME, _DECLARE = 1, 2  # the consuming connection's channels
+_CONSUME, _DECLARE, _STATUS = 1, 2, 3  # the consuming connection's channels
 _PUBLISH_CH = 1  # the dead-letter publisher's channel
 
 
@@ -153,6 +153,8 @@ class QueueConsumer:
         self._acked = 0  # the highest tag acked by a multiple-ack
         self._acked_alone: set[int] = set()  # dead-lettered tags above _acked
         self._dl_lock = threading.Lock()
+        self._depth_lock = threading.Lock()
+        self._depth_conn: Connection | None = None  # the connection its channel is open on
         self._publisher: Connection | None = None  # dead letters, opened on first use
         self._closed = False
 
@@ -467,6 +469,28 @@ class QueueConsumer:
                 f"RabbitMQ refused {nacked + len(returned)} message(s) for the dead-letter "
                 f"queue {self.dead_letter_queue!r}: {why}"
             )
+
+    def depth(self) -> int | None:
+        """Messages ready in the queue now (a passive declare on a channel of its own), or
+        None when the broker cannot be asked.  Thread-safe; for status lines."""
+        with self._depth_lock:
+            conn = self._conn
+            if conn is None or conn.error is not None:
+                return None
+            try:
+                if self._depth_conn is not conn:
+                    conn.open_channel(_STATUS)
+                    self._depth_conn = conn
+                ok = conn.rpc(
+                    _STATUS,
+                    commands.Queue.Declare(queue=self.queue, passive=True),
+                    commands.Queue.DeclareOk,
+                    timeout=5.0,
+                )
+            except (BrokerError, ChannelClosedError):
+                self._depth_conn = None
+                return None
+            return int(ok.message_count or 0)
 
     def buffered(self) -> int:
         """Messages received from the broker and not yet handed out."""

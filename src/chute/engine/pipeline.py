@@ -755,6 +755,9 @@ class Pipeline:
             "rows_per_second": round(item.records / seconds, 1) if seconds else None,
             "next_batch_rows": next_rows,
         }
+        status = getattr(self.source, "status", None)
+        if status is not None:  # what a source adds of its own (a queue: its depth)
+            report.last_batch.update(status())
         bytes_read = self.source.bytes_read()
         for obs in self.observers:
             obs.on_batch(report, bytes_read)

@@ -201,6 +201,11 @@ class Source(Protocol):
     #
     # ``committed(batch, rejects)``: called once ``batch`` is committed and counted, with
     # the batch's rejects.
+    #
+    # ``status() -> dict``: fields added to each batch's record (``report.last_batch``,
+    # ``--log-json``), e.g. a queue's depth.
+    #
+    # ``halt()``: the load is failing; stop waiting for input.
 
 
 class ResumableSource(Source, Protocol):

@@ -147,6 +147,8 @@ class QueueSource:
         self._settled = threading.Condition(self._lock)
         self._bytes = 0
         self._reconnects_seen = 0
+        self._depth: int | None = None
+        self._depth_at = -1.0
 
     # -- reading -------------------------------------------------------------------------
 
@@ -310,6 +312,15 @@ class QueueSource:
             if len(records) == len(refused):
                 delivery = delivery._replace(body=orjson.dumps(records, default=str))
         return DeadLetter(delivery, first.error, error, first.sqlstate)
+
+    def status(self) -> dict[str, object]:
+        """For each batch's log line and the status line: the messages waiting in the
+        queue (the consumers' lag; asked at most 4 times a second) and in this consumer's
+        prefetch buffer."""
+        now = time.monotonic()
+        if now - self._depth_at >= 0.25:
+            self._depth_at, self._depth = now, self.consumer.depth()
+        return {"queue_depth": self._depth, "buffered": self.consumer.buffered()}
 
     def halt(self) -> None:
         """Stop reading now (the engine is failing): the batch being filled is dropped and
