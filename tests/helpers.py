@@ -45,3 +45,31 @@ def write(path: Path, text: str | bytes) -> Path:
         text = text.encode("utf-8")
     path.write_bytes(text)
     return path
+
+
+def on_a_terminal(
+    cmd: list[str], *, columns: int = 100, timeout: float = 120
+) -> tuple[int, str, str]:
+    """Run ``cmd`` with its stderr on a pseudo-terminal ``columns`` wide; returns its exit
+    code, its stdout, and what it drew on the terminal."""
+    import os
+    import pty
+    import subprocess
+
+    main, tty = pty.openpty()
+    proc = subprocess.Popen(
+        cmd, stderr=tty, stdout=subprocess.PIPE, env={**os.environ, "COLUMNS": str(columns)}
+    )
+    os.close(tty)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    stdout = proc.communicate(timeout=timeout)[0].decode()
+    os.close(main)
+    return proc.returncode, stdout, drawn.decode(errors="replace")

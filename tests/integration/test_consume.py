@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
 import signal
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,7 +26,7 @@ from tests.amqp_helpers import (
     records_of,
 )
 from tests.conftest import REQUIRE_SERVICES
-from tests.helpers import execute, query, write
+from tests.helpers import execute, on_a_terminal, query, write
 
 
 @pytest.fixture(scope="session")
@@ -175,50 +173,50 @@ def test_kill_9_mid_stream_then_again_nothing_lost_nothing_twice(
     assert depth(queue) == 0
 
 
-def test_a_broker_restart_mid_stream_loses_and_doubles_nothing(
-    pg_url: str, queue: str, tmp_path: Path
-) -> None:
+def _upsert_while(
+    disturb: Callable[[], None], pg_url: str, queue: str, tmp_path: Path, idle_exit: str
+) -> str:
+    """Consume 20,000 messages as an upsert, ``disturb`` once 2,000 are stored; check that
+    each is stored once and the queue is empty; return what the consumer printed."""
     n = 20_000
     publish(queue, _events(n))
-    cmd = _consume_cmd(
-        queue, pg_url, "--batch-rows", "500", "--mode", "upsert", "--key", "id", "--idle-exit", "8"
-    )
+    cmd = _consume_cmd(queue, pg_url, "--batch-rows", "500", "--mode", "upsert", "--key", "id",
+                       "--idle-exit", idle_exit)  # fmt: skip
     with (tmp_path / "log.txt").open("w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=out)
         while _count(pg_url)[0] < 2_000 and proc.poll() is None:
             time.sleep(0.01)
+        disturb()
+        assert proc.wait(timeout=180) == 0, (tmp_path / "log.txt").read_text()
+    assert _count(pg_url) == (n, n)
+    assert depth(queue) == 0
+    return (tmp_path / "log.txt").read_text()
+
+
+def test_a_broker_restart_mid_stream_loses_and_doubles_nothing(
+    pg_url: str, queue: str, tmp_path: Path
+) -> None:
+    def restart_broker() -> None:
         subprocess.run(["rabbitmqctl", "-q", "stop_app"], check=True, timeout=60)
         time.sleep(2)
         subprocess.run(["rabbitmqctl", "-q", "start_app"], check=True, timeout=60)
-        assert proc.wait(timeout=180) == 0, (tmp_path / "log.txt").read_text()
-    log = (tmp_path / "log.txt").read_text()
-    assert _count(pg_url) == (n, n)
-    assert depth(queue) == 0
+
+    log = _upsert_while(restart_broker, pg_url, queue, tmp_path, idle_exit="8")
     assert ", 0 reconnects" not in log  # it did reconnect
 
 
 def test_a_lost_database_connection_is_mended_and_loses_nothing(
     pg_url: str, queue: str, tmp_path: Path
 ) -> None:
-    n = 20_000
-    publish(queue, _events(n))
-    cmd = _consume_cmd(
-        queue, pg_url, "--batch-rows", "500", "--mode", "upsert", "--key", "id", "--idle-exit", "3"
-    )
-    with (tmp_path / "log.txt").open("w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=out)
-        while _count(pg_url)[0] < 3_000 and proc.poll() is None:
-            time.sleep(0.01)
+    def kill_connections() -> None:
         execute(
             pg_url,
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()",
         )
-        assert proc.wait(timeout=180) == 0, (tmp_path / "log.txt").read_text()
-    log = (tmp_path / "log.txt").read_text()
+
+    log = _upsert_while(kill_connections, pg_url, queue, tmp_path, idle_exit="3")
     assert "lost the database" in log and "trying again" in log
-    assert _count(pg_url) == (n, n)
-    assert depth(queue) == 0
 
 
 def test_two_consumers_share_the_queue_and_store_each_message_once(
@@ -280,28 +278,11 @@ def test_the_log_and_the_status_line_show_the_lag(pg_url: str, queue: str) -> No
     assert depths[-1] < depths[0]  # (read at most 4 times a second)
     # on a terminal, the status line says the same (upsert: a second publish has the same
     # message ids, which the ledger of an append would skip)
-    main, tty = pty.openpty()
     publish(queue, _events(20_000, 20_000))
     cmd = _consume_cmd(queue, pg_url, "--batch-rows", "1000", "--idle-exit", "1",
                        "--mode", "upsert", "--key", "id", "--table", "events2")  # fmt: skip
-    proc = subprocess.Popen(
-        [c for c in cmd if c != "--quiet"],
-        stderr=tty, stdout=subprocess.PIPE, env={**os.environ, "COLUMNS": "160"},
-    )  # fmt: skip
-    os.close(tty)
-    drawn = b""
-    while True:
-        try:
-            chunk = os.read(main, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        drawn += chunk
-    proc.communicate(timeout=60)
-    os.close(main)
-    screen = drawn.decode(errors="replace")
-    assert proc.returncode == 0
+    code, _, screen = on_a_terminal([c for c in cmd if c != "--quiet"], columns=160)
+    assert code == 0
     assert "records" in screen and "/s" in screen and "lag" in screen and "messages" in screen
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import pty
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.helpers import on_a_terminal
 
 
 def _csv(tmp_path: Path) -> Path:
@@ -17,39 +17,13 @@ def _csv(tmp_path: Path) -> Path:
 
 def test_progress_bar_is_drawn_on_a_terminal(tmp_path: Path) -> None:
     path = _csv(tmp_path)
-    main, tty = pty.openpty()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "chute",
-            "load",
-            str(path),
-            "--into",
-            f"sqlite:///{tmp_path / 'x.db'}",
-            "--batch-rows",
-            "5000",
-        ],
-        stderr=tty,
-        stdout=subprocess.PIPE,
-        env={**os.environ, "COLUMNS": "100"},
-    )
-    os.close(tty)
-    drawn = b""
-    while True:
-        try:
-            chunk = os.read(main, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        drawn += chunk
-    stdout, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 0
-    os.close(main)
-    screen = drawn.decode(errors="replace")
+    code, stdout, screen = on_a_terminal(
+        [sys.executable, "-m", "chute", "load", str(path), "--into",
+         f"sqlite:///{tmp_path / 'x.db'}", "--batch-rows", "5000"]
+    )  # fmt: skip
+    assert code == 0
     assert "rows" in screen and "ETA" in screen and "%" in screen
-    assert "read 60,000  written 60,000" in stdout.decode()
+    assert "read 60,000  written 60,000" in stdout
 
 
 def test_no_progress_when_not_a_terminal_or_quiet(tmp_path: Path) -> None:
