@@ -1,4 +1,4 @@
-"""RabbitMQ for tests: is it there, make and drop queues, publish and read messages."""
+"""RabbitMQ for tests: is it there, drop queues, their depth, publish and read messages."""
 
 from __future__ import annotations
 
@@ -9,14 +9,23 @@ from typing import Any
 import orjson
 from pamqp import commands
 
-from chute.amqp import BrokerError, Delivery, QueueConsumer, parse_url, publish_records
+from chute.amqp import (
+    DEAD_LETTER_SUFFIX,
+    BrokerError,
+    Delivery,
+    QueueConsumer,
+    parse_url,
+    publish_records,
+)
 from chute.amqp._wire import Connection
 
 AMQP_URL = os.environ.get("CHUTE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+PARAMS = parse_url(AMQP_URL)
 
 
-def _channel() -> Connection:
-    conn = Connection(parse_url(AMQP_URL), name="chute tests")
+def admin() -> Connection:
+    """A connection with channel 1 open, for declares and deletes."""
+    conn = Connection(PARAMS, name="chute tests admin")
     conn.open()
     conn.open_channel(1)
     return conn
@@ -25,14 +34,14 @@ def _channel() -> Connection:
 def broker_problem() -> str | None:
     """Why RabbitMQ cannot be used, or None."""
     try:
-        _channel().close()
+        admin().close()
     except (BrokerError, OSError) as exc:
-        return f"RabbitMQ at {AMQP_URL} is not reachable: {exc}"
+        return f"RabbitMQ at {PARAMS.display} is not reachable: {exc}"
     return None
 
 
 def delete_queues(*names: str) -> None:
-    conn = _channel()
+    conn = admin()
     try:
         for name in names:
             conn.rpc(1, commands.Queue.Delete(queue=name), commands.Queue.DeleteOk)
@@ -41,13 +50,15 @@ def delete_queues(*names: str) -> None:
 
 
 def depth(name: str) -> int:
-    """Messages ready in the queue (not counting unacked ones)."""
-    conn = _channel()
+    """Messages ready in the queue (not counting unacked ones); -1 when it does not exist."""
+    conn = admin()
     try:
         ok = conn.rpc(1, commands.Queue.Declare(queue=name, passive=True), commands.Queue.DeclareOk)
-        return int(ok.message_count or 0)
+    except BrokerError:
+        return -1
     finally:
         conn.close()
+    return int(ok.message_count or 0)
 
 
 def publish(name: str, messages: list[Any]) -> None:
@@ -55,15 +66,21 @@ def publish(name: str, messages: list[Any]) -> None:
     publish_records(messages, AMQP_URL, name, source=f"test-{name}")
 
 
-def read_all(name: str, idle: float = 1.0) -> list[Delivery]:
-    """Every message of the queue, acked."""
+def read_all(name: str, url: str = AMQP_URL, idle: float = 0.5) -> list[Delivery]:
+    """Every message of the queue, acked (the dead-letter queue a consumer declares for
+    it is deleted after, unless it was there before)."""
+    out: list[Delivery] = []
     stop = threading.Event()
-    got: list[Delivery] = []
-    with QueueConsumer(AMQP_URL, name, prefetch=1000) as consumer:
-        while batch := consumer.next_batch(1000, 1 << 30, 0.2, stop, idle_timeout=idle):
-            got += batch
-            consumer.ack_through(batch[-1].delivery_tag)
-    return got
+    made = depth(name + DEAD_LETTER_SUFFIX) < 0
+    try:
+        with QueueConsumer(url, name, prefetch=1000) as consumer:
+            while batch := consumer.next_batch(1000, 1 << 30, 0.2, stop, idle_timeout=idle):
+                out += batch
+                consumer.ack_through(batch[-1].delivery_tag)
+    finally:
+        if made:
+            delete_queues(name + DEAD_LETTER_SUFFIX)
+    return out
 
 
 def records_of(deliveries: list[Delivery]) -> list[Any]:

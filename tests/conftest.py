@@ -2,7 +2,8 @@
 
 PostgreSQL comes from ``CHUTE_TEST_POSTGRES_URL`` (default: the local server).  When it
 cannot be reached the tests that need it are skipped with the reason, unless
-``CHUTE_REQUIRE_SERVICES=1`` (set by ``.ci/run``), which makes them fail instead.
+``CHUTE_REQUIRE_SERVICES=1`` (set by ``.ci/run``), which makes them fail instead.  RabbitMQ
+(``broker``) is handled the same way.
 """
 
 from __future__ import annotations
@@ -69,3 +70,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'test.db'}"
     return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture(scope="session")
+def broker() -> str:
+    """The URL of the RabbitMQ the tests use (``CHUTE_TEST_AMQP_URL``, default the local
+    broker), skipped or failed like PostgreSQL when it cannot be reached."""
+    from tests.amqp_helpers import AMQP_URL, broker_problem
+
+    problem = broker_problem()
+    if problem:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"CHUTE_REQUIRE_SERVICES=1 but {problem}")
+        pytest.skip(f"SKIPPING RABBITMQ TESTS: {problem}")
+    return AMQP_URL

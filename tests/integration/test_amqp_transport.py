@@ -9,7 +9,6 @@ test runs ``rabbitmqctl stop_app`` / ``start_app`` (skipped without ``rabbitmqct
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -40,79 +39,44 @@ from chute.amqp import (
     parse_url,
     publish_records,
 )
-from chute.amqp._wire import Connection
 from chute.errors import ConfigError
+from tests.amqp_helpers import (
+    AMQP_URL,
+    PARAMS,
+    admin,
+    delete_queues,
+    depth,
+    read_all,
+)
+from tests.conftest import REQUIRE_SERVICES
 
-AMQP_URL = os.environ.get("CHUTE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
-REQUIRE_SERVICES = os.environ.get("CHUTE_REQUIRE_SERVICES") == "1"
-PARAMS = parse_url(AMQP_URL)
 BIG = 1 << 30
 
 
 # -- fixtures and helpers ---------------------------------------------------------------------
 
 
-def _admin() -> Connection:
-    conn = Connection(PARAMS, name="chute tests admin")
-    conn.open()
-    conn.open_channel(1)
-    return conn
-
-
-@pytest.fixture(scope="module")
-def broker() -> str:
-    try:
-        _admin().close()
-    except (BrokerError, OSError) as exc:
-        message = f"RabbitMQ at {PARAMS.display} is not reachable: {exc}"
-        if REQUIRE_SERVICES:
-            pytest.fail(f"CHUTE_REQUIRE_SERVICES=1 but {message}")
-        pytest.skip(f"SKIPPING RABBITMQ TESTS: {message}")
-    return AMQP_URL
-
-
 @pytest.fixture
 def queue(broker: str) -> Iterator[str]:
     """A durable queue made for the test; it and its dead-letter queue are deleted after."""
     name = f"chute_test_{uuid.uuid4().hex[:12]}"
-    conn = _admin()
+    conn = admin()
     try:
         conn.rpc(1, commands.Queue.Declare(queue=name, durable=True), commands.Queue.DeclareOk)
     finally:
         conn.close()
     yield name
-    _delete(name, name + DEAD_LETTER_SUFFIX)
-
-
-def _delete(*names: str) -> None:
-    conn = _admin()
-    try:
-        for name in names:
-            conn.rpc(1, commands.Queue.Delete(queue=name), commands.Queue.DeleteOk)
-    finally:
-        conn.close()
-
-
-def _depth(name: str) -> int:
-    """Messages ready in the queue; -1 when it does not exist."""
-    conn = _admin()
-    try:
-        ok = conn.rpc(1, commands.Queue.Declare(queue=name, passive=True), commands.Queue.DeclareOk)
-    except BrokerError:
-        return -1
-    finally:
-        conn.close()
-    return int(ok.message_count or 0)
+    delete_queues(name, name + DEAD_LETTER_SUFFIX)
 
 
 def _wait_depth(name: str, expected: int, timeout: float = 10.0) -> int:
     """The broker requeues a closed consumer's messages asynchronously: wait for them."""
     deadline = time.monotonic() + timeout
-    depth = _depth(name)
-    while depth != expected and time.monotonic() < deadline:
+    found = depth(name)
+    while found != expected and time.monotonic() < deadline:
         time.sleep(0.05)
-        depth = _depth(name)
-    return depth
+        found = depth(name)
+    return found
 
 
 def _records(n: int, start: int = 1) -> list[dict[str, Any]]:
@@ -130,25 +94,6 @@ def _take(consumer: QueueConsumer, n: int, timeout: float = 10.0) -> list[Delive
         assert time.monotonic() < deadline, f"only {len(got)} of {n} messages came"
         got += consumer.next_batch(n - len(got), BIG, 0.2, stop, idle_timeout=1.0)
     return got
-
-
-def _drain(url: str, name: str) -> list[Delivery]:
-    """Every message of the queue, acked (the dead-letter queue a consumer declares for
-    it is deleted after, unless it was there before)."""
-    out: list[Delivery] = []
-    stop = threading.Event()
-    made = _depth(name + DEAD_LETTER_SUFFIX) < 0
-    try:
-        with QueueConsumer(url, name, prefetch=1000) as consumer:
-            while True:
-                batch = consumer.next_batch(1000, BIG, 0.2, stop, idle_timeout=0.5)
-                if not batch:
-                    return out
-                out += batch
-                consumer.ack_through(batch[-1].delivery_tag)
-    finally:
-        if made:
-            _delete(name + DEAD_LETTER_SUFFIX)
 
 
 def _ids(deliveries: list[Delivery]) -> list[int]:
@@ -192,9 +137,9 @@ def _needs_rabbitmqctl() -> None:
 def test_publish_with_confirms_puts_every_record_on_the_queue(queue: str) -> None:
     records = _records(2_500)
     assert publish_records(records, AMQP_URL, queue, source="orders.csv", window=100) == 2_500
-    assert _depth(queue) == 2_500
+    assert depth(queue) == 2_500
 
-    got = _drain(AMQP_URL, queue)
+    got = read_all(queue)
     assert [orjson.loads(d.body) for d in got] == records
     assert [d.message_id for d in got] == [f"orders.csv:{i}" for i in range(1, 2_501)]
     props = got[0].decoded()
@@ -206,17 +151,17 @@ def test_publish_declares_a_missing_queue_durable_and_sends_bytes_as_they_are(br
     try:
         bodies = [b'{"a": 1}', b"not even json", b"x" * 400_000]  # the last: 4 frames
         assert publish_records(bodies, broker, name, source="raw", first=11) == 3
-        got = _drain(broker, name)
+        got = read_all(name, broker)
         assert [d.body for d in got] == bodies
         assert [d.message_id for d in got] == ["raw:11", "raw:12", "raw:13"]
     finally:
-        _delete(name)
+        delete_queues(name)
 
 
 def test_a_long_source_name_gives_short_stable_message_ids(queue: str) -> None:
     source = "/very/long/path/" * 20 + "orders.csv"
     publish_records(_records(2), AMQP_URL, queue, source=source)
-    ids = [d.message_id for d in _drain(AMQP_URL, queue)]
+    ids = [d.message_id for d in read_all(queue)]
     assert ids[0] is not None and ids[0].startswith("sha256-") and ids[0].endswith(":1")
     assert ids[1] == ids[0][:-1] + "2"
 
@@ -317,7 +262,7 @@ def test_a_multiple_ack_acks_exactly_through_its_tag(queue: str) -> None:
         assert len(second) == 10
     # closed without acking the second batch nor the ten never handed out
     assert _wait_depth(queue, 20) == 20
-    again = _drain(AMQP_URL, queue)
+    again = read_all(queue)
     assert sorted(_ids(again)) == list(range(11, 31))
     assert all(d.redelivered for d in again)
 
@@ -369,15 +314,15 @@ def test_dead_lettering_puts_the_message_with_its_reason_on_the_dlq_and_acks_it_
     publish_records([{"id": 1}, b"not json", {"id": 3}], AMQP_URL, queue, source="s")
     with QueueConsumer(AMQP_URL, queue, prefetch=100) as consumer:
         assert consumer.dead_letter_queue == queue + DEAD_LETTER_SUFFIX
-        assert _depth(consumer.dead_letter_queue) == 0  # declared on connect
+        assert depth(consumer.dead_letter_queue) == 0  # declared on connect
         batch = _take(consumer, 3)
         consumer.dead_letter(
             [DeadLetter(batch[1], "parse", "invalid JSON (at character 1)", "22P02")]
         )
         # the batch is not committed: its other messages stay unacked
     assert _wait_depth(queue, 2) == 2
-    assert _ids(_drain(AMQP_URL, queue)) == [1, 3]
-    dead = _drain(AMQP_URL, queue + DEAD_LETTER_SUFFIX)
+    assert _ids(read_all(queue)) == [1, 3]
+    dead = read_all(queue + DEAD_LETTER_SUFFIX)
     assert [d.body for d in dead] == [b"not json"]
     assert dead[0].message_id == "s:2"
     headers = dead[0].headers
@@ -403,9 +348,9 @@ def test_dead_letters_then_the_batch_ack_leave_nothing_behind(queue: str) -> Non
             with pytest.raises(ValueError, match="already acked"):
                 consumer.dead_letter([DeadLetter(batch[0], "parse", "too late")])
         assert _wait_depth(queue, 0) == 0
-        assert [d.body for d in _drain(AMQP_URL, dlq)] == [b"[1, 2]", b"\xff"]
+        assert [d.body for d in read_all(dlq)] == [b"[1, 2]", b"\xff"]
     finally:
-        _delete(dlq, dlq + DEAD_LETTER_SUFFIX)
+        delete_queues(dlq, dlq + DEAD_LETTER_SUFFIX)
 
 
 def test_dead_letters_go_on_after_their_publishing_connection_is_lost(queue: str) -> None:
@@ -419,13 +364,13 @@ def test_dead_letters_go_on_after_their_publishing_connection_is_lost(queue: str
         consumer.dead_letter([DeadLetter(second, "parse", "two")])
         assert consumer.reconnects == 0
     assert _wait_depth(queue, 0) == 0
-    dead = _drain(AMQP_URL, queue + DEAD_LETTER_SUFFIX)
+    dead = read_all(queue + DEAD_LETTER_SUFFIX)
     assert [d.body for d in dead] == [b"bad 1", b"bad 2"]
 
 
 def test_an_existing_dead_letter_queue_is_used_as_it_is(queue: str) -> None:
     dlq = f"{queue}.dlq"
-    conn = _admin()
+    conn = admin()
     try:  # a queue with arguments a plain declare would conflict with
         conn.rpc(
             1,
@@ -441,7 +386,7 @@ def test_an_existing_dead_letter_queue_is_used_as_it_is(queue: str) -> None:
             consumer.dead_letter([DeadLetter(delivery, "parse", "invalid JSON")])
         assert _wait_depth(dlq, 1) == 1
     finally:
-        _delete(dlq)
+        delete_queues(dlq)
 
 
 # -- errors -------------------------------------------------------------------------------------
@@ -535,8 +480,8 @@ def test_a_missing_queue_is_one_line(broker: str) -> None:
     with pytest.raises(QueueNotFoundError) as info:
         QueueConsumer(broker, name).connect()
     assert str(info.value) == f"queue {name!r} does not exist on {PARAMS.display}"
-    assert _depth(name) == -1  # not created
-    assert _depth(name + DEAD_LETTER_SUFFIX) == -1
+    assert depth(name) == -1  # not created
+    assert depth(name + DEAD_LETTER_SUFFIX) == -1
 
 
 @pytest.mark.parametrize("prefetch", [0, 65_536])
@@ -574,7 +519,7 @@ def test_a_closed_connection_is_reconnected_and_unacked_messages_come_again(queu
     assert sorted(_ids(rest)) == list(range(26, 101))
     assert min(d.delivery_tag for d in rest) > first[-1].delivery_tag  # tags keep increasing
     assert _wait_depth(queue, 0) == 0
-    assert _depth(queue + DEAD_LETTER_SUFFIX) == 0
+    assert depth(queue + DEAD_LETTER_SUFFIX) == 0
 
 
 def test_heartbeats_keep_an_idle_consumer_connected(queue: str) -> None:

@@ -18,25 +18,13 @@ import chute
 from chute.amqp import ERROR_HEADER, ERROR_KIND_HEADER, QUEUE_HEADER
 from tests.amqp_helpers import (
     AMQP_URL,
-    broker_problem,
     delete_queues,
     depth,
     publish,
     read_all,
     records_of,
 )
-from tests.conftest import REQUIRE_SERVICES
 from tests.helpers import execute, on_a_terminal, query, write
-
-
-@pytest.fixture(scope="session")
-def broker() -> str:
-    problem = broker_problem()
-    if problem:
-        if REQUIRE_SERVICES:
-            pytest.fail(f"CHUTE_REQUIRE_SERVICES=1 but {problem}")
-        pytest.skip(f"SKIPPING RABBITMQ TESTS: {problem}")
-    return AMQP_URL
 
 
 @pytest.fixture
