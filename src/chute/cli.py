@@ -163,11 +163,7 @@ def load_command(
     debug: Debug = False,
 ) -> None:
     """Load a file into a table, creating the table when it is missing."""
-    observers: list[Observer] = []
-    if log_json:
-        observers.append(JsonLog())
-    elif not quiet and sys.stderr.isatty():
-        observers.append(ProgressBar())
+    observers = _observers(log_json, quiet, ProgressBar)
     cancel, received = _stop_on_signals()
 
     def run() -> LoadReport:
@@ -196,6 +192,16 @@ def load_command(
         )
 
     raise typer.Exit(_run_job(run, received, report, debug))
+
+
+def _observers(log_json: bool, quiet: bool, display: Callable[[], Observer]) -> list[Observer]:
+    """JSON lines on stderr; or ``display`` (a progress bar, a status line) when stderr is a
+    terminal and not ``quiet``; or nothing."""
+    if log_json:
+        return [JsonLog()]
+    if not quiet and sys.stderr.isatty():
+        return [display()]
+    return []
 
 
 def _run_job(
@@ -280,11 +286,7 @@ def consume_command(
     debug: Debug = False,
 ) -> None:
     """Consume JSON messages from a RabbitMQ queue into a table; ack after commit."""
-    observers: list[Observer] = []
-    if log_json:
-        observers.append(JsonLog())
-    elif not quiet and sys.stderr.isatty():
-        observers.append(QueueStatus())
+    observers = _observers(log_json, quiet, QueueStatus)
     stop, received = _stop_on_signals(what="stopping: committing and acking what is in hand")
 
     def run() -> LoadReport:

@@ -73,15 +73,9 @@ def consume(
     in the same transaction as their rows (unless ``ledger`` is False), so a message
     delivered again after a crash is not stored twice.
     """
-    if batch_rows < 1:
-        raise ConfigError(f"batch_rows must be at least 1, not {batch_rows}")
     if flush_interval <= 0:
         raise ConfigError(f"flush interval must be more than 0 s, not {flush_interval:g}")
-    prefetch = prefetch if prefetch is not None else default_prefetch(batch_rows)
-    warning = prefetch_warning(prefetch, batch_rows, flush_interval)
-    if warning and warn is not None:
-        warn(warning)
-    options = LoadOptions(
+    options = LoadOptions(  # checks the batch size, mode, key, memory limit and workers
         into=into,
         table=table,
         mode=parse_mode(mode),
@@ -92,8 +86,12 @@ def consume(
         workers=workers,
         add_columns=add_columns,
     )
-    if options.mode is Mode.REPLACE or options.atomic:
+    if options.mode is Mode.REPLACE:
         raise ConfigError("a queue has no end to replace a table at: use append, upsert or ignore")
+    prefetch = prefetch if prefetch is not None else default_prefetch(batch_rows)
+    warning = prefetch_warning(prefetch, batch_rows, flush_interval)
+    if warning and warn is not None:
+        warn(warning)
     table_name = check_table_name(table or _table_from_queue(queue))
     stop = stop or threading.Event()
     total: LoadReport | None = None

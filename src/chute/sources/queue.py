@@ -172,10 +172,9 @@ class QueueSource:
                 yield batch
 
     def _batch(self, deliveries: list[Delivery]) -> SourceBatch | None:
-        if self.ledger is not None:
-            self._wait_after_reconnect()
         stored: set[str] = set()
         if self.ledger is not None:
+            self._wait_after_reconnect()
             ids = [d.message_id for d in deliveries if d.message_id is not None]
             stored = self.ledger.stored(ids) if ids else set()
         fresh = [
