@@ -133,6 +133,27 @@ def test_a_missing_queue_and_a_bad_url_are_one_line_errors(pg_url: str, broker: 
     assert refused.stderr.startswith("error: ") and "127.0.0.1:1" in refused.stderr
 
 
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--batch-rows", "0"], "batch_rows must be at least 1"),
+        (["--flush-interval", "0"], "flush interval must be more than 0 s"),
+        (["--mode", "replace"], "a queue has no end to replace a table at"),
+        (["--mode", "upsert"], "mode upsert needs key columns"),
+        (["--workers", "0"], "workers must be between 1 and 32"),
+    ],
+)
+def test_bad_consume_options_are_one_line_errors(
+    pg_url: str, queue: str, extra: list[str], message: str
+) -> None:
+    publish(queue, _events(5))
+    done = subprocess.run(_consume_cmd(queue, pg_url, *extra), capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ") and message in done.stderr.splitlines()[0]
+    assert depth(queue) == 5  # nothing taken
+
+
 def _kill_midway(cmd: list[str], url: str, at_least: int, log: Path) -> None:
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=out)
