@@ -17,7 +17,7 @@ from chute.amqp import (
     parse_url,
     publish_records,
 )
-from chute.amqp._wire import Connection
+from chute.amqp._wire import Connection, body_frames, content_header, publish_method
 
 AMQP_URL = os.environ.get("CHUTE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 PARAMS = parse_url(AMQP_URL)
@@ -64,6 +64,36 @@ def depth(name: str) -> int:
 def publish(name: str, messages: list[Any]) -> None:
     """Publish dicts (as JSON) or raw bytes, in order, with confirms."""
     publish_records(messages, AMQP_URL, name, source=f"test-{name}")
+
+
+def declare(name: str, arguments: dict[str, Any] | None = None) -> None:
+    """Declare a durable queue (with ``arguments``: a length limit, an overflow rule...)."""
+    conn = admin()
+    try:
+        conn.rpc(
+            1,
+            commands.Queue.Declare(queue=name, durable=True, arguments=arguments),
+            commands.Queue.DeclareOk,
+        )
+    finally:
+        conn.close()
+
+
+def send(name: str, body: bytes, message_id: str | None) -> None:
+    """Publish one message with this ``message_id`` (and no other property), confirmed."""
+    conn = admin()
+    try:
+        conn.rpc(1, commands.Confirm.Select(), commands.Confirm.SelectOk)
+        props = commands.Basic.Properties(message_id=message_id)
+        conn.send(
+            publish_method(1, "", name, True)
+            + content_header(1, len(body), bytes(props.marshal()))
+            + b"".join(body_frames(1, body, conn.frame_max))
+        )
+        nacked, returned = conn.wait_confirms(1, conn.published(1, 1), 10.0)
+        assert not nacked and not returned
+    finally:
+        conn.close()
 
 
 def read_all(name: str, url: str = AMQP_URL, idle: float = 0.5) -> list[Delivery]:

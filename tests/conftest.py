@@ -84,3 +84,15 @@ def broker() -> str:
             pytest.fail(f"CHUTE_REQUIRE_SERVICES=1 but {problem}")
         pytest.skip(f"SKIPPING RABBITMQ TESTS: {problem}")
     return AMQP_URL
+
+
+@pytest.fixture
+def queue(broker: str) -> Iterator[str]:
+    """A fresh queue name (not declared); it, its dead-letter queue and theirs are deleted
+    afterwards."""
+    from tests.amqp_helpers import delete_queues
+
+    name = f"chute-test-{uuid.uuid4().hex[:10]}"
+    yield name
+    dlq = f"{name}.dead-letter"
+    delete_queues(name, dlq, f"{dlq}.dead-letter")

@@ -274,6 +274,14 @@ def consume_command(
         typer.Option(help="Stop once no message came for this many seconds (default: never)."),
     ] = None,
     workers: Workers = None,
+    add_columns: Annotated[
+        bool,
+        typer.Option(
+            "--add-columns",
+            help="Add columns for message fields that an existing table lacks (default: "
+            "such messages are dead-lettered).",
+        ),
+    ] = False,
     no_ledger: Annotated[
         bool,
         typer.Option(
@@ -303,6 +311,7 @@ def consume_command(
             dead_letter_queue=dead_letter_queue,
             idle_timeout=idle_exit,
             workers=workers,
+            add_columns=add_columns,
             ledger=not no_ledger,
             observers=observers,
             stop=stop,

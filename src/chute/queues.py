@@ -30,9 +30,11 @@ from chute.engine.pipeline import Observer, Pipeline
 from chute.errors import ConfigError, SinkUnavailableError
 from chute.report import LoadReport
 from chute.sinks import open_sink
-from chute.sinks.base import Mode, check_table_name
+from chute.sinks.base import Mode, Sink, check_table_name
 from chute.sources import open_source
-from chute.sources.queue import MessageLedger, QueueSource
+from chute.sources.base import Reject
+from chute.sources.queue import QueueSource
+from chute.sources.queue_tables import MessageLedger, TableFields
 
 #: messages per batch when none is given, and the flush interval in seconds
 DEFAULT_BATCH_MESSAGES = 5_000
@@ -145,6 +147,7 @@ def _consume_once(
     try:
         consumer.connect()
         book = MessageLedger(sink, queue) if ledger and options.mode is Mode.APPEND else None
+        fields = None if options.add_columns else TableFields(sink, table_name)
         source = QueueSource(
             consumer,
             batch_rows=options.batch_rows or DEFAULT_BATCH_MESSAGES,
@@ -153,8 +156,9 @@ def _consume_once(
             stop=stop,
             idle_timeout=idle_timeout,
             ledger=book,
+            fields=fields,
         )
-        pipeline = Pipeline(source, sink, options, table_name, _DeadLetters(consumer), observers)
+        pipeline = Pipeline(source, sink, options, table_name, _DeadLetters(source), observers)
         try:
             return pipeline.run()
         finally:
@@ -198,19 +202,23 @@ def _table_from_queue(queue: str) -> str:
 
 
 class _DeadLetters:
-    """Rejects of a queue go to its dead-letter queue, sent by the source once the batch
-    is committed (see :meth:`QueueSource.committed`); nothing is kept here."""
+    """Rejects of a queue go to its dead-letter queue: published (and confirmed) by the
+    source in the transaction of their batch, before it commits (see
+    :meth:`QueueSource.dead_letter`).  Not transactional: a dead letter once published
+    stays published, and is not published again if the commit is retried."""
 
     transactional = False
 
-    def __init__(self, consumer: QueueConsumer) -> None:
-        self.location = f"dead-letter queue {consumer.dead_letter_queue}"
+    def __init__(self, source: QueueSource) -> None:
+        self.location = f"dead-letter queue {source.consumer.dead_letter_queue}"
+        self._source = source
 
     def prepare(self) -> None:
         pass
 
-    def write(self, rejects: list[Any], sink: Any = None) -> None:
-        pass
+    def write(self, rejects: list[Reject], sink: Sink | None = None) -> None:
+        assert sink is not None, "the engine writes rejects in the batch's transaction"
+        self._source.dead_letter(rejects, sink)
 
     def forget_from(self, record: int) -> None:
         pass

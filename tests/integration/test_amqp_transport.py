@@ -27,6 +27,7 @@ from chute.amqp import (
     ERROR_HEADER,
     ERROR_KIND_HEADER,
     FAILED_AT_HEADER,
+    MESSAGE_ID_HEADER,
     QUEUE_HEADER,
     SQLSTATE_HEADER,
     BrokerError,
@@ -324,7 +325,8 @@ def test_dead_lettering_puts_the_message_with_its_reason_on_the_dlq_and_acks_it_
     assert _ids(read_all(queue)) == [1, 3]
     dead = read_all(queue + DEAD_LETTER_SUFFIX)
     assert [d.body for d in dead] == [b"not json"]
-    assert dead[0].message_id == "s:2"
+    assert dead[0].message_id == "s:2:dead-letter"  # not taken for the message itself
+    assert dead[0].headers[MESSAGE_ID_HEADER] == "s:2"
     headers = dead[0].headers
     assert headers[ERROR_HEADER] == "invalid JSON (at character 1)"
     assert headers[ERROR_KIND_HEADER] == "parse"
@@ -333,6 +335,22 @@ def test_dead_lettering_puts_the_message_with_its_reason_on_the_dlq_and_acks_it_
     assert str(headers[FAILED_AT_HEADER]).endswith("+00:00")
     props = dead[0].decoded()
     assert (props.content_type, props.delivery_mode) == ("application/json", 2)
+
+
+def test_an_empty_body_is_sent_without_a_body_frame_and_dead_lettered(queue: str) -> None:
+    """AMQP 0-9-1 sends a content header of size 0 and no body frame for an empty body;
+    RabbitMQ closes the connection on an empty body frame."""
+    assert publish_records([b"", {"id": 2}], AMQP_URL, queue, source="e") == 2
+    with QueueConsumer(AMQP_URL, queue, prefetch=100) as consumer:
+        empty, second = _take(consumer, 2)
+        assert (empty.body, empty.message_id) == (b"", "e:1")
+        consumer.dead_letter([DeadLetter(empty, "parse", "an empty message")])
+        consumer.publish_dead_letters([DeadLetter(empty, "parse", "again, not acked")])
+        consumer.ack_through(second.delivery_tag)
+    assert _wait_depth(queue, 0) == 0
+    dead = read_all(queue + DEAD_LETTER_SUFFIX)
+    assert [d.body for d in dead] == [b"", b""]
+    assert [d.headers[ERROR_HEADER] for d in dead] == ["an empty message", "again, not acked"]
 
 
 def test_dead_letters_then_the_batch_ack_leave_nothing_behind(queue: str) -> None:

@@ -8,8 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,22 +17,12 @@ import chute
 from chute.amqp import ERROR_HEADER, ERROR_KIND_HEADER, QUEUE_HEADER
 from tests.amqp_helpers import (
     AMQP_URL,
-    delete_queues,
     depth,
     publish,
     read_all,
     records_of,
 )
 from tests.helpers import execute, on_a_terminal, query, write
-
-
-@pytest.fixture
-def queue(broker: str) -> Iterator[str]:
-    """A fresh queue name; it, its dead-letter queue and theirs are deleted afterwards."""
-    name = f"chute-test-{uuid.uuid4().hex[:10]}"
-    yield name
-    dlq = f"{name}.dead-letter"
-    delete_queues(name, dlq, f"{dlq}.dead-letter")
 
 
 def _consume_cmd(queue: str, url: str, *extra: str) -> list[str]:

@@ -665,7 +665,11 @@ def content_header(channel: int, body_size: int, properties: bytes) -> bytes:
 
 
 def body_frames(channel: int, body: bytes, frame_max: int) -> list[bytes]:
+    """The body frames of a message: none for an empty body (AMQP 0-9-1 sends a content
+    header of size 0 and no body frame; RabbitMQ closes the connection on an empty one)."""
     limit = frame_max - 8
+    if not body:
+        return []
     if len(body) <= limit:
         return [_HEAD.pack(3, channel, len(body)), body, b"\xce"]
     out: list[bytes] = []

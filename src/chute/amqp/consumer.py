@@ -13,6 +13,9 @@ for messages that cannot be stored).  What is acked:
   the headers, waits for the broker's publisher confirms, then acks each of them ALONE
   (``multiple=False``): the messages before them in the batch stay unacked until the batch
   commits.  A later ``ack_through`` over them is harmless.
+- ``publish_dead_letters(items)`` publishes and waits for the confirms, and acks nothing:
+  ``chute consume`` calls it inside a batch's transaction, before the commit, and acks the
+  batch (dead letters included) with its multiple-ack after the commit.
 
 Reconnects: when the connection is lost, the broker puts every unacked message back in the
 queue.  ``next_batch`` reconnects (backoff from 0.1 s doubling to 5 s, with jitter) and drops
@@ -25,6 +28,7 @@ offset to the broker's tags, which restart at 1 on each connection.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import threading
@@ -63,6 +67,9 @@ ERROR_KIND_HEADER = "x-chute-error-kind"
 QUEUE_HEADER = "x-chute-queue"
 FAILED_AT_HEADER = "x-chute-failed-at"
 SQLSTATE_HEADER = "x-chute-sqlstate"
+MESSAGE_ID_HEADER = "x-chute-message-id"
+#: what a dead letter's message_id ends with
+DEAD_LETTER_ID_SUFFIX = ":dead-letter"
 MAX_PREFETCH = 65_535
 _POLL = 0.05  # how often a waiting next_batch looks at ``stop``
 _CONSUME, _DECLARE, _STATUS = 1, 2, 3  # the consuming connection's channels
@@ -78,6 +85,16 @@ class DeadLetter(NamedTuple):
     #: one line, the reason as the user should read it
     error: str
     sqlstate: str | None = None
+
+
+def dead_letter_id(message_id: str) -> str:
+    """The ``message_id`` of a message's dead letter: its own plus ``:dead-letter`` (a
+    digest of it when that would not fit an AMQP short string).  A dead letter sent back
+    to the queue once fixed is then not mistaken for the message already handled."""
+    out = message_id + DEAD_LETTER_ID_SUFFIX
+    if len(out.encode()) <= 255:
+        return out
+    return "sha256-" + hashlib.sha256(message_id.encode()).hexdigest()[:32] + DEAD_LETTER_ID_SUFFIX
 
 
 def default_prefetch(batch_rows: int) -> int:
@@ -364,14 +381,8 @@ class QueueConsumer:
         )
 
     def dead_letter(self, items: Iterable[DeadLetter], *, timeout: float = 30.0) -> None:
-        """Publish each message to the dead-letter queue with its error in the headers, wait
-        for the broker's confirms, then ack each message alone.
-
-        Headers added: ``x-chute-error``, ``x-chute-error-kind``, ``x-chute-queue``,
-        ``x-chute-failed-at`` (ISO 8601, UTC) and ``x-chute-sqlstate`` when known; the
-        message keeps its body, its other properties and headers, and becomes persistent.
-        They are published on a second connection, opened on first use (RabbitMQ blocks a
-        connection that publishes during a memory alarm; the consumer's acks must not wait).
+        """Publish each message to the dead-letter queue (see :meth:`publish_dead_letters`),
+        then ack each message alone.
 
         Raises :class:`StaleDeliveryError` (nothing published) when the deliveries belong to
         a lost connection, :class:`BrokerError` when the broker refused a publish, and
@@ -393,13 +404,8 @@ class QueueConsumer:
                         raise self._stale()
             if conn is None or conn.error is not None:
                 raise self._stale()
-            data = self._dead_letter_frames(items)
             try:
-                try:
-                    self._publish_dead_letters(data, len(items), timeout)
-                except BrokerUnavailableError as exc:  # once more, on a new connection
-                    log.warning("publishing dead letters failed (%s); trying again", exc.message)
-                    self._publish_dead_letters(data, len(items), timeout)
+                self._publish_confirmed(items, timeout)
             except BrokerUnavailableError:
                 if conn.error is not None:  # the broker is gone: the deliveries are void
                     raise self._stale() from None
@@ -416,6 +422,37 @@ class QueueConsumer:
                 except BrokerUnavailableError:
                     raise self._stale() from None
 
+    def publish_dead_letters(self, items: Iterable[DeadLetter], *, timeout: float = 30.0) -> None:
+        """Publish each message to the dead-letter queue and wait for the broker's confirms;
+        ack nothing (the caller acks them with their batch, after its commit).
+
+        Headers added: ``x-chute-error``, ``x-chute-error-kind``, ``x-chute-queue``,
+        ``x-chute-failed-at`` (ISO 8601, UTC), ``x-chute-sqlstate`` when known and
+        ``x-chute-message-id`` (the message's own id, when it has one).  The message keeps
+        its body, its other properties and headers, and becomes persistent; its
+        ``message_id`` gets the suffix ``:dead-letter`` (see :func:`dead_letter_id`), so that
+        a consumer's ledger takes it for a new message when it is sent back to be stored.
+        They are published on a second connection, opened on first use (RabbitMQ blocks a
+        connection that publishes during a memory alarm; the consumer's acks must not wait).
+        That connection does not depend on the consumer's: dead letters can be published
+        for deliveries whose connection is lost.
+
+        Raises :class:`BrokerError` when the broker refused a publish and
+        :class:`BrokerUnavailableError` when publishing failed twice.
+        """
+        items = list(items)
+        if items:
+            with self._dl_lock:
+                self._publish_confirmed(items, timeout)
+
+    def _publish_confirmed(self, items: list[DeadLetter], timeout: float) -> None:
+        data = self._dead_letter_frames(items)
+        try:
+            self._publish_dead_letters(data, len(items), timeout)
+        except BrokerUnavailableError as exc:  # once more, on a new connection
+            log.warning("publishing dead letters failed (%s); trying again", exc.message)
+            self._publish_dead_letters(data, len(items), timeout)
+
     def _dead_letter_frames(self, items: list[DeadLetter]) -> list[tuple[bytes, bytes]]:
         """Each message's content header and body frames (for channel 1 of the publisher)."""
         failed_at = datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -430,6 +467,9 @@ class QueueConsumer:
             headers[FAILED_AT_HEADER] = failed_at
             if item.sqlstate:
                 headers[SQLSTATE_HEADER] = item.sqlstate
+            if props.message_id:
+                headers[MESSAGE_ID_HEADER] = props.message_id
+                props.message_id = dead_letter_id(props.message_id)
             props.headers = headers
             props.delivery_mode = 2
             out.append((content_header(_PUBLISH_CH, len(body), bytes(props.marshal())), body))

@@ -22,6 +22,7 @@ _CONTENT_TYPE = shortstr("application/json")
 _HEADER = struct.Struct(">BHIHHQ")
 _BODY = struct.Struct(">BBHI")  # the header frame's end, then the body frame's start
 _FLUSH_BYTES = 1 << 18
+_I64, _U64 = -(1 << 63), 1 << 64  # the integers orjson writes itself
 
 
 def message_id_prefix(source: str) -> str:
@@ -82,13 +83,19 @@ def publish_records(
         flush_every = max(1, min(window // 2, 1000))
         count = 0
         for n, record in enumerate(records, first):
-            body = (
-                record if isinstance(record, bytes) else dumps(record, default=str, option=option)
-            )
+            if isinstance(record, bytes):
+                body = record
+            else:
+                try:
+                    body = dumps(record, default=str, option=option)
+                except TypeError:  # an integer beyond 64 bits, which orjson cannot write
+                    body = dumps(_exact_ints(record), default=str, option=option)
             size = len(body)
             props = _FLAGS + _CONTENT_TYPE + b"\x02" + shortstr(f"{prefix}:{n}")
             parts += (method, head_pack(2, _CH, 12 + len(props), 60, 0, size), props)
-            if size <= limit:
+            if not size:  # no body frame at all (RabbitMQ refuses an empty one)
+                parts.append(b"\xce")
+            elif size <= limit:
                 parts += (body_pack(0xCE, 3, _CH, size), body, b"\xce")
             else:
                 parts.append(b"\xce")
@@ -109,6 +116,18 @@ def publish_records(
     finally:
         conn.close()
     return count
+
+
+def _exact_ints(value: Any) -> Any:
+    """``value`` with every integer beyond 64 bits as a JSON fragment of its digits, so that
+    it is sent as the number it is (not a float, not a string)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return orjson.Fragment(str(value).encode()) if not _I64 <= value < _U64 else value
+    if isinstance(value, Mapping):
+        return {k: _exact_ints(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_exact_ints(v) for v in value]
+    return value
 
 
 def _flush(

@@ -7,9 +7,11 @@ message.  The engine calls two hooks of this source:
 - :meth:`QueueSource.in_transaction`, inside each commit of a batch: the message ledger
   (append mode, messages with a ``message_id``) records the messages stored, in the same
   transaction as their rows;
-- :meth:`QueueSource.committed`, after the batch is committed and counted: messages that
-  could not be stored go to the dead-letter queue (with the reason in their headers), then
-  one multiple-ack acks the whole batch.
+- :meth:`QueueSource.dead_letter`, inside the same transaction, before the commit:
+  messages that could not be stored go to the dead-letter queue (with the reason in their
+  headers), confirmed by the broker; the ledger records those refused whole;
+- :meth:`QueueSource.committed`, after the batch is committed and counted: one
+  multiple-ack acks the whole batch.
 
 A message is acked only after its rows are committed or it is dead-lettered; after a crash
 or a lost connection the broker delivers it again.  See ``docs/queues.md`` for what each mode
@@ -22,74 +24,26 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import cast
 
 import numpy as np
 import orjson
-import pyarrow as pa
 
-from chute.amqp import DeadLetter, Delivery, QueueConsumer, StaleDeliveryError, decode_bodies
-from chute.engine.columns import TEXT
-from chute.errors import ChuteError
-from chute.sinks.base import Mode, Sink
+from chute.amqp import (
+    DeadLetter,
+    DecodedBodies,
+    Delivery,
+    QueueConsumer,
+    StaleDeliveryError,
+    decode_bodies,
+)
+from chute.sinks.base import Sink
 from chute.sources._records import records_to_batch
 from chute.sources.base import BatchSize, Position, Reject, SourceBatch
+from chute.sources.queue_tables import MessageLedger, TableFields
 
-#: the bookkeeping table of messages stored in append mode
-LEDGER_TABLE = "_chute_messages"
-_LEDGER_COLUMNS = ("queue", "message_id", "stored_at")
 #: bytes of a message body kept in a reject's ``raw``
 RAW_KEPT = 1000
-
-
-class MessageLedger:
-    """Which messages (by ``message_id``) of a queue are stored in the destination.
-
-    Written in the transaction of their rows; read (on its own connection) before a batch
-    is written, so that a message delivered again after a crash between the commit and the
-    ack is not stored twice."""
-
-    def __init__(self, sink: Sink, queue: str) -> None:
-        self.queue = queue
-        self._reader = sink.another()
-        self._sink = sink
-
-    def open(self) -> None:
-        sink = self._sink
-        if sink.describe(LEDGER_TABLE) is None:
-            columns = dict.fromkeys(_LEDGER_COLUMNS, TEXT)
-            try:
-                with sink.transaction():
-                    sink.create_table(LEDGER_TABLE, columns, ["queue", "message_id"])
-            except ChuteError:
-                sink.forget_table(LEDGER_TABLE)
-                if sink.describe(LEDGER_TABLE) is None:  # not another consumer's doing
-                    raise
-        self._reader.connect()
-
-    def stored(self, ids: list[str]) -> set[str]:
-        """Those of ``ids`` recorded as stored (one lookup, however many ids)."""
-        keys = pa.RecordBatch.from_arrays(
-            [pa.array([self.queue] * len(ids), pa.string()), pa.array(ids, pa.string())],
-            names=["queue", "message_id"],
-        )
-        found = self._reader.existing_keys(LEDGER_TABLE, ["queue", "message_id"], keys)
-        return {ids[i] for i in found}
-
-    def record(self, sink: Sink, ids: list[str]) -> None:
-        """In ``sink``'s open transaction: ``ids`` are stored."""
-        if not ids:
-            return
-        now = datetime.now(UTC).isoformat(timespec="milliseconds")
-        batch = pa.RecordBatch.from_arrays(
-            [pa.array([self.queue] * len(ids)), pa.array(ids), pa.array([now] * len(ids))],
-            names=list(_LEDGER_COLUMNS),
-        )
-        sink.write_rows(LEDGER_TABLE, batch, Mode.IGNORE, ["queue", "message_id"])
-
-    def close(self) -> None:
-        self._reader.close()
 
 
 @dataclass
@@ -100,7 +54,8 @@ class _Handed:
     deliveries: list[Delivery]
     #: per record number from ``first_record`` on: the index of its message in deliveries
     owner: np.ndarray
-    records: list[dict[str, object]] = field(default_factory=list)
+    #: the messages with records in the batch's data (the others were refused when read)
+    with_rows: set[int] = field(default_factory=set)
     recorded: set[str] = field(default_factory=set)  # message ids put in the ledger
 
 
@@ -109,7 +64,7 @@ class QueueCounts:
     messages: int = 0  # delivered to this consumer (redeliveries included)
     acked: int = 0
     dead_lettered: int = 0
-    already_stored: int = 0  # skipped: the ledger had them
+    already_stored: int = 0  # skipped: the ledger had them, or a batch in flight has them
     stale_acks: int = 0  # batches committed whose ack was lost with the connection
 
 
@@ -130,6 +85,7 @@ class QueueSource:
         stop: threading.Event,
         idle_timeout: float | None = None,
         ledger: MessageLedger | None = None,
+        fields: TableFields | None = None,
     ) -> None:
         self.consumer = consumer
         self.name = f"{consumer.params.display} queue {consumer.queue}"
@@ -138,11 +94,14 @@ class QueueSource:
         self.stop = _Either(stop, threading.Event())  # the caller's stop, or halt()
         self.idle_timeout = idle_timeout
         self.ledger = ledger
+        #: the table's columns: a message with another field is dead-lettered (None: any)
+        self.fields = fields
         self.columns: list[str] = []
         self.counts = QueueCounts()
         self._known: set[str] = set()
         self._record = 1
         self._handed: dict[int, _Handed] = {}  # by the record number after the batch
+        self._in_flight: set[str] = set()  # message ids of the batches handed (ledger on)
         self._lock = threading.Lock()
         self._settled = threading.Condition(self._lock)
         self._bytes = 0
@@ -156,6 +115,8 @@ class QueueSource:
         size = self.batch_size
         if self.ledger is not None:
             self.ledger.open()
+        if self.fields is not None:
+            self.fields.open()
         while not self.stop.is_set():
             deliveries = self.consumer.next_batch(
                 size.rows, size.bytes, self.flush_interval, cast(threading.Event, self.stop),
@@ -172,20 +133,15 @@ class QueueSource:
                 yield batch
 
     def _batch(self, deliveries: list[Delivery]) -> SourceBatch | None:
-        stored: set[str] = set()
+        fresh = list(range(len(deliveries)))
         if self.ledger is not None:
-            self._wait_after_reconnect()
-            ids = [d.message_id for d in deliveries if d.message_id is not None]
-            stored = self.ledger.stored(ids) if ids else set()
-        fresh = [
-            i
-            for i, d in enumerate(deliveries)
-            if d.message_id is None or d.message_id not in stored
-        ]
+            fresh = self._not_handled(deliveries)
         skipped = len(deliveries) - len(fresh)
         self.counts.already_stored += skipped
         decoded = decode_bodies([deliveries[i].body for i in fresh])
         bad = {fresh[i]: (kind, error) for i, kind, error in decoded.errors}
+        if self.fields is not None and self.fields.allowed is not None:
+            decoded = self._refuse_unknown_fields(decoded, fresh, bad)
         for record in decoded.records:
             for key in record:
                 if key not in self._known:
@@ -218,8 +174,15 @@ class QueueSource:
         data = records_to_batch(decoded.records, self.columns)
         after = Position(self.name, self._record)
         with self._lock:
+            if self.ledger is not None:
+                self._in_flight.update(
+                    d.message_id for i in fresh if (d := deliveries[i]).message_id is not None
+                )
             self._handed[self._record] = _Handed(
-                first, deliveries, np.array(owner, dtype=np.int64), decoded.records
+                first,
+                deliveries,
+                np.array(owner, dtype=np.int64),
+                {fresh[o] for o in decoded.owners},
             )
         return SourceBatch(
             data=data,
@@ -227,6 +190,52 @@ class QueueSource:
             records=np.array(numbers, dtype=np.int64),
             rejects=tuple(rejects),
             after=after,
+        )
+
+    def _not_handled(self, deliveries: list[Delivery]) -> list[int]:
+        """The deliveries to store: not in the ledger, and not a second copy of a message
+        (the same ``message_id``) in this batch or in a batch not yet committed."""
+        assert self.ledger is not None
+        self._wait_after_reconnect()
+        ids = [d.message_id for d in deliveries if d.message_id is not None]
+        stored = self.ledger.stored(ids) if ids else set()
+        with self._lock:
+            taken = set(self._in_flight)
+        fresh = []
+        for i, d in enumerate(deliveries):
+            if d.message_id is None:
+                fresh.append(i)
+            elif d.message_id not in stored and d.message_id not in taken:
+                fresh.append(i)
+                taken.add(d.message_id)
+        return fresh
+
+    def _refuse_unknown_fields(
+        self, decoded: DecodedBodies, fresh: list[int], bad: dict[int, tuple[str, str]]
+    ) -> DecodedBodies:
+        """Move the messages with a field the table has no column for to ``bad`` (they are
+        dead-lettered whole, with the fields named); the others' records stay."""
+        assert self.fields is not None
+        unknown: dict[int, list[str]] = {}
+        for record, owner in zip(decoded.records, decoded.owners, strict=True):
+            names = self.fields.unknown(record)
+            if names:
+                found = unknown.setdefault(owner, [])
+                found += (n for n in names if n not in found)
+        if not unknown:
+            return decoded
+        table = self.fields.table
+        for owner, names in unknown.items():
+            listed = ", ".join(repr(n) for n in names)
+            bad[fresh[owner]] = (
+                "column",
+                f"table {table} has no column {listed} (chute consume --add-columns adds "
+                "columns for new fields)",
+            )
+        kept = [j for j, owner in enumerate(decoded.owners) if owner not in unknown]
+        return decoded._replace(
+            records=[decoded.records[j] for j in kept],
+            owners=[decoded.owners[j] for j in kept],
         )
 
     def _wait_after_reconnect(self) -> None:
@@ -271,14 +280,20 @@ class QueueSource:
         self.ledger.record(sink, ids)
         handed.recorded.update(ids)
 
-    def committed(self, batch: SourceBatch, rejects: list[Reject]) -> None:
-        """The batch is committed: dead-letter its messages that could not be stored, then
-        ack them all with one multiple-ack."""
-        if batch.after is None:
+    def dead_letter(self, rejects: list[Reject], sink: Sink) -> None:
+        """In the transaction of the batch ``rejects`` belong to, before its commit: publish
+        the dead letters of their messages and wait for the broker's confirms, and record in
+        the ledger the messages refused whole when read (the others are recorded with their
+        rows by :meth:`in_transaction`).
+
+        So a failure after the commit finds every refused message dead-lettered, and with
+        the ledger a redelivery neither stores nor dead-letters it again; a failure before
+        the commit rolls the batch back, and its messages come again (a dead letter may then
+        be published twice, a row is never stored twice).
+        """
+        if not rejects:
             return
-        with self._lock:
-            handed = self._handed.pop(batch.after.record, None)
-            self._settled.notify_all()
+        handed = self._handed_holding(rejects[0].position.record)
         if handed is None:
             return
         by_message: dict[int, list[Reject]] = {}
@@ -286,15 +301,46 @@ class QueueSource:
             i = int(handed.owner[reject.position.record - handed.first_record])
             by_message.setdefault(i, []).append(reject)
         letters = [self._letter(handed, i, found) for i, found in by_message.items()]
+        self.consumer.publish_dead_letters(letters)
+        self.counts.dead_lettered += len(letters)
+        if self.ledger is not None:
+            ids = []
+            for i in by_message:
+                message_id = handed.deliveries[i].message_id
+                if i in handed.with_rows or message_id is None or message_id in handed.recorded:
+                    continue
+                ids.append(message_id)
+            self.ledger.record(sink, ids)
+            handed.recorded.update(ids)
+
+    def _handed_holding(self, record: int) -> _Handed | None:
+        with self._lock:
+            for after, handed in self._handed.items():
+                if handed.first_record <= record < after:
+                    return handed
+        return None
+
+    def committed(self, batch: SourceBatch, rejects: list[Reject]) -> None:
+        """The batch is committed (its dead letters were published before): ack all its
+        messages with one multiple-ack."""
+        if batch.after is None:
+            return
+        with self._lock:
+            handed = self._handed.pop(batch.after.record, None)
+            if handed is not None and self.ledger is not None:
+                self._in_flight.difference_update(
+                    d.message_id for d in handed.deliveries if d.message_id is not None
+                )
+            self._settled.notify_all()
+        if handed is None:
+            return
         try:
-            self.consumer.dead_letter(letters)
             self.consumer.ack_through(handed.deliveries[-1].delivery_tag)
         except StaleDeliveryError:
             # committed, but the connection that delivered them is gone: they come again,
             # and the key (or the ledger) makes storing them again harmless
             self.counts.stale_acks += 1
             return
-        self.counts.dead_lettered += len(letters)
         self.counts.acked += len(handed.deliveries)
 
     def _letter(self, handed: _Handed, message: int, rejects: list[Reject]) -> DeadLetter:
@@ -325,6 +371,8 @@ class QueueSource:
         """Stop reading now (the engine is failing): the batch being filled is dropped and
         goes back to the queue when the consumer closes."""
         self.stop.other.set()
+        with self._settled:  # a reader waiting for batches in flight to settle stops waiting
+            self._settled.notify_all()
 
     # -- the Source protocol ----------------------------------------------------------------
 
