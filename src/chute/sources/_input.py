@@ -104,8 +104,9 @@ class Input:
         assert self._decoder is not None
         try:
             text = self._decoder.decode(data, final=not data)
-        except UnicodeDecodeError as exc:
-            line = self._lines_seen + data.count(b"\n", 0, exc.start) + 1
+        except UnicodeError as exc:  # a decode error, or e.g. UTF-16 without its BOM
+            at = exc.start if isinstance(exc, UnicodeDecodeError) else 0
+            line = self._lines_seen + data.count(b"\n", 0, at) + 1
             raise SourceError(
                 f"bytes that are not valid {self.encoding}",
                 source=self.name,

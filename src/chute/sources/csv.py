@@ -21,7 +21,7 @@ import pyarrow.csv as pacsv
 from chute.config import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS
 from chute.errors import ConfigError, SourceError
 from chute.sources._file import TextFileSource
-from chute.sources._split import Chunk
+from chute.sources._split import CR, NEWLINE, Chunk
 from chute.sources.base import Reject, SourceBatch
 
 
@@ -63,6 +63,7 @@ class CsvSource(TextFileSource):
             first = self._splitter.next_chunk(max_rows=1, max_bytes=1)
         if first is None:
             raise SourceError("the file is empty: no header and no records", source=self.name)
+        self._check_line_endings(first)
         fields = self._python_rows(first.data)[0]
         if not self._header:
             self._splitter.unread(first)  # the first record is data
@@ -83,6 +84,18 @@ class CsvSource(TextFileSource):
             )
         return names
 
+    def _check_line_endings(self, first: Chunk) -> None:
+        """Records end at a line feed; a first line holding more than one record ends its
+        lines with a carriage return alone (old Mac files), which would be read as one."""
+        if b"\r" in first.data.rstrip(b"\r\n") and len(self._python_rows(first.data)) > 1:
+            raise SourceError(
+                "lines end with a carriage return (CR) alone; records must end with a line "
+                "feed (LF or CRLF)",
+                source=self.name,
+                line=int(first.lines[0]),
+                hint="convert the line endings, e.g. tr '\\r' '\\n' < in.csv > out.csv",
+            )
+
     def _python_rows(self, data: bytes) -> list[list[str]]:
         text = data.decode("utf-8", errors="replace")
         return list(
@@ -102,12 +115,18 @@ class CsvSource(TextFileSource):
         keep = np.arange(chunk.rows)
         rejects: list[Reject] = []
         data = chunk.data
+        if b"\r" in data:
+            rejects = self._bare_carriage_returns(chunk, batch)
+            if rejects:
+                bad = {r.position.record - int(batch.records[0]) for r in rejects}
+                keep = np.array([i for i in range(chunk.rows) if i not in bad], dtype=np.int64)
+                data = b"".join(chunk.data[int(a) : int(b)] for a, b in chunk.spans[keep])
         try:
             table, invalid = self._parse(data)
         except pa.ArrowInvalid:
             # Arrow refuses the whole chunk when a value is not UTF-8: find those records
             good = []
-            for row in range(chunk.rows):
+            for row in keep.tolist():
                 try:
                     chunk.record(row).decode("utf-8")
                     good.append(row)
@@ -155,6 +174,30 @@ class CsvSource(TextFileSource):
         if not rejects:
             return replace(batch, data=record_batch)
         return batch.take(keep, record_batch, tuple(rejects))
+
+    def _bare_carriage_returns(self, chunk: Chunk, batch: SourceBatch) -> list[Reject]:
+        """Rejects for records that a carriage return outside quotes cuts in two: the
+        parser would end a record there, where the splitter does not."""
+        arr = np.frombuffer(chunk.data, dtype=np.uint8)
+        crs = np.flatnonzero(arr == CR)
+        after = np.append(arr, 0)[crs + 1]
+        bare = crs[after != NEWLINE]  # a CR of a CRLF ends its record where it should
+        rejects = []
+        for row in np.unique(np.searchsorted(chunk.starts, bare, side="right") - 1).tolist():
+            try:
+                table, invalid = self._parse(chunk.record(row) + b"\n")
+            except pa.ArrowInvalid:
+                continue  # not UTF-8: rejected as such
+            if table.num_rows + len(invalid) > 1:
+                rejects.append(
+                    batch.reject(
+                        row,
+                        "parse",
+                        "a carriage return (CR) outside quotes ends a line inside this "
+                        "record; records end with a line feed (LF or CRLF)",
+                    )
+                )
+        return rejects
 
     def _empty(self) -> pa.Table:
         return pa.table({name: pa.array([], pa.string()) for name in self.columns})
