@@ -110,7 +110,7 @@ def parse_size(value: str | int) -> int:
     unit = text[len(number) :]
     try:
         return int(float(number) * _UNITS[unit])
-    except (ValueError, KeyError):
+    except (ValueError, KeyError, OverflowError):  # OverflowError: inf, 1e400
         raise ConfigError(
             f"cannot read {value!r} as a size", hint="write it like 512MiB, 2GiB or 800MB"
         ) from None

@@ -128,8 +128,8 @@ def assert_no_stage_table(url: str) -> None:
 
 @dataclass(frozen=True)
 class Reject:
-    """What a reject must say: its line, its kind, and where known its column and sqlstate
-    (``None``: not checked), and a fragment of its message."""
+    """What a reject must say: its line, its kind (``a|b``: either), and where known its
+    column and sqlstate (``None``: not checked), and a fragment of its message."""
 
     line: int
     kind: str
@@ -192,11 +192,8 @@ def check(case: Case, url: str, workdir: Path) -> Run:
     if case.setup:
         execute(url, *case.setup)
     before = user_tables(url)
-    before_rows = (
-        query(url, case.sql or f'SELECT * FROM "{case.table_name}" ORDER BY 1')
-        if case.table_name in before
-        else None
-    )
+    everything = f'SELECT * FROM "{case.table_name}" ORDER BY 1'
+    before_rows = query(url, everything) if case.table_name in before else None
     source = place(case.content, case.name, workdir)
     run = chute_load(source, url, *case.args, workdir=workdir)
     assert_accounts(run)
@@ -207,15 +204,14 @@ def check(case: Case, url: str, workdir: Path) -> Run:
         # a refused load changes nothing: no table made, an existing one as it was
         assert user_tables(url) == before
         if before_rows is not None:
-            assert query(url, case.sql or f'SELECT * FROM "{case.table_name}" ORDER BY 1') == (
-                before_rows
-            )
+            assert query(url, everything) == before_rows
         return run
     assert run.code == case.code, (run.code, run.stderr, run.stdout)
     assert run.stderr == "", run.stderr
-    got = [(r["line"], r["error"]) for r in run.rejects]
-    assert got == [(r.line, r.kind) for r in case.rejects], run.rejects
+    got = [r["line"] for r in run.rejects]
+    assert got == [r.line for r in case.rejects], run.rejects
     for want, seen in zip(case.rejects, run.rejects, strict=True):
+        assert seen["error"] in want.kind.split("|"), seen
         if want.column is not None:
             assert seen["column"] == want.column, seen
         if want.sqlstate is not None:

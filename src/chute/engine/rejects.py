@@ -70,7 +70,14 @@ class RejectFile:
         self._append = False  # a resumed load adds to the file of the earlier run
 
     def prepare(self) -> None:
-        pass
+        """Refuse a place the file cannot be written before anything else is written (the
+        file itself is made at the first reject)."""
+        problem = _cannot_write(self.path)
+        if problem:
+            raise ConfigError(
+                f"cannot write the reject file {self.path}: {problem}",
+                hint="choose another place with --rejects PATH",
+            )
 
     def write(self, rejects: list[Reject], sink: Sink | None = None) -> None:
         if not rejects:
@@ -154,6 +161,12 @@ def open_rejects(target: str | None, *, sink: Sink, table: str, source: object) 
     if target and target.startswith(TABLE_PREFIX):
         return RejectTable(sink, target[len(TABLE_PREFIX) :])
     if target:
+        if _same_file(Path(target), source):
+            raise ConfigError(
+                f"the reject file {target} is the source itself: writing rejects would "
+                "overwrite it",
+                hint="choose another place with --rejects PATH",
+            )
         return RejectFile(Path(target))
     folder = Path(".")
     source_path = None
@@ -164,3 +177,23 @@ def open_rejects(target: str | None, *, sink: Sink, table: str, source: object) 
     if source_path is not None and path.resolve() == source_path.resolve():
         path = folder / f"{table}.again{REJECTS_SUFFIX}"  # never overwrite what is being read
     return RejectFile(path)
+
+
+def _same_file(path: Path, source: object) -> bool:
+    if not isinstance(source, (str, os.PathLike)) or os.fspath(source) == "-":
+        return False
+    try:
+        return path.resolve() == Path(os.fspath(source)).resolve()
+    except (OSError, RuntimeError):  # a symlink loop: the source cannot be opened either
+        return False
+
+
+def _cannot_write(path: Path) -> str | None:
+    """Why a file cannot be written at ``path`` (as ``open`` would say), or None."""
+    if path.is_dir():
+        return "Is a directory"
+    if not path.parent.is_dir():
+        return "No such file or directory"
+    if path.exists():
+        return None if os.access(path, os.W_OK) else "Permission denied"
+    return None if os.access(path.parent, os.W_OK | os.X_OK) else "Permission denied"

@@ -94,7 +94,14 @@ class PostgresSink(Sink):
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError as exc:  # also an unclosed [ of an IPv6 address
+            raise ConfigError(
+                f"malformed PostgreSQL URL {self.display_url!r}: {exc}",
+                hint="use postgresql://user:password@host:port/database",
+            ) from None
         if not parts.hostname and not parts.path.strip("/"):
             raise ConfigError(
                 f"malformed PostgreSQL URL {self.display_url!r}",

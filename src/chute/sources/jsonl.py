@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Iterator
@@ -67,7 +68,9 @@ class JsonlSource(TextFileSource):
         for i, line in enumerate(lines):
             try:
                 if long_ints and _LONG_DIGITS.search(line):
-                    value = json.loads(line)  # orjson reads integers past 64 bits as floats
+                    # orjson reads integers past 64 bits as floats; json reads what
+                    # orjson refuses (NaN, Infinity, 1e999) unless told not to
+                    value = json.loads(line, parse_constant=_refuse, parse_float=_finite)
                 else:
                     value = orjson.loads(line)
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # orjson's: a subclass
@@ -96,6 +99,17 @@ class JsonlSource(TextFileSource):
             records.append(value)
             keep.append(i)
         return records, keep, rejects
+
+
+def _refuse(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise json.JSONDecodeError("number is infinity when parsed as double", text, 0)
+    return value
 
 
 def _why(line: bytes, exc: ValueError) -> tuple[str, str]:
