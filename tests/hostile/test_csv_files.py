@@ -116,10 +116,27 @@ CASES = [
         rejects=(Reject(2, "parse", message="carriage return"),),
         rows=[(3, "c")],
     ),
+    Case(
+        "bare_cr_and_ragged_row_in_one_batch",
+        "bare_cr_and_ragged_row.csv",
+        code=6,
+        rejects=(
+            Reject(3, "parse", message="expected 2 fields, found 3"),
+            Reject(4, "parse", message="carriage return"),
+        ),
+        rows=[(1, "a"), (5, "e"), (6, "q\rq")],
+    ),
     Case("cr_inside_quotes", "cr_inside_quotes.csv", rows=[(1, "a\rb"), (2, "c")]),
     Case("mixed_crlf_and_lf", "mixed_crlf_and_lf.csv", rows=[(1, "a"), (2, "b"), (3, "c")]),
     Case("bom_at_start", "bom_at_start.csv", rows=[(1, "a")], sql="SELECT id, name FROM data"),
     Case("bom_in_the_middle_is_data", "bom_in_the_middle.csv", rows=[(1, "\ufeffa"), (2, "b")]),
+    Case(
+        "raw_surrogate_and_overlong_utf8",
+        "raw_surrogate_and_overlong_utf8.csv",
+        code=6,
+        rejects=(Reject(2, "decode"), Reject(3, "decode")),
+        rows=[(3, "ok")],
+    ),
     Case(
         "utf16_with_bom_without_encoding",
         "utf16_with_bom.csv",

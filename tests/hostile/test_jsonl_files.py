@@ -112,6 +112,14 @@ CASES = [
         rejects=(Reject(1, "parse", message="surrogate"),),
         rows=[(2, "ok")],
     ),
+    Case(
+        "raw_surrogate_bytes",
+        "raw_surrogate_utf8.jsonl",
+        name=J,
+        code=6,
+        rejects=(Reject(1, "decode"),),
+        rows=[(2, "ok")],
+    ),
     Case("surrogate_pair_is_one_emoji", "surrogate_pair.jsonl", name=J, rows=[(1, "😀")]),
     Case(
         "nul_escape_in_string_sqlite",

@@ -112,15 +112,32 @@ class CsvSource(TextFileSource):
             yield self._batch(chunk, batch)
 
     def _batch(self, chunk: Chunk, batch: SourceBatch) -> SourceBatch:
-        keep = np.arange(chunk.rows)
-        rejects: list[Reject] = []
-        data = chunk.data
-        if b"\r" in data:
-            rejects = self._bare_carriage_returns(chunk, batch)
-            if rejects:
-                bad = {r.position.record - int(batch.records[0]) for r in rejects}
-                keep = np.array([i for i in range(chunk.rows) if i not in bad], dtype=np.int64)
-                data = b"".join(chunk.data[int(a) : int(b)] for a, b in chunk.spans[keep])
+        parsed = self._parse_records(chunk, batch, np.arange(chunk.rows), [])
+        if parsed is None:
+            # the parser found more records than the splitter: a carriage return outside
+            # quotes ends a record for the one, not for the other; reject those records
+            split = self._bare_carriage_returns(chunk, batch)
+            bad = {r.position.record - int(batch.records[0]) for r in split}
+            keep = np.array([i for i in range(chunk.rows) if i not in bad], dtype=np.int64)
+            parsed = self._parse_records(chunk, batch, keep, split)
+        if parsed is None:
+            raise SourceError(
+                "the parser and the record splitter disagree on where records end",
+                source=self.name,
+                line=int(chunk.lines[0]),
+            )
+        return parsed
+
+    def _parse_records(
+        self, chunk: Chunk, batch: SourceBatch, keep: np.ndarray, rejects: list[Reject]
+    ) -> SourceBatch | None:
+        """The records ``keep`` of ``chunk`` parsed, with ``rejects`` and those found here;
+        None if the parser cut them into another number of records."""
+        data = (
+            chunk.data
+            if len(keep) == chunk.rows
+            else b"".join(chunk.data[int(a) : int(b)] for a, b in chunk.spans[keep])
+        )
         try:
             table, invalid = self._parse(data)
         except pa.ArrowInvalid:
@@ -160,11 +177,7 @@ class CsvSource(TextFileSource):
                 )
             keep = np.array([r for i, r in enumerate(keep) if i not in bad], dtype=np.int64)
         if table.num_rows != len(keep):
-            raise SourceError(
-                f"parsed {table.num_rows} records where {len(keep)} were expected",
-                source=self.name,
-                line=int(chunk.lines[0]),
-            )
+            return None
         record_batch = (
             table.combine_chunks().to_batches()[0]
             if table.num_rows
