@@ -21,7 +21,7 @@ from chute import config
 from chute.api import load
 from chute.bench import bench_command
 from chute.engine.pipeline import Observer
-from chute.errors import ChuteError, Interrupted
+from chute.errors import ChuteError, Interrupted, SourceError
 from chute.progress import JsonLog, ProgressBar, QueueStatus
 from chute.queues import DEFAULT_BATCH_MESSAGES, DEFAULT_FLUSH_INTERVAL, consume, publish
 from chute.report import LoadReport
@@ -331,19 +331,37 @@ def publish_command(
     ] = None,
     delimiter: Annotated[str | None, typer.Option(help="CSV field delimiter.")] = None,
     encoding: Annotated[str, typer.Option(help="Text encoding.")] = config.DEFAULT_ENCODING,
+    rejects: Annotated[
+        str | None,
+        typer.Option(
+            help="Where records that cannot be read go: a file "
+            "(default: <name>.rejects.jsonl beside the source)."
+        ),
+    ] = None,
     debug: Debug = False,
 ) -> None:
     """Publish a file's records to a queue, one JSON message each, with publisher confirms."""
     try:
-        count = publish(
-            source, url, queue=queue, format=format, delimiter=delimiter, encoding=encoding
+        result = publish(
+            source,
+            url,
+            queue=queue,
+            format=format,
+            delimiter=delimiter,
+            encoding=encoding,
+            rejects=rejects,
         )
     except ChuteError as exc:
         if debug:
             traceback.print_exc()
         _print_error(str(exc), exc.hint)
         raise typer.Exit(exc.exit_code) from None
-    typer.echo(f"published {count:,} messages from {source} to queue {queue} (all confirmed)")
+    typer.echo(result.summary())
+    if result.rejected:  # as chute load: completed, some records rejected
+        raise typer.Exit(EXIT_REJECTS)
+    if not result.published:
+        _print_error(f"{source} holds no records: nothing was published", None)
+        raise typer.Exit(SourceError.exit_code)
 
 
 def _stop_on_signals(

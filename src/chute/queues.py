@@ -9,12 +9,17 @@ that cannot be stored go to the dead-letter queue.  See ``docs/queues.md``.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from chute.amqp import QueueConsumer, default_prefetch, prefetch_warning, publish_records
+from chute.amqp.decode import long_digits
 from chute.api import default_table
 from chute.config import (
     DEFAULT_ENCODING,
@@ -26,13 +31,15 @@ from chute.config import (
     parse_mode,
     parse_size,
 )
+from chute.engine.columns import is_json_text
 from chute.engine.pipeline import Observer, Pipeline
+from chute.engine.rejects import RejectStore, open_rejects
 from chute.errors import ConfigError, SinkUnavailableError
 from chute.report import LoadReport
 from chute.sinks import open_sink
 from chute.sinks.base import Mode, Sink, check_table_name
 from chute.sources import open_source
-from chute.sources.base import Reject
+from chute.sources.base import Reject, SourceBatch
 from chute.sources.queue import QueueSource
 from chute.sources.queue_tables import MessageLedger, TableFields
 
@@ -227,6 +234,36 @@ class _DeadLetters:
         pass
 
 
+@dataclass
+class PublishReport:
+    """What :func:`publish` did: ``read == published + rejected``."""
+
+    source: str
+    queue: str
+    read: int = 0
+    published: int = 0
+    rejected: int = 0
+    #: where the rejected records went (None: none was rejected)
+    rejects_to: str | None = None
+    #: rejected records by kind of error (parse, decode, shape, ...)
+    rejected_by: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        lines = [
+            f"published {self.published:,} messages from {self.source} to queue {self.queue} "
+            "(all confirmed)",
+            f"read {self.read:,}  published {self.published:,}  rejected {self.rejected:,}"
+            + (f" (to {self.rejects_to})" if self.rejected else ""),
+        ]
+        if self.rejected_by:
+            kinds = ", ".join(f"{n:,} {k}" for k, n in sorted(self.rejected_by.items()))
+            lines.append(f"rejects: {kinds}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
 def publish(
     source: str | os.PathLike[str],
     url: str,
@@ -236,17 +273,52 @@ def publish(
     delimiter: str | None = None,
     encoding: str = DEFAULT_ENCODING,
     header: bool = True,
-) -> int:
+    rejects: str | None = None,
+) -> PublishReport:
     """Publish each record of a CSV or JSON Lines file as one JSON message to ``queue``,
-    with publisher confirms; returns the count.  Message ids are ``<file>:<record>``."""
+    with publisher confirms.  Message ids are ``<file>:<record>``.
+
+    Records that cannot be read are not published: they are counted and written to
+    ``rejects`` (a path; by default ``<name>.rejects.jsonl`` beside the file, as
+    :func:`chute.load` does), in the same format as a load's rejects.  Returns the
+    :class:`PublishReport` once the broker has confirmed every message.
+    """
     options = LoadOptions(format=format, delimiter=delimiter, encoding=encoding, header=header)
+    table = default_table(source) if not rejects else "rejects"  # names the default file
+    store = open_rejects(rejects, sink=None, table=table, source=source)
     src = open_source(source, options)
+    report = PublishReport(source=src.name, queue=queue)
     try:
-        return publish_records(_records(src.batches()), url, queue, source=src.name)
+        report.published = publish_records(
+            _records(src.batches(), report, store), url, queue, source=src.name
+        )
     finally:
+        store.close()
         src.close()
+    return report
 
 
-def _records(batches: Iterator[Any]) -> Iterator[dict[str, Any]]:
+def _records(
+    batches: Iterator[SourceBatch], report: PublishReport, store: RejectStore
+) -> Iterator[dict[str, Any]]:
+    """The records of ``batches`` as read (nested values and JSON-typed columns as the JSON
+    values they are, not as their text); the rejects counted and kept in ``store``."""
     for batch in batches:
-        yield from batch.data.to_pylist()
+        if batch.rejects:
+            found = sorted(batch.rejects, key=lambda r: r.position.record)
+            store.write(found)
+            report.rejected += len(found)
+            report.rejects_to = store.location
+            for reject in found:
+                report.rejected_by[reject.error] = report.rejected_by.get(reject.error, 0) + 1
+        report.read += batch.num_rows + len(batch.rejects)
+        data = batch.data
+        rows = data.to_pylist()
+        for name in (f.name for f in data.schema if is_json_text(f)):
+            for row in rows:
+                text = row[name]
+                if text is not None:
+                    row[name] = (
+                        json.loads(text) if long_digits(text.encode()) else orjson.loads(text)
+                    )
+        yield from rows

@@ -20,7 +20,7 @@ _ZEROS = bytes(0x30 if 0x30 <= c <= 0x39 else 0x20 for c in range(256))
 _RUN = b"0" * 19
 
 
-def _long_digits(data: bytes) -> bool:
+def long_digits(data: bytes) -> bool:
     """Whether ``data`` has 19 digits in a row (an integer orjson might not read exactly)."""
     return _RUN in data.translate(_ZEROS)
 
@@ -38,7 +38,7 @@ class DecodedBodies(NamedTuple):
 def decode_bodies(bodies: Sequence[bytes]) -> DecodedBodies:
     """Parse each body with orjson; integers of 19 digits or more are read exactly."""
     loads = orjson.loads
-    long_ints = _long_digits(b"\n".join(bodies))
+    long_ints = long_digits(b"\n".join(bodies))
     if not long_ints:  # the usual case: one object per message, all good
         try:
             values = [loads(body) for body in bodies]
@@ -53,7 +53,7 @@ def decode_bodies(bodies: Sequence[bytes]) -> DecodedBodies:
     for i, body in enumerate(bodies):
         try:
             # orjson reads integers past 64 bits as floats: json reads them exactly
-            value = json.loads(body) if long_ints and _long_digits(body) else loads(body)
+            value = json.loads(body) if long_ints and long_digits(body) else loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # orjson's: a subclass
             errors.append((i, *_why(body, exc)))
             continue

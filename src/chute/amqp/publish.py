@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import struct
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -46,8 +47,9 @@ def publish_records(
 ) -> int:
     """Publish each record as one persistent JSON message to ``queue``; the count published.
 
-    A record is a mapping (encoded with orjson; values JSON cannot hold become strings) or
-    bytes (sent as they are).  Each message has ``content_type`` ``application/json``,
+    A record is a mapping (encoded with orjson; integers beyond 64 bits and Decimals as the
+    exact numbers they are, other values JSON cannot hold as strings) or bytes (sent as
+    they are).  Each message has ``content_type`` ``application/json``,
     ``delivery_mode`` 2 and ``message_id`` ``<source>:<n>``, ``n`` counting from ``first``:
     a second publish of the same file gives the same ids, which a consumer's ledger
     recognises.  The queue is declared (durable) when missing, unless ``declare`` is False.
@@ -87,9 +89,9 @@ def publish_records(
                 body = record
             else:
                 try:
-                    body = dumps(record, default=str, option=option)
+                    body = dumps(record, default=_default, option=option)
                 except TypeError:  # an integer beyond 64 bits, which orjson cannot write
-                    body = dumps(_exact_ints(record), default=str, option=option)
+                    body = dumps(_exact_ints(record), default=_default, option=option)
             size = len(body)
             props = _FLAGS + _CONTENT_TYPE + b"\x02" + shortstr(f"{prefix}:{n}")
             parts += (method, head_pack(2, _CH, 12 + len(props), 60, 0, size), props)
@@ -116,6 +118,14 @@ def publish_records(
     finally:
         conn.close()
     return count
+
+
+def _default(value: Any) -> Any:
+    """What orjson cannot write itself: a finite Decimal as the exact number it is, any
+    other value as its text."""
+    if isinstance(value, Decimal) and value.is_finite():
+        return orjson.Fragment(str(value).encode())
+    return str(value)
 
 
 def _exact_ints(value: Any) -> Any:

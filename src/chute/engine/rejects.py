@@ -152,13 +152,21 @@ class RejectTable:
         pass
 
 
-def open_rejects(target: str | None, *, sink: Sink, table: str, source: object) -> RejectStore:
+def open_rejects(
+    target: str | None, *, sink: Sink | None, table: str, source: object
+) -> RejectStore:
     """The reject store for ``--rejects``: ``table:NAME``, a path, or the default file.
 
     The default is ``<table>.rejects.jsonl`` beside the source file, or in the current
-    folder when the source is stdin or an iterable.
+    folder when the source is stdin or an iterable.  Without a ``sink`` (``chute publish``
+    has no database) only a file can be chosen.
     """
     if target and target.startswith(TABLE_PREFIX):
+        if sink is None:
+            raise ConfigError(
+                f"--rejects {target}: there is no database to hold a rejects table here",
+                hint="give a file: --rejects PATH",
+            )
         return RejectTable(sink, target[len(TABLE_PREFIX) :])
     if target:
         if _same_file(Path(target), source):
