@@ -21,7 +21,7 @@ from chute import config
 from chute.api import load
 from chute.bench import bench_command
 from chute.engine.pipeline import Observer
-from chute.errors import ChuteError, Interrupted, SourceError
+from chute.errors import ChuteError, Interrupted, SourceError, TooManyRejectsError
 from chute.progress import JsonLog, ProgressBar, QueueStatus
 from chute.queues import DEFAULT_BATCH_MESSAGES, DEFAULT_FLUSH_INTERVAL, consume, publish
 from chute.report import LoadReport
@@ -357,6 +357,13 @@ def publish_command(
         _print_error(str(exc), exc.hint)
         raise typer.Exit(exc.exit_code) from None
     typer.echo(result.summary())
+    if result.rejected and not result.published:  # as chute load: every record rejected
+        _print_error(
+            f"nothing was published: all {result.read:,} records read were rejected; "
+            f"see {result.rejects_to}",
+            "fix the rejected records and publish them again",
+        )
+        raise typer.Exit(TooManyRejectsError.exit_code)
     if result.rejected:  # as chute load: completed, some records rejected
         raise typer.Exit(EXIT_REJECTS)
     if not result.published:

@@ -73,8 +73,10 @@ def test_a_file_with_no_record_publishes_nothing_and_says_so(queue: str, tmp_pat
     assert "nothing was published" in done.stderr
     all_bad = write(tmp_path / "bad.jsonl", "{\n[1]\n")
     done = _publish(all_bad, queue)
-    assert done.returncode == 6  # read 2, rejected 2: not a success
+    assert done.returncode == 4  # as chute load when every record was rejected
     assert "published 0" in done.stdout and "rejected 2" in done.stdout
+    assert "nothing was published" in done.stderr
+    assert depth(queue) == 0
     assert len(_lines(tmp_path / "bad.rejects.jsonl")) == 2
 
 
