@@ -200,7 +200,10 @@ class QueueSource:
         ids = [d.message_id for d in deliveries if d.message_id is not None]
         stored = self.ledger.stored(ids) if ids else set()
         with self._lock:
-            taken = set(self._in_flight)
+            clash = not self._in_flight.isdisjoint(ids)
+            taken = set(self._in_flight) if clash else set()
+        if not stored and not clash and len(set(ids)) == len(ids):  # the usual case
+            return list(range(len(deliveries)))
         fresh = []
         for i, d in enumerate(deliveries):
             if d.message_id is None:
@@ -216,6 +219,8 @@ class QueueSource:
         """Move the messages with a field the table has no column for to ``bad`` (they are
         dead-lettered whole, with the fields named); the others' records stay."""
         assert self.fields is not None
+        if not self.fields.unknown(set().union(*decoded.records)):  # the usual case
+            return decoded
         unknown: dict[int, list[str]] = {}
         for record, owner in zip(decoded.records, decoded.owners, strict=True):
             names = self.fields.unknown(record)

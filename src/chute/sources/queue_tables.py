@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import pyarrow as pa
@@ -96,8 +96,9 @@ class TableFields:
             lower = c.name.lower()
             self._folded[lower] = self._folded.get(lower, 0) + 1
 
-    def unknown(self, record: Mapping[str, object]) -> list[str]:
-        """The fields of ``record`` that no column of the table takes."""
+    def unknown(self, record: Iterable[str]) -> list[str]:
+        """The fields of ``record`` (a record, or a set of field names) that no column of
+        the table takes."""
         allowed = self.allowed
         if allowed is None or allowed.issuperset(record):
             return []
