@@ -21,7 +21,7 @@ from chute import config
 from chute.api import load
 from chute.bench import bench_command
 from chute.engine.pipeline import Observer
-from chute.errors import ChuteError, Interrupted, SourceError, TooManyRejectsError
+from chute.errors import ChuteError, ConfigError, Interrupted, SourceError, TooManyRejectsError
 from chute.progress import JsonLog, ProgressBar, QueueStatus
 from chute.queues import DEFAULT_BATCH_MESSAGES, DEFAULT_FLUSH_INTERVAL, consume, publish
 from chute.report import LoadReport
@@ -167,6 +167,7 @@ def load_command(
     cancel, received = _stop_on_signals()
 
     def run() -> LoadReport:
+        _refuse_report_over(source, report)
         return load(
             source,
             into=into,
@@ -192,6 +193,21 @@ def load_command(
         )
 
     raise typer.Exit(_run_job(run, received, report, debug))
+
+
+def _refuse_report_over(source: str, report: Path | None) -> None:
+    """The report is written after the load: never over the file being loaded."""
+    if report is None or source == "-":
+        return
+    try:
+        same = report.resolve() == Path(source).resolve()
+    except (OSError, RuntimeError):  # a symlink loop: the load says so itself
+        return
+    if same:
+        raise ConfigError(
+            f"the report {report} is the source itself: writing the report would overwrite it",
+            hint="choose another place with --report PATH",
+        )
 
 
 def _observers(log_json: bool, quiet: bool, display: Callable[[], Observer]) -> list[Observer]:

@@ -205,11 +205,20 @@ def check(case: Case, url: str, workdir: Path) -> Run:
         assert user_tables(url) == before
         if before_rows is not None:
             assert query(url, everything) == before_rows
+        check_rejects(case, run)
         return run
     assert run.code == case.code, (run.code, run.stderr, run.stdout)
     assert run.stderr == "", run.stderr
-    got = [r["line"] for r in run.rejects]
-    assert got == [r.line for r in case.rejects], run.rejects
+    check_rejects(case, run)
+    if case.rows is not None:
+        sql = case.sql or f'SELECT * FROM "{case.table_name}" ORDER BY 1'
+        assert query(url, sql) == list(case.rows)
+    return run
+
+
+def check_rejects(case: Case, run: Run) -> None:
+    """The reject file holds the case's rejects, in order, each as described."""
+    assert [r["line"] for r in run.rejects] == [r.line for r in case.rejects], run.rejects
     for want, seen in zip(case.rejects, run.rejects, strict=True):
         assert seen["error"] in want.kind.split("|"), seen
         if want.column is not None:
@@ -217,7 +226,3 @@ def check(case: Case, url: str, workdir: Path) -> Run:
         if want.sqlstate is not None:
             assert seen["sqlstate"] == want.sqlstate, seen
         assert want.message in seen["message"], seen
-    if case.rows is not None:
-        sql = case.sql or f'SELECT * FROM "{case.table_name}" ORDER BY 1'
-        assert query(url, sql) == list(case.rows)
-    return run

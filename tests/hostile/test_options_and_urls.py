@@ -151,10 +151,6 @@ OPTION_CASES = [
         args=("--report", "{source}"),
         code=2,
         error=("is the source",),
-        xfail={
-            "*": "outside the named classes (next to class E's --report path): --report "
-            "naming the source overwrites it with the JSON report after the load"
-        },
     ),
     Case(
         "rejects_file_in_a_missing_folder",
