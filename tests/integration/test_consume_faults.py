@@ -137,8 +137,7 @@ def _assert_same(rerun: Outcome, clean: Outcome, *, dead_twice: bool = False) ->
     assert r["read"] == r["written"] + r["skipped"] + r["rejected"]
 
 
-@pytest.mark.parametrize("fault", ["batch-written:2:kill", "before-commit:1:kill",
-                                   "before-commit:3:kill"])  # fmt: skip
+@pytest.mark.parametrize("fault", ["batch-written:2:kill", "before-commit:1:kill"])
 def test_a_crash_before_a_batch_commits_loses_no_message(consume: Consume, fault: str) -> None:
     """Nothing of the batch is acked before its commit: it comes again, all of it."""
     clean = consume.clean()
@@ -149,7 +148,7 @@ def test_a_crash_before_a_batch_commits_loses_no_message(consume: Consume, fault
     assert rerun.report["queue"]["already_stored"] == 0
 
 
-@pytest.mark.parametrize("nth", [1, 3])
+@pytest.mark.parametrize("nth", [2])
 def test_a_crash_between_commit_and_ack_stores_no_message_twice(consume: Consume, nth: int) -> None:
     """The batch is committed, not acked: it comes again, and the ledger skips it."""
     clean = consume.clean()
@@ -161,7 +160,7 @@ def test_a_crash_between_commit_and_ack_stores_no_message_twice(consume: Consume
     assert rerun.report["queue"]["already_stored"] >= 1
 
 
-@pytest.mark.parametrize("nth", [1, 2])
+@pytest.mark.parametrize("nth", [1])
 def test_a_crash_between_dead_letter_and_ack_dead_letters_again_and_stores_once(
     consume: Consume, nth: int
 ) -> None:

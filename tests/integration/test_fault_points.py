@@ -8,6 +8,23 @@ and then runs it with the fault.  Batches are small (``--batch-rows 10``) so the
 mid-file, and the file holds records that are rejected, some by chute (a value that is not a
 number, an empty NOT NULL column) and some by the database (a key already in the input), at
 the first and last rows of batches.
+
+Bugs planted by hand, one at a time, that today's other tests do not catch, and the tests
+here (or in ``test_consume_faults.py``) that fail on each:
+
+- acking a queue batch before its commit: ``test_a_crash_before_a_batch_commits_loses_no_message``
+- ignoring the message ledger (a redelivered append stored twice):
+  ``test_a_crash_between_commit_and_ack_stores_no_message_twice``,
+  ``test_a_crash_between_dead_letter_and_ack_dead_letters_again_and_stores_once``
+- a resume that keeps a stale reject (the reject of the record it resumes at, or all of
+  them): ``test_a_resume_between_batches_keeps_each_boundary_reject_once``,
+  ``test_a_crash_in_a_window_then_a_rerun_equals_a_clean_load[*-before-commit:3:kill]``
+- an upsert checkpoint one row short when a key repeats inside a batch:
+  ``test_an_upsert_with_keys_repeated_in_a_batch_resumes_with_the_clean_counts``
+  (``after-commit:1``, ``before-commit:3``)
+- the completion mark of --atomic / --mode replace written outside the publish
+  transaction: ``test_a_staged_load_crashed_in_a_window_leaves_the_table_then_publishes_once``
+  (``completion-mark:1``)
 """
 
 from __future__ import annotations
@@ -33,6 +50,9 @@ BATCH = 10
 COUNTS = ("status", "read", "written", "created", "updated", "skipped", "rejected")
 KILLED = -signal.SIGKILL
 EXIT_DATABASE = 5
+
+
+_CLEAN: dict[tuple[Any, ...], Outcome] = {}
 
 
 @dataclass
@@ -69,6 +89,8 @@ class Load:
         self.extra = extra
         self.path = tmp / "orders.csv"
         self.path.write_text("\n".join(lines) + "\n")
+        kind = "table" if rejects else "file"
+        self.identity = (url.split(":", 1)[0], kind, tuple(lines), tuple(ddl), extra)
         self.rejects_path = tmp / "orders.rejects.jsonl"
         #: --rejects: the file, or table:NAME
         self.rejects = rejects or str(self.rejects_path)
@@ -123,17 +145,21 @@ class Load:
             return []
         lines = [json.loads(line) for line in self.rejects_path.read_text().splitlines()]
         for line in lines:
+            line["source"] = Path(line["source"]).name  # runs of other tests compare too
             if line["error"] == "database":
                 line["message"] = line["sqlstate"] = "(the database's)"
         return lines
 
     def clean(self) -> Outcome:
-        """A clean run's outcome; the database is put back as it was after it."""
+        """A clean run's outcome (one run per input, options and database kind, kept for
+        the tests after); the database is put back as it was before it."""
         self.reset()
-        clean = self.outcome(self.run())
+        clean = _CLEAN.get(self.identity)
+        if clean is None:
+            clean = _CLEAN[self.identity] = self.outcome(self.run())
+            self.reset()
         assert clean.code in (0, 6), clean.stderr
         assert clean.report["status"] == "completed"
-        self.reset()
         return clean
 
     def crash_then_rerun(self, fault: str, expect: int = KILLED) -> tuple[Outcome, Outcome]:
@@ -207,13 +233,9 @@ def test_the_clean_load_rejects_what_the_faults_need(orders: Load) -> None:
 @pytest.mark.parametrize(
     "fault",
     [
-        "batch-written:1:kill",
         "batch-written:4:kill",
-        "before-commit:1:kill",
         "before-commit:3:kill",
-        "before-commit:6:kill",
         "after-commit:2:kill",
-        "after-commit:5:kill",
         "completion-mark:1:kill",
     ],
 )
@@ -223,12 +245,9 @@ def test_a_crash_in_a_window_then_a_rerun_equals_a_clean_load(orders: Load, faul
     _assert_same(rerun, clean)
 
 
-@pytest.mark.parametrize("nth", [1, 4])
-def test_a_commit_that_fails_stops_the_load_and_a_rerun_equals_a_clean_load(
-    orders: Load, nth: int
-) -> None:
+def test_a_commit_that_fails_stops_the_load_and_a_rerun_equals_a_clean_load(orders: Load) -> None:
     clean = orders.clean()
-    failed, rerun = orders.crash_then_rerun(f"before-commit:{nth}:raise", EXIT_DATABASE)
+    failed, rerun = orders.crash_then_rerun("before-commit:4:raise", EXIT_DATABASE)
     assert failed.report["status"] == "failed"
     # the failed run's report counts what it committed, and that is what the table holds
     assert failed.report["written"] == len(failed.table)
@@ -238,9 +257,16 @@ def test_a_commit_that_fails_stops_the_load_and_a_rerun_equals_a_clean_load(
     _assert_same(rerun, clean)
 
 
+@pytest.fixture
+def orders_in_sqlite(sqlite_url: str, tmp_path: Path) -> Load:
+    """The reject file does not depend on the database: these run on SQLite only."""
+    return Load(sqlite_url, tmp_path, _orders(), ORDERS_DDL)
+
+
 def test_a_crash_while_the_reject_file_is_rewritten_on_resume_keeps_the_earlier_rejects(
-    orders: Load,
+    orders_in_sqlite: Load,
 ) -> None:
+    orders = orders_in_sqlite
     clean = orders.clean()
     crashed = orders.run("before-commit:4:kill")  # the rejects of batch 4 are in the file
     assert crashed.returncode == KILLED, crashed.stderr
@@ -251,7 +277,10 @@ def test_a_crash_while_the_reject_file_is_rewritten_on_resume_keeps_the_earlier_
     _assert_same(orders.outcome(orders.run()), clean)
 
 
-def test_a_reject_file_torn_by_a_crash_mid_line_is_mended_on_resume(orders: Load) -> None:
+def test_a_reject_file_torn_by_a_crash_mid_line_is_mended_on_resume(
+    orders_in_sqlite: Load,
+) -> None:
+    orders = orders_in_sqlite
     clean = orders.clean()
     crashed = orders.run("before-commit:2:kill")  # rejects of batch 2: not committed
     assert crashed.returncode == KILLED, crashed.stderr
@@ -260,23 +289,22 @@ def test_a_reject_file_torn_by_a_crash_mid_line_is_mended_on_resume(orders: Load
     _assert_same(orders.outcome(orders.run()), clean)
 
 
-@pytest.mark.parametrize("fault", ["before-commit:1:kill", "before-commit:4:kill"])
 def test_rejects_to_a_table_commit_with_their_batch_through_a_crash(
-    db_url: str, tmp_path: Path, fault: str
+    db_url: str, tmp_path: Path
 ) -> None:
     """The first reject written to a table of rejects must not commit the batch's rows
     early (it did on PostgreSQL: reading the table's columns committed the transaction)."""
     load = Load(db_url, tmp_path, _orders(), ORDERS_DDL, rejects="table:rejected")
     clean = load.clean()
     assert len(clean.rejects) == 13
-    _crashed, rerun = load.crash_then_rerun(fault)
+    _crashed, rerun = load.crash_then_rerun("before-commit:1:kill")
     _assert_same(rerun, clean)
 
 
 # -- rejects at batch boundaries ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("batch", [1, 2, 3, 4])
+@pytest.mark.parametrize("batch", [1, 2])
 def test_a_resume_between_batches_keeps_each_boundary_reject_once(orders: Load, batch: int) -> None:
     """Batch 1 rejects its first and last rows, batch 2 its first and last, ...: a crash
     after batch N's commit, or before batch N+1's, and the rerun writes each reject once."""
@@ -319,12 +347,8 @@ def upsert(db_url: str, tmp_path: Path) -> Load:
 @pytest.mark.parametrize(
     "fault",
     [
-        "before-commit:1:kill",
         "after-commit:1:kill",
         "before-commit:3:kill",
-        "after-commit:3:kill",
-        "after-commit:4:kill",
-        "batch-written:5:kill",
         "completion-mark:1:kill",
         "before-commit:2:raise",
     ],
@@ -344,25 +368,21 @@ def test_an_upsert_with_keys_repeated_in_a_batch_resumes_with_the_clean_counts(
 OLD_ROWS = "INSERT INTO orders VALUES (1000, 'old', 1), (1001, 'old', 2)"
 
 
-@pytest.fixture(params=["atomic", "replace"])
-def staged(request: pytest.FixtureRequest, db_url: str, tmp_path: Path) -> Load:
-    extra = ("--atomic",) if request.param == "atomic" else ("--mode", "replace")
-    return Load(db_url, tmp_path, _orders(), [*ORDERS_DDL, OLD_ROWS], *extra)
-
-
 @pytest.mark.parametrize(
-    "fault",
+    ("how", "fault"),
     [
-        "before-commit:3:kill",
-        "after-commit:6:kill",
-        "stage-published:1:kill",
-        "completion-mark:1:kill",
-        "stage-published:1:raise",
+        ("--mode replace", "before-commit:3:kill"),
+        ("--mode replace", "stage-published:1:kill"),
+        ("--mode replace", "completion-mark:1:kill"),
+        ("--mode replace", "stage-published:1:raise"),
+        ("--atomic", "stage-published:1:kill"),
+        ("--atomic", "completion-mark:1:kill"),
     ],
 )
 def test_a_staged_load_crashed_in_a_window_leaves_the_table_then_publishes_once(
-    staged: Load, fault: str
+    db_url: str, tmp_path: Path, how: str, fault: str
 ) -> None:
+    staged = Load(db_url, tmp_path, _orders(), [*ORDERS_DDL, OLD_ROWS], *how.split())
     clean = staged.clean()
     old = staged.rows()
     assert [row[0] for row in old] == [1000, 1001]
