@@ -14,8 +14,7 @@ here (or in ``test_consume_faults.py``) that fail on each:
 
 - acking a queue batch before its commit: ``test_a_crash_before_a_batch_commits_loses_no_message``
 - ignoring the message ledger (a redelivered append stored twice):
-  ``test_a_crash_between_commit_and_ack_stores_no_message_twice``,
-  ``test_a_crash_between_dead_letter_and_ack_dead_letters_again_and_stores_once``
+  ``test_a_crash_between_commit_and_ack_stores_no_message_twice``
 - a resume that keeps a stale reject (the reject of the record it resumes at, or all of
   them): ``test_a_resume_between_batches_keeps_each_boundary_reject_once``,
   ``test_a_crash_in_a_window_then_a_rerun_equals_a_clean_load[*-before-commit:3:kill]``
