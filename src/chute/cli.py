@@ -7,6 +7,7 @@ and the exit code of the error's class; ``--debug`` shows the traceback.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -20,6 +21,7 @@ import typer
 from chute import config
 from chute.api import load
 from chute.bench import bench_command
+from chute.engine import faults
 from chute.engine.pipeline import Observer
 from chute.errors import ChuteError, ConfigError, Interrupted, SourceError, TooManyRejectsError
 from chute.progress import JsonLog, ProgressBar, QueueStatus
@@ -42,6 +44,16 @@ app = typer.Typer(
 @app.callback()
 def _main() -> None:
     """chute moves records into databases fast and safely."""
+    _arm_fault(os.environ.get(faults.ENV_VAR))
+
+
+def _arm_fault(spec: str | None) -> None:
+    """Tests crash chute at a chosen instant: ``CHUTE_FAULT`` (see docs/testing.md)."""
+    try:
+        faults.arm(spec)
+    except ChuteError as exc:
+        _print_error(str(exc), exc.hint)
+        raise typer.Exit(exc.exit_code) from None
 
 
 # Options shared by the commands, defined once.

@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 
+from chute.engine.faults import fault
 from chute.sinks.base import Sink
 from chute.sources.base import Position
 
@@ -102,6 +103,7 @@ class Checkpoints:
     def mark_completed(self) -> None:
         """In the open transaction: the load is done; running it again on the same file
         does nothing, as long as the table is the same table (not dropped and made again)."""
+        fault("completion-mark")
         self.sink.execute(
             f"UPDATE {TABLE} SET completed = 1, table_token = ?, saved_at = ? WHERE load_key = ?",
             [self.sink.table_token(self.table), datetime.now(UTC).isoformat(), self.key],

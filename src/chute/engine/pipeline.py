@@ -32,6 +32,7 @@ from chute.engine.batch_control import BatchController, byte_budget, current_rss
 from chute.engine.checkpoint import Checkpoint, Checkpoints
 from chute.engine.convert import Converter, Widening
 from chute.engine.dedupe import keep_last
+from chute.engine.faults import fault
 from chute.engine.rejects import RejectStore
 from chute.errors import (
     ChuteError,
@@ -445,6 +446,7 @@ class Pipeline:
                         self.target, self.table, columns, self.options.mode, self.key
                     )
                     sink.drop_table(self.table)
+                fault("stage-published")
                 if self._checkpoints is not None:
                     self._checkpoints.mark_completed()
         except RecordError as exc:
@@ -947,6 +949,7 @@ class Pipeline:
         resume = progress.resume_point(rows_done)
         written = progress.take_rejects(resume.record if resume is not None else None)
         try:
+            fault("batch-written")
             self.rejects.write(written, sink)
             if self._checkpoints is not None and resume is not None:
                 self._checkpoints.save(
@@ -955,12 +958,14 @@ class Pipeline:
             in_transaction = getattr(self.source, "in_transaction", None)
             if in_transaction is not None:  # a source's own bookkeeping (a queue's ledger)
                 in_transaction(sink, progress.item.source, progress.source_row(rows_done))
+            fault("before-commit")
             sink.commit()
             progress.item.committed = True
         except BaseException:
             if self.rejects.transactional:
                 progress.unflush(written)
             raise
+        fault("after-commit")
 
     def _checkpoint(
         self, progress: _BatchProgress, rows_done: int, resume: Position, pending: WriteCounts

@@ -16,6 +16,7 @@ import orjson
 import pyarrow as pa
 
 from chute.engine.columns import ColumnType, Kind
+from chute.engine.faults import fault
 from chute.errors import ConfigError
 from chute.sinks.base import Mode, Sink, check_table_name
 from chute.sources.base import REJECTS_SUFFIX, Reject
@@ -101,9 +102,13 @@ class RejectFile:
         kept = [
             line
             for line in self.path.read_bytes().splitlines(keepends=True)
-            if orjson.loads(line).get("record_number", 0) < record
+            if _record_number(line) < record
         ]
-        self.path.write_bytes(b"".join(kept))
+        # a new file put in place of the old one: a crash while rewriting keeps the old
+        fresh = self.path.with_name(self.path.name + ".tmp")
+        fresh.write_bytes(b"".join(kept))
+        fault("rejects-forgotten")
+        os.replace(fresh, self.path)
 
     def close(self) -> None:
         if self._file is not None:
@@ -150,6 +155,16 @@ class RejectTable:
 
     def close(self) -> None:
         pass
+
+
+def _record_number(line: bytes) -> float:
+    """The record number of a reject file's line; infinite for a line cut short by a crash
+    (only the last line written can be, and its batch was not committed)."""
+    try:
+        number = orjson.loads(line).get("record_number")
+    except orjson.JSONDecodeError:
+        return float("inf")
+    return 0 if number is None else float(number)
 
 
 def open_rejects(

@@ -110,6 +110,7 @@ class PostgresSink(Sink):
         self._uri = urlunsplit(("postgresql", *parts[1:]))
         self._conn: Any = None
         self._columns: dict[str, dict[str, _PgColumn]] = {}
+        self._in_transaction = False  # between begin() and commit()/rollback()
 
     @property
     def display_url(self) -> str:
@@ -144,6 +145,7 @@ class PostgresSink(Sink):
             raise _wrap(exc) from exc
 
     def _rollback(self) -> None:
+        self._in_transaction = False
         with contextlib.suppress(adbc_driver_manager.Error):
             self._conn.rollback()
 
@@ -157,7 +159,8 @@ class PostgresSink(Sink):
                 "ORDER BY a.attnum",
                 (q(table),),
             )
-            self._conn.commit()
+            if not self._in_transaction:  # inside one, this would commit it half-written
+                self._conn.commit()
             self._columns[table] = {r[0]: _PgColumn(*r) for r in rows}
         return self._columns[table]
 
@@ -318,9 +321,10 @@ class PostgresSink(Sink):
         self._columns.pop(table, None)
 
     def begin(self) -> None:
-        pass  # the driver opens a transaction at the first statement
+        self._in_transaction = True  # the driver opens it at the first statement
 
     def commit(self) -> None:
+        self._in_transaction = False
         try:
             self._conn.commit()
         except adbc_driver_manager.Error as exc:

@@ -37,6 +37,7 @@ from chute.amqp import (
     StaleDeliveryError,
     decode_bodies,
 )
+from chute.engine.faults import fault
 from chute.sinks.base import Sink
 from chute.sources._records import records_to_batch
 from chute.sources.base import BatchSize, Position, Reject, SourceBatch
@@ -256,6 +257,7 @@ class QueueSource:
         letters = [DeadLetter(deliveries[i], kind, error) for i, (kind, error) in bad.items()]
         try:
             self.consumer.dead_letter(letters)
+            fault("dead-lettered")
             self.consumer.ack_through(deliveries[-1].delivery_tag)
         except StaleDeliveryError:
             self.counts.stale_acks += 1
@@ -307,6 +309,7 @@ class QueueSource:
             by_message.setdefault(i, []).append(reject)
         letters = [self._letter(handed, i, found) for i, found in by_message.items()]
         self.consumer.publish_dead_letters(letters)
+        fault("dead-lettered")
         self.counts.dead_lettered += len(letters)
         if self.ledger is not None:
             ids = []
