@@ -213,8 +213,13 @@ class Pipeline:
         rejects: RejectStore,
         observers: Sequence[Observer] = (),
         cancel: threading.Event | None = None,
+        *,
+        must_store: bool = False,
     ) -> None:
         self.source = source
+        #: a run that read records and rejected all of them fails (see engine/outcome.py);
+        #: a consumer, whose runs are parts of one job, judges the job instead
+        self.must_store = must_store
         self.sink = sink
         self.rejects = rejects
         #: set it (from a signal handler, another thread) to stop after the batch in hand
@@ -284,7 +289,7 @@ class Pipeline:
                 )
                 reader.start()
                 self._write()
-            refused = nothing_stored(report)  # every record rejected: publish nothing
+            refused = nothing_stored(report) if self.must_store else None
             if self._staged:
                 self._publish_stage(converter is not None and refused is None)
             if self._checkpoints is not None and (refused is not None or not self._staged):
@@ -319,6 +324,8 @@ class Pipeline:
         for batch in batches:
             if batch.data.num_columns or not batch.rejects:
                 return batch
+            if self.cancel is not None and self.cancel.is_set():
+                raise self._interrupted()
             item = _Item(batch.released(), batch.data, rejects=list(batch.rejects))
             progress, seconds = self._write_batch(item, self.sink)
             self._account(item, progress, seconds)
