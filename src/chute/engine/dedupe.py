@@ -8,6 +8,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from chute.sinks.base import Mode
+from chute.sources.base import Reject, SourceBatch
+
 _ROW = "__chute_row"
 
 
@@ -30,6 +33,30 @@ def null_keys(batch: pa.RecordBatch, key: list[str]) -> dict[int, str]:
         for row in rows:
             found.setdefault(int(row), k)
     return found
+
+
+def refuse_null_keys(
+    batch: SourceBatch, data: pa.RecordBatch, key: list[str], mode: Mode, rejects: list[Reject]
+) -> tuple[SourceBatch, pa.RecordBatch]:
+    """``batch`` (as read) and ``data`` (converted) without the rows whose key has a NULL;
+    a reject (kind ``key``) for each of them is added to ``rejects``."""
+    found = null_keys(data, key)
+    if not found:
+        return batch, data
+    rows = sorted(found)
+    for row, record in zip(rows, batch.data.take(pa.array(rows)).to_pylist(), strict=True):
+        rejects.append(
+            batch.reject(
+                row,
+                "key",
+                f"key column {found[row]!r} is NULL: mode {mode.value} matches records by "
+                "their key, and a NULL key matches nothing",
+                record=record,
+                column=found[row],
+            )
+        )
+    keep = np.setdiff1d(np.arange(batch.num_rows, dtype=np.int64), rows)
+    return batch.take(keep), data.take(pa.array(keep))
 
 
 def keep_last(batch: pa.RecordBatch, key: list[str]) -> tuple[pa.RecordBatch, np.ndarray | None]:

@@ -31,7 +31,7 @@ from chute.engine import columns as ct
 from chute.engine.batch_control import BatchController, byte_budget, current_rss
 from chute.engine.checkpoint import Checkpoint, Checkpoints
 from chute.engine.convert import Converter, Widening
-from chute.engine.dedupe import keep_last, null_keys
+from chute.engine.dedupe import keep_last, refuse_null_keys
 from chute.engine.outcome import nothing_stored
 from chute.engine.rejects import RejectStore
 from chute.engine.schema_check import check_distinct, check_new_name
@@ -708,7 +708,7 @@ class Pipeline:
             data = data.take(pa.array(keep))
             batch = batch.take(keep)
         if self.options.mode in (Mode.UPSERT, Mode.IGNORE):
-            batch, data = self._refuse_null_keys(batch, data, rejects)
+            batch, data = refuse_null_keys(batch, data, self.key, self.options.mode, rejects)
         item = _Item(batch.released(), data, widenings, added, rejects=rejects)
         if self.options.mode is Mode.UPSERT:
             deduped, rows = keep_last(data, self.key)
@@ -716,30 +716,6 @@ class Pipeline:
                 item.data, item.rows = deduped, rows
                 item.superseded = data.num_rows - deduped.num_rows
         return item
-
-    def _refuse_null_keys(
-        self, batch: SourceBatch, data: pa.RecordBatch, rejects: list[Reject]
-    ) -> tuple[SourceBatch, pa.RecordBatch]:
-        """Upsert and ignore match records by key, and a NULL key matches no row (nor
-        another NULL key): such records are rejected, never stored or merged."""
-        found = null_keys(data, self.key)
-        if not found:
-            return batch, data
-        rows = sorted(found)
-        mode = self.options.mode.value
-        for row, record in zip(rows, batch.data.take(pa.array(rows)).to_pylist(), strict=True):
-            rejects.append(
-                batch.reject(
-                    row,
-                    "key",
-                    f"key column {found[row]!r} is NULL: mode {mode} matches records by "
-                    "their key, and a NULL key matches nothing",
-                    record=record,
-                    column=found[row],
-                )
-            )
-        keep = np.setdiff1d(np.arange(batch.num_rows, dtype=np.int64), rows)
-        return batch.take(keep), data.take(pa.array(keep))
 
     # -- the writer (the caller's thread) ----------------------------------------------
 
