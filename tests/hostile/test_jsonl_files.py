@@ -10,10 +10,6 @@ import pytest
 from tests.hostile.harness import Case, Reject, check, database, params
 
 J = "data.jsonl"
-DEEP_500 = (
-    "outside the named classes (the files fix of json_text covers it): orjson parses 1024 "
-    "levels but writes 254, so the load stops with an internal error (exit 1)"
-)
 DEEP_1000 = (
     "outside the named classes: a value nested ~1000 levels deep parses but neither orjson "
     "(254 levels) nor json (the recursion limit) writes it back: internal error (exit 1)"
@@ -42,7 +38,6 @@ CASES = [
         name=J,
         rows=[(1, "[" * 500 + "]" * 500)],
         sql="SELECT id, CAST(v AS TEXT) FROM data",
-        xfail={"*": DEEP_500},
     ),
     Case(
         "nested_1000_levels_stored_whole",
@@ -255,13 +250,9 @@ CASES = [
         "keys_differing_by_case_sqlite",
         "keys_differing_by_case.jsonl",
         name=J,
-        code=(2, 3),
+        code=2,
         error=("name",),
         dbs=("sqlite",),
-        xfail={
-            "sqlite": "issue 10 class C: keys that map to one column are an error before "
-            "anything is written (today: exit 5 from the database)"
-        },
     ),
     Case(
         "empty_object_line",
@@ -270,15 +261,13 @@ CASES = [
         code=6,
         rejects=(Reject(1, "shape", message="empty"),),
         rows=[(1,)],
-        xfail={"*": "issue 10 class C: an empty object is a rejected record, not a row of NULLs"},
     ),
     Case(
         "only_empty_objects",
         "only_empty_objects.jsonl",
         name=J,
-        code=6,
+        code=4,  # every record read was rejected: nothing stored
         rejects=(Reject(1, "shape", message="empty"), Reject(2, "shape", message="empty")),
-        xfail={"*": "issue 10 class C: every line read is counted (today: read 0, exit 0)"},
     ),
     Case(
         "float_with_21_digits_postgres",

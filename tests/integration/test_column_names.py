@@ -35,9 +35,11 @@ CLASHING = {
 
 
 @pytest.mark.parametrize("case", CLASHING, ids=list(CLASHING))
-def test_input_columns_equal_but_for_case_are_refused_before_a_table_is_made(
-    db_url: str, tmp_path: Path, case: str
+def test_input_columns_equal_but_for_case_are_refused_before_a_sqlite_table_is_made(
+    sqlite_url: str, tmp_path: Path, case: str
 ) -> None:
+    # SQLite takes names equal but for case as one column (PostgreSQL makes two: see below)
+    db_url = sqlite_url
     name, text, names = CLASHING[case]
     path = write(tmp_path / name, text)
 
@@ -68,9 +70,35 @@ def test_input_columns_going_to_one_column_of_an_existing_table_are_refused(
     assert list(column_types(db_url, "t")) == ["id", "name"]
 
 
-def test_a_key_equal_but_for_case_to_an_earlier_key_in_a_later_batch_is_refused(
-    db_url: str, tmp_path: Path
+def test_repeated_csv_header_is_refused_before_a_postgres_table_is_made(
+    pg_url: str, tmp_path: Path
 ) -> None:
+    path = write(tmp_path / "in.csv", "id,name,name\n1,a,b\n")
+
+    done = cli("load", str(path), "--into", pg_url, "--table", "t")
+
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines()[0] == (
+        f"error: {path}, line 1: the header repeats column names: name"
+    )
+    assert not table_exists(pg_url, "t")
+
+
+def test_new_postgres_columns_equal_but_for_case_are_two_columns(
+    pg_url: str, tmp_path: Path
+) -> None:
+    path = write(tmp_path / "in.csv", "id,Name,NAME\n1,a,b\n")
+
+    report = chute.load(path, into=pg_url, table="t")
+
+    assert report.written == 1
+    assert query(pg_url, 'SELECT id, "Name", "NAME" FROM t') == [(1, "a", "b")]
+
+
+def test_a_key_equal_but_for_case_to_an_earlier_key_in_a_later_batch_is_refused(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    db_url = sqlite_url
     path = write(tmp_path / "in.jsonl", '{"id": 1, "name": "a"}\n{"id": 2, "NAME": "b"}\n')
 
     with pytest.raises(ConfigError, match="input column NAME and column name of t") as info:

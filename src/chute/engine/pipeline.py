@@ -517,7 +517,12 @@ class Pipeline:
             return None
         missing_key = [k for k in self.key if k not in columns]
         existing = self.sink.describe(self.table)
-        check_distinct(columns, [c.name for c in existing or []], table=self.target)
+        check_distinct(
+            columns,
+            [c.name for c in existing or []],
+            table=self.target,
+            ignore_case=self.sink.capabilities.names_ignore_case,
+        )
         if existing is None:
             return self._create_table(first, columns, missing_key)
         return self._use_table(existing, first, columns, ours=ours)
@@ -672,8 +677,9 @@ class Pipeline:
             target = converter.rename.get(name, name)
             if target in converter.targets:
                 continue
-            where = batch.position(0).describe()
-            check_new_name(name, converter.targets, table=self.target, where=where)
+            if self.sink.capabilities.names_ignore_case:
+                where = batch.position(0).describe()
+                check_new_name(name, converter.targets, table=self.target, where=where)
             if not (converter.may_widen or self.options.add_columns):
                 raise ConfigError(
                     f"{batch.position(0).describe()}: table {self.target} has no column {name!r}",

@@ -1,10 +1,11 @@
 """Input names against each other and against the table, before anything is written.
 
-Two input names that would land in one column (``Name`` and ``NAME``: equal but for case,
-which SQLite and chute's matching of names to an existing table do not tell apart) would
-make one value overwrite or drop the other; such an input is refused with a
-:class:`~chute.errors.ConfigError` naming them.  For an existing table an input name goes to
-the column of the same name, or else to the one column equal to it but for case.
+Two input names that would land in one column would make one value overwrite or drop the
+other; such an input is refused with a :class:`~chute.errors.ConfigError` naming them.  For
+an existing table an input name goes to the column of the same name, or else to the one
+column equal to it but for case (on every database), so ``Name`` and ``NAME`` both go to a
+column ``name``.  New columns named ``Name`` and ``NAME`` are one column on SQLite, which
+ignores the case of names, and two on PostgreSQL, where chute quotes names.
 """
 
 from __future__ import annotations
@@ -23,14 +24,18 @@ def target_column(name: str, existing: Iterable[str]) -> str | None:
     return folded[0] if len(folded) == 1 else None
 
 
-def check_distinct(names: list[str], existing: Iterable[str] = (), *, table: str) -> None:
+def check_distinct(
+    names: list[str], existing: Iterable[str] = (), *, table: str, ignore_case: bool
+) -> None:
     """Refuse input ``names`` of which two go to one column of ``table`` (``existing``: the
-    columns it has, if it exists)."""
+    columns it has, if it exists; ``ignore_case``: the database takes names equal but for
+    case as one, else new columns named so are distinct)."""
     columns = list(existing)
     groups: dict[str, list[str]] = {}
     for name in names:
         target = target_column(name, columns)
-        slot = f"={target}" if target is not None else f"~{name.lower()}"
+        new = name.lower() if ignore_case else name
+        slot = f"={target}" if target is not None else f"~{new}"
         groups.setdefault(slot, []).append(name)
     clashes = [(slot, group) for slot, group in groups.items() if len(group) > 1]
     if not clashes:
