@@ -93,7 +93,10 @@ def load(
     store = open_rejects(rejects, sink=sink, table=table_name, source=source)
     src = open_source(source, options)
     try:
-        return Pipeline(src, sink, options, table_name, store, observers, cancel).run()
+        pipeline = Pipeline(
+            src, sink, options, table_name, store, observers, cancel, must_store=True
+        )
+        return pipeline.run()
     finally:
         store.close()
         src.close()

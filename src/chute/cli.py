@@ -85,7 +85,7 @@ Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 @app.command("load")
 def load_command(
     source: Annotated[
-        str, typer.Argument(help="A .csv/.tsv/.jsonl file (optionally .gz), or - for stdin.")
+        str, typer.Argument(help="A .csv/.tsv/.jsonl/.json file (optionally .gz), or - for stdin.")
     ],
     into: Into = config.DEFAULT_INTO,
     table: Annotated[
@@ -97,7 +97,7 @@ def load_command(
     key: Key = None,
     format: Annotated[
         str | None,
-        typer.Option("--format", help="csv | tsv | jsonl (default: from the extension)."),
+        typer.Option("--format", help="csv | tsv | jsonl | json (default: from the extension)."),
     ] = None,
     delimiter: Annotated[str | None, typer.Option(help="CSV field delimiter.")] = None,
     quote: Annotated[str | None, typer.Option(help="CSV quote character; '' for none.")] = None,
@@ -351,11 +351,11 @@ def consume_command(
 
 @app.command("publish")
 def publish_command(
-    source: Annotated[str, typer.Argument(help="A .csv/.tsv/.jsonl file (optionally .gz).")],
+    source: Annotated[str, typer.Argument(help="A .csv/.tsv/.jsonl/.json file (optionally .gz).")],
     url: Annotated[str, typer.Argument(help="The broker: amqp://user:password@host:port/vhost.")],
     queue: Annotated[str, typer.Option(help="The queue (declared durable if missing).")],
     format: Annotated[
-        str | None, typer.Option("--format", help="csv | tsv | jsonl (default: extension).")
+        str | None, typer.Option("--format", help="csv | tsv | jsonl | json (default: extension).")
     ] = None,
     delimiter: Annotated[str | None, typer.Option(help="CSV field delimiter.")] = None,
     encoding: Annotated[str, typer.Option(help="Text encoding.")] = config.DEFAULT_ENCODING,

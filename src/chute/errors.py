@@ -9,6 +9,7 @@ Every error is a :class:`ChuteError`; the subclasses say what the caller does ne
     ├── RecordError                 a record was refused; normally it becomes a reject
     │                               carries ``position``, ``column``, ``sqlstate``
     ├── TooManyRejectsError         more records rejected than --max-errors     (exit 4)
+    │   └── NothingStoredError      records were read, and every one was rejected (exit 4)
     ├── ResumeError                 an interrupted load's source has changed    (exit 2)
     ├── Interrupted                 asked to stop (Ctrl-C, SIGTERM)           (exit 130)
     └── SinkError                   the database failed for a reason not tied to a record
@@ -117,6 +118,11 @@ class TooManyRejectsError(ChuteError):
     """More records were rejected than ``max_errors`` allows; the load stopped."""
 
     exit_code = 4
+
+
+class NothingStoredError(TooManyRejectsError):
+    """The load read records and rejected every one of them: nothing was stored (the
+    table, if it existed, is unchanged; the rejects are in the reject store)."""
 
 
 class SinkError(ChuteError):

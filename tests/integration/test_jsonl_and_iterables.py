@@ -26,6 +26,11 @@ from tests.integration.readback import (
     table_exists,
 )
 
+ARRAY_ON_A_LINE = (
+    "a line is one record, so an array is not split into records; a file that is one JSON "
+    "array of objects loads with --format json"
+)
+
 
 def jsonl(*records: dict[str, Any]) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
@@ -286,7 +291,7 @@ def test_jsonl_line_that_is_not_an_object_is_rejected_with_its_line(
     found = rejects_in(report, tmp_path / "t.rejects.jsonl")
     assert (report.read, report.written, report.rejected) == (4, 2, 2)
     assert [(r["line"], r["record_number"], r["error"], r["message"]) for r in found] == [
-        (2, 2, "shape", "expected a JSON object, found list"),
+        (2, 2, "shape", f"expected a JSON object, found list ({ARRAY_ON_A_LINE})"),
         (3, 3, "shape", "expected a JSON object, found str"),
     ]
     assert [r["raw"] for r in found] == ["[1, 2]", '"x"']

@@ -63,13 +63,20 @@ def _check(url: str, rows: list[tuple[int, str, str | None]], batch_rows: int) -
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "in.csv"
         path.write_bytes(data)
-        report = chute.load(
-            path,
-            into=url,
-            table=table,
-            batch_rows=batch_rows,
-            rejects=str(Path(tmp) / "rejects.jsonl"),
-        )
+        try:
+            report = chute.load(
+                path,
+                into=url,
+                table=table,
+                batch_rows=batch_rows,
+                rejects=str(Path(tmp) / "rejects.jsonl"),
+            )
+        except chute.NothingStoredError as exc:  # every record was bad: the load says so
+            assert not good
+            assert exc.report is not None
+            report = exc.report
+        else:
+            assert good
         rejects = (
             [json.loads(x) for x in (Path(tmp) / "rejects.jsonl").read_text().splitlines()]
             if bad_lines

@@ -16,6 +16,7 @@ def test_public_names_are_exactly_the_curated_ones() -> None:
             "Interrupted",
             "LoadReport",
             "Mode",
+            "NothingStoredError",
             "Observer",
             "Position",
             "RecordError",

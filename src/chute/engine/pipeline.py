@@ -31,9 +31,11 @@ from chute.engine import columns as ct
 from chute.engine.batch_control import BatchController, byte_budget, current_rss
 from chute.engine.checkpoint import Checkpoint, Checkpoints
 from chute.engine.convert import Converter, Widening
-from chute.engine.dedupe import keep_last
+from chute.engine.dedupe import keep_last, refuse_null_keys
 from chute.engine.faults import fault
+from chute.engine.outcome import nothing_stored
 from chute.engine.rejects import RejectStore
+from chute.engine.schema_check import check_distinct, check_new_name
 from chute.errors import (
     ChuteError,
     ConfigError,
@@ -212,8 +214,13 @@ class Pipeline:
         rejects: RejectStore,
         observers: Sequence[Observer] = (),
         cancel: threading.Event | None = None,
+        *,
+        must_store: bool = False,
     ) -> None:
         self.source = source
+        #: a run that read records and rejected all of them fails (see engine/outcome.py);
+        #: a consumer, whose runs are parts of one job, judges the job instead
+        self.must_store = must_store
         self.sink = sink
         self.rejects = rejects
         #: set it (from a signal handler, another thread) to stop after the batch in hand
@@ -272,7 +279,7 @@ class Pipeline:
                 self._prepare_stage(fresh=state == "new")
             self._controller = self._plan_batches()
             batches = self.source.batches()
-            first = next(batches, None)
+            first = self._first_with_columns(batches)
             converter = self._prepare_table(first, ours=state == "resume-own-table")
             if converter is not None:
                 reader = threading.Thread(
@@ -283,10 +290,13 @@ class Pipeline:
                 )
                 reader.start()
                 self._write()
+            refused = nothing_stored(report) if self.must_store else None
             if self._staged:
-                self._publish_stage(converter is not None)
-            elif self._checkpoints is not None:
+                self._publish_stage(converter is not None and refused is None)
+            if self._checkpoints is not None and (refused is not None or not self._staged):
                 self._checkpoints.complete()
+            if refused is not None:
+                raise refused
             report.status = "completed"
         except ChuteError as exc:
             report.status = "failed"
@@ -307,6 +317,20 @@ class Pipeline:
                 reader.join(timeout=10)
             self._finish()
         return report
+
+    def _first_with_columns(self, batches: Iterator[SourceBatch]) -> SourceBatch | None:
+        """The first batch that has columns to make or match a table with.  Batches before
+        it hold only rejects (lines that are no record): they are committed and counted
+        here, so that no record read goes uncounted."""
+        for batch in batches:
+            if batch.data.num_columns or not batch.rejects:
+                return batch
+            if self.cancel is not None and self.cancel.is_set():
+                raise self._interrupted()
+            item = _Item(batch.released(), batch.data, rejects=list(batch.rejects))
+            progress, seconds = self._write_batch(item, self.sink)
+            self._account(item, progress, seconds)
+        return None
 
     def _plan_batches(self) -> BatchController:
         """Batches cut at the fixed rows or adaptively, and never bigger in bytes than the
@@ -490,10 +514,17 @@ class Pipeline:
         if first is not None:
             columns = list(first.data.schema.names)
         if not columns:
-            self.report.changes.append("the input holds no records; nothing was written")
+            if not self.report.read:  # else every record was rejected (see nothing_stored)
+                self.report.changes.append("the input holds no records; nothing was written")
             return None
         missing_key = [k for k in self.key if k not in columns]
         existing = self.sink.describe(self.table)
+        check_distinct(
+            columns,
+            [c.name for c in existing or []],
+            table=self.target,
+            ignore_case=self.sink.capabilities.names_ignore_case,
+        )
         if existing is None:
             return self._create_table(first, columns, missing_key)
         return self._use_table(existing, first, columns, ours=ours)
@@ -550,7 +581,7 @@ class Pipeline:
             else:
                 unknown.append(name)
         targets = {c.name: c.type for c in existing}
-        if unknown and not self.options.add_columns:
+        if unknown and not (self.options.add_columns or ours):  # ours: it may grow
             raise ConfigError(
                 f"table {self.target} has no column(s) {', '.join(unknown)}",
                 hint="add them to the table, or pass --add-columns to let chute add them",
@@ -648,6 +679,9 @@ class Pipeline:
             target = converter.rename.get(name, name)
             if target in converter.targets:
                 continue
+            if self.sink.capabilities.names_ignore_case:
+                where = batch.position(0).describe()
+                check_new_name(name, converter.targets, table=self.target, where=where)
             if not (converter.may_widen or self.options.add_columns):
                 raise ConfigError(
                     f"{batch.position(0).describe()}: table {self.target} has no column {name!r}",
@@ -681,6 +715,8 @@ class Pipeline:
                 )
             data = data.take(pa.array(keep))
             batch = batch.take(keep)
+        if self.options.mode in (Mode.UPSERT, Mode.IGNORE):
+            batch, data = refuse_null_keys(batch, data, self.key, self.options.mode, rejects)
         item = _Item(batch.released(), data, widenings, added, rejects=rejects)
         if self.options.mode is Mode.UPSERT:
             deduped, rows = keep_last(data, self.key)

@@ -45,6 +45,8 @@ class Capabilities:
     checkpoints: bool = True
     #: several connections can write one table at once and gain from it (``--workers``)
     parallel_writes: bool = False
+    #: column names equal but for case are one column (SQLite); else distinct (quoted names)
+    names_ignore_case: bool = False
 
 
 @dataclass(frozen=True)

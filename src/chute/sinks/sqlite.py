@@ -62,7 +62,11 @@ _CREATE_INDEX = re.compile(
 class SqliteSink(Sink):
     schemes = ("sqlite",)
     capabilities = Capabilities(
-        upsert=True, transactions=True, bulk_copy=False, alter_column_type=True
+        upsert=True,
+        transactions=True,
+        bulk_copy=False,
+        alter_column_type=True,
+        names_ignore_case=True,
     )
 
     def __init__(self, url: str) -> None:

@@ -8,19 +8,21 @@ from typing import Any
 
 from chute.config import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS, LoadOptions
 from chute.errors import ConfigError
+from chute.sources._input import Input
 from chute.sources.base import Position, Source, SourceBatch
 from chute.sources.csv import CsvSource
 from chute.sources.iterable import IterableSource
+from chute.sources.json_array import JsonArraySource
 from chute.sources.jsonl import JsonlSource
 
-FORMATS = ("csv", "tsv", "jsonl")
+FORMATS = ("csv", "tsv", "jsonl", "json")
 _EXTENSIONS = {
     ".csv": "csv",
     ".tsv": "tsv",
     ".tab": "tsv",
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
-    ".json": "jsonl",
+    ".json": "json",  # or JSON Lines: see _json_or_lines
 }
 
 __all__ = ["FORMATS", "Position", "Source", "SourceBatch", "detect_format", "open_source"]
@@ -54,10 +56,16 @@ def open_source(source: str | os.PathLike[str] | Iterable[Any], options: LoadOpt
         if path == "-":
             raise ConfigError("reading stdin needs --format", hint="e.g. --format csv")
         format = detect_format(path)
+        if format == "json":
+            format = _json_or_lines(path, options.encoding)
     if format not in FORMATS:
         raise ConfigError(f"unknown format {format!r}", hint=f"use one of {', '.join(FORMATS)}")
     if format == "jsonl":
         return JsonlSource(
+            path, encoding=options.encoding, batch_rows=batch_rows, batch_bytes=batch_bytes
+        )
+    if format == "json":
+        return JsonArraySource(
             path, encoding=options.encoding, batch_rows=batch_rows, batch_bytes=batch_bytes
         )
     default_delimiter, default_quote = (",", '"') if format == "csv" else ("\t", None)
@@ -71,3 +79,16 @@ def open_source(source: str | os.PathLike[str] | Iterable[Any], options: LoadOpt
         batch_rows=batch_rows,
         batch_bytes=batch_bytes,
     )
+
+
+def _json_or_lines(path: str, encoding: str) -> str:
+    """A ``.json`` file is one JSON array when it starts with "[" (after blanks), else JSON
+    Lines (files of one object per line are often named ``.json`` too)."""
+    inp = Input(path, encoding=encoding)
+    try:
+        head = b""
+        while not head.strip() and (data := inp.read(65536)):
+            head += data
+    finally:
+        inp.close()
+    return "json" if head.lstrip()[:1] == b"[" else "jsonl"

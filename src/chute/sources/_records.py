@@ -7,7 +7,9 @@ Scalars keep their type (int, float, bool, str, Decimal, date, datetime).  Neste
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -18,9 +20,27 @@ from chute.engine.columns import JSON_FIELD_META
 
 
 def json_text(value: Any) -> str | None:
+    """``value`` as JSON text; integers of any size keep every digit."""
     if value is None:
         return None
-    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    try:
+        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # orjson refuses integers beyond 64 bits: the standard library does not
+        return json.dumps(value, default=_plain, ensure_ascii=False)
+
+
+def _plain(value: Any) -> str:
+    """What orjson writes for values JSON has no type for (dates and times: ISO 8601)."""
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    return str(value)
+
+
+def shape_problem(value: Any) -> str | None:
+    """Why a parsed JSON value is not a record (a non-empty object), or None."""
+    if isinstance(value, dict):
+        return None if value else "an empty object: no field to store"
+    return f"expected a JSON object, found {type(value).__name__}"
 
 
 def records_to_batch(records: Sequence[Mapping[str, Any]], columns: list[str]) -> pa.RecordBatch:

@@ -78,9 +78,10 @@ class CsvSource(TextFileSource):
                     hint="name every column, or use --no-header",
                 )
         dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise SourceError(
-                f"the header repeats column names: {', '.join(dupes)}", source=self.name, line=1
+        if dupes:  # a configuration error, as are names that differ only in case
+            raise ConfigError(
+                f"{self.name}, line 1: the header repeats column names: {', '.join(dupes)}",
+                hint="rename or drop all but one of each in the header",
             )
         return names
 

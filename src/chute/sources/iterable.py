@@ -42,14 +42,12 @@ class IterableSource:
             rejects = []
             for i, item in enumerate(items):
                 mapping = _as_mapping(item)
-                if mapping is None:
+                if not mapping:
+                    why = "an empty dict: no field to store"
+                    if mapping is None:
+                        why = f"expected a dict, found {type(item).__name__}"
                     rejects.append(
-                        Reject(
-                            Position(self.name, record + i),
-                            "shape",
-                            f"expected a dict, found {type(item).__name__}",
-                            raw=repr(item)[:1000],
-                        )
+                        Reject(Position(self.name, record + i), "shape", why, raw=repr(item)[:1000])
                     )
                     continue
                 records.append(mapping)

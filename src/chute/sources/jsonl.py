@@ -14,12 +14,18 @@ import numpy as np
 import orjson
 
 from chute.config import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS
+from chute.errors import SourceError
 from chute.sources._file import TextFileSource
-from chute.sources._records import records_to_batch
+from chute.sources._records import records_to_batch, shape_problem
 from chute.sources._split import Chunk
 from chute.sources.base import REJECTS_SUFFIX, Reject, SourceBatch
 
 _LONG_DIGITS = re.compile(rb"[0-9]{19}")
+#: said of a line holding an array
+ARRAY_ON_A_LINE = (
+    "a line is one record, so an array is not split into records; a file that is one JSON "
+    "array of objects loads with --format json"
+)
 
 
 class JsonlSource(TextFileSource):
@@ -42,7 +48,9 @@ class JsonlSource(TextFileSource):
         self._unwrap = self.name.endswith(REJECTS_SUFFIX)
 
     def batches(self) -> Iterator[SourceBatch]:
+        lines = 0
         for chunk, batch in self._chunks():
+            lines += chunk.rows
             records, keep, rejects = self._parse(chunk, batch)
             for rec in records:
                 for key in rec:
@@ -54,6 +62,10 @@ class JsonlSource(TextFileSource):
                 yield batch.take(np.array(keep, dtype=np.int64), data, tuple(rejects))
             else:
                 yield replace(batch, data=data)
+        if not lines and self._first_record == 1:
+            raise SourceError(
+                "no records: the input is empty or holds only blank lines", source=self.name
+            )
 
     def _parse(
         self, chunk: Chunk, batch: SourceBatch
@@ -67,25 +79,19 @@ class JsonlSource(TextFileSource):
         long_ints = _LONG_DIGITS.search(chunk.data) is not None
         for i, line in enumerate(lines):
             try:
-                if long_ints and _LONG_DIGITS.search(line):
-                    # orjson reads integers past 64 bits as floats; json reads what
-                    # orjson refuses (NaN, Infinity, 1e999) unless told not to
-                    value = json.loads(line, parse_constant=_refuse, parse_float=_finite)
-                else:
-                    value = orjson.loads(line)
+                value = parse_json(line, long_ints=long_ints)
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:  # orjson's: a subclass
-                rejects.append(batch.reject(i, *_why(line, exc)))
+                rejects.append(batch.reject(i, *why_not_json(line, exc)))
                 continue
-            if not isinstance(value, dict):
-                rejects.append(
-                    batch.reject(
-                        i, "shape", f"expected a JSON object, found {type(value).__name__}"
-                    )
-                )
+            problem = shape_problem(value)
+            if isinstance(value, list):
+                problem = f"{problem} ({ARRAY_ON_A_LINE})"
+            if problem is not None:
+                rejects.append(batch.reject(i, "shape", problem))
                 continue
             if self._unwrap:
                 inner = value.get("record")
-                if not isinstance(inner, dict):
+                if not isinstance(inner, dict) or not inner:
                     rejects.append(
                         batch.reject(
                             i,
@@ -101,6 +107,15 @@ class JsonlSource(TextFileSource):
         return records, keep, rejects
 
 
+def parse_json(text: bytes, *, long_ints: bool = True) -> Any:
+    """One JSON value; integers of any size keep every digit.  orjson reads integers past
+    64 bits as floats, so text that may hold one goes to the standard library, which is told
+    to refuse what orjson refuses (NaN, Infinity, 1e999)."""
+    if long_ints and _LONG_DIGITS.search(text):
+        return json.loads(text, parse_constant=_refuse, parse_float=_finite)
+    return orjson.loads(text)
+
+
 def _refuse(name: str) -> Any:
     raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
 
@@ -112,7 +127,8 @@ def _finite(text: str) -> float:
     return value
 
 
-def _why(line: bytes, exc: ValueError) -> tuple[str, str]:
+def why_not_json(line: bytes, exc: ValueError) -> tuple[str, str]:
+    """The kind of reject and its message for text that is not one JSON value."""
     try:
         line.decode("utf-8")
     except UnicodeDecodeError:
