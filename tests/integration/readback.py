@@ -32,7 +32,7 @@ SQLITE_DECLARED = {
     "date": "DATE",
     "timestamp": "TIMESTAMP",
     "timestamptz": "TIMESTAMPTZ",
-    "json": "JSON",
+    "json": "JSON TEXT",
     "text": "TEXT",
 }
 

@@ -511,7 +511,10 @@ class Pipeline:
             else:
                 field_ = first.data.schema.field(name)
                 targets[name] = ct.infer(
-                    field_, first.data.column(name), numbers_from_text=self.source.numbers_from_text
+                    field_,
+                    first.data.column(name),
+                    numbers_from_text=self.source.numbers_from_text,
+                    exact_decimals=self.sink.capabilities.exact_decimals,
                 )
         self.sink.create_table(self.table, targets, self.key)
         self.report.table_created = True
@@ -521,6 +524,8 @@ class Pipeline:
             may_widen=True,
             numbers_from_text=self.source.numbers_from_text,
             not_null=set(self.key),
+            exact_decimals=self.sink.capabilities.exact_decimals,
+            empty_table=True,
         )
 
     def _use_table(
@@ -561,6 +566,7 @@ class Pipeline:
                     first.data.schema.field(name),
                     first.data.column(name),
                     numbers_from_text=self.source.numbers_from_text,
+                    exact_decimals=self.sink.capabilities.exact_decimals,
                 )
             )
             self.sink.add_column(self.table, name, t)
@@ -597,6 +603,7 @@ class Pipeline:
                 may_widen=True,
                 numbers_from_text=self.source.numbers_from_text,
                 not_null=set(self.key),
+                exact_decimals=self.sink.capabilities.exact_decimals,
             )
         self.report.columns = {c.name: c.declared for c in existing}
         return Converter(
@@ -655,6 +662,7 @@ class Pipeline:
                 batch.data.schema.field(name),
                 batch.data.column(name),
                 numbers_from_text=self.source.numbers_from_text,
+                exact_decimals=converter.exact_decimals,
             )
             column = batch.data.column(name)
             first = int(pc.index(pc.is_valid(column), True).as_py())

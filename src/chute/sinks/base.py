@@ -45,6 +45,9 @@ class Capabilities:
     checkpoints: bool = True
     #: several connections can write one table at once and gain from it (``--workers``)
     parallel_writes: bool = False
+    #: it stores ``numeric(38,s)`` exactly, so inference may choose one (SQLite has no exact
+    #: decimal: there a number is an INTEGER, a REAL when exact as one, or else its text)
+    exact_decimals: bool = True
 
 
 @dataclass(frozen=True)

@@ -204,12 +204,24 @@ class PostgresSink(Sink):
         columns: dict[str, ColumnType],
         key: list[str],
     ) -> None:
+        # Every stored value keeps its value: a double becomes text (or numeric) through its
+        # shortest exact spelling, never through float8 -> numeric, which keeps 15 digits.
         pg = create_type(new_type)
+        old = columns.get(column)
         if new_type.kind is Kind.JSON:
             using = f"to_jsonb({q(column)})"
+        elif new_type.kind is Kind.TEXT:
+            using = f"{q(column)}::text"
+        elif old is not None and old.kind is Kind.DOUBLE:
+            using = f"{q(column)}::text::{pg}"
         else:
-            using = f"{q(column)}::{'text' if new_type.kind is Kind.TEXT else pg}"
-        self._commit([f"ALTER TABLE {q(table)} ALTER COLUMN {q(column)} TYPE {pg} USING {using}"])
+            using = f"{q(column)}::{pg}"
+        self._commit(
+            [
+                "SET LOCAL extra_float_digits = 1",  # shortest exact, whatever the server's
+                f"ALTER TABLE {q(table)} ALTER COLUMN {q(column)} TYPE {pg} USING {using}",
+            ]
+        )
         self._columns.pop(table, None)
 
     def add_column(self, table: str, column: str, new_type: ColumnType) -> None:
