@@ -23,6 +23,7 @@ PG_DECLARED = {
     "timestamp": "timestamp without time zone",
     "timestamptz": "timestamp with time zone",
     "json": "jsonb",
+    "uuid": "uuid",
     "text": "text",
 }
 SQLITE_DECLARED = {
@@ -33,6 +34,7 @@ SQLITE_DECLARED = {
     "timestamp": "TIMESTAMP",
     "timestamptz": "TIMESTAMPTZ",
     "json": "JSON TEXT",
+    "uuid": "TEXT",
     "text": "TEXT",
 }
 

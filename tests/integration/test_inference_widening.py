@@ -9,6 +9,7 @@ to a type that holds every value seen; the report's ``changes`` says so and no r
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -656,4 +657,49 @@ def test_postgresql_widening_of_doubles_to_text_is_exact_whatever_the_session_ro
 
     check_identity(report)
     assert report.columns["a"] == "text"
+    assert column(pg_url, order="n") == values
+
+
+UUIDS = [
+    "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+    "00000000-0000-0000-0000-000000000000",
+    "ffffffff-ffff-4fff-bfff-ffffffffffff",
+]
+
+
+def test_canonical_lowercase_uuids_are_uuid_on_postgresql_and_their_text_on_sqlite(
+    db_url: str, tmp_path: Path
+) -> None:
+    report = load_text(tmp_path, numbered([*UUIDS, ""]), db_url)
+
+    check_identity(report)
+    assert report.columns["a"] == ("uuid" if is_pg(db_url) else "text")
+    expect_types(db_url, "t", report.columns)
+    stored = column(db_url, order="n")
+    if is_pg(db_url):
+        assert stored == [uuid.UUID(u) for u in UUIDS] + [None]
+    assert query(db_url, "SELECT CAST(a AS TEXT) FROM t ORDER BY n") == [
+        *((u,) for u in UUIDS),
+        (None,),
+    ]
+
+
+def test_uuids_in_another_spelling_stay_text_as_written(db_url: str, tmp_path: Path) -> None:
+    values = ["A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11", "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}"]
+    report = load_text(tmp_path, numbered([UUIDS[0], *values]), db_url)
+
+    assert report.columns["a"] == "text"
+    assert column(db_url, order="n") == [UUIDS[0], *values]
+
+
+def test_a_uuid_column_widens_to_text_when_a_later_value_is_not_one(
+    pg_url: str, tmp_path: Path
+) -> None:
+    values = [UUIDS[0], UUIDS[1], "not-a-uuid", UUIDS[2]]
+    report = load_text(tmp_path, numbered(values), pg_url, batch_rows=2)
+
+    check_identity(report)
+    assert report.read == report.written == 4
+    assert report.columns["a"] == "text"
+    assert "from uuid to text" in report.changes[0] and "line 4" in report.changes[0]
     assert column(pg_url, order="n") == values

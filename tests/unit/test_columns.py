@@ -10,6 +10,7 @@ from chute.engine.columns import (
     TEXT,
     ColumnType,
     Kind,
+    Stores,
     infer,
     widen,
     widen_number,
@@ -26,7 +27,7 @@ def _infer(
         pa.field("c", pa.string()),
         pa.array(values, pa.string()),
         numbers_from_text=numbers_from_text,
-        exact_decimals=exact_decimals,
+        stores=Stores(exact_decimals=exact_decimals),
     )
 
 

@@ -30,7 +30,23 @@ class Kind(enum.StrEnum):
     TIMESTAMP = "timestamp"
     TIMESTAMPTZ = "timestamptz"
     JSON = "json"
+    UUID = "uuid"
     TEXT = "text"
+
+
+@dataclass(frozen=True)
+class Stores:
+    """What a database stores exactly, so that inference may choose it (a sink's
+    ``Capabilities.stores``)."""
+
+    #: a ``numeric(38,s)`` keeps every digit (PostgreSQL; SQLite has no exact decimal)
+    exact_decimals: bool = True
+    #: a ``uuid`` type, chosen for columns of canonical lowercase uuids
+    uuid: bool = False
+
+
+#: the default: exact decimals, no uuid type
+EXACT_DECIMALS = Stores()
 
 
 @dataclass(frozen=True)
@@ -63,6 +79,7 @@ _ARROW: dict[Kind, pa.DataType] = {
     Kind.TIMESTAMP: pa.timestamp("us"),
     Kind.TIMESTAMPTZ: pa.timestamp("us", tz="UTC"),
     Kind.JSON: pa.string(),
+    Kind.UUID: pa.string(),
     Kind.TEXT: pa.string(),
 }
 
@@ -81,6 +98,8 @@ _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _TIME = r"[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
 _TIMESTAMP = "^[0-9]{4}-[0-9]{2}-[0-9]{2}" + _TIME + "$"
 _TIMESTAMPTZ = "^[0-9]{4}-[0-9]{2}-[0-9]{2}" + _TIME + "(Z|[-+][0-9]{2}(:?[0-9]{2})?)$"
+# lowercase only: the text the database gives back is the text read
+_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 # Checked in this order; the first pattern that every value matches wins (a number that is
 # not a bigint gets the type :func:`number_type` says).
@@ -91,9 +110,11 @@ _TEXT_PATTERNS: list[tuple[str, Kind]] = [
     (_DATE, Kind.DATE),
     (_TIMESTAMP, Kind.TIMESTAMP),
     (_TIMESTAMPTZ, Kind.TIMESTAMPTZ),
+    (_UUID, Kind.UUID),
 ]
-_TEMPORAL_PATTERNS = [
-    p for p in _TEXT_PATTERNS if p[1] in (Kind.DATE, Kind.TIMESTAMP, Kind.TIMESTAMPTZ)
+# What strings of typed sources (JSON, Python objects) can be
+_STRING_PATTERNS = [
+    p for p in _TEXT_PATTERNS if p[1] in (Kind.DATE, Kind.TIMESTAMP, Kind.TIMESTAMPTZ, Kind.UUID)
 ]
 
 JSON_FIELD_META = {b"chute.json": b"1"}
@@ -105,14 +126,15 @@ def is_json_text(field: pa.Field) -> bool:
 
 
 def infer(
-    field: pa.Field, values: pa.Array, *, numbers_from_text: bool, exact_decimals: bool = True
+    field: pa.Field, values: pa.Array, *, numbers_from_text: bool, stores: Stores = EXACT_DECIMALS
 ) -> ColumnType:
     """The narrowest type that holds every value of ``values`` exactly.
 
     ``numbers_from_text`` is true for sources where everything is text (CSV): there a
     string can become a number or a boolean.  For typed sources (JSON, Python objects) only
-    dates and timestamps are recognised inside strings.  ``exact_decimals``: the database
-    stores a ``numeric(38,s)`` exactly (PostgreSQL; not SQLite, see :func:`number_type`).
+    dates, timestamps and uuids are recognised inside strings.  ``stores``: what the
+    database keeps exactly (no numeric on SQLite, see :func:`number_type`; uuid only where
+    there is such a type).
     """
     t = values.type
     if is_json_text(field):
@@ -136,11 +158,13 @@ def infer(
     present = pc.drop_null(values)
     if len(present) == 0:
         return TEXT
-    patterns = _TEXT_PATTERNS if numbers_from_text else _TEMPORAL_PATTERNS
+    patterns = _TEXT_PATTERNS if numbers_from_text else _STRING_PATTERNS
     for pattern, kind in patterns:
+        if kind is Kind.UUID and not stores.uuid:
+            continue
         if pc.all(pc.match_substring_regex(present, pattern)).as_py():
             if kind is Kind.NUMERIC:
-                return number_type(numbers.shape(present), exact_decimals=exact_decimals)
+                return number_type(numbers.shape(present), exact_decimals=stores.exact_decimals)
             if kind in (Kind.DATE, Kind.TIMESTAMP, Kind.TIMESTAMPTZ) and not _parses(
                 present, ColumnType(kind).arrow
             ):

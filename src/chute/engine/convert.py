@@ -31,6 +31,7 @@ _CANONICAL: dict[Kind, str] = {
     Kind.DATE: ct._DATE,
     Kind.TIMESTAMP: ct._TIMESTAMP,
     Kind.TIMESTAMPTZ: ct._TIMESTAMPTZ,
+    Kind.UUID: ct._UUID,
 }
 
 
@@ -64,14 +65,14 @@ class Converter:
         rename: dict[str, str] | None = None,
         not_null: set[str] | None = None,
         max_length: dict[str, int] | None = None,
-        exact_decimals: bool = True,
+        stores: ct.Stores = ct.EXACT_DECIMALS,
         empty_table: bool = False,
     ) -> None:
         self.targets = dict(targets)
         self.may_widen = may_widen
         self.numbers_from_text = numbers_from_text
-        #: the database stores numeric(38,s) exactly (inference and widening use it)
-        self.exact_decimals = exact_decimals
+        #: what the database stores exactly (inference and widening choose among it)
+        self.stores = stores
         # Per bigint/numeric column of a created table: the most digits before the point of
         # any value converted for it, which says what a widening must hold.  Known only for
         # a table that started empty in this load (``empty_table``), else None.
@@ -169,7 +170,7 @@ class Converter:
             field,
             failing,
             numbers_from_text=self.numbers_from_text,
-            exact_decimals=self.exact_decimals,
+            stores=self.stores,
         )
         if (
             target.kind in ct.NUMBER_KINDS
@@ -180,7 +181,7 @@ class Converter:
             present = pc.drop_null(failing)
             held = self._held_whole(name, array)
             shape = numbers.shape(present)
-            return ct.widen_number(target, shape, held, exact_decimals=self.exact_decimals)
+            return ct.widen_number(target, shape, held, exact_decimals=self.stores.exact_decimals)
         return ct.widen(target, seen)
 
     def _held_whole(self, name: str, array: pa.Array) -> int | None:
@@ -228,6 +229,14 @@ def _convert(
         if pa.types.is_string(t):
             return array, None
         return pc.cast(array, pa.string()), None
+    if kind is Kind.UUID and strict:  # a string type: check the spelling before anything
+        fits = _fits(array, target)
+        if fits is None:  # not strings: never uuids
+            valid = np.flatnonzero(array.is_valid().to_numpy(zero_copy_only=False))
+            return array, (int(valid[0]) if len(valid) else None)
+        if not pc.all(fits, min_count=0).as_py():
+            return array, int(np.flatnonzero(~fits.to_numpy(zero_copy_only=False))[0])
+        return array, None
     if t == target.arrow:
         return array, None
     if strict and not ct.is_json_text(field):

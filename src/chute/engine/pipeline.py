@@ -514,7 +514,7 @@ class Pipeline:
                     field_,
                     first.data.column(name),
                     numbers_from_text=self.source.numbers_from_text,
-                    exact_decimals=self.sink.capabilities.exact_decimals,
+                    stores=self.sink.capabilities.stores,
                 )
         self.sink.create_table(self.table, targets, self.key)
         self.report.table_created = True
@@ -524,7 +524,7 @@ class Pipeline:
             may_widen=True,
             numbers_from_text=self.source.numbers_from_text,
             not_null=set(self.key),
-            exact_decimals=self.sink.capabilities.exact_decimals,
+            stores=self.sink.capabilities.stores,
             empty_table=True,
         )
 
@@ -566,7 +566,7 @@ class Pipeline:
                     first.data.schema.field(name),
                     first.data.column(name),
                     numbers_from_text=self.source.numbers_from_text,
-                    exact_decimals=self.sink.capabilities.exact_decimals,
+                    stores=self.sink.capabilities.stores,
                 )
             )
             self.sink.add_column(self.table, name, t)
@@ -603,7 +603,7 @@ class Pipeline:
                 may_widen=True,
                 numbers_from_text=self.source.numbers_from_text,
                 not_null=set(self.key),
-                exact_decimals=self.sink.capabilities.exact_decimals,
+                stores=self.sink.capabilities.stores,
             )
         self.report.columns = {c.name: c.declared for c in existing}
         return Converter(
@@ -662,7 +662,7 @@ class Pipeline:
                 batch.data.schema.field(name),
                 batch.data.column(name),
                 numbers_from_text=self.source.numbers_from_text,
-                exact_decimals=converter.exact_decimals,
+                stores=converter.stores,
             )
             column = batch.data.column(name)
             first = int(pc.index(pc.is_valid(column), True).as_py())

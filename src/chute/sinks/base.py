@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from chute.engine.columns import ColumnType
+from chute.engine.columns import EXACT_DECIMALS, ColumnType, Stores
 from chute.errors import ConfigError
 
 
@@ -45,9 +45,9 @@ class Capabilities:
     checkpoints: bool = True
     #: several connections can write one table at once and gain from it (``--workers``)
     parallel_writes: bool = False
-    #: it stores ``numeric(38,s)`` exactly, so inference may choose one (SQLite has no exact
-    #: decimal: there a number is an INTEGER, a REAL when exact as one, or else its text)
-    exact_decimals: bool = True
+    #: what it stores exactly, so inference may choose it (SQLite has no exact decimal:
+    #: there a number is an INTEGER, a REAL when exact as one, or else its text)
+    stores: Stores = EXACT_DECIMALS
 
 
 @dataclass(frozen=True)

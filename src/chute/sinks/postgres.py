@@ -24,7 +24,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chute.engine.columns import TEXT, ColumnType, Kind
+from chute.engine.columns import TEXT, ColumnType, Kind, Stores
 from chute.errors import ConfigError, RecordError, SinkError, SinkUnavailableError
 from chute.sinks.base import Capabilities, Counted, Mode, Sink, TableColumn, WriteCounts
 from chute.sinks.base import quote_identifier as q
@@ -38,6 +38,7 @@ _CREATE = {
     Kind.TIMESTAMP: "timestamp",
     Kind.TIMESTAMPTZ: "timestamptz",
     Kind.JSON: "jsonb",
+    Kind.UUID: "uuid",
     Kind.TEXT: "text",
 }
 
@@ -90,6 +91,7 @@ class PostgresSink(Sink):
         alter_column_type=True,
         savepoints=False,
         parallel_writes=True,
+        stores=Stores(exact_decimals=True, uuid=True),
     )
 
     def __init__(self, url: str) -> None:
@@ -475,6 +477,8 @@ def _column_type(c: _PgColumn) -> ColumnType:
         if c.typmod < 0:
             return TEXT  # unconstrained: sent as text, the server keeps every digit
         return ColumnType(Kind.NUMERIC, (c.typmod - 4) & 0xFFFF)
+    if c.typname == "uuid":  # travels as text; canonical text goes in binary
+        return ColumnType(Kind.UUID)
     native = _NATIVE.get(c.typname)
     return ColumnType(native[0]) if native else TEXT
 

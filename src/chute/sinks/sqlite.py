@@ -2,7 +2,7 @@
 
 SQLite has no exact decimal, date or timestamp storage.  Numbers from text are INTEGER, or
 REAL when every value is exact as a double, or else the source's text (chute infers no
-numeric here, see ``Capabilities.exact_decimals``); Python ``Decimal``s are stored as their
+numeric here, see ``Stores.exact_decimals``); Python ``Decimal``s are stored as their
 text.  Dates and timestamps are text in canonical form (``2024-01-31``,
 ``2024-01-31 10:00:00.5+00:00``, timestamps with a zone converted to UTC), which sorts and
 compares correctly.  Declared types are chosen for their affinity: a text column never has
@@ -20,7 +20,7 @@ from typing import Any, cast
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chute.engine.columns import ColumnType, Kind
+from chute.engine.columns import ColumnType, Kind, Stores
 from chute.errors import ConfigError, RecordError, SinkError, SinkUnavailableError
 from chute.sinks.base import Capabilities, Counted, Mode, Sink, TableColumn, WriteCounts
 from chute.sinks.base import quote_identifier as q
@@ -34,6 +34,7 @@ _DECLARED = {
     Kind.TIMESTAMP: "TIMESTAMP",
     Kind.TIMESTAMPTZ: "TIMESTAMPTZ",
     Kind.JSON: "JSON TEXT",  # TEXT affinity: a JSON number stays its text, every digit
+    Kind.UUID: "TEXT",  # not inferred here (no uuid type)
     Kind.TEXT: "TEXT",
 }
 
@@ -70,7 +71,7 @@ class SqliteSink(Sink):
         transactions=True,
         bulk_copy=False,
         alter_column_type=True,
-        exact_decimals=False,
+        stores=Stores(exact_decimals=False),
     )
 
     def __init__(self, url: str) -> None:
