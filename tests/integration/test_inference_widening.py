@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+import chute
 from tests.helpers import query, write
 from tests.integration.readback import (
     check_identity,
@@ -703,3 +704,16 @@ def test_a_uuid_column_widens_to_text_when_a_later_value_is_not_one(
     assert report.columns["a"] == "text"
     assert "from uuid to text" in report.changes[0] and "line 4" in report.changes[0]
     assert column(pg_url, order="n") == values
+
+
+def test_typed_integers_then_floats_widen_to_double_only_when_the_integers_are_exact(
+    db_url: str,
+) -> None:
+    small = chute.load([{"a": 1}, {"a": 2}, {"a": 2.5}], into=db_url, table="s", batch_rows=2)
+    big = [{"a": 1}, {"a": 2**53 + 1}, {"a": 2.5}]
+    wide = chute.load(big, into=db_url, table="b", batch_rows=2)
+
+    assert small.columns["a"] == "double"
+    assert column(db_url, table="s") == [1.0, 2.0, 2.5]
+    assert wide.columns["a"] == "text"  # a double would make 2^53 + 1 into 2^53
+    assert column(db_url, table="b") == ["1", "9007199254740993", "2.5"]

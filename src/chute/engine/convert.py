@@ -181,7 +181,9 @@ class Converter:
             present = pc.drop_null(failing)
             held = self._held_whole(name, array)
             shape = numbers.shape(present)
-            return ct.widen_number(target, shape, held, exact_decimals=self.stores.exact_decimals)
+            # floats (typed sources) stay doubles: they never go into an exact type
+            exact_decimals = self.stores.exact_decimals and not pa.types.is_floating(failing.type)
+            return ct.widen_number(target, shape, held, exact_decimals=exact_decimals)
         return ct.widen(target, seen)
 
     def _held_whole(self, name: str, array: pa.Array) -> int | None:

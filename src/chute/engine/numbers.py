@@ -48,10 +48,10 @@ class Shape:
 
 
 def shape(values: pa.Array) -> Shape:
-    """The shape of ``values``: number texts (integers, decimals, exponents, NaN/inf) or
-    floats, without nulls."""
-    if pa.types.is_floating(values.type):
-        values = pc.cast(values, pa.string())  # the shortest spellings: exact by definition
+    """The shape of ``values``: number texts (integers, decimals, exponents, NaN/inf),
+    integers or floats, without nulls."""
+    if pa.types.is_floating(values.type) or pa.types.is_integer(values.type):
+        values = pc.cast(values, pa.string())  # a float's shortest spelling: exact
     not_finite = pc.match_substring_regex(values, _NOT_FINITE)
     finite = not pc.any(not_finite, min_count=0).as_py()
     exponent = pc.match_substring_regex(values, _EXPONENT)
