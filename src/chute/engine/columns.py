@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -125,6 +126,31 @@ def is_json_text(field: pa.Field) -> bool:
     return bool(field.metadata and field.metadata.get(b"chute.json") == b"1")
 
 
+_HEX = np.zeros(256, dtype=bool)
+_HEX[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = True
+_UUID_HYPHENS = [8, 13, 18, 23]
+_NIL_UUID = "00000000-0000-0000-0000-000000000000"
+
+
+def canonical_uuids(values: pa.Array) -> pa.Array:
+    """Per string: whether it is a canonical lowercase uuid (what :data:`_UUID` matches),
+    checked with numpy when every value has 36 characters (the regex is slower)."""
+    present = values.fill_null(_NIL_UUID) if values.null_count else values
+    offsets = np.frombuffer(present.buffers()[1], dtype=np.int32)[
+        present.offset : present.offset + len(present) + 1
+    ]
+    if len(present) == 0 or not (np.diff(offsets) == 36).all():
+        return pc.match_substring_regex(values, _UUID)
+    chars = np.frombuffer(present.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    chars = chars.reshape(-1, 36)
+    hyphens = (chars[:, _UUID_HYPHENS] == ord("-")).all(axis=1)
+    hex_digits = _HEX[np.delete(chars, _UUID_HYPHENS, axis=1)].all(axis=1)
+    ok = pa.array(hyphens & hex_digits)
+    if values.null_count:
+        return pc.if_else(values.is_null(), pa.scalar(None, pa.bool_()), ok)
+    return ok
+
+
 def infer(
     field: pa.Field, values: pa.Array, *, numbers_from_text: bool, stores: Stores = EXACT_DECIMALS
 ) -> ColumnType:
@@ -162,7 +188,12 @@ def infer(
     for pattern, kind in patterns:
         if kind is Kind.UUID and not stores.uuid:
             continue
-        if pc.all(pc.match_substring_regex(present, pattern)).as_py():
+        matches = (
+            canonical_uuids(present)
+            if kind is Kind.UUID
+            else pc.match_substring_regex(present, pattern)
+        )
+        if pc.all(matches).as_py():
             if kind is Kind.NUMERIC:
                 return number_type(numbers.shape(present), exact_decimals=stores.exact_decimals)
             if kind in (Kind.DATE, Kind.TIMESTAMP, Kind.TIMESTAMPTZ) and not _parses(

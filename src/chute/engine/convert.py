@@ -210,10 +210,14 @@ def _fits(array: pa.Array, target: ColumnType) -> pa.Array | None:
     """Per value: whether a text value is in the canonical form of ``target`` (or null)."""
     if not pa.types.is_string(array.type) or target.kind not in _CANONICAL:
         return None
+    if target.kind is Kind.UUID:
+        return pc.fill_null(ct.canonical_uuids(array), True)
     ok = pc.fill_null(pc.match_substring_regex(array, _CANONICAL[target.kind]), True)
     if target.kind is Kind.DOUBLE:  # a number a double would change does not fit
-        as_number = pc.if_else(ok, array, pa.scalar(None, pa.string()))
-        ok = pc.and_(ok, pc.fill_null(numbers.double_exact(as_number), True))
+        numbers_only = ok.false_count == 0
+        as_number = array if numbers_only else pc.if_else(ok, array, pa.scalar(None, pa.string()))
+        exact = numbers.double_exact(as_number)
+        ok = pc.and_(ok, exact if exact.null_count == 0 else pc.fill_null(exact, True))
     return ok
 
 

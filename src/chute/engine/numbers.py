@@ -121,6 +121,8 @@ def double_exact(values: pa.Array) -> pa.Array:
         pc.less_equal(pc.utf8_length(values), ALWAYS_EXACT_DIGITS),
         pc.and_(pc.greater_equal(magnitude, _NORMAL_MIN), pc.is_finite(double)),
     )
+    if values.null_count == 0 and pc.all(short, min_count=0).as_py():
+        return short  # the usual case: short numbers, nothing missing
     short = pc.fill_null(short, False)
     if pc.all(pc.or_(short, values.is_null()), min_count=0).as_py():
         return pc.if_else(values.is_null(), pa.scalar(None, pa.bool_()), short)
