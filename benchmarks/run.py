@@ -61,12 +61,13 @@ Section = Literal["postgres", "upsert", "sqlite"]
 InputKind = Literal["full", "sample", "per_row", "upsert"]
 TableKind = Literal["typed", "inferred", "absent", "upsert", "sqlite"]
 
-# The table chute creates for the orders file (its report's "columns"): no primary key, uuid
-# and tags as text, exact numerics.  psql_copy_inferred loads the same table shape, so that
-# chute_new_table has a like-for-like reference besides the typed table.
+# The table chute creates for the orders file (its report's "columns"): no primary key, tags
+# as text, price (always two decimals) an exact numeric, weight (measurements, each exact as a
+# double) a double, uuid (canonical lowercase) a uuid.  psql_copy_inferred loads the same
+# table shape, so that chute_new_table has a like-for-like reference besides the typed table.
 INFERRED_COLUMNS = {
     "id": "bigint",
-    "uuid": "text",
+    "uuid": "uuid",
     "customer": "text",
     "status": "text",
     "quantity": "bigint",
@@ -76,8 +77,10 @@ INFERRED_COLUMNS = {
     "notes": "text",
     "gift": "boolean",
     "tags": "text",
-    "weight": "numeric(38,3)",
+    "weight": "double",
 }
+#: chute's type names that PostgreSQL spells otherwise
+PG_TYPE_NAMES = {"double": "double precision"}
 
 # What each column is compared as, whatever type the contender's table gave it.
 NORMALISED = {
@@ -188,7 +191,7 @@ CONTENDERS = [
         "postgres",
         "full",
         "inferred",
-        "psql \\copy into the table shape chute creates (no key, uuid/tags as text)",
+        "psql \\copy into the table shape chute creates (no key, tags as text)",
         _psql_copy,
     ),
     Contender(
@@ -632,7 +635,9 @@ class Bench:
             db.create_typed(table)
         elif c.table == "inferred":
             db.drop(table)
-            cols = ", ".join(f"{name} {decl}" for name, decl in INFERRED_COLUMNS.items())
+            cols = ", ".join(
+                f"{name} {PG_TYPE_NAMES.get(decl, decl)}" for name, decl in INFERRED_COLUMNS.items()
+            )
             db.execute(f"CREATE TABLE {table} ({cols})")
         elif c.table == "absent":
             db.drop(table)

@@ -48,10 +48,6 @@ INFERRED = [
         "float_overflow_1e999.csv",
         rows=[(1, "1e999"), (2, "1.5e3")],
         sql="SELECT id, CAST(x AS TEXT) FROM data ORDER BY id",
-        xfail={
-            "*": "issue 10 class B: 1e999 is inferred double and stored as Infinity; a "
-            "column is double only if every value round-trips"
-        },
     ),
     Case(
         "bigint_edges_widen_to_numeric",

@@ -23,6 +23,7 @@ PG_DECLARED = {
     "timestamp": "timestamp without time zone",
     "timestamptz": "timestamp with time zone",
     "json": "jsonb",
+    "uuid": "uuid",
     "text": "text",
 }
 SQLITE_DECLARED = {
@@ -32,7 +33,8 @@ SQLITE_DECLARED = {
     "date": "DATE",
     "timestamp": "TIMESTAMP",
     "timestamptz": "TIMESTAMPTZ",
-    "json": "JSON",
+    "json": "JSON TEXT",
+    "uuid": "TEXT",
     "text": "TEXT",
 }
 

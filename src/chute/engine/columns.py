@@ -2,8 +2,11 @@
 
 Inference never loses information.  A column is given a type only when every sampled value
 is written in that type's canonical form (``00123`` or ``+5`` stay text, because ``123``
-would not give them back).  When a later value does not fit, the column widens along
-:func:`widen` (``bigint`` → ``numeric`` → ``text``; anything → ``text``).
+would not give them back) and the type holds every value exactly: numbers go to ``bigint``,
+to ``numeric(38,s)`` when written in fixed point (and the database has exact decimals), to
+``double`` when every value survives a double (see :mod:`chute.engine.numbers`), else to
+``numeric`` or ``text``.  When a later value does not fit, the column widens along
+:func:`widen_number` and :func:`widen` to a type that holds every value seen.
 """
 
 from __future__ import annotations
@@ -11,8 +14,12 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from chute.engine import numbers
+from chute.engine.numbers import MAX_DECIMAL_PRECISION
 
 
 class Kind(enum.StrEnum):
@@ -24,10 +31,23 @@ class Kind(enum.StrEnum):
     TIMESTAMP = "timestamp"
     TIMESTAMPTZ = "timestamptz"
     JSON = "json"
+    UUID = "uuid"
     TEXT = "text"
 
 
-MAX_DECIMAL_PRECISION = 38
+@dataclass(frozen=True)
+class Stores:
+    """What a database stores exactly, so that inference may choose it (a sink's
+    ``Capabilities.stores``)."""
+
+    #: a ``numeric(38,s)`` keeps every digit (PostgreSQL; SQLite has no exact decimal)
+    exact_decimals: bool = True
+    #: a ``uuid`` type, chosen for columns of canonical lowercase uuids
+    uuid: bool = False
+
+
+#: the default: exact decimals, no uuid type
+EXACT_DECIMALS = Stores()
 
 
 @dataclass(frozen=True)
@@ -60,6 +80,7 @@ _ARROW: dict[Kind, pa.DataType] = {
     Kind.TIMESTAMP: pa.timestamp("us"),
     Kind.TIMESTAMPTZ: pa.timestamp("us", tz="UTC"),
     Kind.JSON: pa.string(),
+    Kind.UUID: pa.string(),
     Kind.TEXT: pa.string(),
 }
 
@@ -69,25 +90,32 @@ JSON = ColumnType(Kind.JSON)
 # Canonical spellings only, so that storing the typed value loses nothing.
 _INT = r"^(0|-?[1-9][0-9]{0,17})$"  # at most 18 digits: always fits int64
 _DECIMAL = r"^(-?(0|[1-9][0-9]*)\.[0-9]+|0|-?[1-9][0-9]*)$"
-_FLOAT = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?[eE][-+]?[0-9]+$|^-?(inf|Infinity|nan|NaN)$"
+_EXPONENT = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?[eE][-+]?[0-9]+$"
+_FLOAT = _EXPONENT + r"|^-?(inf|Infinity|nan|NaN)$"
+#: any number: integers of any length, decimals, exponents, NaN and infinities
+_NUMBER = f"{_DECIMAL}|{_FLOAT}"
 _BOOL = r"^(true|false|TRUE|FALSE|True|False)$"
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _TIME = r"[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
 _TIMESTAMP = "^[0-9]{4}-[0-9]{2}-[0-9]{2}" + _TIME + "$"
 _TIMESTAMPTZ = "^[0-9]{4}-[0-9]{2}-[0-9]{2}" + _TIME + "(Z|[-+][0-9]{2}(:?[0-9]{2})?)$"
+# lowercase only: the text the database gives back is the text read
+_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
-# Checked in this order; the first pattern that every value matches wins.
+# Checked in this order; the first pattern that every value matches wins (a number that is
+# not a bigint gets the type :func:`number_type` says).
 _TEXT_PATTERNS: list[tuple[str, Kind]] = [
     (_INT, Kind.BIGINT),
-    (_DECIMAL, Kind.NUMERIC),
-    (_FLOAT, Kind.DOUBLE),
+    (_NUMBER, Kind.NUMERIC),
     (_BOOL, Kind.BOOLEAN),
     (_DATE, Kind.DATE),
     (_TIMESTAMP, Kind.TIMESTAMP),
     (_TIMESTAMPTZ, Kind.TIMESTAMPTZ),
+    (_UUID, Kind.UUID),
 ]
-_TEMPORAL_PATTERNS = [
-    p for p in _TEXT_PATTERNS if p[1] in (Kind.DATE, Kind.TIMESTAMP, Kind.TIMESTAMPTZ)
+# What strings of typed sources (JSON, Python objects) can be
+_STRING_PATTERNS = [
+    p for p in _TEXT_PATTERNS if p[1] in (Kind.DATE, Kind.TIMESTAMP, Kind.TIMESTAMPTZ, Kind.UUID)
 ]
 
 JSON_FIELD_META = {b"chute.json": b"1"}
@@ -98,12 +126,41 @@ def is_json_text(field: pa.Field) -> bool:
     return bool(field.metadata and field.metadata.get(b"chute.json") == b"1")
 
 
-def infer(field: pa.Field, values: pa.Array, *, numbers_from_text: bool) -> ColumnType:
+_HEX = np.zeros(256, dtype=bool)
+_HEX[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = True
+_UUID_HYPHENS = [8, 13, 18, 23]
+_NIL_UUID = "00000000-0000-0000-0000-000000000000"
+
+
+def canonical_uuids(values: pa.Array) -> pa.Array:
+    """Per string: whether it is a canonical lowercase uuid (what :data:`_UUID` matches),
+    checked with numpy when every value has 36 characters (the regex is slower)."""
+    present = values.fill_null(_NIL_UUID) if values.null_count else values
+    offsets = np.frombuffer(present.buffers()[1], dtype=np.int32)[
+        present.offset : present.offset + len(present) + 1
+    ]
+    if len(present) == 0 or not (np.diff(offsets) == 36).all():
+        return pc.match_substring_regex(values, _UUID)
+    chars = np.frombuffer(present.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    chars = chars.reshape(-1, 36)
+    hyphens = (chars[:, _UUID_HYPHENS] == ord("-")).all(axis=1)
+    hex_digits = _HEX[np.delete(chars, _UUID_HYPHENS, axis=1)].all(axis=1)
+    ok = pa.array(hyphens & hex_digits)
+    if values.null_count:
+        return pc.if_else(values.is_null(), pa.scalar(None, pa.bool_()), ok)
+    return ok
+
+
+def infer(
+    field: pa.Field, values: pa.Array, *, numbers_from_text: bool, stores: Stores = EXACT_DECIMALS
+) -> ColumnType:
     """The narrowest type that holds every value of ``values`` exactly.
 
     ``numbers_from_text`` is true for sources where everything is text (CSV): there a
     string can become a number or a boolean.  For typed sources (JSON, Python objects) only
-    dates and timestamps are recognised inside strings.
+    dates, timestamps and uuids are recognised inside strings.  ``stores``: what the
+    database keeps exactly (no numeric on SQLite, see :func:`number_type`; uuid only where
+    there is such a type).
     """
     t = values.type
     if is_json_text(field):
@@ -127,11 +184,18 @@ def infer(field: pa.Field, values: pa.Array, *, numbers_from_text: bool) -> Colu
     present = pc.drop_null(values)
     if len(present) == 0:
         return TEXT
-    patterns = _TEXT_PATTERNS if numbers_from_text else _TEMPORAL_PATTERNS
+    patterns = _TEXT_PATTERNS if numbers_from_text else _STRING_PATTERNS
     for pattern, kind in patterns:
-        if pc.all(pc.match_substring_regex(present, pattern)).as_py():
+        if kind is Kind.UUID and not stores.uuid:
+            continue
+        matches = (
+            canonical_uuids(present)
+            if kind is Kind.UUID
+            else pc.match_substring_regex(present, pattern)
+        )
+        if pc.all(matches).as_py():
             if kind is Kind.NUMERIC:
-                return _numeric_type(present)
+                return number_type(numbers.shape(present), exact_decimals=stores.exact_decimals)
             if kind in (Kind.DATE, Kind.TIMESTAMP, Kind.TIMESTAMPTZ) and not _parses(
                 present, ColumnType(kind).arrow
             ):
@@ -140,20 +204,22 @@ def infer(field: pa.Field, values: pa.Array, *, numbers_from_text: bool) -> Colu
     return TEXT
 
 
-def _numeric_type(present: pa.Array) -> ColumnType:
-    length = pc.utf8_length(present)
-    point = pc.find_substring(present, ".")
-    has_point = pc.greater_equal(point, 0)
-    scale = pc.if_else(has_point, pc.subtract(pc.subtract(length, point), 1), 0)
-    negative = pc.starts_with(present, "-")
-    digits = pc.subtract(
-        pc.subtract(length, pc.cast(has_point, pa.int32())), pc.cast(negative, pa.int32())
-    )
-    max_scale = pc.max(scale).as_py() or 0
-    max_whole = pc.max(pc.subtract(digits, scale)).as_py() or 0
-    if max_whole + max_scale > MAX_DECIMAL_PRECISION:
-        return TEXT
-    return ColumnType(Kind.NUMERIC, max_scale)
+def number_type(shape: numbers.Shape, *, exact_decimals: bool) -> ColumnType:
+    """The type for a column of numbers (not all bigints) of this shape.
+
+    Fixed point (``12.50``, money with the same 1–4 decimals) is ``numeric(38,s)`` where the
+    database has exact decimals; otherwise a double when every value survives one
+    (measurements such as ``34.02505165179919``); otherwise ``numeric(38,s)`` if it holds
+    them; otherwise text.  Without exact decimals (SQLite) there is no numeric: a number that
+    is not exact as a double keeps its text.
+    """
+    if exact_decimals and shape.fixed_point and shape.fits_numeric:
+        return ColumnType(Kind.NUMERIC, shape.scale)
+    if shape.double_exact:
+        return ColumnType(Kind.DOUBLE)
+    if exact_decimals and shape.fits_numeric:
+        return ColumnType(Kind.NUMERIC, shape.scale)
+    return TEXT
 
 
 def _parses(values: pa.Array, arrow_type: pa.DataType) -> bool:
@@ -162,6 +228,35 @@ def _parses(values: pa.Array, arrow_type: pa.DataType) -> bool:
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return False
     return True
+
+
+NUMBER_KINDS = (Kind.BIGINT, Kind.NUMERIC, Kind.DOUBLE)
+BIGINT_DIGITS = 19
+
+
+def widen_number(
+    current: ColumnType, seen: numbers.Shape, held_whole: int | None, *, exact_decimals: bool
+) -> ColumnType:
+    """The narrowest type that holds the numbers of ``current`` and those of shape ``seen``.
+
+    ``held_whole`` is the most digits before the point of any value the column holds or is
+    about to hold (``None``: not known, e.g. after a resume).  A ``bigint`` or ``numeric``
+    widens to a ``numeric(38,s)`` that holds them all; to a double only when the integers
+    held are exact as doubles (at most 15 digits) and so are the new values; else to text.
+    """
+    if current.kind in (Kind.BIGINT, Kind.NUMERIC) and exact_decimals and seen.finite:
+        whole = held_whole
+        if whole is None:  # the most the column can hold
+            whole = MAX_DECIMAL_PRECISION - current.scale
+            if current.kind is Kind.BIGINT:
+                whole = BIGINT_DIGITS
+        scale = max(current.scale, seen.scale)
+        if max(whole, seen.whole) + scale <= MAX_DECIMAL_PRECISION:
+            return ColumnType(Kind.NUMERIC, scale)
+    ints_exact = held_whole is not None and held_whole <= numbers.ALWAYS_EXACT_DIGITS
+    if seen.double_exact and current.kind is Kind.BIGINT and ints_exact:
+        return ColumnType(Kind.DOUBLE)
+    return TEXT
 
 
 def widen(current: ColumnType, seen: ColumnType) -> ColumnType:
@@ -175,6 +270,4 @@ def widen(current: ColumnType, seen: ColumnType) -> ColumnType:
         return JSON
     if kinds == {Kind.BIGINT, Kind.NUMERIC} or kinds == {Kind.NUMERIC}:
         return ColumnType(Kind.NUMERIC, max(current.scale, seen.scale))
-    if kinds == {Kind.BIGINT, Kind.DOUBLE}:
-        return ColumnType(Kind.DOUBLE)
     return TEXT

@@ -1,9 +1,11 @@
 """Converting a batch as read into the table's column types, widening where allowed.
 
 For a table this load created, a value that does not fit its column's type widens the
-column (see :func:`chute.engine.columns.widen`); values must be in the type's canonical
-spelling, so ``007`` never becomes ``7``.  For an existing table the column's type is
-the table's, and a value that cannot be converted is an error naming its record.
+column (see :func:`chute.engine.columns.widen_number` and :func:`~chute.engine.columns.widen`)
+to a type that holds every value seen; values must be in the type's canonical spelling, so
+``007`` never becomes ``7``, and a double column takes only values a double holds exactly.
+For an existing table the column's type is the table's, and a value that cannot be
+converted is an error naming its record.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from chute.engine import columns as ct
+from chute.engine import numbers
 from chute.engine.columns import ColumnType, Kind
 from chute.sources._records import json_text
 from chute.sources.base import SourceBatch
@@ -22,12 +25,13 @@ from chute.sources.base import SourceBatch
 # What a text value must look like to be stored in a column of a created table.
 _CANONICAL: dict[Kind, str] = {
     Kind.BIGINT: ct._INT,
-    Kind.NUMERIC: ct._DECIMAL,
-    Kind.DOUBLE: f"{ct._FLOAT}|{ct._DECIMAL}|{ct._INT}",
+    Kind.NUMERIC: f"{ct._DECIMAL}|{ct._EXPONENT}",
+    Kind.DOUBLE: ct._NUMBER,  # and exact as a double: see _fits
     Kind.BOOLEAN: ct._BOOL,
     Kind.DATE: ct._DATE,
     Kind.TIMESTAMP: ct._TIMESTAMP,
     Kind.TIMESTAMPTZ: ct._TIMESTAMPTZ,
+    Kind.UUID: ct._UUID,
 }
 
 
@@ -61,10 +65,19 @@ class Converter:
         rename: dict[str, str] | None = None,
         not_null: set[str] | None = None,
         max_length: dict[str, int] | None = None,
+        stores: ct.Stores = ct.EXACT_DECIMALS,
+        empty_table: bool = False,
     ) -> None:
         self.targets = dict(targets)
         self.may_widen = may_widen
         self.numbers_from_text = numbers_from_text
+        #: what the database stores exactly (inference and widening choose among it)
+        self.stores = stores
+        # Per bigint/numeric column of a created table: the most digits before the point of
+        # any value converted for it, which says what a widening must hold.  Known only for
+        # a table that started empty in this load (``empty_table``), else None.
+        self._empty_table = empty_table
+        self._whole: dict[str, int | None] = {}
         self.rename = rename or {}
         #: checked here rather than by a failing database statement (same SQLSTATEs)
         self.not_null = not_null or set()
@@ -108,7 +121,7 @@ class Converter:
                     mask[rows] = True
                     array = pc.if_else(pa.array(mask), pa.scalar(None, array.type), array)
                     continue
-                wider = ct.widen(target, self._infer_failures(field, array, target))
+                wider = self._wider(name, field, array, target)
                 if wider == target:  # never loop: text holds anything
                     wider = ct.JSON if target.kind is Kind.JSON else ct.TEXT
                 widenings.append(
@@ -121,6 +134,8 @@ class Converter:
                     )
                 )
                 target = self.targets[name] = wider
+            if self.may_widen:
+                self._hold(name, converted)
             self._check_constraints(name, converted, refused)
             arrays.append(converted)
             names.append(name)
@@ -144,22 +159,66 @@ class Converter:
                     Refusal(name, f"value too long for type character varying({limit})", "22001"),
                 )
 
-    def _infer_failures(self, field: pa.Field, array: pa.Array, target: ColumnType) -> ColumnType:
-        """The type of the values that do not fit ``target``, to widen it with."""
+    def _wider(self, name: str, field: pa.Field, array: pa.Array, target: ColumnType) -> ColumnType:
+        """The type to widen ``target`` to so that it holds ``array`` and what it held."""
         valid = _fits(array, target)
         failing = array.filter(pc.invert(valid)) if valid is not None else array
         if valid is not None and len(failing) == 0:
             # all look right but some do not cast (more decimals than the scale, ...)
             failing = array.take(pa.array(_failing_rows(array, target), pa.int64()))
-        return ct.infer(field, failing, numbers_from_text=self.numbers_from_text)
+        seen = ct.infer(
+            field,
+            failing,
+            numbers_from_text=self.numbers_from_text,
+            stores=self.stores,
+        )
+        if (
+            target.kind in ct.NUMBER_KINDS
+            and seen.kind in ct.NUMBER_KINDS
+            and not pa.types.is_decimal(failing.type)
+            and not ct.is_json_text(field)
+        ):
+            present = pc.drop_null(failing)
+            held = self._held_whole(name, array)
+            shape = numbers.shape(present)
+            # floats (typed sources) stay doubles: they never go into an exact type
+            exact_decimals = self.stores.exact_decimals and not pa.types.is_floating(failing.type)
+            return ct.widen_number(target, shape, held, exact_decimals=exact_decimals)
+        return ct.widen(target, seen)
+
+    def _held_whole(self, name: str, array: pa.Array) -> int | None:
+        """Most digits before the point of what the column holds and of ``array``'s numbers
+        (all of them go into the column once it is widened)."""
+        held = self._whole.get(name, 0 if self._empty_table else None)
+        if held is None:
+            return None
+        present = pc.drop_null(array)
+        if pa.types.is_string(present.type):
+            present = present.filter(pc.match_substring_regex(present, ct._NUMBER))
+        return max(held, numbers.whole_digits(present))
+
+    def _hold(self, name: str, converted: pa.Array) -> None:
+        """Remember the most digits before the point the column now holds."""
+        if self.targets[name].kind not in (Kind.BIGINT, Kind.NUMERIC):
+            return
+        held = self._whole.get(name, 0 if self._empty_table else None)
+        if held is not None:
+            self._whole[name] = max(held, numbers.whole_digits(converted))
 
 
 def _fits(array: pa.Array, target: ColumnType) -> pa.Array | None:
     """Per value: whether a text value is in the canonical form of ``target`` (or null)."""
     if not pa.types.is_string(array.type) or target.kind not in _CANONICAL:
         return None
-    ok = pc.match_substring_regex(array, _CANONICAL[target.kind])
-    return pc.fill_null(ok, True)
+    if target.kind is Kind.UUID:
+        return pc.fill_null(ct.canonical_uuids(array), True)
+    ok = pc.fill_null(pc.match_substring_regex(array, _CANONICAL[target.kind]), True)
+    if target.kind is Kind.DOUBLE:  # a number a double would change does not fit
+        numbers_only = ok.false_count == 0
+        as_number = array if numbers_only else pc.if_else(ok, array, pa.scalar(None, pa.string()))
+        exact = numbers.double_exact(as_number)
+        ok = pc.and_(ok, exact if exact.null_count == 0 else pc.fill_null(exact, True))
+    return ok
 
 
 def _convert(
@@ -176,6 +235,14 @@ def _convert(
         if pa.types.is_string(t):
             return array, None
         return pc.cast(array, pa.string()), None
+    if kind is Kind.UUID and strict:  # a string type: check the spelling before anything
+        fits = _fits(array, target)
+        if fits is None:  # not strings: never uuids
+            valid = np.flatnonzero(array.is_valid().to_numpy(zero_copy_only=False))
+            return array, (int(valid[0]) if len(valid) else None)
+        if not pc.all(fits, min_count=0).as_py():
+            return array, int(np.flatnonzero(~fits.to_numpy(zero_copy_only=False))[0])
+        return array, None
     if t == target.arrow:
         return array, None
     if strict and not ct.is_json_text(field):

@@ -544,7 +544,10 @@ class Pipeline:
             else:
                 field_ = first.data.schema.field(name)
                 targets[name] = ct.infer(
-                    field_, first.data.column(name), numbers_from_text=self.source.numbers_from_text
+                    field_,
+                    first.data.column(name),
+                    numbers_from_text=self.source.numbers_from_text,
+                    stores=self.sink.capabilities.stores,
                 )
         self.sink.create_table(self.table, targets, self.key)
         self.report.table_created = True
@@ -554,6 +557,8 @@ class Pipeline:
             may_widen=True,
             numbers_from_text=self.source.numbers_from_text,
             not_null=set(self.key),
+            stores=self.sink.capabilities.stores,
+            empty_table=True,
         )
 
     def _use_table(
@@ -594,6 +599,7 @@ class Pipeline:
                     first.data.schema.field(name),
                     first.data.column(name),
                     numbers_from_text=self.source.numbers_from_text,
+                    stores=self.sink.capabilities.stores,
                 )
             )
             self.sink.add_column(self.table, name, t)
@@ -630,6 +636,7 @@ class Pipeline:
                 may_widen=True,
                 numbers_from_text=self.source.numbers_from_text,
                 not_null=set(self.key),
+                stores=self.sink.capabilities.stores,
             )
         self.report.columns = {c.name: c.declared for c in existing}
         return Converter(
@@ -691,6 +698,7 @@ class Pipeline:
                 batch.data.schema.field(name),
                 batch.data.column(name),
                 numbers_from_text=self.source.numbers_from_text,
+                stores=converter.stores,
             )
             column = batch.data.column(name)
             first = int(pc.index(pc.is_valid(column), True).as_py())

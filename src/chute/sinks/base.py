@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from chute.engine.columns import ColumnType
+from chute.engine.columns import EXACT_DECIMALS, ColumnType, Stores
 from chute.errors import ConfigError
 
 
@@ -47,6 +47,9 @@ class Capabilities:
     parallel_writes: bool = False
     #: column names equal but for case are one column (SQLite); else distinct (quoted names)
     names_ignore_case: bool = False
+    #: what it stores exactly, so inference may choose it (SQLite has no exact decimal:
+    #: there a number is an INTEGER, a REAL when exact as one, or else its text)
+    stores: Stores = EXACT_DECIMALS
 
 
 @dataclass(frozen=True)

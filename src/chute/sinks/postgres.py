@@ -24,7 +24,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chute.engine.columns import TEXT, ColumnType, Kind
+from chute.engine.columns import TEXT, ColumnType, Kind, Stores
 from chute.errors import ConfigError, RecordError, SinkError, SinkUnavailableError
 from chute.sinks.base import Capabilities, Counted, Mode, Sink, TableColumn, WriteCounts
 from chute.sinks.base import quote_identifier as q
@@ -38,6 +38,7 @@ _CREATE = {
     Kind.TIMESTAMP: "timestamp",
     Kind.TIMESTAMPTZ: "timestamptz",
     Kind.JSON: "jsonb",
+    Kind.UUID: "uuid",
     Kind.TEXT: "text",
 }
 
@@ -90,6 +91,7 @@ class PostgresSink(Sink):
         alter_column_type=True,
         savepoints=False,
         parallel_writes=True,
+        stores=Stores(exact_decimals=True, uuid=True),
     )
 
     def __init__(self, url: str) -> None:
@@ -207,12 +209,24 @@ class PostgresSink(Sink):
         columns: dict[str, ColumnType],
         key: list[str],
     ) -> None:
+        # Every stored value keeps its value: a double becomes text (or numeric) through its
+        # shortest exact spelling, never through float8 -> numeric, which keeps 15 digits.
         pg = create_type(new_type)
+        old = columns.get(column)
         if new_type.kind is Kind.JSON:
             using = f"to_jsonb({q(column)})"
+        elif new_type.kind is Kind.TEXT:
+            using = f"{q(column)}::text"
+        elif old is not None and old.kind is Kind.DOUBLE:
+            using = f"{q(column)}::text::{pg}"
         else:
-            using = f"{q(column)}::{'text' if new_type.kind is Kind.TEXT else pg}"
-        self._commit([f"ALTER TABLE {q(table)} ALTER COLUMN {q(column)} TYPE {pg} USING {using}"])
+            using = f"{q(column)}::{pg}"
+        self._commit(
+            [
+                "SET LOCAL extra_float_digits = 1",  # shortest exact, whatever the server's
+                f"ALTER TABLE {q(table)} ALTER COLUMN {q(column)} TYPE {pg} USING {using}",
+            ]
+        )
         self._columns.pop(table, None)
 
     def add_column(self, table: str, column: str, new_type: ColumnType) -> None:
@@ -467,6 +481,8 @@ def _column_type(c: _PgColumn) -> ColumnType:
         if c.typmod < 0:
             return TEXT  # unconstrained: sent as text, the server keeps every digit
         return ColumnType(Kind.NUMERIC, (c.typmod - 4) & 0xFFFF)
+    if c.typname == "uuid":  # travels as text; canonical text goes in binary
+        return ColumnType(Kind.UUID)
     native = _NATIVE.get(c.typname)
     return ColumnType(native[0]) if native else TEXT
 

@@ -1,8 +1,12 @@
 """SQLite: one transaction per batch, prepared ``executemany``, WAL journal.
 
-SQLite has no exact decimal, date or timestamp storage, so those values are stored as text
-in canonical form (``12.50``, ``2024-01-31``, ``2024-01-31 10:00:00.5+00:00``, timestamps
-with a zone converted to UTC), which sorts and compares correctly.
+SQLite has no exact decimal, date or timestamp storage.  Numbers from text are INTEGER, or
+REAL when every value is exact as a double, or else the source's text (chute infers no
+numeric here, see ``Stores.exact_decimals``); Python ``Decimal``s are stored as their
+text.  Dates and timestamps are text in canonical form (``2024-01-31``,
+``2024-01-31 10:00:00.5+00:00``, timestamps with a zone converted to UTC), which sorts and
+compares correctly.  Declared types are chosen for their affinity: a text column never has
+one that turns number-like text into a number (``JSON TEXT``, not ``JSON``).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any, cast
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chute.engine.columns import ColumnType, Kind
+from chute.engine.columns import ColumnType, Kind, Stores
 from chute.errors import ConfigError, RecordError, SinkError, SinkUnavailableError
 from chute.sinks.base import Capabilities, Counted, Mode, Sink, TableColumn, WriteCounts
 from chute.sinks.base import quote_identifier as q
@@ -29,7 +33,8 @@ _DECLARED = {
     Kind.DATE: "DATE",
     Kind.TIMESTAMP: "TIMESTAMP",
     Kind.TIMESTAMPTZ: "TIMESTAMPTZ",
-    Kind.JSON: "JSON",
+    Kind.JSON: "JSON TEXT",  # TEXT affinity: a JSON number stays its text, every digit
+    Kind.UUID: "TEXT",  # not inferred here (no uuid type)
     Kind.TEXT: "TEXT",
 }
 
@@ -67,6 +72,7 @@ class SqliteSink(Sink):
         bulk_copy=False,
         alter_column_type=True,
         names_ignore_case=True,
+        stores=Stores(exact_decimals=False),
     )
 
     def __init__(self, url: str) -> None:
@@ -98,6 +104,7 @@ class SqliteSink(Sink):
                 )
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.create_function(_NUMBER_TEXT, 1, _number_text, deterministic=True)
             self._conn = cast(sqlite3.Connection, Counted(conn, self))
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -142,12 +149,17 @@ class SqliteSink(Sink):
         key: list[str],
     ) -> None:
         # SQLite cannot change a column's type: rebuild the table in one transaction.
+        # Values are copied as stored (text stays the very text); only a column that stops
+        # being a number or a boolean is rewritten, each value to its exact spelling.
         new_columns = {**columns, column: new_type}
         tmp = f"_chute_rebuild_{table}"
         names = ", ".join(q(n) for n in columns)
+        as_text = new_type.kind in (Kind.TEXT, Kind.JSON)
         values = ", ".join(
             f"CASE {q(n)} WHEN 1 THEN 'true' WHEN 0 THEN 'false' END"
             if n == column and t.kind is Kind.BOOLEAN and new_type.kind is not Kind.BOOLEAN
+            else f"{_NUMBER_TEXT}({q(n)})"
+            if n == column and t.kind is Kind.DOUBLE and as_text
             else q(n)
             for n, t in columns.items()
         )
@@ -357,6 +369,15 @@ class SqliteSink(Sink):
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+_NUMBER_TEXT = "chute_number_text"
+
+
+def _number_text(value: str | bytes | int | float | None) -> str | bytes | int | float | None:
+    """A REAL as its shortest exact spelling (``34.02505165179919``): SQLite's own
+    conversion to text keeps 15 digits (``34.0250516517992``)."""
+    return repr(value) if isinstance(value, float) else value
 
 
 def _wrap(exc: sqlite3.Error) -> Exception:

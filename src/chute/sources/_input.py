@@ -61,6 +61,8 @@ class Input:
             None if self.encoding == "utf-8" else codecs.getincrementaldecoder(self.encoding)()
         )
         self._started = False
+        #: bytes of a byte-order mark dropped at the start (decoded offsets start after it)
+        self.bom_bytes = 0
         self._raw_read = 0
         self._lines_seen = 0
 
@@ -77,6 +79,7 @@ class Input:
             self._started = True
             if data.startswith(BOM):
                 data = data[len(BOM) :]
+                self.bom_bytes = len(BOM) if self._decoder is None else 0
         return data
 
     def can_seek(self) -> bool:

@@ -63,10 +63,12 @@ class CsvSource(TextFileSource):
             first = self._splitter.next_chunk(max_rows=1, max_bytes=1)
         if first is None:
             raise SourceError("the file is empty: no header and no records", source=self.name)
+        if self._header:
+            self._check_header_bytes(first)
         self._check_line_endings(first)
         fields = self._python_rows(first.data)[0]
-        if not self._header:
-            self._splitter.unread(first)  # the first record is data
+        if not self._header:  # the first record is data: a bad byte in it is its reject
+            self._splitter.unread(first)
             return [f"column_{i + 1}" for i in range(len(fields))]
         names = [f.strip() for f in fields]
         for i, name in enumerate(names):
@@ -84,6 +86,22 @@ class CsvSource(TextFileSource):
                 hint="rename or drop all but one of each in the header",
             )
         return names
+
+    def _check_header_bytes(self, header: Chunk) -> None:
+        """A byte of the header that is not UTF-8 is an error naming its offset in the file,
+        never a U+FFFD in a column name."""
+        try:
+            header.data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            # the decoded input is the file itself here (a transcoded one is valid UTF-8)
+            offset = self._input.bom_bytes + int(header.offsets[0]) + err.start
+            raise SourceError(
+                f"the header has a byte that is not valid {self._input.encoding} "
+                f"(0x{header.data[err.start]:02x} at byte offset {offset})",
+                source=self.name,
+                line=int(header.lines[0]),
+                hint="pass the file's real encoding with --encoding (e.g. --encoding latin-1)",
+            ) from None
 
     def _check_line_endings(self, first: Chunk) -> None:
         """Records end at a line feed; a first line holding more than one record ends its
