@@ -271,6 +271,7 @@ class Pipeline:
             if state == "done":
                 report.status = "completed"
                 return report
+            self.rejects.prepare()  # once the load is ours (a second run stops before)
             if self._staged:
                 self._prepare_stage(fresh=state == "new")
             self._controller = self._plan_batches()
@@ -280,7 +281,6 @@ class Pipeline:
                 converter = self._prepare_table(first, ours=state == "resume-own-table")
                 if converter is not None and self._checkpoints is not None:
                     self._table_token = self.sink.mark_table(self.table)
-                self.rejects.prepare()  # a reject table, once every check has passed
             except BaseException:
                 if self._staged and state == "new":
                     self._drop_stage()  # a refused load leaves nothing behind
