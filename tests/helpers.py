@@ -73,3 +73,54 @@ def on_a_terminal(
     stdout = proc.communicate(timeout=timeout)[0].decode()
     os.close(main)
     return proc.returncode, stdout, drawn.decode(errors="replace")
+
+
+class CancelAfter:
+    """An observer that asks the load to stop after ``n`` committed batches: pass it as an
+    observer and its ``event`` as ``cancel``."""
+
+    def __init__(self, n: int) -> None:
+        import threading
+
+        self.n = n
+        self.event = threading.Event()
+
+    def on_start(self, report: Any, total_bytes: int | None) -> None:
+        pass
+
+    def on_batch(self, report: Any, bytes_read: int) -> None:
+        if report.batches >= self.n:
+            self.event.set()
+
+    def on_finish(self, report: Any) -> None:
+        pass
+
+
+def tables(url: str) -> list[str]:
+    """The names of the tables of the database (PostgreSQL: of schema public), sorted."""
+    if url.startswith("sqlite:"):
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+    else:
+        sql = "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
+    return [r[0] for r in query(url, sql)]
+
+
+def columns(url: str, table: str) -> list[str]:
+    """The column names of ``table``, in order."""
+    if url.startswith("sqlite:"):
+        return [r[1] for r in query(url, f'PRAGMA table_info("{table}")')]
+    return [
+        r[0]
+        for r in query(
+            url,
+            "SELECT attname::text FROM pg_attribute WHERE attrelid = "
+            f"to_regclass('\"{table}\"') AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+        )
+    ]
+
+
+def chute_cmd(*args: str) -> list[str]:
+    """The command line of ``chute`` with ``args``, run by this Python."""
+    import sys
+
+    return [sys.executable, "-m", "chute", *args]

@@ -24,7 +24,7 @@ from chute.engine.rejects import open_rejects
 from chute.errors import ConfigError
 from chute.report import LoadReport
 from chute.sinks import open_sink
-from chute.sinks.base import MAX_IDENTIFIER_BYTES, Mode, check_table_name
+from chute.sinks.base import MAX_IDENTIFIER_BYTES, Mode, check_table_name, is_reserved
 from chute.sources import open_source
 from chute.sources.base import REJECTS_SUFFIX
 
@@ -113,7 +113,10 @@ def default_table(source: object) -> str:
     for suffix in (".gz", REJECTS_SUFFIX):
         name = name.removesuffix(suffix)
     name = name.rsplit(".", 1)[0] if "." in name else name
-    name = re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_").lower()
+    name = re.sub(r"[^A-Za-z0-9_]+", "_", name).lower()
+    if is_reserved(name):  # not a user table with the underscores cut off: refused
+        check_table_name(name[:MAX_IDENTIFIER_BYTES])
+    name = name.strip("_")
     if not name:
         raise ConfigError(
             f"cannot make a table name from {os.fspath(source)!r}", hint="pass --table NAME"

@@ -11,6 +11,7 @@ Every error is a :class:`ChuteError`; the subclasses say what the caller does ne
     ├── TooManyRejectsError         more records rejected than --max-errors     (exit 4)
     │   └── NothingStoredError      records were read, and every one was rejected (exit 4)
     ├── ResumeError                 an interrupted load's source has changed    (exit 2)
+    ├── LoadRunningError            another run of the same load is running     (exit 7)
     ├── Interrupted                 asked to stop (Ctrl-C, SIGTERM)           (exit 130)
     └── SinkError                   the database failed for a reason not tied to a record
         └── SinkUnavailableError    the database cannot be reached or refuses the login
@@ -112,6 +113,14 @@ class ResumeError(ChuteError):
     """An interrupted load cannot be resumed (its source changed); nothing was written."""
 
     exit_code = 2
+
+
+class LoadRunningError(ChuteError):
+    """Another run of the same load (same source, table, mode and key) holds its lock;
+    nothing was written.  Transient: it can run once the other one has finished."""
+
+    exit_code = 7
+    transient = True
 
 
 class TooManyRejectsError(ChuteError):

@@ -94,10 +94,6 @@ CASES = [
         code=2,
         error=("63",),
         dbs=("postgres",),
-        xfail={
-            "postgres": "issue 10 class D: a column name over 63 bytes crashes (KeyError) "
-            "and leaves an empty table"
-        },
     ),
     Case(
         "table_injection_via_option",
@@ -147,7 +143,6 @@ CASES = [
         args=("--table", "_chute_stage_mine"),
         code=2,
         error=("_chute_",),
-        xfail={"*": "issue 10 class D: names starting with _chute_ are reserved and refused"},
     ),
     Case(
         "table_injection_via_file_name",

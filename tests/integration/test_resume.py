@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import chute
-from tests.helpers import execute, query
+from tests.helpers import CancelAfter, execute, query
 
 ROWS = 300_000
 KILL_ROWS = 300_000
@@ -110,7 +110,7 @@ def _loaded(url: str) -> int:
 
 def test_resume_says_where_and_counts_the_whole_load(sqlite_url: str, tmp_path: Path) -> None:
     path = _orders(tmp_path / "orders.csv", 5_000)
-    cancel = _CancelAfter(3)
+    cancel = CancelAfter(3)
     with pytest.raises(chute.Interrupted, match="run the same command again") as info:
         chute.load(
             path,
@@ -132,7 +132,7 @@ def test_resume_says_where_and_counts_the_whole_load(sqlite_url: str, tmp_path: 
 
 def test_a_changed_source_is_not_resumed(sqlite_url: str, tmp_path: Path) -> None:
     path = _orders(tmp_path / "orders.csv", 3_000)
-    cancel = _CancelAfter(1)
+    cancel = CancelAfter(1)
     with pytest.raises(chute.Interrupted):
         chute.load(
             path,
@@ -237,26 +237,6 @@ def _count_if_any(url: str, table: str) -> int:
         return int(query(url, f"SELECT count(*) FROM {table}")[0][0])
     except Exception:  # the table is not there yet
         return 0
-
-
-class _CancelAfter:
-    """An observer that asks the load to stop after ``n`` batches."""
-
-    def __init__(self, n: int) -> None:
-        import threading
-
-        self.n = n
-        self.event = threading.Event()
-
-    def on_start(self, report: chute.LoadReport, total_bytes: int | None) -> None:
-        pass
-
-    def on_batch(self, report: chute.LoadReport, bytes_read: int) -> None:
-        if report.batches >= self.n:
-            self.event.set()
-
-    def on_finish(self, report: chute.LoadReport) -> None:
-        pass
 
 
 def test_a_completed_load_runs_again_into_a_table_made_anew(db_url: str, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ def test_public_names_are_exactly_the_curated_ones() -> None:
             "ConfigError",
             "Interrupted",
             "LoadReport",
+            "LoadRunningError",
             "Mode",
             "NothingStoredError",
             "Observer",

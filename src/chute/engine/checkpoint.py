@@ -58,7 +58,9 @@ class Checkpoint:
     rejected: int
     batches: int
     completed: int = 0
-    table_token: str | None = None  # the table as it was when the load completed
+    #: the identity of the table the batches went to (the stage table of a staged load;
+    #: the target once completed): the checkpoint holds for that very table only
+    table_token: str | None = None
 
     @property
     def position(self) -> Position:
@@ -106,7 +108,7 @@ class Checkpoints:
         fault("completion-mark")
         self.sink.execute(
             f"UPDATE {TABLE} SET completed = 1, table_token = ?, saved_at = ? WHERE load_key = ?",
-            [self.sink.table_token(self.table), datetime.now(UTC).isoformat(), self.key],
+            [self.sink.mark_table(self.table), datetime.now(UTC).isoformat(), self.key],
         )
 
     def complete(self) -> None:

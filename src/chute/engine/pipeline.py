@@ -12,6 +12,7 @@ load created) travel with the batch that needed them and are applied before it i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import queue
 import resource
@@ -33,20 +34,22 @@ from chute.engine.checkpoint import Checkpoint, Checkpoints
 from chute.engine.convert import Converter, Widening
 from chute.engine.dedupe import keep_last, refuse_null_keys
 from chute.engine.faults import fault
+from chute.engine.lock import Held, exclude_others
 from chute.engine.outcome import nothing_stored
 from chute.engine.rejects import RejectStore
+from chute.engine.resume import open_checkpoint
 from chute.engine.schema_check import check_distinct, check_new_name
+from chute.engine.stage import add_stage_columns
 from chute.errors import (
     ChuteError,
     ConfigError,
     Interrupted,
     RecordError,
-    ResumeError,
     SinkError,
     TooManyRejectsError,
 )
 from chute.report import BatchStats, LoadReport
-from chute.sinks.base import Mode, Sink, TableColumn, WriteCounts
+from chute.sinks.base import Mode, Sink, TableColumn, WriteCounts, check_column_names
 from chute.sources.base import Position, Reject, ResumableSource, Source, SourceBatch
 
 #: rejects kept in memory on the report; all of them go to the reject store
@@ -256,6 +259,8 @@ class Pipeline:
         self._probe_key: list[str] | None = None  # see _probe_duplicates
         self._checkpoints: Checkpoints | None = None
         self._fingerprint = ""
+        self._table_token: str | None = None  # of the table batches go to, in checkpoints
+        self._lock: Held | None = None  # of this load: another run of it waits
         self._table_created = False
         self._stop = threading.Event()
         self._queue: queue.Queue[object] = queue.Queue(maxsize=QUEUE_DEPTH)
@@ -270,17 +275,24 @@ class Pipeline:
         reader: threading.Thread | None = None
         try:
             self.sink.connect()
-            self.rejects.prepare()
             state = self._open_checkpoints()
             if state == "done":
                 report.status = "completed"
                 return report
+            self.rejects.prepare()  # once the load is ours (a second run stops before)
             if self._staged:
                 self._prepare_stage(fresh=state == "new")
             self._controller = self._plan_batches()
-            batches = self.source.batches()
-            first = self._first_with_columns(batches)
-            converter = self._prepare_table(first, ours=state == "resume-own-table")
+            try:
+                batches = self.source.batches()
+                first = self._first_with_columns(batches)
+                converter = self._prepare_table(first, ours=state == "resume-own-table")
+                if converter is not None and self._checkpoints is not None:
+                    self._table_token = self.sink.mark_table(self.table)
+            except BaseException:
+                if self._staged and state == "new":
+                    self._drop_stage()  # a refused load leaves nothing behind
+                raise
             if converter is not None:
                 reader = threading.Thread(
                     target=self._read,
@@ -315,6 +327,8 @@ class Pipeline:
             if reader is not None:
                 self._drain()
                 reader.join(timeout=10)
+            if self._lock is not None:
+                self._lock.release()
             self._finish()
         return report
 
@@ -369,13 +383,15 @@ class Pipeline:
     # -- the table ---------------------------------------------------------------------
 
     def _open_checkpoints(self) -> str:
-        """Find what an earlier run of this load left, and go on from there.
-
-        Returns ``"new"`` (load from the start), ``"resume"``, ``"resume-own-table"``
-        (resuming a load that created its table, so its columns may still widen) or
-        ``"done"`` (an earlier run loaded this very file completely: nothing to do)."""
+        """Take the lock of this load (another run of it stops here), then find what an
+        earlier run left and go on from there (see :func:`~chute.engine.resume.open_checkpoint`;
+        returns its state)."""
         source = self.source
+        if self._staged:
+            self.table = self._stage_name
         if not getattr(source, "resumable", False) or not self.sink.capabilities.checkpoints:
+            if self._staged:  # runs from stdin into one table share its stage table
+                self._lock = exclude_others(self.sink, self.table, source.name, self.target)
             if self.source.name == "<stdin>":
                 self.report.changes.append(
                     "standard input cannot be resumed: if this load "
@@ -385,47 +401,19 @@ class Pipeline:
         source = cast(ResumableSource, source)
         how = f"{self.options.mode.value}:{','.join(self.key)}"
         self._checkpoints = checkpoints = Checkpoints(self.sink, source.name, self.target, how)
+        self._lock = exclude_others(self.sink, checkpoints.key, source.name, self.target)
         self._fingerprint = source.fingerprint()
-        found = checkpoints.load()
-        if found is None:
-            return "new"
-        if self.options.restart:
-            checkpoints.clear()
-            self.report.changes.append(
-                f"restarting {source.name} from the beginning (--restart): the "
-                f"{found.created + found.updated:,} rows already loaded stay in the table"
-            )
-            return "new"
-        if found.completed and (
-            found.fingerprint != self._fingerprint
-            or found.table_token != self.sink.table_token(self.target)
-        ):
-            checkpoints.clear()  # a new version of the file, or a new table: a new load
-            return "new"
-        if found.fingerprint != self._fingerprint:
-            raise ResumeError(
-                f"{source.name} changed since the load into {self.target} stopped at "
-                f"{found.position.describe()}; refusing to resume",
-                hint="load it from the beginning with --restart",
-            )
-        self._restore_counts(found)
-        if found.completed:
-            self.report.nothing_to_do = True
-            self.report.rejects_to = self.rejects.location if found.rejected else None
-            self.report.changes.append(
-                f"{source.name} was already loaded completely into {self.target} by an "
-                f"earlier run ({self.report.written:,} rows); nothing to do (pass --restart "
-                "to load it again)"
-            )
-            return "done"
-        source.resume(found.position)
-        self.report.resumed_at = found.position.describe()
-        self.rejects.forget_from(found.next_record)
-        self.report.changes.append(
-            f"resuming {source.name} at line {found.next_line}, "
-            f"{self.report.written:,} rows already loaded"
+        return open_checkpoint(
+            checkpoints,
+            source,
+            sink=self.sink,
+            table=self.table,
+            fingerprint=self._fingerprint,
+            restart=self.options.restart,
+            max_errors=self.options.max_errors,
+            report=self.report,
+            rejects=self.rejects,
         )
-        return "resume-own-table" if found.table_created else "resume"
 
     # -- staged loads: --atomic and --mode replace --------------------------------------
 
@@ -438,16 +426,28 @@ class Pipeline:
         """The mode batches are written in (into the stage, for a replace)."""
         return Mode.APPEND if self.options.mode is Mode.REPLACE else self.options.mode
 
+    @property
+    def _database(self) -> str:
+        """The kind of database, for messages: ``postgresql``, ``sqlite``."""
+        return self.sink.display_url.split(":", 1)[0]
+
+    @property
+    def _stage_name(self) -> str:
+        digest = hashlib.sha256(f"{self.source.name}\0{self.target}".encode()).hexdigest()
+        return f"_chute_stage_{digest[:16]}"
+
     def _prepare_stage(self, *, fresh: bool) -> None:
         """Batches go to a stage table, shaped like the target when there is one; a resumed
         load goes on filling the stage of the run it resumes."""
-        digest = hashlib.sha256(f"{self.source.name}\0{self.target}".encode()).hexdigest()
-        self.table = f"_chute_stage_{digest[:16]}"
         if fresh:
             with self.sink.transaction():
                 self.sink.drop_table(self.table)
             if self.sink.describe(self.target) is not None:
                 self.sink.create_like(self.table, self.target, self.key)
+
+    def _drop_stage(self) -> None:
+        with contextlib.suppress(ChuteError), self.sink.transaction():
+            self.sink.drop_table(self.table)
 
     def _publish_stage(self, loaded: bool) -> None:
         """One transaction: the stage replaces the target (replace, or a new table) or is
@@ -466,6 +466,7 @@ class Pipeline:
                 if self.options.mode is Mode.REPLACE or not exists:
                     sink.swap_in(self.target, self.table)
                 else:
+                    add_stage_columns(sink, self.target, self.table)
                     merged = sink.merge_from(
                         self.target, self.table, columns, self.options.mode, self.key
                     )
@@ -502,13 +503,6 @@ class Pipeline:
             f"{'mode replace' if self.options.mode is Mode.REPLACE else 'atomic'})"
         )
 
-    def _restore_counts(self, found: Checkpoint) -> None:
-        report = self.report
-        report.read, report.created, report.updated = found.read_count, found.created, found.updated
-        report.skipped, report.rejected = found.skipped, found.rejected
-        report.batches = found.batches
-        report.written = report.created + report.updated
-
     def _prepare_table(self, first: SourceBatch | None, *, ours: bool = False) -> Converter | None:
         columns: list[str] = list(getattr(self.source, "columns", []))
         if first is not None:
@@ -517,6 +511,7 @@ class Pipeline:
             if not self.report.read:  # else every record was rejected (see nothing_stored)
                 self.report.changes.append("the input holds no records; nothing was written")
             return None
+        check_column_names(columns, self.sink.capabilities.max_name_bytes, self._database)
         missing_key = [k for k in self.key if k not in columns]
         existing = self.sink.describe(self.table)
         check_distinct(
@@ -591,23 +586,12 @@ class Pipeline:
                 f"table {self.target} has no column(s) {', '.join(unknown)}",
                 hint="add them to the table, or pass --add-columns to let chute add them",
             )
-        for name in unknown:
-            t = (
-                ct.TEXT
-                if first is None
-                else ct.infer(
-                    first.data.schema.field(name),
-                    first.data.column(name),
-                    numbers_from_text=self.source.numbers_from_text,
-                    stores=self.sink.capabilities.stores,
-                )
-            )
-            self.sink.add_column(self.table, name, t)
-            targets[name] = t
-            self.report.changes.append(f"added column {name} {t} to table {self.target}")
         key = [rename.get(k, k) for k in self.key]
         missing = [
-            k for k in key if k not in targets or (k not in columns and k not in rename.values())
+            k
+            for k in key
+            if (k not in targets and k not in unknown)
+            or (k not in columns and k not in rename.values())
         ]
         if missing:
             raise ConfigError(f"key column(s) not in the input: {', '.join(missing)}")
@@ -628,6 +612,21 @@ class Pipeline:
                 "default), which the input lacks",
                 hint=f"the input has: {', '.join(columns)}",
             )
+        # every check passed: only now change the table
+        for name in unknown:
+            t = (
+                ct.TEXT
+                if first is None
+                else ct.infer(
+                    first.data.schema.field(name),
+                    first.data.column(name),
+                    numbers_from_text=self.source.numbers_from_text,
+                    stores=self.sink.capabilities.stores,
+                )
+            )
+            self.sink.add_column(self.table, name, t)
+            targets[name] = t
+            self.report.changes.append(f"added column {name} {t} to table {self.target}")
         if ours:
             self.report.table_created = True
             self.report.columns = {c.name: str(c.type) for c in existing}
@@ -694,6 +693,7 @@ class Pipeline:
                     f"{batch.position(0).describe()}: table {self.target} has no column {name!r}",
                     hint="pass --add-columns to let chute add it",
                 )
+            check_column_names([name], self.sink.capabilities.max_name_bytes, self._database)
             t = ct.infer(
                 batch.data.schema.field(name),
                 batch.data.column(name),
@@ -1036,6 +1036,7 @@ class Pipeline:
             skipped=report.skipped + done.skipped + pending.skipped,
             rejected=report.rejected + len(progress.flushed),
             batches=report.batches + (1 if rows_done >= progress.item.data.num_rows else 0),
+            table_token=self._table_token,
         )
 
     def _pieces(self, n: int) -> list[tuple[int, int]]:

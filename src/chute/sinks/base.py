@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -50,6 +50,8 @@ class Capabilities:
     #: what it stores exactly, so inference may choose it (SQLite has no exact decimal:
     #: there a number is an INTEGER, a REAL when exact as one, or else its text)
     stores: Stores = EXACT_DECIMALS
+    #: the longest table or column name, in bytes of UTF-8 (None: no limit that matters)
+    max_name_bytes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,15 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_IDENTIFIER_BYTES = 63
 
 
+#: chute's own tables (checkpoints, message ledger, stage tables) and triggers start with
+#: this; no load may write to such a table (SQLite's names ignore case, so neither does this)
+RESERVED_PREFIX = "_chute_"
+
+
+def is_reserved(name: str) -> bool:
+    return name.lower().startswith(RESERVED_PREFIX)
+
+
 def check_table_name(name: str) -> str:
     if not _IDENTIFIER.match(name) or len(name) > MAX_IDENTIFIER_BYTES:
         raise ConfigError(
@@ -75,7 +86,29 @@ def check_table_name(name: str) -> str:
             hint="use letters, digits and underscores, starting with a letter, "
             f"at most {MAX_IDENTIFIER_BYTES} characters",
         )
+    if is_reserved(name):
+        raise ConfigError(
+            f"table name {name!r} is reserved: names starting with {RESERVED_PREFIX} are "
+            "chute's own bookkeeping",
+            hint="choose another table name",
+        )
     return name
+
+
+def check_column_names(names: Iterable[str], max_bytes: int | None, database: str) -> None:
+    """Refuse a column name the database cannot hold as it is (PostgreSQL cuts a name
+    longer than 63 bytes of UTF-8 short, which would load into another column)."""
+    if max_bytes is None:
+        return
+    for name in names:
+        size = len(name.encode("utf-8", "surrogatepass"))
+        if size > max_bytes:
+            shown = name if len(name) <= 40 else name[:40] + "…"
+            raise ConfigError(
+                f"column name {shown!r} is {size} bytes long; {database} allows at most "
+                f"{max_bytes} bytes (UTF-8) in a name",
+                hint="shorten it in the input (a CSV header, a JSON key)",
+            )
 
 
 class Counted:
@@ -198,7 +231,13 @@ class Sink(ABC):
 
     @abstractmethod
     def table_token(self, table: str) -> str | None:
-        """Something that changes when ``table`` is dropped and made again (None: no table)."""
+        """The identity of ``table``: kept by ALTER TABLE, renames and VACUUM, new when the
+        table is dropped and made again (None: no table, or one never marked)."""
+
+    def mark_table(self, table: str) -> str | None:
+        """In the open transaction (or one of its own): give ``table`` an identity if the
+        database has none of its own; return :meth:`table_token`."""
+        return self.table_token(table)
 
     @abstractmethod
     def unique_keys(self, table: str) -> list[list[str]]:

@@ -25,9 +25,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from chute.engine.columns import TEXT, ColumnType, Kind, Stores
+from chute.engine.lock import Exclusive, Held, Holder
 from chute.errors import ConfigError, RecordError, SinkError, SinkUnavailableError
 from chute.sinks.base import Capabilities, Counted, Mode, Sink, TableColumn, WriteCounts
 from chute.sinks.base import quote_identifier as q
+from chute.sinks.pg_lock import AdvisoryLock
 from chute.urls import redact
 
 _CREATE = {
@@ -81,7 +83,7 @@ class _PgColumn:
     has_default: bool = False
 
 
-class PostgresSink(Sink):
+class PostgresSink(Sink, Exclusive):
     schemes = ("postgresql", "postgres")
     # ADBC refuses every statement after a failed one until a full rollback
     capabilities = Capabilities(
@@ -92,6 +94,7 @@ class PostgresSink(Sink):
         savepoints=False,
         parallel_writes=True,
         stores=Stores(exact_decimals=True, uuid=True),
+        max_name_bytes=63,  # NAMEDATALEN - 1: a longer name is cut short
     )
 
     def __init__(self, url: str) -> None:
@@ -317,8 +320,12 @@ class PostgresSink(Sink):
             cur.close()
 
     def table_token(self, table: str) -> str | None:
+        # the oid: kept by ALTER TABLE, RENAME and VACUUM FULL, new for a table made anew
         rows = self.execute("SELECT to_regclass(?)::oid::text", [q(table)])
         return rows[0][0] if rows else None
+
+    def lock_load(self, name: str, holder: Holder) -> Held:
+        return AdvisoryLock.take(self.another(), name, holder)
 
     def unique_keys(self, table: str) -> list[list[str]]:
         rows = self._execute(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -21,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from chute.engine.columns import ColumnType, Kind, Stores
+from chute.engine.lock import Exclusive, FileLock, Held, Holder
 from chute.errors import ConfigError, RecordError, SinkError, SinkUnavailableError
 from chute.sinks.base import Capabilities, Counted, Mode, Sink, TableColumn, WriteCounts
 from chute.sinks.base import quote_identifier as q
@@ -58,13 +60,13 @@ def _kind_of_declared(declared: str) -> Kind:
     return Kind.TEXT
 
 
-_CREATE_TABLE = re.compile(r'^CREATE TABLE\s+("[^"]*"|\S+)', re.IGNORECASE)
-_CREATE_INDEX = re.compile(
-    r'^CREATE (UNIQUE )?INDEX\s+("[^"]*"|\S+)\s+ON\s+("[^"]*"|\S+)', re.IGNORECASE
-)
+# a name ends at a space or a parenthesis: CREATE TABLE t(id ...) is a table named t
+_NAME = r'("[^"]*"|`[^`]*`|\[[^\]]*\]|[^\s(]+)'
+_CREATE_TABLE = re.compile(rf"^CREATE TABLE\s+{_NAME}", re.IGNORECASE)
+_CREATE_INDEX = re.compile(rf"^CREATE (UNIQUE )?INDEX\s+{_NAME}\s+ON\s+{_NAME}", re.IGNORECASE)
 
 
-class SqliteSink(Sink):
+class SqliteSink(Sink, Exclusive):
     schemes = ("sqlite",)
     capabilities = Capabilities(
         upsert=True,
@@ -163,12 +165,14 @@ class SqliteSink(Sink):
             else q(n)
             for n, t in columns.items()
         )
+        token = self.table_token(table)
         self._run_ddl(
             [
                 self._ddl(tmp, new_columns, key),
                 f"INSERT INTO {q(tmp)} ({names}) SELECT {values} FROM {q(table)}",
                 f"DROP TABLE {q(table)}",
                 f"ALTER TABLE {q(tmp)} RENAME TO {q(table)}",
+                *([_token_trigger(table, token)] if token else []),  # the same table still
             ]
         )
 
@@ -221,10 +225,27 @@ class SqliteSink(Sink):
         return [int(r[0]) for r in found]
 
     def table_token(self, table: str) -> str | None:
+        # SQLite has no table id that survives VACUUM (rootpage does not): chute marks the
+        # table with a trigger that never fires, named after a random token; it goes with
+        # the table when it is dropped, and stays through VACUUM, ALTER TABLE and renames
         rows = self.execute(
-            "SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name = ?", [table]
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? "
+            "COLLATE NOCASE AND name LIKE ? ESCAPE '\\' ORDER BY name",
+            [table, _TOKEN_TRIGGER.replace("_", "\\_") + "%"],
         )
-        return str(rows[0][0]) if rows else None
+        return str(rows[0][0])[len(_TOKEN_TRIGGER) :] if rows else None
+
+    def mark_table(self, table: str) -> str | None:
+        token = self.table_token(table)
+        if token is None and self.describe(table) is not None:
+            token = uuid.uuid4().hex
+            self._sql(_token_trigger(table, token))
+        return token
+
+    def lock_load(self, name: str, holder: Holder) -> Held:
+        if self.path == ":memory:":
+            return _Unlocked()  # no other process sees this database
+        return FileLock.take(f"{self.path}-chute-{name[:16]}.lock", holder)
 
     def unique_keys(self, table: str) -> list[list[str]]:
         info = self.conn.execute(f"PRAGMA table_info({q(table)})").fetchall()
@@ -378,6 +399,23 @@ def _number_text(value: str | bytes | int | float | None) -> str | bytes | int |
     """A REAL as its shortest exact spelling (``34.02505165179919``): SQLite's own
     conversion to text keeps 15 digits (``34.0250516517992``)."""
     return repr(value) if isinstance(value, float) else value
+
+
+_TOKEN_TRIGGER = "_chute_id_"
+
+
+def _token_trigger(table: str, token: str) -> str:
+    """A trigger that marks ``table`` with ``token`` and never fires (no UPDATE can set a
+    column that does not exist, and its condition is false), so it costs no write."""
+    return (
+        f'CREATE TRIGGER {q(_TOKEN_TRIGGER + token)} BEFORE UPDATE OF "_chute_none" '
+        f"ON {q(table)} WHEN 0 BEGIN SELECT 0; END"
+    )
+
+
+class _Unlocked:
+    def release(self) -> None:
+        pass
 
 
 def _wrap(exc: sqlite3.Error) -> Exception:
