@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +30,7 @@ from chute.engine.columns import TEXT, ColumnType, Kind
 from chute.errors import ConfigError, RecordError, SinkError, SinkUnavailableError
 from chute.sinks.base import Capabilities, Counted, Mode, Sink, TableColumn, WriteCounts
 from chute.sinks.base import quote_identifier as q
-from chute.urls import redact
+from chute.urls import redact, scrub, with_param
 
 _CREATE = {
     Kind.BIGINT: "bigint",
@@ -116,12 +118,26 @@ class PostgresSink(Sink):
         return redact(self.url)
 
     def connect(self) -> None:
+        uri = self._uri
+        timeout = None
+        if self.connect_timeout is not None:
+            # libpq counts whole seconds, at least 2, for each of the host's addresses
+            timeout = max(2, math.ceil(self.connect_timeout))
+            uri = with_param(uri, "connect_timeout", str(timeout))
+        started = time.monotonic()
         try:
-            self._conn = Counted(pgdbapi.connect(self._uri), self)
+            self._conn = Counted(pgdbapi.connect(uri), self)
         except adbc_driver_manager.Error as exc:
+            waited = time.monotonic() - started
+            hint = "is the server running, and are the user and database right?"
+            if timeout is not None and waited >= timeout:
+                hint = (
+                    f"no answer within {timeout} s: is it a PostgreSQL server, and reachable? "
+                    "(--connect-timeout sets the wait)"
+                )
             raise SinkUnavailableError(
-                f"cannot connect to {self.display_url}: {_first_line(exc)}",
-                hint="is the server running, and are the user and database right?",
+                f"cannot connect to {self.display_url}: {scrub(_first_line(exc), self.url)}",
+                hint=hint,
             ) from exc
 
     # -- helpers -----------------------------------------------------------------------

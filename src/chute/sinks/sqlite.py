@@ -20,6 +20,7 @@ from chute.engine.columns import ColumnType, Kind
 from chute.errors import ConfigError, RecordError, SinkError, SinkUnavailableError
 from chute.sinks.base import Capabilities, Counted, Mode, Sink, TableColumn, WriteCounts
 from chute.sinks.base import quote_identifier as q
+from chute.urls import redact
 
 _DECLARED = {
     Kind.BIGINT: "BIGINT",  # not INTEGER: an INTEGER key would alias the rowid
@@ -70,7 +71,7 @@ class SqliteSink(Sink):
         rest = url.split(":", 1)[1]
         if not rest.startswith("///") or len(rest) == 3:
             raise ConfigError(
-                f"malformed SQLite URL {url!r}",
+                f"malformed SQLite URL {redact(url)!r}",
                 hint="use sqlite:///relative/path.db or sqlite:////absolute.db",
             )
         self.path = rest[3:]
@@ -78,7 +79,7 @@ class SqliteSink(Sink):
 
     @property
     def display_url(self) -> str:
-        return self.url
+        return redact(self.url)
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -90,7 +91,7 @@ class SqliteSink(Sink):
             parent = Path(self.path).parent
             if not parent.is_dir():
                 raise SinkUnavailableError(
-                    f"cannot open {self.url}: folder {str(parent)!r} does not exist"
+                    f"cannot open {self.display_url}: folder {str(parent)!r} does not exist"
                 )
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -100,7 +101,7 @@ class SqliteSink(Sink):
             self._conn.execute("PRAGMA temp_store=MEMORY")
             self._conn.execute("PRAGMA foreign_keys=ON")  # declared foreign keys are kept
         except sqlite3.Error as exc:
-            raise SinkUnavailableError(f"cannot open {self.url}: {exc}") from exc
+            raise SinkUnavailableError(f"cannot open {self.display_url}: {exc}") from exc
 
     def describe(self, table: str) -> list[TableColumn] | None:
         rows = self.conn.execute(f"PRAGMA table_info({q(table)})").fetchall()
