@@ -94,12 +94,14 @@ def load(
     )
     table_name = check_table_name(table if table is not None else default_table(source))
     sink = open_sink(into, connect_timeout=options.connect_timeout)
-    store = open_rejects(rejects, sink=sink, table=table_name, source=source)
-    src = open_source(source, options)
+    src = open_source(source, options)  # first: a source that cannot be opened says so
     try:
-        return Pipeline(src, sink, options, table_name, store, observers, cancel).run()
+        store = open_rejects(rejects, sink=sink, table=table_name, source=source)
+        try:
+            return Pipeline(src, sink, options, table_name, store, observers, cancel).run()
+        finally:
+            store.close()
     finally:
-        store.close()
         src.close()
         sink.close()
 

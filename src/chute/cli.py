@@ -19,7 +19,8 @@ from chute import config
 from chute.api import load
 from chute.bench import bench_command
 from chute.engine.pipeline import Observer
-from chute.errors import ChuteError, Interrupted
+from chute.errors import ChuteError, ConfigError, Interrupted
+from chute.paths import check_writable
 from chute.progress import JsonLog, ProgressBar, QueueStatus
 from chute.queues import DEFAULT_BATCH_MESSAGES, DEFAULT_FLUSH_INTERVAL, consume, publish
 from chute.report import LoadReport
@@ -221,6 +222,8 @@ def _run_job(
     result: LoadReport | None = None
     code = EXIT_OK
     try:
+        if report is not None:
+            check_writable(report, "--report")  # before loading: nothing written if not
         result = stopper.run(run)
         if result.rejected and not result.nothing_to_do:
             code = EXIT_REJECTS
@@ -254,7 +257,11 @@ def _run_job(
         if result.status == "completed" or result.batches:
             typer.echo(result.summary())
         if report is not None:
-            report.write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
+            try:
+                report.write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
+            except OSError as exc:
+                _print_error(f"cannot write the report to {report}: {exc.strerror}", None)
+                code = code or ConfigError.exit_code
     return code
 
 

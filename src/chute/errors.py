@@ -5,7 +5,7 @@ Every error is a :class:`ChuteError`; the subclasses say what the caller does ne
     ChuteError                      base; ``transient`` says whether retrying can help
     ├── ConfigError                 a wrong option, URL, table or column name  (exit 2)
     ├── SourceError                 the input cannot be read or parsed          (exit 3)
-    │                               carries ``source``, ``line``, ``column``
+    │                               carries ``source``, ``line``, ``column``, ``offset``
     ├── RecordError                 a record was refused; normally it becomes a reject
     │                               carries ``position``, ``column``, ``sqlstate``
     ├── TooManyRejectsError         more records rejected than --max-errors     (exit 4)
@@ -65,6 +65,7 @@ class SourceError(ChuteError):
         source: str | None = None,
         line: int | None = None,
         column: str | None = None,
+        offset: int | None = None,
         hint: str | None = None,
     ) -> None:
         where = _where(source, line, column)
@@ -72,6 +73,8 @@ class SourceError(ChuteError):
         self.source = source
         self.line = line
         self.column = column
+        #: the byte offset in the input where the problem is, when known
+        self.offset = offset
 
 
 class RecordError(ChuteError):

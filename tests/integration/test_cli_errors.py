@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import random
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from chute import SourceError
+from chute import load as load_api
 from tests.helpers import assert_error, chute, execute, query
 
 
@@ -325,3 +329,88 @@ def test_debug_shows_the_traceback(tmp_path: Path, sqlite_url: str) -> None:
     result = chute("load", str(tmp_path / "nope.csv"), "--into", sqlite_url, "--debug")
     assert result.returncode == 3
     assert "Traceback" in result.stderr
+
+
+def _tables(url: str) -> list[str]:
+    if url.startswith("sqlite:"):
+        if not Path(url.split(":///", 1)[1]).exists():
+            return []
+        rows = query(url, "SELECT name FROM sqlite_master WHERE type = 'table'")
+    else:
+        rows = query(url, "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'")
+    return [r[0] for r in rows if not r[0].startswith("_chute_")]
+
+
+_NOT_TEXT = {
+    # name: (file bytes, the byte offset chute must name)
+    "random.csv": (random.Random(7).randbytes(4096), None),  # offset: the first non-text
+    "nul.csv": (b"id,name\n1,ab\x00cd\n", 12),
+    "bell.jsonl": (b'{"id": 1}\n{"id": 2, "x": "\x07"}\n', 26),
+    "utf16.csv": ("id,name\n1,café\n".encode("utf-16"), 0),  # BOM 0xff 0xfe: not utf-8
+    "header.csv": (b"id,caf\xe9\n1,2\n", 6),
+    "random.csv.gz": (gzip.compress(random.Random(8).randbytes(4096)), None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_NOT_TEXT))
+def test_a_file_that_is_not_text_is_refused_in_one_line_naming_the_offset(
+    db_url: str, tmp_path: Path, name: str
+) -> None:
+    raw, offset = _NOT_TEXT[name]
+    path = tmp_path / name
+    path.write_bytes(raw)
+    result = chute("load", str(path), "--into", db_url)
+    assert_error(result, 3, name, "byte offset")
+    assert "--encoding" in result.stderr
+    assert "Exception ignored" not in result.stderr
+    assert len(result.stderr.splitlines()) == 2  # the error and its hint
+    assert _tables(db_url) == []
+    assert not list(tmp_path.glob("*.rejects.jsonl"))
+    with pytest.raises(SourceError) as raised:
+        load_api(path, into=db_url)
+    if offset is not None:
+        assert raised.value.offset == offset
+        assert f"byte offset {offset}" in result.stderr
+    assert raised.value.line is not None
+
+
+def test_a_latin1_file_read_as_latin1_with_a_control_character_names_the_file_offset(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "names.csv"
+    path.write_bytes("id,name\n1,Zoë\n2,é\x02\n".encode("latin-1"))
+    with pytest.raises(SourceError) as raised:
+        load_api(path, into=sqlite_url, encoding="latin-1")
+    assert (raised.value.offset, raised.value.line) == (17, 3)  # in the file, not its UTF-8
+
+
+@pytest.mark.parametrize("where", ["missing-folder", "a-directory"])
+def test_report_to_an_unwritable_path_is_refused_before_loading(
+    sqlite_url: str, tmp_path: Path, good_csv: Path, where: str
+) -> None:
+    report = tmp_path / "no" / "such" / "r.json" if where == "missing-folder" else tmp_path
+    result = chute("load", str(good_csv), "--into", sqlite_url, "--report", str(report))
+    assert_error(result, 2, "--report", str(report))
+    assert result.stdout == ""
+    assert _tables(sqlite_url) == []
+    assert not (tmp_path / "no").exists()
+
+
+def test_a_symlink_loop_as_source_is_a_one_line_source_error(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    (tmp_path / "a.csv").symlink_to(tmp_path / "b.csv")
+    (tmp_path / "b.csv").symlink_to(tmp_path / "a.csv")
+    result = chute("load", str(tmp_path / "a.csv"), "--into", sqlite_url)
+    assert_error(result, 3, "a.csv", "symbolic links")
+    assert _tables(sqlite_url) == []
+
+
+def test_a_named_pipe_is_read_as_a_stream(sqlite_url: str, tmp_path: Path) -> None:
+    fifo = tmp_path / "feed.csv"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(["sh", "-c", f"printf 'id\\n1\\n2\\n' > '{fifo}'"])
+    result = chute("load", str(fifo), "--into", sqlite_url)
+    writer.wait(timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert query(sqlite_url, "SELECT id FROM feed ORDER BY id") == [(1,), (2,)]
