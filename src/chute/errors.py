@@ -48,9 +48,16 @@ class ChuteError(Exception):
 
 
 class ConfigError(ChuteError):
-    """An option, URL, table or column name is wrong; nothing was written."""
+    """An option, URL, table or column name is wrong; nothing was written.
+
+    When the database found it (a column named twice, a generated column given values, a
+    missing privilege), ``sqlstate`` is the database's code."""
 
     exit_code = 2
+
+    def __init__(self, message: str, *, hint: str | None = None, sqlstate: str | None = None):
+        super().__init__(message, hint=hint)
+        self.sqlstate = sqlstate
 
 
 class SourceError(ChuteError):

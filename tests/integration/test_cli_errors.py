@@ -7,11 +7,12 @@ import json
 import os
 import random
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
 
-from chute import SourceError
+from chute import ConfigError, SourceError
 from chute import load as load_api
 from tests.helpers import assert_error, chute, execute, query
 
@@ -414,3 +415,104 @@ def test_a_named_pipe_is_read_as_a_stream(sqlite_url: str, tmp_path: Path) -> No
     writer.wait(timeout=60)
     assert result.returncode == 0, result.stderr
     assert query(sqlite_url, "SELECT id FROM feed ORDER BY id") == [(1,), (2,)]
+
+
+# -- what the database finds that is not its own failure: exit 2, a hint that fits, by SQLSTATE
+
+
+def _generated_table(url: str) -> None:
+    if url.startswith("sqlite:"):
+        execute(url, "CREATE TABLE g (id BIGINT, twice BIGINT GENERATED ALWAYS AS (id * 2))")
+    else:
+        execute(url, "CREATE TABLE g (id bigint, twice bigint GENERATED ALWAYS AS (id * 2) STORED)")
+
+
+def test_a_generated_column_given_in_the_file_is_a_config_error_without_add_columns_hint(
+    db_url: str, tmp_path: Path
+) -> None:
+    _generated_table(db_url)
+    source = tmp_path / "g.csv"
+    source.write_text("id,twice\n1,2\n2,4\n")
+    result = chute("load", str(source), "--into", db_url)
+    assert_error(result, 2, "twice")
+    assert "--add-columns" not in result.stderr
+    assert "GENERATED" in result.stderr  # the hint says why
+    assert query(db_url, "SELECT count(*) FROM g") == [(0,)]
+
+
+@pytest.mark.parametrize("mode", ["append", "upsert"])
+def test_an_always_identity_column_given_in_the_file_is_a_config_error(
+    pg_url: str, tmp_path: Path, mode: str
+) -> None:
+    execute(pg_url, "CREATE TABLE ids (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+                    "name text)")  # fmt: skip
+    source = tmp_path / "ids.csv"
+    source.write_text("id,name\n1,a\n")
+    result = chute("load", str(source), "--into", pg_url, "--mode", mode, "--key", "id")
+    assert_error(result, 2, "id")
+    assert "--add-columns" not in result.stderr
+    assert query(pg_url, "SELECT count(*) FROM ids") == [(0,)]
+
+
+def test_column_names_equal_in_their_first_63_bytes_are_a_config_error(
+    pg_url: str, tmp_path: Path
+) -> None:
+    a = "a" * 70
+    source = tmp_path / "long.csv"
+    source.write_text(f"{a}1,{a}2\n1,2\n")
+    result = chute("load", str(source), "--into", pg_url)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    assert _tables(pg_url) == []
+
+
+def test_too_many_columns_is_a_config_error(pg_url: str, tmp_path: Path) -> None:
+    source = tmp_path / "wide.csv"
+    source.write_text(",".join(f"c{i}" for i in range(1700)) + "\n" + ",".join("1" * 1700) + "\n")
+    result = chute("load", str(source), "--into", pg_url)
+    assert_error(result, 2, "1600")
+    with pytest.raises(ConfigError) as raised:
+        load_api(source, into=pg_url)
+    assert raised.value.sqlstate == "54011"
+    assert _tables(pg_url) == []
+
+
+def test_a_missing_privilege_is_a_config_error_naming_grant(pg_url: str, tmp_path: Path) -> None:
+    role = f"chute_nobody_{uuid.uuid4().hex[:8]}"
+    execute(pg_url, f"CREATE ROLE {role} LOGIN", f"GRANT USAGE ON SCHEMA public TO {role}")
+    try:
+        as_role = pg_url.replace("postgres@", f"{role}@", 1)
+        source = tmp_path / "people.csv"
+        source.write_text("id\n1\n")
+        result = chute("load", str(source), "--into", as_role)
+        assert_error(result, 2, "permission denied")
+        assert "GRANT" in result.stderr
+        with pytest.raises(ConfigError) as raised:
+            load_api(source, into=as_role)
+        assert raised.value.sqlstate == "42501"
+        assert _tables(pg_url) == []
+    finally:
+        execute(pg_url, f"DROP OWNED BY {role}", f"DROP ROLE {role}")
+
+
+def test_loading_into_a_view_is_a_config_error(pg_url: str, tmp_path: Path) -> None:
+    execute(pg_url, "CREATE TABLE base (id bigint)",
+            "CREATE VIEW shown AS SELECT id, 1 AS one FROM base")  # fmt: skip
+    source = tmp_path / "shown.csv"
+    source.write_text("id,one\n1,1\n")
+    result = chute("load", str(source), "--into", pg_url)
+    assert_error(result, 2, "view")
+    assert query(pg_url, "SELECT count(*) FROM base") == [(0,)]
+
+
+def test_a_replace_blocked_by_a_dependent_view_is_a_config_error_without_atomic_hint(
+    pg_url: str, tmp_path: Path
+) -> None:
+    execute(pg_url, "CREATE TABLE people (id bigint)", "INSERT INTO people VALUES (7)",
+            "CREATE VIEW people_view AS SELECT id FROM people")  # fmt: skip
+    source = tmp_path / "people.csv"
+    source.write_text("id\n1\n2\n")
+    result = chute("load", str(source), "--into", pg_url, "--mode", "replace")
+    assert_error(result, 2, "people_view")
+    assert "--atomic" not in result.stderr
+    assert query(pg_url, "SELECT id FROM people") == [(7,)]  # unchanged

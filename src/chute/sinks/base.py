@@ -57,6 +57,9 @@ class TableColumn:
     nullable: bool = True
     has_default: bool = False
     max_length: int | None = None  # of a varchar(n) / char(n)
+    #: the database makes its values (GENERATED ALWAYS, stored or virtual, or identity):
+    #: an input cannot give it any
+    generated: bool = False
 
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -27,9 +27,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from chute.engine.columns import TEXT, ColumnType, Kind
-from chute.errors import ConfigError, RecordError, SinkError, SinkUnavailableError
+from chute.errors import ConfigError, RecordError, SinkUnavailableError
 from chute.sinks.base import Capabilities, Counted, Mode, Sink, TableColumn, WriteCounts
 from chute.sinks.base import quote_identifier as q
+from chute.sinks.sqlstate import classify
 from chute.urls import redact, scrub, with_param
 
 _CREATE = {
@@ -80,6 +81,7 @@ class _PgColumn:
     typmod: int
     not_null: bool = False
     has_default: bool = False
+    generated: bool = False  # GENERATED ALWAYS: a generated column, or identity
 
 
 class PostgresSink(Sink):
@@ -167,7 +169,8 @@ class PostgresSink(Sink):
         if table not in self._columns:
             rows = self._execute(
                 "SELECT a.attname, t.typname, format_type(a.atttypid, a.atttypmod), a.atttypmod, "
-                "a.attnotnull, a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '' "
+                "a.attnotnull, a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '', "
+                "a.attidentity = 'a' OR a.attgenerated <> '' "
                 "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
                 "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
                 "ORDER BY a.attnum",
@@ -195,6 +198,7 @@ class PostgresSink(Sink):
                 c.declared,
                 nullable=not c.not_null,
                 has_default=c.has_default,
+                generated=c.generated,
                 max_length=c.typmod - 4
                 if c.typname in ("varchar", "bpchar") and c.typmod > 4
                 else None,
@@ -577,18 +581,16 @@ def _wrap(exc: adbc_driver_manager.Error) -> Exception:
     message = d.get("PG_DIAG_MESSAGE_PRIMARY") or _first_line(exc)
     if d.get("PG_DIAG_MESSAGE_DETAIL"):
         message = f"{message} ({d['PG_DIAG_MESSAGE_DETAIL']})"
-    if sqlstate is None or sqlstate.startswith(("08", "57P")):
-        return SinkUnavailableError(f"lost the database: {message}", sqlstate=sqlstate)
-    if sqlstate.startswith(("22", "23")):
-        err = RecordError(
-            message,
-            column=d.get("PG_DIAG_COLUMN_NAME") or _copy_column(d.get("PG_DIAG_CONTEXT", "")),
-            sqlstate=sqlstate,
-        )
+    err = classify(
+        sqlstate,
+        message,
+        column=d.get("PG_DIAG_COLUMN_NAME") or _copy_column(d.get("PG_DIAG_CONTEXT", "")),
+        lost="lost the database: ",
+    )
+    if isinstance(err, RecordError):
         match = _COPY_LINE.search(d.get("PG_DIAG_CONTEXT", ""))
         err.row = int(match.group(1)) - 1 if match else None
-        return err
-    return SinkError(message, sqlstate=sqlstate)
+    return err
 
 
 def _copy_column(context: str) -> str | None:

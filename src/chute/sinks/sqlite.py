@@ -20,6 +20,7 @@ from chute.engine.columns import ColumnType, Kind
 from chute.errors import ConfigError, RecordError, SinkError, SinkUnavailableError
 from chute.sinks.base import Capabilities, Counted, Mode, Sink, TableColumn, WriteCounts
 from chute.sinks.base import quote_identifier as q
+from chute.sinks.sqlstate import CONFIG
 from chute.urls import redact
 
 _DECLARED = {
@@ -104,7 +105,8 @@ class SqliteSink(Sink):
             raise SinkUnavailableError(f"cannot open {self.display_url}: {exc}") from exc
 
     def describe(self, table: str) -> list[TableColumn] | None:
-        rows = self.conn.execute(f"PRAGMA table_info({q(table)})").fetchall()
+        # table_xinfo also lists generated columns (hidden 2: virtual, 3: stored)
+        rows = self.conn.execute(f"PRAGMA table_xinfo({q(table)})").fetchall()
         if not rows:
             return None
         return [
@@ -113,9 +115,11 @@ class SqliteSink(Sink):
                 ColumnType(_kind_of_declared(r[2] or "")),
                 r[2] or "",
                 nullable=not r[3],
-                has_default=r[4] is not None,
+                has_default=r[4] is not None or r[6] in (2, 3),
+                generated=r[6] in (2, 3),
             )
             for r in rows
+            if r[6] != 1  # a virtual table's hidden column
         ]
 
     def _ddl(self, table: str, columns: dict[str, ColumnType], key: list[str]) -> str:
@@ -362,6 +366,8 @@ def _wrap(exc: sqlite3.Error) -> Exception:
         return RecordError(str(exc), sqlstate=code)
     if isinstance(exc, sqlite3.OperationalError) and code in ("SQLITE_BUSY", "SQLITE_LOCKED"):
         return SinkUnavailableError(f"the database is locked: {exc}")
+    if code in CONFIG:
+        return ConfigError(str(exc), hint=CONFIG[code], sqlstate=code)
     return SinkError(str(exc), sqlstate=code)
 
 
