@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -124,3 +126,34 @@ def chute_cmd(*args: str) -> list[str]:
     import sys
 
     return [sys.executable, "-m", "chute", *args]
+
+
+def chute(
+    *args: str,
+    stdin: bytes | None = None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``chute ARGS...`` in a process of its own."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "chute", *args],
+        input=stdin,
+        capture_output=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
+    return subprocess.CompletedProcess(
+        proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode()
+    )
+
+
+def assert_error(result: subprocess.CompletedProcess[str], code: int, *fragments: str) -> None:
+    """The run failed with ``code`` and one ``error:`` line holding each fragment, and no
+    traceback."""
+    assert result.returncode == code, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("error: ")
+    for fragment in fragments:
+        assert fragment in first, first

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from chute.config import (
+    DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_ENCODING,
     DEFAULT_INTO,
     DEFAULT_MEMORY_LIMIT,
@@ -50,6 +51,7 @@ def load(
     max_errors: int | None = None,
     restart: bool = False,
     atomic: bool = False,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     observers: Sequence[Observer] = (),
     cancel: threading.Event | None = None,
 ) -> LoadReport:
@@ -64,7 +66,8 @@ def load(
     ``mode="replace"`` swaps the table for the loaded one at the end (both through a stage
     table).  Batch sizes adapt to the database unless ``batch_rows`` fixes them, within
     ``memory_limit`` (bytes, or a size like ``"512MiB"``); ``workers`` connections write
-    batches at once where the database gains from it.  Setting ``cancel`` stops the load
+    batches at once where the database gains from it.  Connecting waits at most
+    ``connect_timeout`` seconds for the database to answer.  Setting ``cancel`` stops the load
     after the batch in hand.  Returns the :class:`LoadReport`; raises a
     :class:`~chute.errors.ChuteError` whose ``report`` holds what was committed.
     """
@@ -87,18 +90,21 @@ def load(
         max_errors=max_errors,
         restart=restart,
         atomic=atomic,
+        connect_timeout=connect_timeout,
     )
     table_name = check_table_name(table if table is not None else default_table(source))
-    sink = open_sink(into)
-    store = open_rejects(rejects, sink=sink, table=table_name, source=source)
-    src = open_source(source, options)
+    sink = open_sink(into, connect_timeout=options.connect_timeout)
+    src = open_source(source, options)  # first: a source that cannot be opened says so
     try:
-        pipeline = Pipeline(
-            src, sink, options, table_name, store, observers, cancel, must_store=True
-        )
-        return pipeline.run()
+        store = open_rejects(rejects, sink=sink, table=table_name, source=source)
+        try:
+            pipeline = Pipeline(
+                src, sink, options, table_name, store, observers, cancel, must_store=True
+            )
+            return pipeline.run()
+        finally:
+            store.close()
     finally:
-        store.close()
         src.close()
         sink.close()
 

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
-import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -24,9 +22,11 @@ from chute.bench import bench_command
 from chute.engine import faults
 from chute.engine.pipeline import Observer
 from chute.errors import ChuteError, ConfigError, Interrupted, SourceError, TooManyRejectsError
+from chute.paths import check_writable
 from chute.progress import JsonLog, ProgressBar, QueueStatus
 from chute.queues import DEFAULT_BATCH_MESSAGES, DEFAULT_FLUSH_INTERVAL, consume, publish
 from chute.report import LoadReport
+from chute.signals import StopOnSignals, StoppedAtOnce, exit_now
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -77,6 +77,13 @@ ReportPath = Annotated[Path | None, typer.Option(help="Write the JSON report to 
 LogJson = Annotated[
     bool,
     typer.Option("--log-json", help="One JSON line per batch on stderr (and no progress bar)."),
+]
+ConnectTimeout = Annotated[
+    float,
+    typer.Option(
+        envvar="CHUTE_CONNECT_TIMEOUT",
+        help="Seconds to wait for the database (and the broker) to answer while connecting.",
+    ),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or status line.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
@@ -166,6 +173,7 @@ def load_command(
             "part-way (rows it loaded stay).",
         ),
     ] = False,
+    connect_timeout: ConnectTimeout = config.DEFAULT_CONNECT_TIMEOUT,
     report: ReportPath = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     log_json: Annotated[
@@ -176,7 +184,8 @@ def load_command(
 ) -> None:
     """Load a file into a table, creating the table when it is missing."""
     observers = _observers(log_json, quiet, ProgressBar)
-    cancel, received = _stop_on_signals()
+    stopper = _stop_on_signals()
+    cancel = stopper.event
 
     def run() -> LoadReport:
         _refuse_report_over(source, report)
@@ -200,11 +209,12 @@ def load_command(
             max_errors=max_errors,
             restart=restart,
             atomic=atomic,
+            connect_timeout=connect_timeout,
             observers=observers,
             cancel=cancel,
         )
 
-    raise typer.Exit(_run_job(run, received, report, debug))
+    raise typer.Exit(_run_job(run, stopper, report, debug))
 
 
 def _refuse_report_over(source: str, report: Path | None) -> None:
@@ -233,21 +243,30 @@ def _observers(log_json: bool, quiet: bool, display: Callable[[], Observer]) -> 
 
 
 def _run_job(
-    run: Callable[[], LoadReport], received: list[int], report: Path | None, debug: bool
+    run: Callable[[], LoadReport], stopper: StopOnSignals, report: Path | None, debug: bool
 ) -> int:
-    """Run a load or a consumer; print the summary or a one-line error; write the JSON
-    report; return the exit code."""
+    """Run a load or a consumer (stopped by Ctrl-C/SIGTERM in any phase); print the summary
+    or a one-line error; write the JSON report; return the exit code."""
     result: LoadReport | None = None
     code = EXIT_OK
     try:
-        result = run()
+        if report is not None:
+            check_writable(report, "--report")  # before loading: nothing written if not
+        result = stopper.run(run)
         if result.rejected and not result.nothing_to_do:
             code = EXIT_REJECTS
+    except StoppedAtOnce as exc:  # the run is stuck in a driver: leave it behind
+        _print_error(
+            str(exc),
+            "batches committed before stay, a batch in hand does not; "
+            "run the same command again to go on",
+        )
+        exit_now(128 + exc.signum)
     except ChuteError as exc:
         result = exc.report
         code = exc.exit_code
-        if isinstance(exc, Interrupted) and received:
-            code = 128 + received[-1]  # 130 for Ctrl-C, 143 for SIGTERM
+        if isinstance(exc, Interrupted) and stopper.received:
+            code = 128 + stopper.received[-1]  # 130 for Ctrl-C, 143 for SIGTERM
         if debug:
             traceback.print_exc()
         _print_error(str(exc), exc.hint)
@@ -266,7 +285,11 @@ def _run_job(
         if result.status == "completed" or result.batches:
             typer.echo(result.summary())
         if report is not None:
-            report.write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
+            try:
+                report.write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
+            except OSError as exc:
+                _print_error(f"cannot write the report to {report}: {exc.strerror}", None)
+                code = code or ConfigError.exit_code
     return code
 
 
@@ -316,6 +339,7 @@ def consume_command(
             "--no-ledger", help="Append mode: do not record message ids to skip redeliveries."
         ),
     ] = False,
+    connect_timeout: ConnectTimeout = config.DEFAULT_CONNECT_TIMEOUT,
     report: ReportPath = None,
     log_json: LogJson = False,
     quiet: Quiet = False,
@@ -323,7 +347,8 @@ def consume_command(
 ) -> None:
     """Consume JSON messages from a RabbitMQ queue into a table; ack after commit."""
     observers = _observers(log_json, quiet, QueueStatus)
-    stop, received = _stop_on_signals(what="stopping: committing and acking what is in hand")
+    stopper = _stop_on_signals(what="stopping: committing and acking what is in hand")
+    stop = stopper.event
 
     def run() -> LoadReport:
         return consume(
@@ -341,12 +366,13 @@ def consume_command(
             workers=workers,
             add_columns=add_columns,
             ledger=not no_ledger,
+            connect_timeout=connect_timeout,
             observers=observers,
             stop=stop,
             warn=lambda line: typer.echo(f"warning: {line}", err=True),
         )
 
-    raise typer.Exit(_run_job(run, received, report, debug))
+    raise typer.Exit(_run_job(run, stopper, report, debug))
 
 
 @app.command("publish")
@@ -399,25 +425,10 @@ def publish_command(
         raise typer.Exit(SourceError.exit_code)
 
 
-def _stop_on_signals(
-    what: str = "stopping after the batch in hand",
-) -> tuple[threading.Event, list[int]]:
+def _stop_on_signals(what: str = "stopping after the batch in hand") -> StopOnSignals:
     """Ctrl-C or SIGTERM asks the load to stop after the batch in hand (it commits, with
-    its checkpoint); a second one stops at once."""
-    cancel = threading.Event()
-    received: list[int] = []
-
-    def handler(signum: int, frame: object) -> None:
-        received.append(signum)
-        if cancel.is_set():
-            signal.signal(signum, signal.SIG_DFL)
-            raise KeyboardInterrupt
-        cancel.set()
-        typer.echo(f"{what} (again to stop at once)", err=True)
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, handler)
-    return cancel, received
+    its checkpoint); a second one, or a run that does not stop soon, stops at once."""
+    return StopOnSignals(lambda line: typer.echo(line, err=True), what)
 
 
 def _print_error(message: str, hint: str | None) -> None:

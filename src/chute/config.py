@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from chute.errors import ConfigError
 from chute.sinks.base import Mode
@@ -24,11 +24,13 @@ DEFAULT_MEMORY_LIMIT_TEXT = "512MiB"
 DEFAULT_WORKERS = 2
 MAX_WORKERS = 32
 DEFAULT_ENCODING = "utf-8"
+#: seconds to wait for a database or broker to answer while connecting
+DEFAULT_CONNECT_TIMEOUT = 10.0
 #: batches parsed ahead of the writer; bounds memory at about (this + 2) batches
 QUEUE_DEPTH = 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class LoadOptions:
     """Everything a load needs besides its source; validated on construction."""
 
@@ -53,7 +55,16 @@ class LoadOptions:
     max_errors: int | None = None
     restart: bool = False
     atomic: bool = False
+    #: seconds to wait for the database (and broker) while connecting
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     extra: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # the URL without its secrets
+        shown = (
+            f"{f.name}={redact(self.into) if f.name == 'into' else getattr(self, f.name)!r}"
+            for f in fields(self)
+        )
+        return f"LoadOptions({', '.join(shown)})"
 
     def __post_init__(self) -> None:
         if self.batch_rows is not None and self.batch_rows < 1:
@@ -67,6 +78,7 @@ class LoadOptions:
             )
         if self.workers is not None and not 1 <= self.workers <= MAX_WORKERS:
             raise ConfigError(f"workers must be between 1 and {MAX_WORKERS}, not {self.workers}")
+        check_connect_timeout(self.connect_timeout)
         if self.max_errors is not None and self.max_errors < 0:
             raise ConfigError(f"max_errors must be 0 or more, not {self.max_errors}")
         if self.mode in (Mode.UPSERT, Mode.IGNORE) and not self.key:
@@ -75,6 +87,15 @@ class LoadOptions:
             )
         if len(set(self.key)) != len(self.key):
             raise ConfigError(f"key names a column twice: {', '.join(self.key)}")
+
+
+def check_connect_timeout(seconds: float) -> float:
+    if not seconds > 0:  # also refuses NaN
+        raise ConfigError(
+            f"connect timeout must be more than 0 seconds, not {seconds:g}",
+            hint="e.g. --connect-timeout 10",
+        )
+    return seconds
 
 
 def parse_mode(value: str | Mode) -> Mode:

@@ -5,7 +5,7 @@ Every error is a :class:`ChuteError`; the subclasses say what the caller does ne
     ChuteError                      base; ``transient`` says whether retrying can help
     ├── ConfigError                 a wrong option, URL, table or column name  (exit 2)
     ├── SourceError                 the input cannot be read or parsed          (exit 3)
-    │                               carries ``source``, ``line``, ``column``
+    │                               carries ``source``, ``line``, ``column``, ``offset``
     ├── RecordError                 a record was refused; normally it becomes a reject
     │                               carries ``position``, ``column``, ``sqlstate``
     ├── TooManyRejectsError         more records rejected than --max-errors     (exit 4)
@@ -50,9 +50,16 @@ class ChuteError(Exception):
 
 
 class ConfigError(ChuteError):
-    """An option, URL, table or column name is wrong; nothing was written."""
+    """An option, URL, table or column name is wrong; nothing was written.
+
+    When the database found it (a column named twice, a generated column given values, a
+    missing privilege), ``sqlstate`` is the database's code."""
 
     exit_code = 2
+
+    def __init__(self, message: str, *, hint: str | None = None, sqlstate: str | None = None):
+        super().__init__(message, hint=hint)
+        self.sqlstate = sqlstate
 
 
 class SourceError(ChuteError):
@@ -67,6 +74,7 @@ class SourceError(ChuteError):
         source: str | None = None,
         line: int | None = None,
         column: str | None = None,
+        offset: int | None = None,
         hint: str | None = None,
     ) -> None:
         where = _where(source, line, column)
@@ -74,6 +82,8 @@ class SourceError(ChuteError):
         self.source = source
         self.line = line
         self.column = column
+        #: the byte offset in the input where the problem is, when known
+        self.offset = offset
 
 
 class RecordError(ChuteError):

@@ -22,6 +22,7 @@ from chute.amqp import QueueConsumer, default_prefetch, prefetch_warning, publis
 from chute.amqp.decode import long_digits
 from chute.api import default_table
 from chute.config import (
+    DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_ENCODING,
     DEFAULT_INTO,
     DEFAULT_MEMORY_LIMIT,
@@ -42,6 +43,7 @@ from chute.sources import open_source
 from chute.sources.base import Reject, SourceBatch
 from chute.sources.queue import QueueSource
 from chute.sources.queue_tables import MessageLedger, TableFields
+from chute.urls import with_param
 
 #: messages per batch when none is given, and the flush interval in seconds
 DEFAULT_BATCH_MESSAGES = 5_000
@@ -69,6 +71,7 @@ def consume(
     memory_limit: int | str = DEFAULT_MEMORY_LIMIT,
     workers: int | None = None,
     ledger: bool = True,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     observers: Sequence[Observer] = (),
     stop: threading.Event | None = None,
     warn: Any = None,
@@ -80,7 +83,9 @@ def consume(
     twice the batch; ``warn`` (a callable taking one line) hears about a prefetch that starves
     batches.  In append mode, messages with a ``message_id`` are recorded in a ledger table
     in the same transaction as their rows (unless ``ledger`` is False), so a message
-    delivered again after a crash is not stored twice.
+    delivered again after a crash is not stored twice.  Connecting to the broker and to
+    the database waits at most ``connect_timeout`` seconds for each to answer (a
+    ``connection_timeout`` in the broker's URL wins).
     """
     if flush_interval <= 0:
         raise ConfigError(f"flush interval must be more than 0 s, not {flush_interval:g}")
@@ -94,7 +99,9 @@ def consume(
         memory_limit=parse_size(memory_limit),
         workers=workers,
         add_columns=add_columns,
+        connect_timeout=connect_timeout,
     )
+    url = with_param(url, "connection_timeout", f"{options.connect_timeout:g}")
     if options.mode is Mode.REPLACE:
         raise ConfigError("a queue has no end to replace a table at: use append, upsert or ignore")
     prefetch = prefetch if prefetch is not None else default_prefetch(batch_rows)
@@ -149,7 +156,7 @@ def _consume_once(
     """One consumer and one database connection, until stopped or either fails; closing
     the consumer hands what it has not acked back to the broker."""
     consumer = QueueConsumer(url, queue, prefetch=prefetch, dead_letter_queue=dead_letter_queue)
-    sink = open_sink(options.into)
+    sink = open_sink(options.into, connect_timeout=options.connect_timeout)
     source: QueueSource | None = None
     try:
         consumer.connect()

@@ -151,6 +151,8 @@ def test_replace_of_a_table_a_view_depends_on_is_refused_and_changes_nothing(
         "CREATE VIEW v AS SELECT * FROM t",
     )
     path = _csv(tmp_path / "t.csv", range(1, 4))
-    with pytest.raises(chute.SinkError, match="depend"):
+    # a dependent view is the user's setup, not a failing database: exit 2, by SQLSTATE
+    with pytest.raises(chute.ConfigError, match="depend") as refused:
         chute.load(path, into=pg_url, mode="replace")
+    assert refused.value.sqlstate == "2BP01"
     assert query(pg_url, "SELECT id, name FROM v") == [(1, "old")]

@@ -4,37 +4,17 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import random
 import subprocess
-import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import execute, query
-
-
-def chute(
-    *args: str, stdin: bytes | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "chute", *args],
-        input=stdin,
-        capture_output=True,
-        cwd=cwd,
-        timeout=120,
-    )
-    return subprocess.CompletedProcess(
-        proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode()
-    )
-
-
-def assert_error(result: subprocess.CompletedProcess[str], code: int, *fragments: str) -> None:
-    assert result.returncode == code, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    first = result.stderr.splitlines()[0]
-    assert first.startswith("error: ")
-    for fragment in fragments:
-        assert fragment in first, first
+from chute import ConfigError, SourceError
+from chute import load as load_api
+from tests.helpers import assert_error, chute, execute, query
 
 
 def rejects_in(path: Path) -> list[dict[str, object]]:
@@ -350,3 +330,189 @@ def test_debug_shows_the_traceback(tmp_path: Path, sqlite_url: str) -> None:
     result = chute("load", str(tmp_path / "nope.csv"), "--into", sqlite_url, "--debug")
     assert result.returncode == 3
     assert "Traceback" in result.stderr
+
+
+def _tables(url: str) -> list[str]:
+    if url.startswith("sqlite:"):
+        if not Path(url.split(":///", 1)[1]).exists():
+            return []
+        rows = query(url, "SELECT name FROM sqlite_master WHERE type = 'table'")
+    else:
+        rows = query(url, "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'")
+    return [r[0] for r in rows if not r[0].startswith("_chute_")]
+
+
+_NOT_TEXT = {
+    # name: (file bytes, the byte offset chute must name)
+    "random.csv": (random.Random(7).randbytes(4096), None),  # offset: the first non-text
+    "nul.csv": (b"id,name\n1,ab\x00cd\n", 12),
+    "bell.jsonl": (b'{"id": 1}\n{"id": 2, "x": "\x07"}\n', 26),
+    "utf16.csv": ("id,name\n1,café\n".encode("utf-16"), 0),  # BOM 0xff 0xfe: not utf-8
+    "header.csv": (b"id,caf\xe9\n1,2\n", 6),
+    "random.csv.gz": (gzip.compress(random.Random(8).randbytes(4096)), None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_NOT_TEXT))
+def test_a_file_that_is_not_text_is_refused_in_one_line_naming_the_offset(
+    db_url: str, tmp_path: Path, name: str
+) -> None:
+    raw, offset = _NOT_TEXT[name]
+    path = tmp_path / name
+    path.write_bytes(raw)
+    result = chute("load", str(path), "--into", db_url)
+    assert_error(result, 3, name, "byte offset")
+    assert "--encoding" in result.stderr
+    assert "Exception ignored" not in result.stderr
+    assert len(result.stderr.splitlines()) == 2  # the error and its hint
+    assert _tables(db_url) == []
+    assert not list(tmp_path.glob("*.rejects.jsonl"))
+    with pytest.raises(SourceError) as raised:
+        load_api(path, into=db_url)
+    if offset is not None:
+        assert raised.value.offset == offset
+        assert f"byte offset {offset}" in result.stderr
+    assert raised.value.line is not None
+
+
+def test_a_latin1_file_read_as_latin1_with_a_control_character_names_the_file_offset(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "names.csv"
+    path.write_bytes("id,name\n1,Zoë\n2,é\x02\n".encode("latin-1"))
+    with pytest.raises(SourceError) as raised:
+        load_api(path, into=sqlite_url, encoding="latin-1")
+    assert (raised.value.offset, raised.value.line) == (17, 3)  # in the file, not its UTF-8
+
+
+@pytest.mark.parametrize("where", ["missing-folder", "a-directory"])
+def test_report_to_an_unwritable_path_is_refused_before_loading(
+    sqlite_url: str, tmp_path: Path, good_csv: Path, where: str
+) -> None:
+    report = tmp_path / "no" / "such" / "r.json" if where == "missing-folder" else tmp_path
+    result = chute("load", str(good_csv), "--into", sqlite_url, "--report", str(report))
+    assert_error(result, 2, "--report", str(report))
+    assert result.stdout == ""
+    assert _tables(sqlite_url) == []
+    assert not (tmp_path / "no").exists()
+
+
+def test_a_symlink_loop_as_source_is_a_one_line_source_error(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    (tmp_path / "a.csv").symlink_to(tmp_path / "b.csv")
+    (tmp_path / "b.csv").symlink_to(tmp_path / "a.csv")
+    result = chute("load", str(tmp_path / "a.csv"), "--into", sqlite_url)
+    assert_error(result, 3, "a.csv", "symbolic links")
+    assert _tables(sqlite_url) == []
+
+
+def test_a_named_pipe_is_read_as_a_stream(sqlite_url: str, tmp_path: Path) -> None:
+    fifo = tmp_path / "feed.csv"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(["sh", "-c", f"printf 'id\\n1\\n2\\n' > '{fifo}'"])
+    result = chute("load", str(fifo), "--into", sqlite_url)
+    writer.wait(timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert query(sqlite_url, "SELECT id FROM feed ORDER BY id") == [(1,), (2,)]
+
+
+# -- what the database finds that is not its own failure: exit 2, a hint that fits, by SQLSTATE
+
+
+def _generated_table(url: str) -> None:
+    if url.startswith("sqlite:"):
+        execute(url, "CREATE TABLE g (id BIGINT, twice BIGINT GENERATED ALWAYS AS (id * 2))")
+    else:
+        execute(url, "CREATE TABLE g (id bigint, twice bigint GENERATED ALWAYS AS (id * 2) STORED)")
+
+
+def test_a_generated_column_given_in_the_file_is_a_config_error_without_add_columns_hint(
+    db_url: str, tmp_path: Path
+) -> None:
+    _generated_table(db_url)
+    source = tmp_path / "g.csv"
+    source.write_text("id,twice\n1,2\n2,4\n")
+    result = chute("load", str(source), "--into", db_url)
+    assert_error(result, 2, "twice")
+    assert "--add-columns" not in result.stderr
+    assert "GENERATED" in result.stderr  # the hint says why
+    assert query(db_url, "SELECT count(*) FROM g") == [(0,)]
+
+
+@pytest.mark.parametrize("mode", ["append", "upsert"])
+def test_an_always_identity_column_given_in_the_file_is_a_config_error(
+    pg_url: str, tmp_path: Path, mode: str
+) -> None:
+    execute(pg_url, "CREATE TABLE ids (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+                    "name text)")  # fmt: skip
+    source = tmp_path / "ids.csv"
+    source.write_text("id,name\n1,a\n")
+    result = chute("load", str(source), "--into", pg_url, "--mode", mode, "--key", "id")
+    assert_error(result, 2, "id")
+    assert "--add-columns" not in result.stderr
+    assert query(pg_url, "SELECT count(*) FROM ids") == [(0,)]
+
+
+def test_column_names_equal_in_their_first_63_bytes_are_a_config_error(
+    pg_url: str, tmp_path: Path
+) -> None:
+    a = "a" * 70
+    source = tmp_path / "long.csv"
+    source.write_text(f"{a}1,{a}2\n1,2\n")
+    result = chute("load", str(source), "--into", pg_url)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    assert _tables(pg_url) == []
+
+
+def test_too_many_columns_is_a_config_error(pg_url: str, tmp_path: Path) -> None:
+    source = tmp_path / "wide.csv"
+    source.write_text(",".join(f"c{i}" for i in range(1700)) + "\n" + ",".join("1" * 1700) + "\n")
+    result = chute("load", str(source), "--into", pg_url)
+    assert_error(result, 2, "1600")
+    with pytest.raises(ConfigError) as raised:
+        load_api(source, into=pg_url)
+    assert raised.value.sqlstate == "54011"
+    assert _tables(pg_url) == []
+
+
+def test_a_missing_privilege_is_a_config_error_naming_grant(pg_url: str, tmp_path: Path) -> None:
+    role = f"chute_nobody_{uuid.uuid4().hex[:8]}"
+    execute(pg_url, f"CREATE ROLE {role} LOGIN", f"GRANT USAGE ON SCHEMA public TO {role}")
+    try:
+        as_role = pg_url.replace("postgres@", f"{role}@", 1)
+        source = tmp_path / "people.csv"
+        source.write_text("id\n1\n")
+        result = chute("load", str(source), "--into", as_role)
+        assert_error(result, 2, "permission denied")
+        assert "GRANT" in result.stderr
+        with pytest.raises(ConfigError) as raised:
+            load_api(source, into=as_role)
+        assert raised.value.sqlstate == "42501"
+        assert _tables(pg_url) == []
+    finally:
+        execute(pg_url, f"DROP OWNED BY {role}", f"DROP ROLE {role}")
+
+
+def test_loading_into_a_view_is_a_config_error(pg_url: str, tmp_path: Path) -> None:
+    execute(pg_url, "CREATE TABLE base (id bigint)",
+            "CREATE VIEW shown AS SELECT id, 1 AS one FROM base")  # fmt: skip
+    source = tmp_path / "shown.csv"
+    source.write_text("id,one\n1,1\n")
+    result = chute("load", str(source), "--into", pg_url)
+    assert_error(result, 2, "view")
+    assert query(pg_url, "SELECT count(*) FROM base") == [(0,)]
+
+
+def test_a_replace_blocked_by_a_dependent_view_is_a_config_error_without_atomic_hint(
+    pg_url: str, tmp_path: Path
+) -> None:
+    execute(pg_url, "CREATE TABLE people (id bigint)", "INSERT INTO people VALUES (7)",
+            "CREATE VIEW people_view AS SELECT id FROM people")  # fmt: skip
+    source = tmp_path / "people.csv"
+    source.write_text("id\n1\n2\n")
+    result = chute("load", str(source), "--into", pg_url, "--mode", "replace")
+    assert_error(result, 2, "people_view")
+    assert "--atomic" not in result.stderr
+    assert query(pg_url, "SELECT id FROM people") == [(7,)]  # unchanged

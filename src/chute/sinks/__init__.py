@@ -32,8 +32,9 @@ def sink_class(scheme: str) -> type[Sink]:
     return cls
 
 
-def open_sink(url: str) -> Sink:
-    """The sink for ``url`` (not yet connected)."""
+def open_sink(url: str, *, connect_timeout: float | None = None) -> Sink:
+    """The sink for ``url`` (not yet connected); its :meth:`~Sink.connect` waits at most
+    ``connect_timeout`` seconds for the server (None: the driver's default)."""
     match = _SCHEME.match(url)
     if not match:
         raise ConfigError(
@@ -45,4 +46,6 @@ def open_sink(url: str) -> Sink:
         raise ConfigError(
             f"unknown database scheme {scheme!r}", hint=f"supported: {', '.join(sorted(SINKS))}"
         )
-    return sink_class(scheme)(url)
+    sink = sink_class(scheme)(url)
+    sink.connect_timeout = connect_timeout
+    return sink

@@ -64,6 +64,9 @@ class TableColumn:
     nullable: bool = True
     has_default: bool = False
     max_length: int | None = None  # of a varchar(n) / char(n)
+    #: the database makes its values (GENERATED ALWAYS, stored or virtual, or identity):
+    #: an input cannot give it any
+    generated: bool = False
 
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -157,10 +160,17 @@ class Sink(ABC):
         self.url = url
         #: statements sent to the database so far (commits included), for the report
         self.statements = 0
+        #: seconds :meth:`connect` waits for a server to answer (None: the driver's default)
+        self.connect_timeout: float | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.display_url!r})"
 
     def another(self) -> Sink:
         """A new, unconnected sink for the same database: a second connection."""
-        return type(self)(self.url)
+        other = type(self)(self.url)
+        other.connect_timeout = self.connect_timeout
+        return other
 
     def forget_table(self, table: str) -> None:
         """Drop what is cached about ``table``: another connection changed its columns."""

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,11 +28,12 @@ import pyarrow.compute as pc
 
 from chute.engine.columns import TEXT, ColumnType, Kind, Stores
 from chute.engine.lock import Exclusive, Held, Holder
-from chute.errors import ConfigError, RecordError, SinkError, SinkUnavailableError
+from chute.errors import ConfigError, RecordError, SinkUnavailableError
 from chute.sinks.base import Capabilities, Counted, Mode, Sink, TableColumn, WriteCounts
 from chute.sinks.base import quote_identifier as q
 from chute.sinks.pg_lock import AdvisoryLock
-from chute.urls import redact
+from chute.sinks.sqlstate import classify
+from chute.urls import redact, scrub, with_param
 
 _CREATE = {
     Kind.BIGINT: "bigint",
@@ -81,6 +84,7 @@ class _PgColumn:
     typmod: int
     not_null: bool = False
     has_default: bool = False
+    generated: bool = False  # GENERATED ALWAYS: a generated column, or identity
 
 
 class PostgresSink(Sink, Exclusive):
@@ -122,12 +126,26 @@ class PostgresSink(Sink, Exclusive):
         return redact(self.url)
 
     def connect(self) -> None:
+        uri = self._uri
+        timeout = None
+        if self.connect_timeout is not None:
+            # libpq counts whole seconds, at least 2, for each of the host's addresses
+            timeout = max(2, math.ceil(self.connect_timeout))
+            uri = with_param(uri, "connect_timeout", str(timeout))
+        started = time.monotonic()
         try:
-            self._conn = Counted(pgdbapi.connect(self._uri), self)
+            self._conn = Counted(pgdbapi.connect(uri), self)
         except adbc_driver_manager.Error as exc:
+            waited = time.monotonic() - started
+            hint = "is the server running, and are the user and database right?"
+            if timeout is not None and waited >= timeout:
+                hint = (
+                    f"no answer within {timeout} s: is it a PostgreSQL server, and reachable? "
+                    "(--connect-timeout sets the wait)"
+                )
             raise SinkUnavailableError(
-                f"cannot connect to {self.display_url}: {_first_line(exc)}",
-                hint="is the server running, and are the user and database right?",
+                f"cannot connect to {self.display_url}: {scrub(_first_line(exc), self.url)}",
+                hint=hint,
             ) from exc
 
     # -- helpers -----------------------------------------------------------------------
@@ -158,7 +176,8 @@ class PostgresSink(Sink, Exclusive):
         if table not in self._columns:
             rows = self._execute(
                 "SELECT a.attname, t.typname, format_type(a.atttypid, a.atttypmod), a.atttypmod, "
-                "a.attnotnull, a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '' "
+                "a.attnotnull, a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '', "
+                "a.attidentity = 'a' OR a.attgenerated <> '' "
                 "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
                 "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
                 "ORDER BY a.attnum",
@@ -187,6 +206,7 @@ class PostgresSink(Sink, Exclusive):
                 c.declared,
                 nullable=not c.not_null,
                 has_default=c.has_default,
+                generated=c.generated,
                 max_length=c.typmod - 4
                 if c.typname in ("varchar", "bpchar") and c.typmod > 4
                 else None,
@@ -588,18 +608,16 @@ def _wrap(exc: adbc_driver_manager.Error) -> Exception:
     message = d.get("PG_DIAG_MESSAGE_PRIMARY") or _first_line(exc)
     if d.get("PG_DIAG_MESSAGE_DETAIL"):
         message = f"{message} ({d['PG_DIAG_MESSAGE_DETAIL']})"
-    if sqlstate is None or sqlstate.startswith(("08", "57P")):
-        return SinkUnavailableError(f"lost the database: {message}", sqlstate=sqlstate)
-    if sqlstate.startswith(("22", "23")):
-        err = RecordError(
-            message,
-            column=d.get("PG_DIAG_COLUMN_NAME") or _copy_column(d.get("PG_DIAG_CONTEXT", "")),
-            sqlstate=sqlstate,
-        )
+    err = classify(
+        sqlstate,
+        message,
+        column=d.get("PG_DIAG_COLUMN_NAME") or _copy_column(d.get("PG_DIAG_CONTEXT", "")),
+        lost="lost the database: ",
+    )
+    if isinstance(err, RecordError):
         match = _COPY_LINE.search(d.get("PG_DIAG_CONTEXT", ""))
         err.row = int(match.group(1)) - 1 if match else None
-        return err
-    return SinkError(message, sqlstate=sqlstate)
+    return err
 
 
 def _copy_column(context: str) -> str | None:

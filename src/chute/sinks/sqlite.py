@@ -26,6 +26,8 @@ from chute.engine.lock import Exclusive, FileLock, Held, Holder
 from chute.errors import ConfigError, RecordError, SinkError, SinkUnavailableError
 from chute.sinks.base import Capabilities, Counted, Mode, Sink, TableColumn, WriteCounts
 from chute.sinks.base import quote_identifier as q
+from chute.sinks.sqlstate import CONFIG
+from chute.urls import redact
 
 _DECLARED = {
     Kind.BIGINT: "BIGINT",  # not INTEGER: an INTEGER key would alias the rowid
@@ -82,7 +84,7 @@ class SqliteSink(Sink, Exclusive):
         rest = url.split(":", 1)[1]
         if not rest.startswith("///") or len(rest) == 3:
             raise ConfigError(
-                f"malformed SQLite URL {url!r}",
+                f"malformed SQLite URL {redact(url)!r}",
                 hint="use sqlite:///relative/path.db or sqlite:////absolute.db",
             )
         self.path = rest[3:]
@@ -90,7 +92,7 @@ class SqliteSink(Sink, Exclusive):
 
     @property
     def display_url(self) -> str:
-        return self.url
+        return redact(self.url)
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -102,7 +104,7 @@ class SqliteSink(Sink, Exclusive):
             parent = Path(self.path).parent
             if not parent.is_dir():
                 raise SinkUnavailableError(
-                    f"cannot open {self.url}: folder {str(parent)!r} does not exist"
+                    f"cannot open {self.display_url}: folder {str(parent)!r} does not exist"
                 )
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -113,10 +115,11 @@ class SqliteSink(Sink, Exclusive):
             self._conn.execute("PRAGMA temp_store=MEMORY")
             self._conn.execute("PRAGMA foreign_keys=ON")  # declared foreign keys are kept
         except sqlite3.Error as exc:
-            raise SinkUnavailableError(f"cannot open {self.url}: {exc}") from exc
+            raise SinkUnavailableError(f"cannot open {self.display_url}: {exc}") from exc
 
     def describe(self, table: str) -> list[TableColumn] | None:
-        rows = self.conn.execute(f"PRAGMA table_info({q(table)})").fetchall()
+        # table_xinfo also lists generated columns (hidden 2: virtual, 3: stored)
+        rows = self.conn.execute(f"PRAGMA table_xinfo({q(table)})").fetchall()
         if not rows:
             return None
         return [
@@ -125,9 +128,11 @@ class SqliteSink(Sink, Exclusive):
                 ColumnType(_kind_of_declared(r[2] or "")),
                 r[2] or "",
                 nullable=not r[3],
-                has_default=r[4] is not None,
+                has_default=r[4] is not None or r[6] in (2, 3),
+                generated=r[6] in (2, 3),
             )
             for r in rows
+            if r[6] != 1  # a virtual table's hidden column
         ]
 
     def _ddl(self, table: str, columns: dict[str, ColumnType], key: list[str]) -> str:
@@ -424,6 +429,8 @@ def _wrap(exc: sqlite3.Error) -> Exception:
         return RecordError(str(exc), sqlstate=code)
     if isinstance(exc, sqlite3.OperationalError) and code in ("SQLITE_BUSY", "SQLITE_LOCKED"):
         return SinkUnavailableError(f"the database is locked: {exc}")
+    if code in CONFIG:
+        return ConfigError(str(exc), hint=CONFIG[code], sqlstate=code)
     return SinkError(str(exc), sqlstate=code)
 
 

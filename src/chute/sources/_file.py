@@ -21,8 +21,9 @@ class TextFileSource:
         quote: str | None,
         batch_rows: int,
         batch_bytes: int,
+        header: bool = False,
     ) -> None:
-        self._input = Input(source, encoding=encoding)
+        self._input = Input(source, encoding=encoding, header=header)
         self.name = self._input.name
         self.resumable = self._input.resumable
         self._first_record = 1

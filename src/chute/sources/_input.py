@@ -6,6 +6,8 @@ import codecs
 import gzip
 import hashlib
 import os
+import re
+import stat
 import sys
 from pathlib import Path
 from typing import BinaryIO
@@ -14,6 +16,10 @@ from chute.errors import ConfigError, SourceError
 
 STDIN = "-"
 BOM = codecs.BOM_UTF8
+#: bytes at the start of the input checked to look like text
+SAMPLE_BYTES = 64 << 10
+#: control characters no text file holds (tab, line breaks, form feed, ESC and Ctrl-Z pass)
+_NOT_TEXT = re.compile(rb"[\x00-\x08\x0e-\x19\x1c-\x1f]")
 
 
 def check_encoding(encoding: str) -> str:
@@ -33,8 +39,12 @@ class Input:
     compressed bytes of a ``.gz``), for progress.
     """
 
-    def __init__(self, source: str | os.PathLike[str], *, encoding: str = "utf-8") -> None:
+    def __init__(
+        self, source: str | os.PathLike[str], *, encoding: str = "utf-8", header: bool = False
+    ) -> None:
         self.encoding = check_encoding(encoding)
+        #: the first line is a header: bytes not valid in the encoding there are an error
+        self._header = header
         self.raw: BinaryIO
         if str(source) == STDIN:
             self.name = "<stdin>"
@@ -52,8 +62,11 @@ class Input:
                 raise SourceError("no such file", source=self.name) from None
             except OSError as exc:
                 raise SourceError(f"cannot open: {exc.strerror}", source=self.name) from None
-            self.raw_size = os.fstat(self.raw.fileno()).st_size
-            self.resumable = True
+            info = os.fstat(self.raw.fileno())
+            # a pipe or a device is read as a stream, like stdin: no size, no resume
+            regular = stat.S_ISREG(info.st_mode)
+            self.raw_size = info.st_size if regular else None
+            self.resumable = regular
         self._stream: BinaryIO = self.raw
         if self.name.endswith(".gz"):
             self._stream = gzip.GzipFile(fileobj=self.raw, mode="rb")  # type: ignore[assignment]
@@ -65,6 +78,7 @@ class Input:
         self.bom_bytes = 0
         self._raw_read = 0
         self._lines_seen = 0
+        self._decoded_bytes = 0  # input bytes given to the decoder so far
 
     def read(self, size: int) -> bytes:
         try:
@@ -77,10 +91,46 @@ class Input:
             data = self._transcode(data)
         if not self._started and data:
             self._started = True
+            self._check_text(data)
             if data.startswith(BOM):
                 data = data[len(BOM) :]
                 self.bom_bytes = len(BOM) if self._decoder is None else 0
         return data
+
+    def _check_text(self, data: bytes) -> None:
+        """Refuse, in one line, an input whose start does not look like text in its
+        encoding: a NUL or another control character, or (in a header) bytes that do not
+        decode.  ``data`` is the start of the input as UTF-8."""
+        sample = data[:SAMPLE_BYTES]
+        found = _NOT_TEXT.search(sample)
+        at = found.start() if found else None
+        what = ""
+        if at is not None:
+            what = "a NUL byte" if sample[at] == 0 else f"control character 0x{sample[at]:02x}"
+        if self._header:
+            end = sample.find(b"\n")
+            first = sample[: end if end >= 0 else len(sample)]
+            try:
+                codecs.getincrementaldecoder("utf-8")().decode(first, final=end >= 0)
+            except UnicodeDecodeError as exc:
+                if at is None or exc.start < at:
+                    at, what = exc.start, f"byte 0x{first[exc.start]:02x} (not utf-8)"
+        if at is None:
+            return
+        if self._decoder is not None:  # the offset in the file, not in its UTF-8 form
+            before = sample[:at].decode("utf-8", errors="replace")
+            offset = len(before.encode(self.encoding, errors="replace"))
+        else:
+            offset = at
+        raise SourceError(
+            f"does not look like {self.encoding} text: {what} at byte offset {offset}"
+            + (" (uncompressed)" if self._stream is not self.raw else ""),
+            source=self.name,
+            line=sample.count(b"\n", 0, at) + 1,
+            offset=offset,
+            hint="if it is text in another encoding, pass it with --encoding (e.g. utf-16, "
+            "latin-1); chute reads CSV, TSV and JSON Lines, not binary files",
+        )
 
     def can_seek(self) -> bool:
         """Whether decoded offsets are file offsets (plain UTF-8 file, past its start)."""
@@ -96,8 +146,8 @@ class Input:
 
     def fingerprint(self) -> str:
         """Size, modification time and a hash of the first 64 KiB: changes if the file does."""
-        if self.raw_size is None:
-            raise SourceError("standard input cannot be resumed", source=self.name)
+        if not self.resumable:
+            raise SourceError(f"{self.name} cannot be resumed", source=self.name)
         stat = os.fstat(self.raw.fileno())
         with open(self.raw.name, "rb") as f:
             head = hashlib.sha256(f.read(65536)).hexdigest()[:32]
@@ -110,13 +160,16 @@ class Input:
         except UnicodeError as exc:  # a decode error, or e.g. UTF-16 without its BOM
             at = exc.start if isinstance(exc, UnicodeDecodeError) else 0
             line = self._lines_seen + data.count(b"\n", 0, at) + 1
+            offset = self._decoded_bytes + at
             raise SourceError(
-                f"bytes that are not valid {self.encoding}",
+                f"bytes that are not valid {self.encoding} at byte offset {offset}",
                 source=self.name,
                 line=line,
+                offset=offset,
                 hint="pass the file's real encoding with --encoding",
             ) from None
         self._lines_seen += data.count(b"\n")
+        self._decoded_bytes += len(data)
         return text.encode("utf-8")
 
     def raw_position(self) -> int:

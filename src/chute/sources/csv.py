@@ -46,7 +46,12 @@ class CsvSource(TextFileSource):
                 f"the quote must be one character other than the delimiter, not {quote!r}"
             )
         super().__init__(
-            source, encoding=encoding, quote=quote, batch_rows=batch_rows, batch_bytes=batch_bytes
+            source,
+            encoding=encoding,
+            quote=quote,
+            batch_rows=batch_rows,
+            batch_bytes=batch_bytes,
+            header=header,
         )
         self._delimiter = delimiter
         self._quote = quote
