@@ -345,8 +345,9 @@ def _tables(url: str) -> list[str]:
 _NOT_TEXT = {
     # name: (file bytes, the byte offset chute must name)
     "random.csv": (random.Random(7).randbytes(4096), None),  # offset: the first non-text
-    "nul.csv": (b"id,name\n1,ab\x00cd\n", 12),
-    "bell.jsonl": (b'{"id": 1}\n{"id": 2, "x": "\x07"}\n', 26),
+    "nul.csv": (b"id,n\x00ame\n1,abcd\n", 4),  # in the header
+    "bell.jsonl": (b'{"id": 1, "x": "\x07"}\n{"id": 2}\n', 16),  # in the first record
+    "nuls.csv": (b"id,name\n" + b"1,\x00\x00\x00\x00\n" * 20, 10),  # many
     "utf16.csv": ("id,name\n1,café\n".encode("utf-16"), 0),  # BOM 0xff 0xfe: not utf-8
     "header.csv": (b"id,caf\xe9\n1,2\n", 6),
     "random.csv.gz": (gzip.compress(random.Random(8).randbytes(4096)), None),
@@ -379,10 +380,10 @@ def test_a_latin1_file_read_as_latin1_with_a_control_character_names_the_file_of
     sqlite_url: str, tmp_path: Path
 ) -> None:
     path = tmp_path / "names.csv"
-    path.write_bytes("id,name\n1,Zoë\n2,é\x02\n".encode("latin-1"))
+    path.write_bytes("id,Zoë\x02\n1,é\n".encode("latin-1"))  # in the header: refused
     with pytest.raises(SourceError) as raised:
         load_api(path, into=sqlite_url, encoding="latin-1")
-    assert (raised.value.offset, raised.value.line) == (17, 3)  # in the file, not its UTF-8
+    assert (raised.value.offset, raised.value.line) == (6, 1)  # in the file, not its UTF-8
 
 
 @pytest.mark.parametrize("where", ["missing-folder", "a-directory"])

@@ -22,6 +22,18 @@ SAMPLE_BYTES = 64 << 10
 _NOT_TEXT = re.compile(rb"[\x00-\x08\x0e-\x19\x1c-\x1f]")
 
 
+def _looks_binary(sample: bytes, first: int) -> bool:
+    """Whether control bytes make ``sample`` a binary file rather than text with a stray
+    one: one in the first line (the header, or the first record), or more than 1% of the
+    sample.  A stray NUL further down is left to the record that holds it (stored where the
+    database takes it, else rejected)."""
+    end = sample.find(b"\n")
+    if end < 0 or first < end:
+        return True
+    count = len(_NOT_TEXT.findall(sample))
+    return count > 2 and count * 100 > len(sample)
+
+
 def check_encoding(encoding: str) -> str:
     try:
         return codecs.lookup(encoding).name
@@ -104,6 +116,8 @@ class Input:
         sample = data[:SAMPLE_BYTES]
         found = _NOT_TEXT.search(sample)
         at = found.start() if found else None
+        if at is not None and not _looks_binary(sample, at):
+            at = None  # a stray control byte in a record: that record's matter, not the file's
         what = ""
         if at is not None:
             what = "a NUL byte" if sample[at] == 0 else f"control character 0x{sample[at]:02x}"
