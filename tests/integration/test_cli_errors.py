@@ -298,7 +298,15 @@ def test_value_that_does_not_fit_an_existing_column_names_line_and_column(
     assert result.returncode == 6, result.stderr
     [reject] = rejects_in(tmp_path / "nums.rejects.jsonl")
     assert (reject["line"], reject["column"]) == (3, "n")
-    assert reject["message"] == "cannot store 'abc' as bigint"
+    if db_url.startswith("postgresql"):  # the database's own words
+        assert (reject["sqlstate"], reject["message"]) == (
+            "22P02",
+            'invalid input syntax for type integer: "abc"',
+        )
+    else:
+        assert reject["message"] == (
+            "cannot store 'abc' in INTEGER column n: SQLite would store it as text"
+        )
     assert query(db_url, "SELECT id, n FROM nums") == [(1, 5)]
 
 

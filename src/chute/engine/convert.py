@@ -5,7 +5,8 @@ column (see :func:`chute.engine.columns.widen_number` and :func:`~chute.engine.c
 to a type that holds every value seen; values must be in the type's canonical spelling, so
 ``007`` never becomes ``7``, and a double column takes only values a double holds exactly.
 For an existing table the column's type is the table's, and a value that cannot be
-converted is an error naming its record.
+converted is refused: a text is stored as the database's own text input would store it, or
+its record is refused with the database's reason (:mod:`chute.engine.oracle`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pyarrow.compute as pc
 from chute.engine import columns as ct
 from chute.engine import numbers
 from chute.engine.columns import ColumnType, Kind
+from chute.engine.oracle import ValueOracle, judge_column
 from chute.sources._records import json_text
 from chute.sources.base import SourceBatch
 
@@ -51,6 +53,9 @@ class Refusal:
     column: str
     message: str
     sqlstate: str | None = None
+    #: ``conversion``: the value is not one of the column's type; ``constraint``: NOT NULL,
+    #: a text longer than its ``varchar(n)``
+    category: str = "conversion"
 
 
 class Converter:
@@ -67,6 +72,8 @@ class Converter:
         max_length: dict[str, int] | None = None,
         stores: ct.Stores = ct.EXACT_DECIMALS,
         empty_table: bool = False,
+        declared: dict[str, str] | None = None,
+        oracle: ValueOracle | None = None,
     ) -> None:
         self.targets = dict(targets)
         self.may_widen = may_widen
@@ -82,6 +89,13 @@ class Converter:
         #: checked here rather than by a failing database statement (same SQLSTATEs)
         self.not_null = not_null or set()
         self.max_length = max_length or {}
+        self.declared = declared or {}
+        #: judges the texts going into an existing table (``may_widen`` false)
+        self.oracle = oracle
+
+    def close(self) -> None:
+        if self.oracle is not None:
+            self.oracle.close()
 
     def convert(
         self, batch: SourceBatch
@@ -100,6 +114,11 @@ class Converter:
         for field, array in zip(data.schema, data.columns, strict=True):
             name = self.rename.get(field.name, field.name)
             target = self.targets[name]
+            judged = self._judge(name, array, target, refused)
+            if judged is not None:
+                arrays.append(self._check_constraints(name, judged, refused))
+                names.append(name)
+                continue
             while True:
                 converted, bad = _convert(
                     field,
@@ -136,28 +155,62 @@ class Converter:
                 target = self.targets[name] = wider
             if self.may_widen:
                 self._hold(name, converted)
-            self._check_constraints(name, converted, refused)
-            arrays.append(converted)
+            arrays.append(self._check_constraints(name, converted, refused))
             names.append(name)
         return pa.RecordBatch.from_arrays(arrays, names=names), widenings, refused
 
-    def _check_constraints(self, name: str, values: pa.Array, refused: dict[int, Refusal]) -> None:
+    def _judge(
+        self, name: str, array: pa.Array, target: ColumnType, refused: dict[int, Refusal]
+    ) -> pa.Array | None:
+        """An existing table's column of texts, as the database would store them (refused
+        rows are NULL); ``None`` when the oracle does not check this column."""
+        if self.may_widen or self.oracle is None or not pa.types.is_string(array.type):
+            return None
+        check = self.oracle.check(name)
+        if check is None:
+            return None
+        judged = judge_column(
+            self.oracle,
+            check,
+            name,
+            array,
+            target.arrow,
+            lambda texts: _cast(texts, target, lenient=True),
+        )
+        for row, why in judged.refused.items():
+            refused.setdefault(row, Refusal(name, why.message, why.sqlstate))
+        return judged.values
+
+    def _check_constraints(
+        self, name: str, values: pa.Array, refused: dict[int, Refusal]
+    ) -> pa.Array:
         if name in self.not_null and values.null_count:
             for row in np.flatnonzero(values.is_null().to_numpy(zero_copy_only=False)):
                 refused.setdefault(
                     int(row),
                     Refusal(
-                        name, f'null value in column "{name}" violates not-null constraint', "23502"
+                        name,
+                        f'null value in column "{name}" violates not-null constraint',
+                        "23502",
+                        "constraint",
                     ),
                 )
         limit = self.max_length.get(name)
         if limit is not None and pa.types.is_string(values.type):
             too_long = pc.fill_null(pc.greater(pc.utf8_length(values), limit), False)
-            for row in np.flatnonzero(too_long.to_numpy(zero_copy_only=False)):
+            if not pc.any(too_long).as_py():
+                return values
+            # like PostgreSQL: spaces beyond the limit are cut, anything else is refused
+            spaces_only = pc.less_equal(pc.utf8_length(pc.utf8_rtrim(values, " ")), limit)
+            cut = pc.and_(too_long, pc.fill_null(spaces_only, False))
+            type_name = self.declared.get(name, f"character varying({limit})")
+            for row in np.flatnonzero(pc.and_not(too_long, cut).to_numpy(zero_copy_only=False)):
                 refused.setdefault(
                     int(row),
-                    Refusal(name, f"value too long for type character varying({limit})", "22001"),
+                    Refusal(name, f"value too long for type {type_name}", "22001", "constraint"),
                 )
+            values = pc.if_else(cut, pc.utf8_slice_codeunits(values, 0, limit), values)
+        return values
 
     def _wider(self, name: str, field: pa.Field, array: pa.Array, target: ColumnType) -> ColumnType:
         """The type to widen ``target`` to so that it holds ``array`` and what it held."""

@@ -274,6 +274,7 @@ class Pipeline:
         for obs in self.observers:
             obs.on_start(report, self.source.total_bytes())
         reader: threading.Thread | None = None
+        converter: Converter | None = None
         try:
             self.sink.connect()
             state = self._open_checkpoints()
@@ -328,6 +329,8 @@ class Pipeline:
             if reader is not None:
                 self._drain()
                 reader.join(timeout=10)
+            if converter is not None:
+                converter.close()  # the value oracle's connection
             if self._lock is not None:
                 self._lock.release()
             self._finish()
@@ -659,6 +662,8 @@ class Pipeline:
             numbers_from_text=self.source.numbers_from_text,
             not_null={c.name for c in existing if not c.nullable},
             max_length={c.name: c.max_length for c in existing if c.max_length is not None},
+            declared={c.name: c.declared for c in existing},
+            oracle=self.sink.value_oracle(self.table),
         )
 
     # -- the reader thread -------------------------------------------------------------
@@ -728,7 +733,7 @@ class Pipeline:
                 rejects.append(
                     batch.reject(
                         row,
-                        "constraint" if why.sqlstate else "conversion",
+                        why.category,
                         why.message,
                         record=record,
                         column=why.column,

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import pyarrow as pa
 
 from chute.engine.columns import EXACT_DECIMALS, ColumnType, Stores
+from chute.engine.oracle import ValueOracle
 from chute.errors import ConfigError
 
 
@@ -171,6 +172,11 @@ class Sink(ABC):
         other = type(self)(self.url)
         other.connect_timeout = self.connect_timeout
         return other
+
+    def value_oracle(self, table: str) -> ValueOracle | None:
+        """The judge of texts going into ``table``'s typed columns (an existing table's);
+        ``None``: this sink has none, and Arrow's casts decide."""
+        return None
 
     def forget_table(self, table: str) -> None:
         """Drop what is cached about ``table``: another connection changed its columns."""

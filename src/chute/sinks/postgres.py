@@ -32,6 +32,7 @@ from chute.errors import ConfigError, RecordError, SinkUnavailableError
 from chute.sinks.base import Capabilities, Counted, Mode, Sink, TableColumn, WriteCounts
 from chute.sinks.base import quote_identifier as q
 from chute.sinks.pg_lock import AdvisoryLock
+from chute.sinks.postgres_values import PostgresValueOracle, zone_is_utc
 from chute.sinks.sqlstate import classify
 from chute.urls import redact, scrub, with_param
 
@@ -360,6 +361,16 @@ class PostgresSink(Sink, Exclusive):
 
     def forget_table(self, table: str) -> None:
         self._columns.pop(table, None)
+
+    def value_oracle(self, table: str) -> PostgresValueOracle:
+        columns = self._pg_columns(table)
+        utc = True
+        if any(c.typname == "timestamptz" for c in columns.values()):
+            # a zone-less timestamp is read in the session's zone: the server's default
+            (zone,) = self.execute("SELECT current_setting('TimeZone')")[0]
+            self._conn.commit()
+            utc = zone_is_utc(str(zone))
+        return PostgresValueOracle(self.another, columns, utc)
 
     def begin(self) -> None:
         self._in_transaction = True  # the driver opens it at the first statement

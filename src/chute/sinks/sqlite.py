@@ -26,6 +26,7 @@ from chute.engine.lock import Exclusive, FileLock, Held, Holder
 from chute.errors import ConfigError, RecordError, SinkError, SinkUnavailableError
 from chute.sinks.base import Capabilities, Counted, Mode, Sink, TableColumn, WriteCounts
 from chute.sinks.base import quote_identifier as q
+from chute.sinks.sqlite_values import SqliteValueOracle
 from chute.sinks.sqlstate import CONFIG
 from chute.urls import redact
 
@@ -134,6 +135,17 @@ class SqliteSink(Sink, Exclusive):
             for r in rows
             if r[6] != 1  # a virtual table's hidden column
         ]
+
+    def value_oracle(self, table: str) -> SqliteValueOracle:
+        info = self.conn.execute(f"PRAGMA table_info({q(table)})").fetchall()
+        declared = {r[1]: r[2] or "" for r in info}
+        kinds = {name: _kind_of_declared(d) for name, d in declared.items()}
+        try:
+            listed = self.conn.execute(f"PRAGMA table_list({q(table)})").fetchall()
+        except sqlite3.Error:  # older than 3.37: no STRICT tables either
+            listed = []
+        strict = any(r[1] == table and r[5] for r in listed)
+        return SqliteValueOracle(table, declared, kinds, strict)
 
     def _ddl(self, table: str, columns: dict[str, ColumnType], key: list[str]) -> str:
         cols = [
