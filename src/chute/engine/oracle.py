@@ -28,6 +28,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from chute.engine.quick import Quick
+
 
 @dataclass(frozen=True)
 class ValueCheck:
@@ -44,6 +46,21 @@ class ValueCheck:
     pattern: str
     storage: pa.DataType | None
     verify: bool = False
+    #: a cheaper test first, true only where ``pattern`` matches (:mod:`chute.engine.quick`)
+    quick: Quick | None = None
+
+    def matches(self, array: pa.Array) -> pa.Array:
+        """Per value, whether it matches ``pattern`` (true for nulls)."""
+        if self.quick is None:
+            return pc.fill_null(pc.match_substring_regex(array, self.pattern), True)
+        sure = pc.fill_null(self.quick(array), True)
+        unsure = np.flatnonzero(~sure.to_numpy(zero_copy_only=False))
+        if len(unsure) == 0:
+            return sure
+        found = pc.match_substring_regex(array.take(pa.array(unsure)), self.pattern)
+        mask = np.zeros(len(array), dtype=bool)
+        mask[unsure] = True
+        return pc.fill_null(pc.replace_with_mask(sure, pa.array(mask), found), True)
 
 
 @dataclass(frozen=True)
@@ -100,7 +117,7 @@ def judge_column(
     the check's pattern (and nulls).
     """
     valid = array.is_valid()
-    matches = pc.fill_null(pc.match_substring_regex(array, check.pattern), True)
+    matches = check.matches(array)
     slow = pc.and_(valid, pc.invert(matches))
     typed: pa.Array | None = None
     if check.storage is not None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from chute.engine import quick
 from chute.engine.oracle import Accepted, Answer, Refused, ValueCheck
 
 if TYPE_CHECKING:
@@ -30,7 +31,11 @@ _YEAR = r"(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"
 _DATE = _YEAR + r"-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
 _CLOCK = r"([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
 _ZONE = r"(Z|[-+](0[0-9]|1[0-4])(:?[0-5][0-9])?)"
-_UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+_BOOLEAN_WORDS = ["true", "false", "TRUE", "FALSE", "True", "False", "1", "0"]
+#: what Arrow's cast reads as PostgreSQL does (``tRuE`` and ``yes`` are asked)
+_BOOLEAN = ValueCheck(
+    f"^({'|'.join(_BOOLEAN_WORDS)})$", pa.bool_(), quick=quick.one_of(_BOOLEAN_WORDS)
+)
 _UTC_NAMES = frozenset(
     {"utc", "etc/utc", "gmt", "etc/gmt", "uct", "etc/uct", "universal", "etc/universal"}
     | {"zulu", "etc/zulu", "gmt0", "etc/gmt0", "greenwich", "etc/greenwich"}
@@ -99,18 +104,24 @@ def _plan(c: _PgColumn, zone_is_utc: bool) -> _Plan | None:
     t = c.typname
     if t in ("int2", "int4", "int8"):
         digits = {"int2": 4, "int4": 9, "int8": 18}[t]
-        return _Plan(ValueCheck(rf"^-?[0-9]{{1,{digits}}}$", pa.int64()), "x::text", int)
+        check = ValueCheck(
+            rf"^-?[0-9]{{1,{digits}}}$", pa.int64(), quick=quick.unsigned_decimal(digits, 0)
+        )
+        return _Plan(check, "x::text", int)
     if t == "float8":
-        pattern = r"^-?[0-9]{1,17}(\.[0-9]{1,17})?([eE][-+]?[0-9]{1,2})?$"
-        return _Plan(ValueCheck(pattern, pa.float64()), "x::text", float)
+        # plain decimals; exponents are asked (a pattern with them cost more than it saved)
+        pattern = r"^-?[0-9]{1,17}(\.[0-9]{1,17})?$"
+        check = ValueCheck(pattern, pa.float64(), quick=quick.unsigned_decimal(17, 17))
+        return _Plan(check, "x::text", float)
     if t == "float4":
         # at most 7 whole and 8 fraction digits: reading through a double rounds the same
         pattern = r"^-?[0-9]{1,7}(\.[0-9]{1,8})?$"
-        return _Plan(ValueCheck(pattern, pa.float64()), "x::float8::text", float)
+        check = ValueCheck(pattern, pa.float64(), quick=quick.unsigned_decimal(7, 8))
+        return _Plan(check, "x::float8::text", float)
     if t == "numeric":
         if c.typmod < 0:
             pattern = r"^-?[0-9]{1,100}(\.[0-9]{1,100})?$"
-            return _Plan(ValueCheck(pattern, None))
+            return _Plan(ValueCheck(pattern, None, quick=quick.unsigned_decimal(100, 100)))
         precision, scale = ((c.typmod - 4) >> 16) & 0xFFFF, (c.typmod - 4) & 0xFFFF
         whole = min(precision, 38) - scale
         if whole < 1 or scale > 38:
@@ -119,9 +130,12 @@ def _plan(c: _PgColumn, zone_is_utc: bool) -> _Plan | None:
             )
         fraction = rf"(\.[0-9]{{1,{scale}}})?" if scale else ""
         pattern = rf"^-?[0-9]{{1,{whole}}}{fraction}$"
-        return _Plan(ValueCheck(pattern, pa.decimal128(38, scale)), "x::text", _decimal)
+        check = ValueCheck(
+            pattern, pa.decimal128(38, scale), quick=quick.unsigned_decimal(whole, scale)
+        )
+        return _Plan(check, "x::text", _decimal)
     if t == "bool":
-        return _Plan(ValueCheck(r"^(?i:true|false)$|^[01]$", pa.bool_()), "x::text", "true".__eq__)
+        return _Plan(_BOOLEAN, "x::text", "true".__eq__)
     if t == "date":
         render = "CASE WHEN isfinite(x) THEN (x - DATE '1970-01-01')::text END"
         return _Plan(ValueCheck(f"^{_DATE}$", pa.int32()), render, int)
@@ -129,13 +143,12 @@ def _plan(c: _PgColumn, zone_is_utc: bool) -> _Plan | None:
         digits = 6 if c.typmod < 0 else c.typmod
         fraction = rf"(\.[0-9]{{1,{digits}}})?" if digits else ""
         zone = ""
-        if t == "timestamptz":
-            zone = f"{_ZONE}?" if zone_is_utc else _ZONE  # else a zone-less one is local
+        if t == "timestamptz":  # without a zone, a timestamp is read in the session's zone
+            zone = f"{_ZONE}?" if zone_is_utc else _ZONE
         pattern = f"^{_DATE}[ T]{_CLOCK}{fraction}{zone}$"
         render = "(extract(epoch FROM x) * 1000000)::text"
-        return _Plan(ValueCheck(pattern, pa.int64()), render, _epoch_micros)
-    if t == "uuid":
-        return _Plan(ValueCheck(_UUID, None))
+        check = ValueCheck(pattern, pa.int64())
+        return _Plan(check, render, _epoch_micros)
     if t == "time":
         return _Plan(
             ValueCheck(rf"^{_CLOCK}(\.[0-9]{{1,6}})?$|^([01][0-9]|2[0-3]):[0-5][0-9]$", None)

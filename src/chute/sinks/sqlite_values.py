@@ -31,16 +31,18 @@ from collections.abc import Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from chute.engine import quick
 from chute.engine.columns import ColumnType, Kind
 from chute.engine.oracle import Accepted, Answer, Refused, ValueCheck
 
 _NOTHING = r"[^\x00-\x{10FFFF}]"
-_INTEGER = ValueCheck(r"^-?[0-9]{1,18}$", pa.int64())
-_REAL = ValueCheck(r"^-?[0-9]{1,15}(\.[0-9]{1,15})?$", None)
+_INTEGER = ValueCheck(r"^-?[0-9]{1,18}$", pa.int64(), quick=quick.unsigned_decimal(18, 0))
+_REAL = ValueCheck(r"^-?[0-9]{1,15}(\.[0-9]{1,15})?$", None, quick=quick.unsigned_decimal(15, 15))
 _BOOLEAN = ValueCheck(r"^(?i:true|false)$|^[01]$", pa.bool_())
-_AS_IS = ValueCheck("", None)  # every text: affinity stores it, nothing to refuse
+# every text: affinity stores it, nothing to refuse
+_AS_IS = ValueCheck("", None, quick=quick.everything)
 _TEMPORAL = (Kind.DATE, Kind.TIMESTAMP, Kind.TIMESTAMPTZ)
-_TEMPORAL_CHECK = ValueCheck("", None, verify=True)
+_TEMPORAL_CHECK = ValueCheck("", None, verify=True, quick=quick.everything)
 _STRICT_DATATYPE = "SQLITE_CONSTRAINT_DATATYPE"
 
 
