@@ -75,7 +75,7 @@ MALFORMED_DATES = (
 #: per kind of bad record: chute's ``error``, ``column`` and ``sqlstate`` for its reject
 EXPECTED_REJECT: dict[str, tuple[str, str | None, str | None]] = {
     "extra_field": ("parse", None, None),
-    "quantity_na": ("conversion", "quantity", None),
+    "quantity_na": ("conversion", "quantity", "22P02"),  # PostgreSQL's own refusal
     "uuid_null": ("constraint", "uuid", "23502"),
     "bad_date": ("conversion", "ordered_at", None),
     "duplicate_id": ("database", None, "23505"),

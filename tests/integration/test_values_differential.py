@@ -14,6 +14,7 @@ Bounded and derandomized for CI; ``CHUTE_DIFFERENTIAL_EXAMPLES=500`` runs a long
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -231,10 +232,8 @@ def test_sqlite_stores_what_affinity_stores_or_rejects_by_the_documented_rules(
     conn.execute(f"CREATE TABLE loaded (id INTEGER, v {declared}){tail}")
     conn.execute(f"CREATE TABLE copied (id INTEGER, v {declared}){tail}")
     for i, text in enumerate(values):
-        try:
+        with contextlib.suppress(sqlite3.IntegrityError):  # a STRICT table refuses it
             conn.execute("INSERT INTO copied VALUES (?, ?)", (i, text))
-        except sqlite3.IntegrityError:
-            pass  # a STRICT table refuses it
     conn.commit()
     rejects = _chute_load(folder / "values.csv", f"sqlite:///{path}", "loaded", folder / "r.jsonl")
     rows = "SELECT id, typeof(v), v FROM {}"

@@ -21,7 +21,9 @@ def padded(core: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 
 
 def _case(word: str, flips: list[bool]) -> str:
-    return "".join(c.upper() if f else c for c, f in zip(word, flips + [False] * len(word)))
+    return "".join(
+        c.upper() if f else c for c, f in zip(word, flips + [False] * len(word), strict=False)
+    )
 
 
 INT_HOSTILE = [
@@ -88,9 +90,7 @@ numerics = st.one_of(
     st.decimals().map(str),
     st.decimals(min_value=-(10**11), max_value=10**11, places=3).map(str),
     padded(st.decimals(min_value=-(10**9), max_value=10**9, places=2).map(str)),
-    st.tuples(st.integers(-(10**6), 10**6), st.integers(-12, 12)).map(
-        lambda t: f"{t[0]}e{t[1]}"
-    ),
+    st.tuples(st.integers(-(10**6), 10**6), st.integers(-12, 12)).map(lambda t: f"{t[0]}e{t[1]}"),
     st.sampled_from(NUMERIC_HOSTILE + COMMON),
 )
 

@@ -45,7 +45,11 @@ _STAMP = st.tuples(
     st.integers(0, 25), st.integers(0, 61), st.integers(0, 61),
     st.sampled_from(["", ".1", ".123456", ".1234567", "."]),
     st.sampled_from(["", "Z", "+05", "-0530", "+05:30", "+15", "+14:60", "+1", "z", "+05:3"]),
-).map(lambda t: f"{t[0]:04d}-{t[1]:02d}-{t[2]:02d}{t[3]}{t[4]:02d}:{t[5]:02d}:{t[6]:02d}{t[7]}{t[8]}")  # fmt: skip
+).map(
+    lambda t: f"{t[0]:04d}-{t[1]:02d}-{t[2]:02d}{t[3]}{t[4]:02d}:{t[5]:02d}:{t[6]:02d}"
+    + t[7]
+    + t[8]
+)  # fmt: skip
 TEXTS = st.one_of(
     st.lists(_PIECES, max_size=8).map("".join),
     _STAMP,
