@@ -67,7 +67,10 @@ def secrets(url: str) -> list[str]:
     found = []
     where = _userinfo_password(url)
     if where is not None:
-        found.append(url[where[0] : where[1]])
+        password = url[where[0] : where[1]]
+        found.append(password)
+        # a driver that splits "user:p@ss@host" at the first "@" shows "ss@host" as the host
+        found += [password[i + 1 :] + "@" for i, c in enumerate(password) if c == "@"]
     found += [m["value"] for m in _secret_params(url)]
     every = {s for f in found if f for s in (f, unquote(f))}
     return sorted(every, key=len, reverse=True)

@@ -223,15 +223,6 @@ URL_CASES = [
             code,
             fragments,
             id=case_id,
-            marks=[
-                pytest.mark.xfail(
-                    strict=True,
-                    reason="issue 10 class E: every secret of a URL is redacted (here 'ss' "
-                    "of the password 'p@ss' is printed)",
-                )
-            ]
-            if case_id == "password_with_an_unencoded_at_sign"
-            else [],
         )
         for case_id, into, code, fragments in URL_CASES
     ],
