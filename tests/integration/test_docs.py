@@ -59,8 +59,11 @@ def test_readme_quickstart_output_is_what_the_command_prints(tmp_path: Path) -> 
     timing = re.compile(r"^(\d+ rows in |\d+ batch|time: )")
     for want, got in zip(shown, printed, strict=True):
         if timing.match(want):  # times and memory vary: the same words, any numbers
-            words = re.compile(r"[\d.,]+| → the \w+ is the bottleneck")
-            assert words.sub("#", got) == words.sub("#", want)
+            # which side is the bottleneck, if either, depends on the machine's load
+            words, bottleneck = re.compile(r"[\d.,]+"), re.compile(r" → the \w+ is the bottleneck")
+            assert words.sub("#", bottleneck.sub("", got)) == words.sub(
+                "#", bottleneck.sub("", want)
+            )
         else:
             assert got == want
     assert (tmp_path / "chute.db").exists()
