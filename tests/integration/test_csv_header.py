@@ -29,7 +29,7 @@ def test_undecodable_byte_in_the_header_is_an_error_naming_its_offset_and_create
     assert "Traceback" not in result.stderr
     [first, *_] = result.stderr.splitlines()
     assert first.startswith("error: ") and "line 1" in first
-    assert "0xe9 at byte offset 6" in first
+    assert "0xe9" in first and "byte offset 6" in first
     assert "--encoding" in result.stderr
     assert "\ufffd" not in result.stderr
     assert not table_exists(db_url, "t")

@@ -79,7 +79,9 @@ def test_the_summary_shows_batches_latency_and_the_waits(sqlite_url: str, tmp_pa
 
 def test_a_fixed_batch_size_is_kept(db_url: str, tmp_path: Path) -> None:
     path = _orders(tmp_path / "orders.csv", 10_500)
-    report = chute.load(path, into=db_url, table="orders", batch_rows=1_000)
+    # batch bytes are planned from the memory left above this process's RSS: give room, so
+    # that what earlier tests left in this process cannot cut the batches
+    report = chute.load(path, into=db_url, table="orders", batch_rows=1_000, memory_limit="64GiB")
     assert report.batch_sizing == "fixed"
     assert report.batch_rows == {"min": 500, "median": 1_000, "max": 1_000, "last": 500}
     assert report.batches == 11
@@ -118,7 +120,9 @@ def test_sqlite_takes_one_writer_and_says_so(sqlite_url: str, tmp_path: Path) ->
 
 def test_parallel_writers_load_everything_exactly_once(pg_url: str, tmp_path: Path) -> None:
     path = _orders(tmp_path / "orders.csv", 50_000)
-    report = chute.load(path, into=pg_url, table="orders", batch_rows=2_000, workers=4)
+    report = chute.load(
+        path, into=pg_url, table="orders", batch_rows=2_000, workers=4, memory_limit="64GiB"
+    )
     assert report.workers == 4
     assert (report.read, report.written, report.batches) == (50_000, 50_000, 25)
     assert query(pg_url, "SELECT count(*), count(DISTINCT id) FROM orders") == [(50_000, 50_000)]

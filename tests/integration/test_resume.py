@@ -54,6 +54,7 @@ def _rows(url: str, table: str) -> list[tuple[object, ...]]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_kill_9_at_twenty_random_moments_then_the_table_equals_a_clean_load(
     db_url: str, tmp_path: Path
 ) -> None:
@@ -117,12 +118,13 @@ def test_resume_says_where_and_counts_the_whole_load(sqlite_url: str, tmp_path: 
             into=sqlite_url,
             table="o",
             batch_rows=500,
+            memory_limit="64GiB",  # batches of 500 whatever earlier tests left in this process
             observers=[cancel],
             cancel=cancel.event,
         )
     first = info.value.report
     assert first is not None and first.written == 1_500
-    report = chute.load(path, into=sqlite_url, table="o", batch_rows=500)
+    report = chute.load(path, into=sqlite_url, table="o", batch_rows=500, memory_limit="64GiB")
     line = 1_502 + 1_500 // 97  # the header, and a quoted newline in every 97th record
     assert report.resumed_at == f"{path}, line {line}"
     assert f"resuming {path} at line {line}, 1,500 rows already loaded" in report.changes

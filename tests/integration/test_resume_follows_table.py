@@ -209,3 +209,22 @@ def test_a_stopped_atomic_load_of_a_fixed_file_publishes_with_restart(
     assert fresh.returncode == 0, fresh.stderr
     _all_rows_once(db_url)
     assert not _stage_tables(db_url)
+
+
+def test_a_sqlite_load_completed_before_tables_were_marked_is_not_loaded_again(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """A checkpoint completed by an earlier chute kept the table's rootpage as its token:
+    running the same load again still does nothing (an append would store it twice)."""
+    path = _csv(tmp_path / "t.csv", rows=50)
+    chute.load(path, into=sqlite_url, table="t")
+    (rootpage,) = query(sqlite_url, "SELECT rootpage FROM sqlite_master WHERE name = 't'")[0]
+    (trigger,) = query(sqlite_url, "SELECT name FROM sqlite_master WHERE type = 'trigger'")[0]
+    execute(
+        sqlite_url,
+        f'DROP TRIGGER "{trigger}"',
+        f"UPDATE _chute_checkpoints SET table_token = '{rootpage}'",
+    )
+    again = chute.load(path, into=sqlite_url, table="t")
+    assert again.nothing_to_do
+    assert query(sqlite_url, "SELECT count(*) FROM t") == [(50,)]

@@ -59,10 +59,10 @@ def open_checkpoint(
         )
         return "new"
     if found.completed:
-        if found.fingerprint != fingerprint or found.table_token != sink.table_token(target):
+        if found.fingerprint != fingerprint or not sink.is_table(target, found.table_token):
             checkpoints.clear()  # a new version of the file, or a new table: a new load
             return "new"
-    elif found.table_token is not None and found.table_token != sink.table_token(table):
+    elif found.table_token is not None and not sink.is_table(table, found.table_token):
         checkpoints.clear()
         what = f"its stage table {table}" if table != target else f"table {target}"
         again = ", and made anew," if sink.describe(table) is not None else ""

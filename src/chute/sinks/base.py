@@ -250,6 +250,10 @@ class Sink(ABC):
         """The identity of ``table``: kept by ALTER TABLE, renames and VACUUM, new when the
         table is dropped and made again (None: no table, or one never marked)."""
 
+    def is_table(self, table: str, token: str | None) -> bool:
+        """Whether ``token`` (from a checkpoint) is the identity of ``table`` as it is now."""
+        return token == self.table_token(table)
+
     def mark_table(self, table: str) -> str | None:
         """In the open transaction (or one of its own): give ``table`` an identity if the
         database has none of its own; return :meth:`table_token`."""

@@ -24,14 +24,14 @@ _NOT_TEXT = re.compile(rb"[\x00-\x08\x0e-\x19\x1c-\x1f]")
 
 def _looks_binary(sample: bytes, first: int) -> bool:
     """Whether control bytes make ``sample`` a binary file rather than text with a stray
-    one: one in the first line (the header, or the first record), or more than 1% of the
-    sample.  A stray NUL further down is left to the record that holds it (stored where the
-    database takes it, else rejected)."""
+    one: one in the first line (the header, or the first record), or more than 5% of the
+    sample (random bytes have about 10%).  A stray NUL further down is left to the record
+    that holds it (stored where the database takes it, else rejected)."""
     end = sample.find(b"\n")
     if end < 0 or first < end:
         return True
     count = len(_NOT_TEXT.findall(sample))
-    return count > 2 and count * 100 > len(sample)
+    return count > 2 and count * 20 > len(sample)
 
 
 def check_encoding(encoding: str) -> str:
