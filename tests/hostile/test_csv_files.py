@@ -46,7 +46,6 @@ CASES = [
         "header_only.csv",
         code=3,
         error=("no records",),
-        xfail={"*": CLASS_C_NOTHING},
     ),
     Case("header_empty_name", "header_empty_name.csv", code=3, error=("header field 2 is empty",)),
     Case("header_blank_name", "header_blank_name.csv", code=3, error=("header field 2 is empty",)),

@@ -339,7 +339,15 @@ def test_tsv_file_is_tab_separated(db_url: str, tmp_path: Path) -> None:
 def test_header_only_file_creates_nothing_and_reports_no_records(
     db_url: str, tmp_path: Path
 ) -> None:
-    report = load_text(tmp_path, "id,name\n", db_url)
+    with pytest.raises(SourceError, match="no records") as raised:
+        load_text(tmp_path, "id,name\n", db_url)
 
-    assert report.read == report.written == 0
-    assert report.status == "completed"
+    assert raised.value.exit_code == 3
+    report = raised.value.report
+    assert report is not None and report.read == report.written == 0
+    assert not query(
+        db_url,
+        "SELECT name FROM sqlite_master WHERE name = 't'"
+        if db_url.startswith("sqlite:")
+        else "SELECT to_regclass('t')::text WHERE to_regclass('t') IS NOT NULL",
+    )

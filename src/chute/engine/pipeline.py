@@ -46,6 +46,7 @@ from chute.errors import (
     Interrupted,
     RecordError,
     SinkError,
+    SourceError,
     TooManyRejectsError,
 )
 from chute.report import BatchStats, LoadReport
@@ -521,6 +522,11 @@ class Pipeline:
             if not self.report.read:  # else every record was rejected (see nothing_stored)
                 self.report.changes.append("the input holds no records; nothing was written")
             return None
+        if first is None and not self.report.read and self.must_store:
+            raise SourceError(
+                "the input holds a header but no records; nothing was written",
+                source=self.source.name,
+            )
         check_column_names(columns, self.sink.capabilities.max_name_bytes, self._database)
         missing_key = [k for k in self.key if k not in columns]
         existing = self.sink.describe(self.table)
