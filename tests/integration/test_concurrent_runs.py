@@ -51,9 +51,27 @@ def _paused_holder(path: Path, url: str, *extra: str) -> subprocess.Popen[str]:
     while _committed(url) == 0 and holder.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     holder.send_signal(signal.SIGSTOP)
+    _wait_stopped(holder.pid)  # kill() returns before every thread of it has stopped
     assert holder.poll() is None, "the load finished before it could be paused"
     assert 0 < _committed(url) < ROWS
     return holder
+
+
+def _wait_stopped(pid: int) -> None:
+    """Wait until every thread of ``pid`` is stopped (state T), so no commit is still on
+    its way when the test looks at the table."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        states = []
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                states.append((task / "stat").read_text().rsplit(")", 1)[1].split()[0])
+            except OSError:  # a thread that ended meanwhile
+                continue
+        if states and all(state in ("T", "t") for state in states):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} did not stop")
 
 
 def _all_rows_once(url: str, rows: int = ROWS) -> None:
