@@ -21,6 +21,8 @@ SINKS: dict[str, str] = {
     "postgresql": "chute.sinks.postgres:PostgresSink",
     "postgres": "chute.sinks.postgres:PostgresSink",
     "memory": "chute.sinks.memory:MemorySink",
+    "mysql": "chute.sinks.mysql:MysqlSink",
+    "mariadb": "chute.sinks.mysql:MysqlSink",
 }
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")

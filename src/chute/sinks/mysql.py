@@ -1,0 +1,508 @@
+"""MySQL and MariaDB (``mysql://user:pw@host:port/db``, ``mariadb://...``) through PyMySQL.
+
+Each batch is streamed to ``LOAD DATA LOCAL INFILE`` from memory (an ``os.pipe`` fed by a
+thread; no file on disk), the fastest path the server has.  When the server or the URL
+(``?local_infile=0``) does not allow it, batches go as multi-row ``INSERT`` statements
+instead, with a note.  The session is strict (``STRICT_ALL_TABLES`` and friends), in UTC
+(``time_zone = '+00:00'``) and takes ANSI double-quoted names.
+
+Traps this sink closes (see :mod:`chute.sinks.mysql_errors` for the codes):
+
+- ``LOAD DATA LOCAL`` turns refused values and duplicate keys into *warnings*, even in strict
+  mode (``'12x'`` stored as 12, strings cut short, a duplicate skipped).  After each load
+  the warnings are read; any warning refuses the piece (it is rolled back to its savepoint)
+  and the engine isolates the record the warning names (``at row N``), or bisects.
+- NULL travels as ``\\N``; an empty field is an empty string.
+- MariaDB and MySQL have no time-zone-aware timestamp that covers every date: a zoned
+  timestamp is stored in UTC in a ``DATETIME(6)`` column that carries the comment
+  ``chute: timestamptz, UTC`` (so chute knows it again).
+- The default collations compare case-insensitively and ignore trailing spaces, so ``'a'``
+  and ``'A '`` would be one key.  Tables chute creates use the exact binary, no-pad collation
+  (``utf8mb4_nopad_bin``; ``utf8mb4_0900_bin`` on MySQL 8): keys compare like PostgreSQL's.
+  An existing table keeps its own collation, and with it its own idea of a duplicate.
+- DDL commits the open transaction, so a staged load (``--atomic``, ``--mode replace``)
+  publishes with one ``RENAME TABLE target TO old, stage TO target`` (atomic in the server),
+  then drops the old table; ``capabilities.transactional_ddl`` is False.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import re
+import uuid
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pyarrow as pa
+import pymysql
+
+from chute.engine.columns import ColumnType, Kind, Stores
+from chute.engine.lock import Exclusive, Held, Holder, Taken
+from chute.errors import ConfigError, RecordError, SinkUnavailableError
+from chute.sinks.base import Capabilities, Counted, Mode, Sink, TableColumn, WriteCounts
+from chute.sinks.mysql_errors import LOCAL_INFILE_REFUSED, classify, warning_error
+from chute.sinks.mysql_load import LoadPath, load_batch
+from chute.sinks.mysql_schema import MysqlColumn, column_ddl, mysql_columns, table_options
+from chute.urls import redact, scrub
+
+log = logging.getLogger(__name__)
+
+SQL_MODE = (
+    "STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
+    "ANSI_QUOTES,NO_ENGINE_SUBSTITUTION"
+)
+_TOKEN = re.compile(r"\[chute:([0-9a-f]{32})\]")
+_SAVEPOINT = "chute_piece"
+
+
+def q(name: str) -> str:
+    """``name`` as a back-quoted MySQL identifier."""
+    if "\x00" in name:
+        raise ConfigError(f"column name {name!r} contains a NUL character")
+    return "`" + name.replace("`", "``") + "`"
+
+
+class MysqlSink(Sink, Exclusive):
+    schemes = ("mysql", "mariadb")
+    capabilities = Capabilities(
+        upsert=True,
+        transactions=True,
+        bulk_copy=True,
+        alter_column_type=True,
+        savepoints=True,
+        parallel_writes=True,
+        names_ignore_case=True,  # column names compare without regard to case
+        stores=Stores(exact_decimals=True, uuid=False),
+        max_name_bytes=64,
+    )
+    #: DDL commits the open transaction (CREATE, ALTER, RENAME, DROP of a real table)
+    transactional_ddl = False
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        bad = ConfigError(
+            f"malformed MySQL URL {redact(url)!r}",
+            hint="use mysql://user:password@host:port/database (or mariadb://...)",
+        )
+        try:
+            parts = urlsplit(url)
+            port = parts.port or 3306
+        except ValueError:
+            raise bad from None
+        database = unquote(parts.path.lstrip("/"))
+        if not database or "/" in database:
+            raise bad
+        params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        self._params: dict[str, Any] = {
+            "host": parts.hostname or "127.0.0.1",
+            "port": port,
+            "user": unquote(parts.username or "root"),
+            "password": unquote(parts.password or ""),
+            "database": database,
+        }
+        if "unix_socket" in params:
+            self._params["unix_socket"] = params["unix_socket"]
+        #: LOAD DATA LOCAL is tried unless the URL says ``local_infile=0``
+        self.local_infile = params.get("local_infile", "1").lower() not in ("0", "false", "off")
+        self.database = database
+        #: what this sink had to do differently (e.g. no LOAD DATA LOCAL), for the report
+        self.notes: list[str] = []
+        self._conn: Any = None
+        self._columns: dict[str, dict[str, MysqlColumn]] = {}
+        self._mariadb = True
+        self._max_packet = 16 * 1024 * 1024
+
+    @property
+    def display_url(self) -> str:
+        return redact(self.url)
+
+    def another(self) -> MysqlSink:
+        other = MysqlSink(self.url)
+        other.connect_timeout = self.connect_timeout
+        other.local_infile = self.local_infile
+        return other
+
+    # -- connection ----------------------------------------------------------------------
+
+    def connect(self) -> None:
+        try:
+            conn = pymysql.connect(
+                **self._params,
+                charset="utf8mb4",
+                autocommit=True,
+                local_infile=self.local_infile,
+                connect_timeout=self.connect_timeout or 10,
+                init_command=(
+                    f"SET SESSION sql_mode = '{SQL_MODE}', time_zone = '+00:00', "
+                    "max_error_count = 65535"
+                ),
+            )
+        except pymysql.MySQLError as exc:
+            code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 2003
+            message = scrub(str(exc.args[1] if len(exc.args) > 1 else exc), self.url)
+            raise SinkUnavailableError(
+                f"cannot connect to {self.display_url}: {message} ({code})",
+                hint="is the server running, and are the user, password and database right?",
+            ) from exc
+        self._conn = conn
+        version = str(self._query("SELECT VERSION()")[0][0])
+        self._mariadb = "mariadb" in version.lower()
+        self._max_packet = int(self._query("SELECT @@max_allowed_packet")[0][0])
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(pymysql.MySQLError, OSError):
+                self._conn.close()
+            self._conn = None
+
+    def _cursor(self) -> Any:
+        assert self._conn is not None, "connect() first"
+        return Counted(self._conn.cursor(), self)
+
+    def _query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        cur = self._cursor()
+        try:
+            cur.execute(sql, params)
+            return list(cur.fetchall()) if cur.description else []
+        except pymysql.MySQLError as exc:
+            raise _wrap(exc) from exc
+        finally:
+            cur.close()
+
+    # -- Sink: SQL --------------------------------------------------------------------------
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement written for any SQL sink (``?`` placeholders, double-quoted
+        names, ``ON CONFLICT (k) DO UPDATE SET c = excluded.c``) on MySQL."""
+        sql = portable(sql)
+        if params:
+            sql = sql.replace("%", "%%").replace("?", "%s")
+            return self._query(sql, list(params))
+        return self._query(sql)
+
+    # -- Sink: tables -----------------------------------------------------------------------
+
+    def _mysql_columns(self, table: str) -> dict[str, MysqlColumn]:
+        if table not in self._columns:
+            self._columns[table] = mysql_columns(self._query, table)
+        return self._columns[table]
+
+    def forget_table(self, table: str) -> None:
+        self._columns.pop(table, None)
+
+    def describe(self, table: str) -> list[TableColumn] | None:
+        cols = self._mysql_columns(table)
+        if not cols:
+            del self._columns[table]
+            return None
+        return [c.table_column() for c in cols.values()]
+
+    def create_table(self, table: str, columns: dict[str, ColumnType], key: list[str]) -> None:
+        cols = [column_ddl(q(n), t, key=n in key, keys=len(key)) for n, t in columns.items()]
+        if key:
+            cols.append(f"PRIMARY KEY ({', '.join(q(k) for k in key)})")
+        token = uuid.uuid4().hex
+        self._ddl(
+            f"CREATE TABLE {q(table)} ({', '.join(cols)}) "
+            f"{table_options(self._mariadb)} COMMENT = '[chute:{token}]'"
+        )
+        self._columns.pop(table, None)
+
+    def alter_column(
+        self,
+        table: str,
+        column: str,
+        new_type: ColumnType,
+        columns: dict[str, ColumnType],
+        key: list[str],
+    ) -> None:
+        old = columns.get(column)
+        ddl = column_ddl(q(column), new_type, key=column in key, keys=len(key))
+        self._ddl(f"ALTER TABLE {q(table)} MODIFY COLUMN {ddl}")
+        if old is not None and old.kind is Kind.BOOLEAN and new_type.kind is Kind.TEXT:
+            self._query(  # booleans were 1/0 (tinyint): keep the words that were read
+                f"UPDATE {q(table)} SET {q(column)} = CASE {q(column)} WHEN '1' THEN 'true' "
+                f"WHEN '0' THEN 'false' END"
+            )
+        self._columns.pop(table, None)
+
+    def add_column(self, table: str, column: str, new_type: ColumnType) -> None:
+        ddl = column_ddl(q(column), new_type, key=False, keys=0)
+        self._ddl(f"ALTER TABLE {q(table)} ADD COLUMN {ddl}")
+        self._columns.pop(table, None)
+
+    def _ddl(self, sql: str) -> None:
+        self._query(sql)
+
+    def primary_key(self, table: str) -> list[str]:
+        return next((cols for name, cols in self._indexes(table) if name == "PRIMARY"), [])
+
+    def unique_keys(self, table: str) -> list[list[str]]:
+        return [cols for _name, cols in self._indexes(table)]
+
+    def _indexes(self, table: str) -> list[tuple[str, list[str]]]:
+        rows = self._query(
+            "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS "
+            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s AND NON_UNIQUE = 0 "
+            "AND SUB_PART IS NULL ORDER BY INDEX_NAME, SEQ_IN_INDEX",
+            [table],
+        )
+        found: dict[str, list[str]] = {}
+        for name, index, column in rows:
+            if name == table:  # information_schema compares names without case
+                found.setdefault(index, []).append(column)
+        return list(found.items())
+
+    def existing_keys(self, table: str, key: list[str], batch: pa.RecordBatch) -> list[int]:
+        if batch.num_rows == 0:
+            return []
+        keys = batch.select(key).to_pylist()
+        found: set[tuple[Any, ...]] = set()
+        cols = ", ".join(q(k) for k in key)
+        step = 1000
+        for lo in range(0, len(keys), step):
+            chunk = [tuple(r[k] for k in key) for r in keys[lo : lo + step]]
+            marks = ", ".join("(" + ", ".join(["%s"] * len(key)) + ")" for _ in chunk)
+            rows = self._query(
+                f"SELECT {cols} FROM {q(table)} WHERE ({cols}) IN ({marks})",
+                [v for r in chunk for v in r],
+            )
+            found.update(tuple(_norm(v) for v in r) for r in rows)
+        return [i for i, r in enumerate(keys) if tuple(_norm(r[k]) for k in key) in found]
+
+    # -- table identity: a token in the table's comment (kept by ALTER TABLE and RENAME)
+
+    def table_token(self, table: str) -> str | None:
+        rows = self._query(
+            "SELECT TABLE_NAME, TABLE_COMMENT FROM information_schema.TABLES "
+            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+            [table],
+        )
+        for name, comment in rows:
+            if name == table:
+                match = _TOKEN.search(comment or "")
+                return match.group(1) if match else None
+        return None
+
+    def mark_table(self, table: str) -> str | None:
+        token = self.table_token(table)
+        if token is None and self.describe(table) is not None:
+            # a table made by someone else: its comment keeps what it was, with the token
+            rows = self._query(
+                "SELECT TABLE_NAME, TABLE_COMMENT FROM information_schema.TABLES "
+                "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+                [table],
+            )
+            comment = next((c for n, c in rows if n == table), "") or ""
+            token = uuid.uuid4().hex
+            self._query(f"ALTER TABLE {q(table)} COMMENT = %s", [f"{comment} [chute:{token}]"])
+        return token
+
+    def lock_load(self, name: str, holder: Holder) -> Held:
+        return _NamedLock.take(self.another(), f"chute:{self.database}:{name}"[:64], holder)
+
+    # -- transactions -----------------------------------------------------------------------
+
+    def begin(self) -> None:
+        self._query("START TRANSACTION")
+
+    def commit(self) -> None:
+        self._query("COMMIT")
+
+    def rollback(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(pymysql.MySQLError, OSError):
+                self._conn.rollback()
+
+    def savepoint(self) -> None:
+        self._query(f"SAVEPOINT {_SAVEPOINT}")
+
+    def rollback_to_savepoint(self) -> None:
+        self._query(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+        self._query(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+
+    def release_savepoint(self) -> None:
+        self._query(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def _path(self) -> LoadPath:
+        return LoadPath(
+            cursor=self._cursor,
+            local_infile=self.local_infile,
+            max_packet=self._max_packet,
+        )
+
+    def _load(self, table: str, batch: pa.RecordBatch, *, allowed: frozenset[int]) -> int:
+        """Put ``batch`` into ``table``; return the rows stored.  Warnings other than
+        ``allowed`` codes refuse the batch (:class:`RecordError`)."""
+        if self.local_infile:
+            try:
+                stored, warnings = load_batch(self._path(), q(table), batch, local=True)
+            except pymysql.MySQLError as exc:
+                if exc.args and exc.args[0] in LOCAL_INFILE_REFUSED:
+                    self._no_local_infile(exc)
+                    return self._load(table, batch, allowed=allowed)
+                raise _wrap(exc) from exc
+        else:
+            try:
+                stored, warnings = load_batch(self._path(), q(table), batch, local=False)
+            except pymysql.MySQLError as exc:
+                raise _wrap(exc) from exc
+        refused = [w for w in warnings if w[1] not in allowed]
+        if refused:
+            raise warning_error(refused)
+        return stored
+
+    def _no_local_infile(self, exc: pymysql.MySQLError) -> None:
+        self.local_infile = False
+        note = (
+            f"the server does not allow LOAD DATA LOCAL ({exc.args[0]}): batches go as "
+            "multi-row INSERT statements (slower); SET GLOBAL local_infile = 1 to allow it"
+        )
+        self.notes.append(note)
+        log.warning(note)
+
+    def write_rows(
+        self, table: str, batch: pa.RecordBatch, mode: Mode, key: list[str]
+    ) -> WriteCounts:
+        n = batch.num_rows
+        if n == 0:
+            return WriteCounts()
+        if mode is Mode.APPEND or (mode is Mode.REPLACE and not key):
+            self._load(table, batch, allowed=frozenset())
+            return WriteCounts(created=n)
+        if mode is Mode.IGNORE and self.local_infile:
+            # LOAD DATA LOCAL skips a duplicate key with warning 1062: the skipped rows
+            created = self._load(table, batch, allowed=frozenset({1062}))
+            return WriteCounts(created=created, skipped=n - created)
+        stage = self._stage(table, batch)
+        self._load(stage, batch, allowed=frozenset())
+        try:
+            return self._merge(table, stage, list(batch.schema.names), mode, key, n)
+        finally:
+            self._query(f"DELETE FROM {q(stage)}")
+
+    def _stage(self, table: str, batch: pa.RecordBatch) -> str:
+        """A temporary table like ``table`` (its types check the values as the target's
+        would); temporary tables neither commit nor outlive the connection."""
+        name = "_chute_tmp_" + hashlib.sha1(table.encode()).hexdigest()[:16]
+        self._query(f"CREATE TEMPORARY TABLE IF NOT EXISTS {q(name)} LIKE {q(table)}")
+        return name
+
+    def _merge(
+        self, table: str, stage: str, names: list[str], mode: Mode, key: list[str], n: int
+    ) -> WriteCounts:
+        cols = ", ".join(q(c) for c in names)
+        select = f"SELECT {', '.join('s.' + q(c) for c in names)} FROM {q(stage)} s"
+        insert = f"INSERT INTO {q(table)} ({cols}) {select}"
+        if mode is Mode.APPEND:
+            self._query(insert)
+            return WriteCounts(created=n if n >= 0 else self._count(stage))
+        total = n if n >= 0 else self._count(stage)
+        match = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in key)
+        # the keys already there, locked (next-key locks keep others from adding them now)
+        (existing,) = self._query(
+            f"SELECT COUNT(*) FROM {q(stage)} s JOIN {q(table)} t ON {match} FOR UPDATE"
+        )[0]
+        existing = int(existing)
+        others = [c for c in names if c not in key]
+        if mode is Mode.UPSERT and others:
+            sets = ", ".join(f"{q(c)} = s.{q(c)}" for c in others)
+        else:
+            sets = f"{q(key[0])} = {q(key[0])}" if key else ""
+        self._query(f"{insert} ON DUPLICATE KEY UPDATE {sets}")
+        if mode is Mode.UPSERT:
+            return WriteCounts(created=total - existing, updated=existing)
+        return WriteCounts(created=total - existing, skipped=existing)
+
+    def _count(self, table: str) -> int:
+        return int(self._query(f"SELECT COUNT(*) FROM {q(table)}")[0][0])
+
+    # -- staged loads -----------------------------------------------------------------------
+
+    def create_like(self, table: str, like: str, key: list[str]) -> None:
+        self._ddl(f"CREATE TABLE {q(table)} LIKE {q(like)}")
+        # the copy took the comment, token and all: it is a table of its own
+        self._query(f"ALTER TABLE {q(table)} COMMENT = %s", [f"[chute:{uuid.uuid4().hex}]"])
+        self._columns.pop(table, None)
+
+    def merge_from(
+        self, table: str, stage: str, columns: list[str], mode: Mode, key: list[str]
+    ) -> WriteCounts:
+        return self._merge(table, stage, columns, mode, key, -1)
+
+    def swap_in(self, table: str, stage: str) -> None:
+        """Put ``stage`` in place of ``table`` in one atomic ``RENAME TABLE`` (it commits
+        the open transaction: MySQL's DDL is not transactional), then drop the old table."""
+        exists = self.describe(table) is not None
+        if exists:
+            old = "_chute_old_" + hashlib.sha1(table.encode()).hexdigest()[:16]
+            self._query(f"DROP TABLE IF EXISTS {q(old)}")
+            self._query(f"RENAME TABLE {q(table)} TO {q(old)}, {q(stage)} TO {q(table)}")
+            self._query(f"DROP TABLE {q(old)}")
+        else:
+            self._query(f"RENAME TABLE {q(stage)} TO {q(table)}")
+        self._columns.pop(table, None)
+        self._columns.pop(stage, None)
+
+    def drop_table(self, table: str) -> None:
+        self._query(f"DROP TABLE IF EXISTS {q(table)}")
+        self._columns.pop(table, None)
+
+
+def _norm(value: Any) -> Any:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+_CONFLICT = re.compile(r"ON CONFLICT \([^)]*\) DO UPDATE SET", re.IGNORECASE)
+_EXCLUDED = re.compile(r"\bexcluded\.(\w+)", re.IGNORECASE)
+_TEXT_KEY = re.compile(r"\b(\w+) text PRIMARY KEY", re.IGNORECASE)
+
+
+def portable(sql: str) -> str:
+    """SQL the engine writes for every SQL sink, in MySQL's words: an upsert's
+    ``ON CONFLICT (k) DO UPDATE SET c = excluded.c`` as ``ON DUPLICATE KEY UPDATE c =
+    VALUES(c)``, and a ``text`` primary key (MySQL cannot index a TEXT whole) as a
+    ``varchar(255)``.  Double-quoted names are read as names (ANSI_QUOTES)."""
+    sql = _CONFLICT.sub("ON DUPLICATE KEY UPDATE", sql)
+    sql = _EXCLUDED.sub(r"VALUES(\1)", sql)
+    return _TEXT_KEY.sub(r"\1 varchar(255) PRIMARY KEY", sql)
+
+
+def _wrap(exc: pymysql.MySQLError) -> Exception:
+    args = exc.args
+    if args and isinstance(args[0], int):
+        message = str(args[1]) if len(args) > 1 else ""
+        return classify(args[0], message, lost="lost the database: ")
+    return classify(2013, str(exc), lost="lost the database: ")
+
+
+class _NamedLock:
+    """A load's lock: ``GET_LOCK(name, 0)`` on a connection of its own; the server lets
+    it go when the connection ends, also when the process holding it was killed."""
+
+    def __init__(self, sink: MysqlSink) -> None:
+        self._sink: MysqlSink | None = sink
+
+    @classmethod
+    def take(cls, sink: MysqlSink, name: str, holder: Holder) -> _NamedLock:
+        sink.connect()
+        try:
+            if sink.execute("SELECT GET_LOCK(?, 0)", [name])[0][0] == 1:
+                return cls(sink)
+            raise Taken(None)
+        except BaseException:
+            sink.close()
+            raise
+
+    def release(self) -> None:
+        if self._sink is not None:
+            self._sink.close()
+            self._sink = None
+
+
+__all__ = ["MysqlSink", "RecordError"]
