@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the local services the tests need are up, starting them when stopped.
-# PostgreSQL and RabbitMQ on this machine are managed; a CHUTE_TEST_POSTGRES_URL or
-# CHUTE_TEST_AMQP_URL elsewhere is left alone.
+# PostgreSQL, MariaDB and RabbitMQ on this machine are managed; a CHUTE_TEST_POSTGRES_URL,
+# CHUTE_TEST_MYSQL_URL or CHUTE_TEST_AMQP_URL elsewhere is left alone.
 set -euo pipefail
 
 start_rabbitmq() {
@@ -29,6 +29,33 @@ start_rabbitmq() {
   echo "services: RabbitMQ did not come up in 60 s" >&2
 }
 start_rabbitmq
+
+start_mariadb() {
+  local url="${CHUTE_TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306/mysql}"
+  case "$url" in
+    *@127.0.0.1*|*@localhost*|*://127.0.0.1*|*://localhost*) ;;
+    *) return 0 ;;
+  esac
+  if (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/null; then
+    return 0
+  fi
+  if [ ! -x /usr/sbin/mariadbd ]; then
+    echo "services: MariaDB is not running and /usr/sbin/mariadbd is not installed" >&2
+    return 0  # the tests then skip, or fail under CHUTE_REQUIRE_SERVICES=1
+  fi
+  echo "services: starting MariaDB" >&2
+  mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
+  start-stop-daemon --start --oknodo --background --chuid mysql \
+    --exec /usr/sbin/mariadbd -- --local-infile=1 || true
+  for _ in $(seq 1 60); do
+    if (exec 3<>/dev/tcp/127.0.0.1/3306) 2>/dev/null; then
+      return 0
+    fi
+    sleep 1
+  done
+  echo "services: MariaDB did not come up in 60 s" >&2
+}
+start_mariadb
 
 url="${CHUTE_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
 case "$url" in

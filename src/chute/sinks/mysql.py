@@ -411,9 +411,10 @@ class MysqlSink(Sink, Exclusive):
         existing = int(existing)
         others = [c for c in names if c not in key]
         if mode is Mode.UPSERT and others:
-            sets = ", ".join(f"{q(c)} = s.{q(c)}" for c in others)
+            sets = ", ".join(f"{q(table)}.{q(c)} = s.{q(c)}" for c in others)
         else:
-            sets = f"{q(key[0])} = {q(key[0])}" if key else ""
+            k = f"{q(table)}.{q(key[0])}"
+            sets = f"{k} = {k}"
         self._query(f"{insert} ON DUPLICATE KEY UPDATE {sets}")
         if mode is Mode.UPSERT:
             return WriteCounts(created=total - existing, updated=existing)
