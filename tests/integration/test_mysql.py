@@ -80,9 +80,9 @@ def test_values_the_server_would_coerce_are_rejects_at_their_lines(
     base = url.split("?")[0]
     mysql_execute(base, "CREATE TABLE t (id int PRIMARY KEY, n int, s varchar(3), d date)")
     lines = [f"{i},{i},ok,2024-01-01" for i in range(1, 21)]
-    lines[11] = "12,12x,ok,2024-01-01"  # line 13: '12x' into int (LOAD DATA stores 12)
-    lines[14] = "15,15,long,2024-01-01"  # line 16: too long for varchar(3) (stored cut)
-    lines[16] = "17,17,ok,2024-02-30"  # line 18: no such date (stored as 0000-00-00)
+    lines[11] = "12,12x,ok,2024-01-01"  # line 13: '12x' into int (LOAD DATA would store 12)
+    lines[14] = "15,15,long,2024-01-01"  # line 16: too long for varchar(3) (it would cut)
+    lines[16] = "17,17,ok,2024-02-30"  # line 18: no such date (it would store 0000-00-00)
 
     report = load_text(tmp_path, "id,n,s,d\n" + "\n".join(lines) + "\n", url)
 
@@ -194,3 +194,36 @@ def test_local_infile_refused_falls_back_to_insert_with_a_note(mysql_url: str) -
     assert not sink.local_infile
     assert sink.notes and "LOAD DATA LOCAL" in sink.notes[0]
     assert rows(mysql_url, "SELECT id FROM t ORDER BY id") == [(1,), (2,), (3,)]
+
+
+def test_what_load_data_would_store_changed_is_refused_by_the_server_at_its_line(
+    url: str, tmp_path: Path
+) -> None:
+    """Values Arrow's casts take but the column cannot hold as they are: LOAD DATA LOCAL
+    would store them changed with a warning; each is a database reject at its line."""
+    base = url.split("?")[0]
+    mysql_execute(
+        base,
+        "CREATE TABLE t (id int PRIMARY KEY, small tinyint, price decimal(5,2), "
+        "name varchar(10) NOT NULL, qty int CHECK (qty >= 0))",
+    )
+    lines = [f"{i},1,1.50,n{i},{i}" for i in range(1, 31)]
+    lines[4] = "5,300,1.50,n5,5"  # line 6: out of range for tinyint (stored as 127)
+    lines[9] = "10,1,1234.50,n10,10"  # line 11: over decimal(5,2) (stored as 999.99)
+    lines[19] = "20,1,1.50,,20"  # line 21: NULL into NOT NULL (stored as '')
+    lines[24] = "25,1,1.50,n25,-1"  # line 26: CHECK fails
+
+    report = load_text(tmp_path, "id,small,price,name,qty\n" + "\n".join(lines) + "\n", url)
+
+    found = rejects_in(report, tmp_path / "t.rejects.jsonl")
+    assert [(r["line"], r["error"]) for r in found] == [
+        (6, "database"),
+        (11, "database"),
+        (21, "constraint"),  # chute knows NOT NULL columns: refused before the server
+        (26, "database"),
+    ]
+    stored = rows(base, "SELECT id FROM t ORDER BY id")
+    assert [r[0] for r in stored] == [i for i in range(1, 31) if i not in (5, 10, 20, 25)]
+    assert rows(base, "SELECT small, price, name FROM t WHERE id = 4") == [
+        (1, Decimal("1.50"), "n4")
+    ]
