@@ -4,6 +4,7 @@ a clean load (checkpoints commit with the rows in InnoDB)."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import chute
-from tests.mysql_server import mysql_query, mysql_url
+from tests.mysql_server import mysql_execute, mysql_query, mysql_url
 
 __all__ = ["mysql_url"]  # the fixture
 
@@ -110,3 +111,47 @@ def test_kill_9_at_seeded_moments_then_the_table_equals_a_clean_load(
     assert again.returncode == 0, again.stderr
     assert "already loaded completely" in again.stdout
     assert mysql_query(mysql_url, "SELECT count(*) FROM orders") == [(ROWS,)]
+
+
+@pytest.mark.parametrize(
+    ("how", "fault"),
+    [
+        ("--mode replace", "stage-published:1:kill"),
+        ("--mode replace", "completion-mark:1:kill"),
+        ("--mode replace", "stage-published:1:raise"),
+        ("--atomic", "stage-published:1:kill"),
+        ("--atomic", "completion-mark:1:kill"),
+    ],
+)
+def test_a_staged_load_crashed_before_its_commit_leaves_the_table_then_publishes_once(
+    mysql_url: str, tmp_path: Path, how: str, fault: str
+) -> None:
+    """DDL commits on MySQL, so the swap (RENAME TABLE) waits for the publish commit: a
+    crash before it leaves the old table whole; the rerun publishes once."""
+    path = _orders(tmp_path / "orders.csv", 3000)
+    mysql_execute(
+        mysql_url,
+        "CREATE TABLE orders (id bigint PRIMARY KEY, name text, amount decimal(12,2), "
+        "at timestamp(6) NULL DEFAULT NULL, note text)",
+        "INSERT INTO orders VALUES (1000, 'old', 1, NULL, NULL), (5000, 'old', 2, NULL, NULL)",
+    )
+    old = _rows(mysql_url, "orders")
+    cmd = _cmd(path, mysql_url, "--key", "id", *how.split())
+    if how == "--atomic":
+        cmd += ["--mode", "upsert"]
+    crashed = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=300, env={**os.environ, "CHUTE_FAULT": fault}
+    )
+    assert crashed.returncode == (-9 if fault.endswith("kill") else 5), crashed.stderr
+    assert _rows(mysql_url, "orders") == old
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    ids = [r[0] for r in _rows(mysql_url, "orders")]
+    expected = list(range(1, 3001)) + ([5000] if how == "--atomic" else [])
+    assert ids == expected
+    leftovers = mysql_query(
+        mysql_url,
+        "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+        "AND TABLE_NAME LIKE '\\_chute\\_%' AND TABLE_NAME <> '_chute_checkpoints'",
+    )
+    assert leftovers == []

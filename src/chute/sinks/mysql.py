@@ -113,6 +113,9 @@ class MysqlSink(Sink, Exclusive):
         self._conn: Any = None
         self._columns: dict[str, dict[str, MysqlColumn]] = {}
         self._mariadb = True
+        self._in_transaction = False  # between begin() and commit()/rollback()
+        self._pending_drops: list[str] = []  # see drop_table
+        self._pending_swap: tuple[str, str] | None = None  # see swap_in
         self._max_packet = 16 * 1024 * 1024
 
     @property
@@ -288,6 +291,8 @@ class MysqlSink(Sink, Exclusive):
         return None
 
     def mark_table(self, table: str) -> str | None:
+        if self._pending_swap is not None and self._pending_swap[0] == table:
+            table = self._pending_swap[1]  # the stage is the table once this commits
         token = self.table_token(table)
         if token is None and self.describe(table) is not None:
             # a table made by someone else: its comment keeps what it was, with the token
@@ -308,11 +313,22 @@ class MysqlSink(Sink, Exclusive):
 
     def begin(self) -> None:
         self._query("START TRANSACTION")
+        self._in_transaction = True
 
     def commit(self) -> None:
+        self._in_transaction = False
         self._query("COMMIT")
+        swap, self._pending_swap = self._pending_swap, None
+        if swap is not None:
+            self._swap(*swap)
+        drops, self._pending_drops = self._pending_drops, []
+        for table in drops:  # a crash before this leaves a stage the next run drops
+            self._query(f"DROP TABLE IF EXISTS {q(table)}")
 
     def rollback(self) -> None:
+        self._in_transaction = False
+        self._pending_drops = []
+        self._pending_swap = None
         if self._conn is not None:
             with contextlib.suppress(pymysql.MySQLError, OSError):
                 self._conn.rollback()
@@ -435,10 +451,19 @@ class MysqlSink(Sink, Exclusive):
         return self._merge(table, stage, columns, mode, key, -1)
 
     def swap_in(self, table: str, stage: str) -> None:
-        """Put ``stage`` in place of ``table`` in one atomic ``RENAME TABLE`` (it commits
-        the open transaction: MySQL's DDL is not transactional), then drop the old table."""
-        exists = self.describe(table) is not None
-        if exists:
+        """Put ``stage`` in place of ``table`` with one atomic ``RENAME TABLE``.  DDL is
+        not transactional here (a RENAME commits the open transaction), so inside a
+        transaction the swap waits for :meth:`commit`: the completion mark commits first,
+        then the swap.  A crash between the two leaves the old table and a completed mark
+        for the stage's token, which no table has: the next run loads again, as for a
+        table made anew (never half of each)."""
+        if self._in_transaction:
+            self._pending_swap = (table, stage)
+            return
+        self._swap(table, stage)
+
+    def _swap(self, table: str, stage: str) -> None:
+        if self.describe(table) is not None:
             old = "_chute_old_" + hashlib.sha1(table.encode()).hexdigest()[:16]
             self._query(f"DROP TABLE IF EXISTS {q(old)}")
             self._query(f"RENAME TABLE {q(table)} TO {q(old)}, {q(stage)} TO {q(table)}")
@@ -449,7 +474,13 @@ class MysqlSink(Sink, Exclusive):
         self._columns.pop(stage, None)
 
     def drop_table(self, table: str) -> None:
-        self._query(f"DROP TABLE IF EXISTS {q(table)}")
+        """Drop ``table``; inside a transaction, once it commits (a DROP would commit it
+        early: an atomic load's merge must commit with its completion mark, before the
+        stage goes)."""
+        if self._in_transaction:
+            self._pending_drops.append(table)
+        else:
+            self._query(f"DROP TABLE IF EXISTS {q(table)}")
         self._columns.pop(table, None)
 
 
