@@ -1,4 +1,4 @@
-"""The bytes the MySQL sink sends, the SQL it rewrites, and its errors by code (no server)."""
+"""The bytes the MySQL sink sends, its dialect, and its errors by code (no server)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from decimal import Decimal
 
 import pyarrow as pa
 
-from chute.errors import ConfigError, RecordError, SinkError, SinkUnavailableError
-from chute.sinks.mysql import portable
-from chute.sinks.mysql_errors import classify, warning_error
+from chute.errors import ConfigError, RecordError, Refusal, SinkError, SinkUnavailableError
+from chute.sinks.mysql_errors import DIALECT, classify, warning_error
 from chute.sinks.mysql_wire import insert_rows, load_data_bytes
 
 
@@ -50,27 +49,27 @@ def test_insert_rows_quote_escape_and_split_under_the_packet_budget() -> None:
     assert b",".join(blob for _, blob in chunks) == insert_rows(batch, 10_000)[0][1]
 
 
-def test_engine_sql_is_rewritten_for_mysql() -> None:
-    sql = (
-        "INSERT INTO _chute_checkpoints (load_key, a, saved_at) VALUES (?, ?, ?) "
-        "ON CONFLICT (load_key) DO UPDATE SET a = excluded.a, saved_at = excluded.saved_at"
+def test_the_dialect_writes_mysql_upserts_and_renames() -> None:
+    assert DIALECT.upsert("cp", ["k", "a"], ["k"], "VALUES (?, ?)") == (
+        "INSERT INTO `cp` (`k`, `a`) VALUES (?, ?) ON DUPLICATE KEY UPDATE `a` = VALUES(`a`)"
     )
-    assert portable(sql) == (
-        "INSERT INTO _chute_checkpoints (load_key, a, saved_at) VALUES (?, ?, ?) "
-        "ON DUPLICATE KEY UPDATE a = VALUES(a), saved_at = VALUES(saved_at)"
+    assert DIALECT.insert_ignore("t", ["k"], ["k"], "SELECT 1") == (
+        "INSERT INTO `t` (`k`) SELECT 1 ON DUPLICATE KEY UPDATE `k` = `k`"
     )
-    assert portable("CREATE TABLE x (\n    load_key text PRIMARY KEY,") == (
-        "CREATE TABLE x (\n    load_key varchar(255) PRIMARY KEY,"
-    )
+    assert DIALECT.rename_table("a", "b") == "RENAME TABLE `a` TO `b`"
+    assert DIALECT.quote("we`ird") == "`we``ird`"
+    assert not DIALECT.transactional_ddl
 
 
 def test_errors_are_classified_by_code_never_by_words() -> None:
     dup = classify(1062, "Duplicate entry '2' for key 'PRIMARY'")
     assert isinstance(dup, RecordError) and dup.sqlstate == "23000"
+    assert dup.refusal is Refusal.DUPLICATE_KEY
     bad = classify(1366, "Incorrect integer value: '12x' for column `d`.`t`.`n` at row 3")
     assert isinstance(bad, RecordError) and bad.row == 2
     deadlock = classify(1213, "anything at all")
-    assert type(deadlock) is SinkError and deadlock.sqlstate == "40001"
+    assert isinstance(deadlock, RecordError) and deadlock.refusal is Refusal.RETRY
+    assert DIALECT.classify("1062", "Duplicate entry").refusal is Refusal.DUPLICATE_KEY  # type: ignore[attr-defined]
     assert isinstance(classify(2003, "Can't connect"), SinkUnavailableError)
     assert isinstance(classify(1045, "Access denied"), SinkUnavailableError)
     assert isinstance(classify(1142, "INSERT command denied"), ConfigError)

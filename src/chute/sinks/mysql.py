@@ -39,13 +39,24 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pyarrow as pa
 import pymysql
 
-from chute.engine.columns import ColumnType, Kind, Stores
-from chute.engine.lock import Exclusive, Held, Holder, Taken
-from chute.errors import ConfigError, RecordError, SinkUnavailableError
-from chute.sinks.base import Capabilities, Counted, Mode, Sink, TableColumn, WriteCounts
-from chute.sinks.mysql_errors import LOCAL_INFILE_REFUSED, classify, warning_error
+from chute.coltypes import ColumnType, Kind, Stores
+from chute.errors import ConfigError, SinkUnavailableError
+from chute.sinks.contract import (
+    Capabilities,
+    Held,
+    Holder,
+    LoadLocks,
+    Mode,
+    Savepoints,
+    TableColumn,
+    Taken,
+    WriteCounts,
+)
+from chute.sinks.mysql_errors import DIALECT, LOCAL_INFILE_REFUSED, classify, warning_error
 from chute.sinks.mysql_load import LoadPath, load_batch
 from chute.sinks.mysql_schema import MysqlColumn, column_ddl, mysql_columns, table_options
+from chute.sinks.sql.counted import Counted
+from chute.sinks.sql.sql_sink import SqlSink
 from chute.urls import redact, scrub
 
 log = logging.getLogger(__name__)
@@ -65,21 +76,16 @@ def q(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-class MysqlSink(Sink, Exclusive):
+class MysqlSink(SqlSink, Savepoints, LoadLocks):
     schemes = ("mysql", "mariadb")
+    dialect = DIALECT
     capabilities = Capabilities(
-        upsert=True,
-        transactions=True,
-        bulk_copy=True,
-        alter_column_type=True,
-        savepoints=True,
         parallel_writes=True,
         names_ignore_case=True,  # column names compare without regard to case
         stores=Stores(exact_decimals=True, uuid=False),
-        max_name_bytes=64,
+        max_name_bytes=DIALECT.max_name_bytes,
+        transactional_ddl=DIALECT.transactional_ddl,  # see swap_in
     )
-    #: DDL commits the open transaction (CREATE, ALTER, RENAME, DROP of a real table)
-    transactional_ddl = False
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
@@ -178,9 +184,8 @@ class MysqlSink(Sink, Exclusive):
     # -- Sink: SQL --------------------------------------------------------------------------
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run one statement written for any SQL sink (``?`` placeholders, double-quoted
-        names, ``ON CONFLICT (k) DO UPDATE SET c = excluded.c``) on MySQL."""
-        sql = portable(sql)
+        """Run one statement (``?`` placeholders) in the open transaction, or in one of its
+        own when none is open."""
         if params:
             sql = sql.replace("%", "%%").replace("?", "%s")
             return self._query(sql, list(params))
@@ -488,21 +493,6 @@ def _norm(value: Any) -> Any:
     return value.decode() if isinstance(value, bytes) else value
 
 
-_CONFLICT = re.compile(r"ON CONFLICT \([^)]*\) DO UPDATE SET", re.IGNORECASE)
-_EXCLUDED = re.compile(r"\bexcluded\.(\w+)", re.IGNORECASE)
-_TEXT_KEY = re.compile(r"\b(\w+) text PRIMARY KEY", re.IGNORECASE)
-
-
-def portable(sql: str) -> str:
-    """SQL the engine writes for every SQL sink, in MySQL's words: an upsert's
-    ``ON CONFLICT (k) DO UPDATE SET c = excluded.c`` as ``ON DUPLICATE KEY UPDATE c =
-    VALUES(c)``, and a ``text`` primary key (MySQL cannot index a TEXT whole) as a
-    ``varchar(255)``.  Double-quoted names are read as names (ANSI_QUOTES)."""
-    sql = _CONFLICT.sub("ON DUPLICATE KEY UPDATE", sql)
-    sql = _EXCLUDED.sub(r"VALUES(\1)", sql)
-    return _TEXT_KEY.sub(r"\1 varchar(255) PRIMARY KEY", sql)
-
-
 def _wrap(exc: pymysql.MySQLError) -> Exception:
     args = exc.args
     if args and isinstance(args[0], int):
@@ -535,4 +525,4 @@ class _NamedLock:
             self._sink = None
 
 
-__all__ = ["MysqlSink", "RecordError"]
+__all__ = ["MysqlSink"]

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import re
 
-from chute.errors import ChuteError, ConfigError, RecordError, SinkError, SinkUnavailableError
+from chute.errors import (
+    ChuteError,
+    ConfigError,
+    RecordError,
+    Refusal,
+    SinkError,
+    SinkUnavailableError,
+)
+from chute.sinks.sql.dialect import Dialect
 
 #: the server (or the client) does not allow LOAD DATA LOCAL: use INSERT instead
 LOCAL_INFILE_REFUSED = frozenset(
@@ -114,11 +122,12 @@ def classify(code: int, message: str, *, lost: str = "") -> ChuteError:
     if code in UNAVAILABLE or 2000 <= code < 3000:
         return SinkUnavailableError(f"{lost}{message} ({code})", sqlstate=sqlstate_of(code))
     if code in RECORD:
-        err = RecordError(f"{message} ({code})", sqlstate=RECORD[code])
+        refusal = Refusal.DUPLICATE_KEY if code in DUPLICATE_KEY else Refusal.VALUE
+        err = RecordError(f"{message} ({code})", sqlstate=RECORD[code], refusal=refusal)
         err.row = row_of(message)
         return err
-    if code in RETRY:
-        return SinkError(f"{message} ({code})", sqlstate=RETRY[code])
+    if code in RETRY:  # the engine tries the batch again whole
+        return RecordError(f"{message} ({code})", sqlstate=RETRY[code], refusal=Refusal.RETRY)
     if code in CONFIG:
         return ConfigError(f"{message} ({code})", hint=CONFIG[code], sqlstate=sqlstate_of(code))
     return SinkError(f"{message} ({code})", sqlstate=sqlstate_of(code))
@@ -129,6 +138,40 @@ def warning_error(warnings: list[tuple[str, int, str]]) -> RecordError:
     earliest record the server found fault with), else the first warning."""
     named = [w for w in warnings if row_of(w[2]) is not None]
     _level, code, message = min(named, key=lambda w: row_of(w[2]) or 0) if named else warnings[0]
-    err = RecordError(f"{message} ({code})", sqlstate=RECORD.get(code, "01000"))
+    refusal = Refusal.DUPLICATE_KEY if code in DUPLICATE_KEY else Refusal.VALUE
+    err = RecordError(f"{message} ({code})", sqlstate=RECORD.get(code, "01000"), refusal=refusal)
     err.row = row_of(message)
     return err
+
+
+class MysqlDialect(Dialect):
+    """MySQL and MariaDB: back-quoted names, ``ON DUPLICATE KEY UPDATE``, numeric codes."""
+
+    name = "mysql"
+    max_name_bytes = 64  # 64 characters: counted in bytes here, which is stricter
+    transactional_ddl = False  # CREATE, ALTER, RENAME, DROP commit the open transaction
+    key_text = "varchar(255)"  # InnoDB cannot index a whole TEXT
+
+    def quote(self, name: str) -> str:
+        if "\x00" in name:
+            raise ConfigError(f"column name {name!r} contains a NUL character")
+        return "`" + name.replace("`", "``") + "`"
+
+    def conflict(self, key: list[str], update: list[str]) -> str:
+        # VALUES(c): MariaDB's way (MySQL 8.0.20+ still takes it, with a deprecation note)
+        q = self.quote
+        if not update:
+            return f" ON DUPLICATE KEY UPDATE {q(key[0])} = {q(key[0])}"
+        return " ON DUPLICATE KEY UPDATE " + ", ".join(f"{q(c)} = VALUES({q(c)})" for c in update)
+
+    def rename_table(self, table: str, to: str) -> str:
+        return f"RENAME TABLE {self.quote(table)} TO {self.quote(to)}"
+
+    def classify(
+        self, code: str | None, message: str, *, column: str | None = None, lost: str = ""
+    ) -> ChuteError:
+        number = int(code) if code and code.isdigit() else 2013
+        return classify(number, message, lost=lost)
+
+
+DIALECT = MysqlDialect()

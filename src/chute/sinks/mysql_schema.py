@@ -6,9 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chute.engine.columns import TEXT, ColumnType, Kind
-from chute.engine.numbers import MAX_DECIMAL_PRECISION
-from chute.sinks.base import TableColumn
+from chute.coltypes import MAX_DECIMAL_PRECISION, TEXT, ColumnType, Kind
+from chute.sinks.contract import TableColumn
 
 #: the comment of a DATETIME(6) column that holds zoned timestamps, in UTC
 TIMESTAMPTZ_COMMENT = "chute: timestamptz, UTC"
