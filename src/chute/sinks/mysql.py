@@ -49,12 +49,19 @@ from chute.sinks.contract import (
     Mode,
     Savepoints,
     TableColumn,
-    Taken,
     WriteCounts,
 )
 from chute.sinks.mysql_errors import DIALECT, LOCAL_INFILE_REFUSED, classify, warning_error
 from chute.sinks.mysql_load import LoadPath, load_batch
-from chute.sinks.mysql_schema import MysqlColumn, column_ddl, mysql_columns, table_options
+from chute.sinks.mysql_lock import NamedLock
+from chute.sinks.mysql_schema import (
+    MysqlColumn,
+    column_ddl,
+    mysql_columns,
+    table_comment,
+    table_options,
+    unique_indexes,
+)
 from chute.sinks.sql.counted import Counted
 from chute.sinks.sql.sql_sink import SqlSink
 from chute.urls import redact, scrub
@@ -252,17 +259,7 @@ class MysqlSink(SqlSink, Savepoints, LoadLocks):
         return [cols for _name, cols in self._indexes(table)]
 
     def _indexes(self, table: str) -> list[tuple[str, list[str]]]:
-        rows = self._query(
-            "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS "
-            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s AND NON_UNIQUE = 0 "
-            "AND SUB_PART IS NULL ORDER BY INDEX_NAME, SEQ_IN_INDEX",
-            [table],
-        )
-        found: dict[str, list[str]] = {}
-        for name, index, column in rows:
-            if name == table:  # information_schema compares names without case
-                found.setdefault(index, []).append(column)
-        return list(found.items())
+        return unique_indexes(self._query, table)
 
     def existing_keys(self, table: str, key: list[str], batch: pa.RecordBatch) -> list[int]:
         if batch.num_rows == 0:
@@ -284,16 +281,8 @@ class MysqlSink(SqlSink, Savepoints, LoadLocks):
     # -- table identity: a token in the table's comment (kept by ALTER TABLE and RENAME)
 
     def table_token(self, table: str) -> str | None:
-        rows = self._query(
-            "SELECT TABLE_NAME, TABLE_COMMENT FROM information_schema.TABLES "
-            "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
-            [table],
-        )
-        for name, comment in rows:
-            if name == table:
-                match = _TOKEN.search(comment or "")
-                return match.group(1) if match else None
-        return None
+        match = _TOKEN.search(table_comment(self._query, table) or "")
+        return match.group(1) if match else None
 
     def mark_table(self, table: str) -> str | None:
         if self._pending_swap is not None and self._pending_swap[0] == table:
@@ -301,18 +290,13 @@ class MysqlSink(SqlSink, Savepoints, LoadLocks):
         token = self.table_token(table)
         if token is None and self.describe(table) is not None:
             # a table made by someone else: its comment keeps what it was, with the token
-            rows = self._query(
-                "SELECT TABLE_NAME, TABLE_COMMENT FROM information_schema.TABLES "
-                "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
-                [table],
-            )
-            comment = next((c for n, c in rows if n == table), "") or ""
             token = uuid.uuid4().hex
+            comment = table_comment(self._query, table) or ""
             self._query(f"ALTER TABLE {q(table)} COMMENT = %s", [f"{comment} [chute:{token}]"])
         return token
 
     def lock_load(self, name: str, holder: Holder) -> Held:
-        return _NamedLock.take(self.another(), f"chute:{self.database}:{name}"[:64], holder)
+        return NamedLock.take(self.another(), f"chute:{self.database}:{name}"[:64], holder)
 
     # -- transactions -----------------------------------------------------------------------
 
@@ -499,30 +483,6 @@ def _wrap(exc: pymysql.MySQLError) -> Exception:
         message = str(args[1]) if len(args) > 1 else ""
         return classify(args[0], message, lost="lost the database: ")
     return classify(2013, str(exc), lost="lost the database: ")
-
-
-class _NamedLock:
-    """A load's lock: ``GET_LOCK(name, 0)`` on a connection of its own; the server lets
-    it go when the connection ends, also when the process holding it was killed."""
-
-    def __init__(self, sink: MysqlSink) -> None:
-        self._sink: MysqlSink | None = sink
-
-    @classmethod
-    def take(cls, sink: MysqlSink, name: str, holder: Holder) -> _NamedLock:
-        sink.connect()
-        try:
-            if sink.execute("SELECT GET_LOCK(?, 0)", [name])[0][0] == 1:
-                return cls(sink)
-            raise Taken(None)
-        except BaseException:
-            sink.close()
-            raise
-
-    def release(self) -> None:
-        if self._sink is not None:
-            self._sink.close()
-            self._sink = None
 
 
 __all__ = ["MysqlSink"]

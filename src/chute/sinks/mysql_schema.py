@@ -145,3 +145,28 @@ def mysql_columns(query: Query, table: str) -> dict[str, MysqlColumn]:
             json=f"json_valid(`{name}`)".lower() in json_checked,
         )
     return out
+
+
+def unique_indexes(query: Query, table: str) -> list[tuple[str, list[str]]]:
+    """``table``'s primary key (``PRIMARY``) and unique indexes on whole columns."""
+    rows = query(
+        "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS "
+        "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s AND NON_UNIQUE = 0 "
+        "AND SUB_PART IS NULL ORDER BY INDEX_NAME, SEQ_IN_INDEX",
+        [table],
+    )
+    found: dict[str, list[str]] = {}
+    for name, index, column in rows:
+        if name == table:  # information_schema compares names without case
+            found.setdefault(index, []).append(column)
+    return list(found.items())
+
+
+def table_comment(query: Query, table: str) -> str | None:
+    """``table``'s comment ('' for none), or None when there is no such table."""
+    rows = query(
+        "SELECT TABLE_NAME, TABLE_COMMENT FROM information_schema.TABLES "
+        "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s",
+        [table],
+    )
+    return next((str(c or "") for n, c in rows if n == table), None)
