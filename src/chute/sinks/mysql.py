@@ -194,7 +194,7 @@ class MysqlSink(SqlSink, Savepoints, LoadLocks):
         """Run one statement (``?`` placeholders) in the open transaction, or in one of its
         own when none is open."""
         if params:
-            sql = sql.replace("%", "%%").replace("?", "%s")
+            sql = self.dialect.params(sql)
             return self._query(sql, list(params))
         return self._query(sql)
 

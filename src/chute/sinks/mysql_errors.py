@@ -148,6 +148,7 @@ class MysqlDialect(Dialect):
     """MySQL and MariaDB: back-quoted names, ``ON DUPLICATE KEY UPDATE``, numeric codes."""
 
     name = "mysql"
+    placeholder = "format"  # PyMySQL: %s
     max_name_bytes = 64  # 64 characters: counted in bytes here, which is stricter
     transactional_ddl = False  # CREATE, ALTER, RENAME, DROP commit the open transaction
     key_text = "varchar(255)"  # InnoDB cannot index a whole TEXT

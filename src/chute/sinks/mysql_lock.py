@@ -4,7 +4,7 @@ server lets it go when the connection ends, also when the process holding it was
 
 from __future__ import annotations
 
-from chute.sinks.contract import Holder, Taken
+from chute.sinks.locks import Holder, Taken
 from chute.sinks.sql.sql_sink import SqlSink
 
 
