@@ -21,6 +21,7 @@ SINKS: dict[str, str] = {
     "postgresql": "chute.sinks.postgres:PostgresSink",
     "postgres": "chute.sinks.postgres:PostgresSink",
     "memory": "chute.sinks.memory:MemorySink",
+    "duckdb": "chute.sinks.duckdb:DuckdbSink",
 }
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
