@@ -80,6 +80,8 @@ class DuckdbSink(Sink):
             )
         self._conn: duckdb.DuckDBPyConnection | None = None
         self._in_transaction = False
+        #: batches still registered because a refused statement aborted the transaction
+        self._registered: list[str] = []
 
     @property
     def display_url(self) -> str:
@@ -293,6 +295,9 @@ class DuckdbSink(Sink):
             with contextlib.suppress(duckdb.Error):
                 self.statements += 1
                 self._conn.execute("ROLLBACK")
+        while self._registered and self._conn is not None:
+            with contextlib.suppress(duckdb.Error):
+                self._conn.unregister(self._registered.pop())
 
     def savepoint(self) -> None:
         raise NotImplementedError("DuckDB has no savepoints")
@@ -320,7 +325,14 @@ class DuckdbSink(Sink):
         except duckdb.Error as exc:
             raise wrap(exc) from exc
         finally:
+            self._unregister(name)
+
+    def _unregister(self, name: str) -> None:
+        """Let go of a registered batch (after a refused statement: at the rollback)."""
+        try:
             self.conn.unregister(name)
+        except duckdb.Error:  # the transaction is aborted: not before ROLLBACK
+            self._registered.append(name)
 
     def _insert_from(
         self, table: str, source: str, names: list[str], mode: Mode, key: list[str], n: int
@@ -330,7 +342,7 @@ class DuckdbSink(Sink):
         insert = f"INSERT INTO {q(table)} ({cols}) SELECT {cols} FROM {source}"
         self.statements += 1
         if mode is Mode.APPEND:
-            conn.execute(insert)
+            conn.execute(insert).fetchall()
             return WriteCounts(created=n)
         conflict = f" ON CONFLICT ({', '.join(q(k) for k in key)}) "
         others = [c for c in names if c not in key]
@@ -340,9 +352,9 @@ class DuckdbSink(Sink):
         (before,) = _one(conn.execute(f"SELECT count(*) FROM {q(table)}"))
         if others:
             sets = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in others)
-            conn.execute(f"{insert}{conflict}DO UPDATE SET {sets}")
+            conn.execute(f"{insert}{conflict}DO UPDATE SET {sets}").fetchall()
         else:
-            conn.execute(f"{insert}{conflict}DO NOTHING")
+            conn.execute(f"{insert}{conflict}DO NOTHING").fetchall()
         (after,) = _one(conn.execute(f"SELECT count(*) FROM {q(table)}"))
         self.statements += 2
         return WriteCounts(created=after - before, updated=n - (after - before))
@@ -398,7 +410,7 @@ class DuckdbSink(Sink):
                 f"(SELECT 1 FROM {q(table)} t WHERE {match}) ORDER BY 1"
             )
         finally:
-            self.conn.unregister(name)
+            self._unregister(name)
         return [int(r[0]) for r in rows]
 
     def close(self) -> None:
@@ -419,6 +431,5 @@ def _unique_keys(conn: duckdb.DuckDBPyConnection, table: str) -> list[list[str]]
 
 
 def _one(result: duckdb.DuckDBPyConnection) -> tuple[int, ...]:
-    row = result.fetchone()
-    assert row is not None
+    (row,) = result.fetchall()  # fetched to the end: the connection is free again
     return tuple(int(v) for v in row)
