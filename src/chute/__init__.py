@@ -9,6 +9,7 @@ from chute.errors import (
     LoadRunningError,
     NothingStoredError,
     RecordError,
+    Refusal,
     ResumeError,
     SinkError,
     SinkUnavailableError,
@@ -17,15 +18,31 @@ from chute.errors import (
 )
 from chute.queues import consume, publish
 from chute.report import LoadReport
-from chute.sinks.base import Mode
-from chute.sources.base import Position, Reject
+from chute.sinks.contract import (
+    Capabilities,
+    Checkpoint,
+    CheckpointStore,
+    LoadLocks,
+    Mode,
+    RejectStore,
+    Savepoints,
+    Sink,
+    Staging,
+    TableColumn,
+    WriteCounts,
+)
+from chute.sources.base import Position, Reject, Source
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Capabilities",
+    "Checkpoint",
+    "CheckpointStore",
     "ChuteError",
     "ConfigError",
     "Interrupted",
+    "LoadLocks",
     "LoadReport",
     "LoadRunningError",
     "Mode",
@@ -33,12 +50,20 @@ __all__ = [
     "Observer",
     "Position",
     "RecordError",
+    "Refusal",
     "Reject",
+    "RejectStore",
     "ResumeError",
+    "Savepoints",
+    "Sink",
     "SinkError",
     "SinkUnavailableError",
+    "Source",
     "SourceError",
+    "Staging",
+    "TableColumn",
     "TooManyRejectsError",
+    "WriteCounts",
     "__version__",
     "consume",
     "load",

@@ -39,7 +39,7 @@ from chute.bench_worker import (
 from chute.errors import ChuteError, ConfigError
 from chute.sinks import open_sink
 from chute.sinks.base import Sink
-from chute.sinks.base import quote_identifier as q
+from chute.sinks.sql import SqlSink
 
 __all__ = ["DEFAULT_ROWS", "BenchReport", "StrategyResult", "bench_command", "run_bench"]
 
@@ -229,16 +229,16 @@ def _server_version(sink: Sink, kind: str) -> str:
         import sqlite3
 
         return sqlite3.sqlite_version
+    assert isinstance(sink, SqlSink), "chute bench measures SQL databases"
     (version,) = sink.execute("SELECT current_setting('server_version')")[0]
     sink.commit()
     return str(version).split()[0]
 
 
 def _drop_tables(sink: Sink) -> None:
-    sink.begin()
-    for strategy in STRATEGIES:
-        sink.execute(f"DROP TABLE IF EXISTS {q(TABLE_PREFIX + strategy)}")
-    sink.commit()
+    with sink.transaction():
+        for strategy in STRATEGIES:
+            sink.drop_table(TABLE_PREFIX + strategy)
 
 
 def _run_worker(

@@ -303,8 +303,10 @@ RUNNERS: dict[str, Callable[[Job], Outcome]] = {
 def _admin(job: Job, statements: Iterable[str]) -> list[tuple[Any, ...]]:
     """Run ``statements`` in one transaction on a connection of its own; the last one's rows."""
     from chute.sinks import open_sink
+    from chute.sinks.sql import SqlSink
 
     sink = open_sink(job.into)
+    assert isinstance(sink, SqlSink), "chute bench measures SQL databases"
     sink.connect()
     try:
         rows: list[tuple[Any, ...]] = []

@@ -24,6 +24,7 @@ database's ``sqlstate``.
 
 from __future__ import annotations
 
+import enum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -86,6 +87,12 @@ class SourceError(ChuteError):
         self.offset = offset
 
 
+class Refusal(enum.StrEnum):
+    VALUE = "value"
+    DUPLICATE_KEY = "duplicate_key"
+    RETRY = "retry"
+
+
 class RecordError(ChuteError):
     """The database refused a record (a constraint, a value out of range, ...)."""
 
@@ -99,6 +106,7 @@ class RecordError(ChuteError):
         column: str | None = None,
         sqlstate: str | None = None,
         hint: str | None = None,
+        refusal: Refusal = Refusal.VALUE,
     ) -> None:
         #: the database's or converter's own words, without the position
         self.reason = message
@@ -109,6 +117,7 @@ class RecordError(ChuteError):
         self.position = position
         self.column = column
         self.sqlstate = sqlstate
+        self.refusal = refusal
         #: the failing record's index in its batch, when the database said which
         self.row: int | None = None
 

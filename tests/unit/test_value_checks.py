@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chute.engine.oracle import ValueCheck
-from chute.sinks.postgres import _PgColumn
 from chute.sinks.postgres_values import _plan
+from chute.sinks.postgres_wire import PgColumn
 
 CHECKS: dict[str, ValueCheck] = {}
 for typname, typmod in [
@@ -31,7 +31,7 @@ for typname, typmod in [
     ("timestamptz", -1),
 ]:
     for utc in (True, False):
-        plan = _plan(_PgColumn("v", typname, typname, typmod), utc)
+        plan = _plan(PgColumn("v", typname, typname, typmod), utc)
         assert plan is not None
         if plan.check.quick is not None:
             CHECKS[f"{typname}({typmod}, utc={utc})"] = plan.check

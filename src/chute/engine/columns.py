@@ -11,81 +11,19 @@ to ``numeric(38,s)`` when written in fixed point (and the database has exact dec
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+# their home is chute.coltypes (sinks import them from there); kept here for the engine
+from chute.coltypes import EXACT_DECIMALS as EXACT_DECIMALS
+from chute.coltypes import JSON as JSON
+from chute.coltypes import MAX_DECIMAL_PRECISION as MAX_DECIMAL_PRECISION
+from chute.coltypes import TEXT as TEXT
+from chute.coltypes import ColumnType as ColumnType
+from chute.coltypes import Kind as Kind
+from chute.coltypes import Stores as Stores
 from chute.engine import numbers
-from chute.engine.numbers import MAX_DECIMAL_PRECISION
-
-
-class Kind(enum.StrEnum):
-    BIGINT = "bigint"
-    NUMERIC = "numeric"
-    DOUBLE = "double"
-    BOOLEAN = "boolean"
-    DATE = "date"
-    TIMESTAMP = "timestamp"
-    TIMESTAMPTZ = "timestamptz"
-    JSON = "json"
-    UUID = "uuid"
-    TEXT = "text"
-
-
-@dataclass(frozen=True)
-class Stores:
-    """What a database stores exactly, so that inference may choose it (a sink's
-    ``Capabilities.stores``)."""
-
-    #: a ``numeric(38,s)`` keeps every digit (PostgreSQL; SQLite has no exact decimal)
-    exact_decimals: bool = True
-    #: a ``uuid`` type, chosen for columns of canonical lowercase uuids
-    uuid: bool = False
-
-
-#: the default: exact decimals, no uuid type
-EXACT_DECIMALS = Stores()
-
-
-@dataclass(frozen=True)
-class ColumnType:
-    """A column's logical type; ``scale`` is the digits after the point of a numeric."""
-
-    kind: Kind
-    scale: int = 0
-
-    def __str__(self) -> str:
-        if self.kind is Kind.NUMERIC:
-            return f"numeric({MAX_DECIMAL_PRECISION},{self.scale})"
-        return self.kind.value
-
-    @property
-    def arrow(self) -> pa.DataType:
-        """The Arrow type values of this column travel as inside the engine."""
-        return (
-            _ARROW[self.kind]
-            if self.kind is not Kind.NUMERIC
-            else pa.decimal128(MAX_DECIMAL_PRECISION, self.scale)
-        )
-
-
-_ARROW: dict[Kind, pa.DataType] = {
-    Kind.BIGINT: pa.int64(),
-    Kind.DOUBLE: pa.float64(),
-    Kind.BOOLEAN: pa.bool_(),
-    Kind.DATE: pa.date32(),
-    Kind.TIMESTAMP: pa.timestamp("us"),
-    Kind.TIMESTAMPTZ: pa.timestamp("us", tz="UTC"),
-    Kind.JSON: pa.string(),
-    Kind.UUID: pa.string(),
-    Kind.TEXT: pa.string(),
-}
-
-TEXT = ColumnType(Kind.TEXT)
-JSON = ColumnType(Kind.JSON)
 
 # Canonical spellings only, so that storing the typed value loses nothing.
 _INT = r"^(0|-?[1-9][0-9]{0,17})$"  # at most 18 digits: always fits int64

@@ -6,7 +6,8 @@ named after the load (its checkpoint key; or its stage table, for a staged load 
 resume) and holds it until it ends.  A second run of the same load finds the lock taken and
 stops with :class:`~chute.errors.LoadRunningError` (exit 7), naming the process that holds it.
 
-The lock is the destination's: a sink that can hold one implements :class:`Exclusive`.
+The lock is the destination's: a sink that can hold one implements
+:class:`~chute.sinks.contract.LoadLocks` (here also named ``Exclusive``).
 PostgreSQL holds an advisory lock on a connection of its own (the server lets it go when the
 process dies, however it dies); SQLite holds ``flock`` on a file beside the database (the
 kernel lets it go when the process dies).  Either way a crashed run leaves no stale lock.
@@ -18,60 +19,20 @@ import errno
 import fcntl
 import hashlib
 import os
-import socket
 import time
 from contextlib import suppress
-from dataclasses import dataclass
-from typing import IO, Protocol, runtime_checkable
+from typing import IO
 
 from chute.errors import LoadRunningError
 
+# their home is the sink contract (a sink holds the lock: chute.sinks.contract.LoadLocks)
+from chute.sinks.contract import Held as Held
+from chute.sinks.contract import Holder as Holder
+from chute.sinks.contract import LoadLocks as Exclusive
+from chute.sinks.contract import Taken as Taken
+
 #: how long a lock file's holder has to write its pid before a reader gives up on it
 _PID_WAIT = 2.0
-
-
-@dataclass(frozen=True)
-class Holder:
-    """The process holding a lock."""
-
-    pid: int
-    host: str = ""
-
-    @classmethod
-    def me(cls) -> Holder:
-        return cls(os.getpid(), socket.gethostname())
-
-    def describe(self) -> str:
-        if self.pid <= 0:
-            return "pid unknown"
-        if self.host and self.host != socket.gethostname():
-            return f"pid {self.pid} on {self.host}"
-        return f"pid {self.pid}"
-
-
-class Taken(Exception):
-    """The lock is held by another run (``holder``, when it could be told)."""
-
-    def __init__(self, holder: Holder | None) -> None:
-        super().__init__(holder)
-        self.holder = holder
-
-
-class Held(Protocol):
-    """A lock this run holds."""
-
-    def release(self) -> None: ...
-
-
-@runtime_checkable
-class Exclusive(Protocol):
-    """A sink that can keep two runs of one load apart."""
-
-    def lock_load(self, name: str, holder: Holder) -> Held:
-        """Take the lock ``name`` (64 hex digits) for ``holder`` (this process) and hold it
-        until :meth:`Held.release` or the end of the process; raise :class:`Taken` when
-        another run holds it."""
-        ...
 
 
 def exclude_others(sink: object, name: str, source: str, table: str) -> Held | None:

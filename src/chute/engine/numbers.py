@@ -20,7 +20,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-MAX_DECIMAL_PRECISION = 38
+from chute.coltypes import MAX_DECIMAL_PRECISION
+
 #: decimals of a column written in fixed point ("money"): 12.25, 3.99, 0.10
 FIXED_POINT_SCALES = range(1, 5)
 # Any decimal of at most 15 significant digits (DBL_DIG) comes back from a double unchanged,

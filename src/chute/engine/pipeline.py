@@ -39,18 +39,20 @@ from chute.engine.outcome import nothing_stored
 from chute.engine.rejects import RejectStore
 from chute.engine.resume import open_checkpoint
 from chute.engine.schema_check import check_distinct, check_new_name
-from chute.engine.stage import add_stage_columns
+from chute.engine.stage import add_stage_columns, staging
 from chute.errors import (
     ChuteError,
     ConfigError,
     Interrupted,
     RecordError,
+    Refusal,
     SinkError,
     SourceError,
     TooManyRejectsError,
 )
 from chute.report import BatchStats, LoadReport
-from chute.sinks.base import Mode, Sink, TableColumn, WriteCounts, check_column_names
+from chute.sinks.contract import Mode, Savepoints, Sink, TableColumn, WriteCounts
+from chute.sinks.names import check_column_names
 from chute.sinks.sqlstate import CONFIG
 from chute.sources.base import Position, Reject, ResumableSource, Source, SourceBatch
 
@@ -58,12 +60,10 @@ from chute.sources.base import Position, Reject, ResumableSource, Source, Source
 REJECTS_KEPT = 1000
 #: the smallest piece a batch is cut into after the database has refused records
 MIN_PIECE_ROWS = 256
-#: SQLSTATE of a duplicate key (PostgreSQL) and SQLite's own names for it
+#: SQLSTATE of a duplicate key, for the rejects the engine finds itself
 UNIQUE_VIOLATION = "23505"
-UNIQUE_VIOLATIONS = {UNIQUE_VIOLATION, "SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"}
-#: SQLSTATEs after which a batch is tried again whole (deadlock, serialization failure),
-#: as long as none of it was committed, at most this many times
-RETRYABLE = {"40P01", "40001"}
+#: a batch refused with Refusal.RETRY (deadlock, serialization failure) is tried again
+#: whole, as long as none of it was committed, at most this many times
 MAX_RETRIES = 3
 
 
@@ -448,7 +448,7 @@ class Pipeline:
             with self.sink.transaction():
                 self.sink.drop_table(self.table)
             if self.sink.describe(self.target) is not None:
-                self.sink.create_like(self.table, self.target, self.key)
+                staging(self.sink).create_like(self.table, self.target, self.key)
 
     def _drop_stage(self) -> None:
         with contextlib.suppress(ChuteError), self.sink.transaction():
@@ -469,10 +469,10 @@ class Pipeline:
         try:
             with sink.transaction():
                 if self.options.mode is Mode.REPLACE or not exists:
-                    sink.swap_in(self.target, self.table)
+                    staging(sink).swap_in(self.target, self.table)
                 else:
                     add_stage_columns(sink, self.target, self.table)
-                    merged = sink.merge_from(
+                    merged = staging(sink).merge_from(
                         self.target, self.table, columns, self.options.mode, self.key
                     )
                     sink.drop_table(self.table)
@@ -940,8 +940,8 @@ class Pipeline:
         for attempt in range(MAX_RETRIES + 1):
             try:
                 return self._write_isolating_once(item, duplicates, sink, turns)
-            except SinkError as exc:
-                if exc.sqlstate not in RETRYABLE or item.committed or attempt == MAX_RETRIES:
+            except RecordError as exc:
+                if exc.refusal is not Refusal.RETRY or item.committed or attempt == MAX_RETRIES:
                     raise
                 with self._retry_lock:
                     self.report.retries += 1
@@ -953,14 +953,16 @@ class Pipeline:
     ) -> _BatchProgress:
         progress = _BatchProgress(item, duplicates, sink, turns)
         pieces = self._pieces(item.data.num_rows)
-        if not sink.capabilities.savepoints:
+        if not isinstance(sink, Savepoints):
             self._write_pieces(progress, pieces, savepoints=False)
             return progress
         try:
             with sink.transaction(commit=False):
                 self._write_pieces(progress, pieces, savepoints=True)
                 self._commit_progress(progress, item.data.num_rows)
-        except RecordError:  # refused at commit: nothing of the batch is stored
+        except RecordError as exc:  # refused at commit: nothing of the batch is stored
+            if exc.refusal is Refusal.RETRY:
+                raise
             progress = _BatchProgress(item, duplicates, sink, turns)
             self._write_pieces(progress, pieces, savepoints=False)
         return progress
@@ -989,6 +991,7 @@ class Pipeline:
                 RecordError(
                     f"duplicate key value: ({', '.join(key)})=({values}) {why}",
                     sqlstate=UNIQUE_VIOLATION,
+                    refusal=Refusal.DUPLICATE_KEY,
                 ),
             )
         return found
@@ -997,7 +1000,7 @@ class Pipeline:
         self._refusals += 1
         if (
             self._probe_key is None
-            and exc.sqlstate in UNIQUE_VIOLATIONS
+            and exc.refusal is Refusal.DUPLICATE_KEY
             and self._write_mode is Mode.APPEND
         ):
             self._probe_key = sink.primary_key(self.table) or []
@@ -1095,6 +1098,7 @@ class Pipeline:
             piece = item.data.slice(lo, hi - lo) if rows is None else item.data.take(rows)
             try:
                 if savepoints:
+                    assert isinstance(sink, Savepoints)
                     sink.savepoint()
                     try:
                         counts = sink.write_rows(self.table, piece, self._write_mode, self.key)
@@ -1109,6 +1113,8 @@ class Pipeline:
                     progress.add(counts)
                     continue
             except RecordError as exc:
+                if exc.refusal is Refusal.RETRY:
+                    raise  # the whole batch is tried again
                 self._note_refusal(exc, sink)
                 progress.refused = True
                 if len(piece) == 1:

@@ -15,27 +15,13 @@ from typing import IO, Protocol
 import orjson
 import pyarrow as pa
 
-from chute.engine.columns import ColumnType, Kind
 from chute.engine.faults import fault
 from chute.errors import ConfigError
-from chute.sinks.base import Mode, Sink, check_table_name
+from chute.sinks.contract import REJECT_COLUMNS, Sink
+from chute.sinks.names import check_table_name
 from chute.sources.base import REJECTS_SUFFIX, Reject
 
 TABLE_PREFIX = "table:"
-
-#: the columns of a rejects table
-REJECT_COLUMNS: dict[str, ColumnType] = {
-    "source": ColumnType(Kind.TEXT),
-    "line": ColumnType(Kind.BIGINT),
-    "offset": ColumnType(Kind.BIGINT),
-    "record_number": ColumnType(Kind.BIGINT),
-    "column": ColumnType(Kind.TEXT),
-    "error": ColumnType(Kind.TEXT),
-    "sqlstate": ColumnType(Kind.TEXT),
-    "message": ColumnType(Kind.TEXT),
-    "raw": ColumnType(Kind.TEXT),
-    "record": ColumnType(Kind.JSON),
-}
 
 
 class RejectStore(Protocol):
@@ -126,8 +112,7 @@ class RejectTable:
         self.transactional = True
 
     def prepare(self) -> None:
-        if self.sink.describe(self.table) is None:
-            self.sink.create_table(self.table, REJECT_COLUMNS, [])
+        self.sink.reject_store(self.table).prepare()
 
     def write(self, rejects: list[Reject], sink: Sink | None = None) -> None:
         if not rejects:
@@ -140,18 +125,11 @@ class RejectTable:
         arrays = [
             pa.array([r[name] for r in rows], type=t.arrow) for name, t in REJECT_COLUMNS.items()
         ]
-        (sink or self.sink).write_rows(
-            self.table,
-            pa.RecordBatch.from_arrays(arrays, names=list(REJECT_COLUMNS)),
-            Mode.APPEND,
-            [],
-        )
+        batch = pa.RecordBatch.from_arrays(arrays, names=list(REJECT_COLUMNS))
+        (sink or self.sink).reject_store(self.table).append(batch)
 
     def forget_from(self, record: int) -> None:
-        if self.sink.describe(self.table) is None:
-            return
-        with self.sink.transaction():
-            self.sink.execute(f'DELETE FROM "{self.table}" WHERE record_number >= ?', [record])
+        self.sink.reject_store(self.table).forget_from(record)
 
     def close(self) -> None:
         pass

@@ -9,7 +9,8 @@ and after in its own transaction (``count(*)`` costs about a millisecond at 5M r
 
 DuckDB's DDL is transactional (a table created, dropped or renamed in a rolled-back
 transaction is back as it was), so a staged load swaps its stage table in inside the
-publish transaction.  DuckDB has no savepoints: a refused batch is written again as pieces,
+publish transaction.  DuckDB has no savepoints (the sink is not
+:class:`~chute.sinks.contract.Savepoints`): a refused batch is written again as pieces,
 each in a transaction of its own.  One process at a time may open a database file; a
 second run finds it locked and stops with exit 7 (:class:`~chute.errors.LoadRunningError`).
 """
@@ -26,7 +27,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from chute.engine.columns import ColumnType, Stores
+from chute.coltypes import ColumnType, Stores
 from chute.errors import ConfigError, LoadRunningError, RecordError, SinkUnavailableError
 
 try:
@@ -35,9 +36,10 @@ except ImportError:  # an optional dependency: a clear error, not a traceback
     raise ConfigError(
         "the DuckDB sink needs the duckdb package", hint="pip install 'chute[duckdb]'"
     ) from None
-from chute.sinks.base import Capabilities, Mode, Sink, TableColumn, WriteCounts
-from chute.sinks.base import quote_identifier as q
-from chute.sinks.duckdb_types import column_type, create_type, lock_holder, wrap
+from chute.sinks.contract import Capabilities, Mode, TableColumn, WriteCounts
+from chute.sinks.duckdb_types import DIALECT, column_type, create_type, lock_holder, wrap
+from chute.sinks.sql.dialect import quote_identifier as q
+from chute.sinks.sql.sql_sink import SqlSink
 from chute.urls import redact
 
 _CREATE_TABLE = re.compile(r'^CREATE TABLE\s+("(?:[^"]|"")*"|[^\s(]+)', re.IGNORECASE)
@@ -51,17 +53,18 @@ _TOKEN = "chute:"
 _names = itertools.count()
 
 
-class DuckdbSink(Sink):
+class DuckdbSink(SqlSink):
+    """No :class:`~chute.sinks.contract.Savepoints` (DuckDB has none) and no
+    :class:`~chute.sinks.contract.LoadLocks`: DuckDB's own lock on the file keeps a second
+    process out."""
+
     schemes = ("duckdb",)
+    dialect = DIALECT
     capabilities = Capabilities(
-        upsert=True,
-        transactions=True,
-        bulk_copy=True,
-        alter_column_type=True,
-        savepoints=False,
         parallel_writes=False,  # one writer: DuckDB's own insert is parallel
         names_ignore_case=True,  # DuckDB's names ignore case, quoted or not
         stores=Stores(exact_decimals=True, uuid=True),
+        transactional_ddl=True,  # CREATE, DROP and RENAME are undone by a ROLLBACK
     )
 
     def __init__(self, url: str) -> None:
@@ -201,9 +204,6 @@ class DuckdbSink(Sink):
     def add_column(self, table: str, column: str, new_type: ColumnType) -> None:
         self._ddl([f"ALTER TABLE {q(table)} ADD COLUMN {q(column)} {create_type(new_type)}"])
 
-    def drop_table(self, table: str) -> None:
-        self._ddl([f"DROP TABLE IF EXISTS {q(table)}"])
-
     def create_like(self, table: str, like: str, key: list[str]) -> None:
         """``like``'s own CREATE TABLE and CREATE INDEX statements, under new names."""
         rows = self._run(
@@ -223,10 +223,6 @@ class DuckdbSink(Sink):
                 renamed = f"CREATE {head.group(1) or ''}INDEX {q(table + '__' + name)} "
                 statements.append(renamed + f"ON {q(table)}" + sql[head.end() :])
         self._ddl(statements)
-
-    def swap_in(self, table: str, stage: str) -> None:
-        self._run(f"DROP TABLE IF EXISTS {q(table)}")
-        self._run(f"ALTER TABLE {q(stage)} RENAME TO {q(table)}")
 
     def primary_key(self, table: str) -> list[str]:
         rows = self._run(
@@ -299,15 +295,6 @@ class DuckdbSink(Sink):
             with contextlib.suppress(duckdb.Error):
                 self._conn.unregister(self._registered.pop())
 
-    def savepoint(self) -> None:
-        raise NotImplementedError("DuckDB has no savepoints")
-
-    def rollback_to_savepoint(self) -> None:
-        raise NotImplementedError("DuckDB has no savepoints")
-
-    def release_savepoint(self) -> None:
-        raise NotImplementedError("DuckDB has no savepoints")
-
     # -- writing ------------------------------------------------------------------------
 
     def write_rows(
@@ -359,12 +346,12 @@ class DuckdbSink(Sink):
         self.statements += 2
         return WriteCounts(created=after - before, updated=n - (after - before))
 
-    def merge_from(
-        self, table: str, stage: str, columns: list[str], mode: Mode, key: list[str]
+    def merge_relation(
+        self, table: str, relation: str, names: list[str], mode: Mode, key: list[str]
     ) -> WriteCounts:
-        (n,) = self._run(f"SELECT count(*) FROM {q(stage)}")[0]
+        (n,) = self._run(f"SELECT count(*) FROM {relation}")[0]
         try:
-            return self._insert_from(table, q(stage), columns, mode, key, int(n))
+            return self._insert_from(table, relation, names, mode, key, int(n))
         except duckdb.Error as exc:
             raise wrap(exc) from exc
 

@@ -1,10 +1,12 @@
-"""DuckDB's types as chute's column types, its errors as chute's, and who holds its file.
+"""DuckDB's types as chute's column types, its dialect, and who holds its file.
 
-Errors are told apart by the exception's class (DuckDB's Python errors carry no code):
-a constraint refused is a :class:`~chute.errors.RecordError` (the sink decides whether it
-is a duplicate key by looking the keys up, see ``DuckdbSink``), a value that does not
-convert is one too, a write-write conflict between transactions is worth a retry, and an
-I/O error is the database being unavailable.
+DuckDB's Python errors carry no code: the exception's class stands in for one
+(:func:`error_code` gives it a SQLSTATE of the same meaning, which the report keeps), and
+:class:`DuckdbDialect` classifies by that code, never by the message.  A constraint refused
+is a :class:`~chute.errors.RecordError` (a duplicate key when the sink finds the batch's
+keys taken, see ``DuckdbSink``), a value that does not convert is one too, a write-write
+conflict between transactions is worth a retry, and an I/O error is the database being
+unavailable.
 """
 
 from __future__ import annotations
@@ -17,9 +19,16 @@ import sys
 
 import duckdb
 
-from chute.engine.columns import TEXT, ColumnType, Kind
-from chute.engine.numbers import MAX_DECIMAL_PRECISION
-from chute.errors import ChuteError, ConfigError, RecordError, SinkError, SinkUnavailableError
+from chute.coltypes import MAX_DECIMAL_PRECISION, TEXT, ColumnType, Kind
+from chute.errors import (
+    ChuteError,
+    ConfigError,
+    RecordError,
+    Refusal,
+    SinkError,
+    SinkUnavailableError,
+)
+from chute.sinks.sql.dialect import Dialect
 
 #: what chute creates for each kind
 CREATE: dict[Kind, str] = {
@@ -77,23 +86,58 @@ def column_type(data_type: str, scale: int | None) -> ColumnType:
     return ColumnType(kind) if kind is not None else TEXT
 
 
+#: the code of an I/O error (a file that cannot be opened or written), and of a write
+#: refused for the file's mode
+IO_ERROR = "58030"
+PERMISSION = "42501"
+
+_CODES: list[tuple[type[duckdb.Error], str]] = [
+    (duckdb.ConstraintException, INTEGRITY),
+    (duckdb.ConversionException, INVALID_TEXT),
+    (duckdb.OutOfRangeException, OUT_OF_RANGE),
+    (duckdb.TransactionException, SERIALIZATION),
+    (duckdb.PermissionException, PERMISSION),
+    (duckdb.IOException, IO_ERROR),
+    (duckdb.ConnectionException, IO_ERROR),
+]
+
+
+def error_code(exc: duckdb.Error, *, duplicate: bool = False) -> str | None:
+    """The SQLSTATE of a DuckDB error, by its class; ``duplicate``: a constraint error the
+    sink found to be a duplicate key."""
+    for cls, code in _CODES:
+        if isinstance(exc, cls):
+            return UNIQUE_VIOLATION if duplicate and code == INTEGRITY else code
+    return None
+
+
+class DuckdbDialect(Dialect):
+    """DuckDB: standard quoting and ``ON CONFLICT``; ``?`` placeholders; DDL transactional."""
+
+    name = "duckdb"
+    key_text = "VARCHAR"
+
+    def classify(
+        self, code: str | None, message: str, *, column: str | None = None, lost: str = ""
+    ) -> ChuteError:
+        if code == SERIALIZATION:
+            return RecordError(message, sqlstate=code, refusal=Refusal.RETRY)
+        if code in (UNIQUE_VIOLATION, INTEGRITY, INVALID_TEXT, OUT_OF_RANGE):
+            refusal = Refusal.DUPLICATE_KEY if code == UNIQUE_VIOLATION else Refusal.VALUE
+            return RecordError(message, column=column, sqlstate=code, refusal=refusal)
+        if code == PERMISSION:
+            return ConfigError(message, hint="the database file cannot be written: check its mode")
+        if code == IO_ERROR:
+            return SinkUnavailableError(f"{lost}{message}", sqlstate=code)
+        return SinkError(message, sqlstate=code)
+
+
+DIALECT = DuckdbDialect()
+
+
 def wrap(exc: duckdb.Error, *, duplicate: bool = False) -> ChuteError:
-    """The chute error a DuckDB error is, by its class; ``duplicate``: a constraint error
-    that the sink found to be a duplicate key."""
-    message = _first_line(exc)
-    if isinstance(exc, duckdb.ConstraintException):
-        return RecordError(message, sqlstate=UNIQUE_VIOLATION if duplicate else INTEGRITY)
-    if isinstance(exc, duckdb.ConversionException):
-        return RecordError(message, sqlstate=INVALID_TEXT)
-    if isinstance(exc, duckdb.OutOfRangeException):
-        return RecordError(message, sqlstate=OUT_OF_RANGE)
-    if isinstance(exc, duckdb.TransactionException):
-        return SinkError(message, sqlstate=SERIALIZATION)
-    if isinstance(exc, duckdb.PermissionException):
-        return ConfigError(message, hint="the database file cannot be written: check its mode")
-    if isinstance(exc, duckdb.IOException | duckdb.ConnectionException):
-        return SinkUnavailableError(message)
-    return SinkError(message)
+    """The chute error a DuckDB error is."""
+    return DIALECT.classify(error_code(exc, duplicate=duplicate), _first_line(exc))
 
 
 def _first_line(exc: Exception) -> str:

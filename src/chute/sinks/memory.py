@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from chute.engine.columns import ColumnType, Kind
-from chute.errors import RecordError
-from chute.sinks.base import Capabilities, Mode, Sink, TableColumn, WriteCounts
+from chute.coltypes import ColumnType, Kind
+from chute.errors import RecordError, Refusal
+from chute.sinks.contract import (
+    REJECT_COLUMNS,
+    Capabilities,
+    Checkpoint,
+    Mode,
+    Savepoints,
+    Sink,
+    Staging,
+    TableColumn,
+    WriteCounts,
+)
 
 _CONVERT: dict[Kind, Callable[[Any], Any]] = {
     Kind.NUMERIC: lambda v: Decimal(str(v)),
@@ -22,16 +32,20 @@ _CONVERT: dict[Kind, Callable[[Any], Any]] = {
 _Snapshot = dict[str, tuple[list[dict[str, Any]], dict[tuple[Any, ...], int]]]
 
 
-class MemorySink(Sink):
+class MemorySink(Sink, Savepoints, Staging):
     """``memory://NAME``: tables live in :attr:`databases` for the life of the process."""
 
     schemes = ("memory",)
-    capabilities = Capabilities(upsert=True, transactions=True, checkpoints=False)
+    # its checkpoints last as long as the process: a load into it does not resume
+    capabilities = Capabilities(checkpoints=False)
     databases: ClassVar[dict[str, dict[str, MemoryTable]]] = {}
+    checkpoints: ClassVar[dict[str, dict[str, Checkpoint]]] = {}
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
-        self.tables = self.databases.setdefault(url.split("://", 1)[-1], {})
+        name = url.split("://", 1)[-1]
+        self.tables = self.databases.setdefault(name, {})
+        self._checkpoints = self.checkpoints.setdefault(name, {})
         self._begun: _Snapshot | None = None
         self._saved: _Snapshot = {}
 
@@ -69,9 +83,6 @@ class MemorySink(Sink):
     def add_column(self, table: str, column: str, new_type: ColumnType) -> None:
         self.tables[table].columns[column] = new_type
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        raise NotImplementedError("the memory sink runs no SQL")
-
     def create_like(self, table: str, like: str, key: list[str]) -> None:
         self.tables[table] = MemoryTable(dict(self.tables[like].columns), list(key))
 
@@ -83,6 +94,13 @@ class MemorySink(Sink):
 
     def swap_in(self, table: str, stage: str) -> None:
         self.tables[table] = self.tables.pop(stage)
+
+    def add_missing_columns(self, target: str, stage: str) -> list[str]:
+        have = self.tables[target].columns
+        added = [n for n in self.tables[stage].columns if n not in have]
+        for name in added:
+            have[name] = self.tables[stage].columns[name]
+        return added
 
     def drop_table(self, table: str) -> None:
         self.tables.pop(table, None)
@@ -149,7 +167,9 @@ class MemorySink(Sink):
                 raise err
             if k is not None and k in staged:
                 if mode is Mode.APPEND:
-                    err = RecordError(f"duplicate key {k} in {table}")
+                    err = RecordError(
+                        f"duplicate key {k} in {table}", refusal=Refusal.DUPLICATE_KEY
+                    )
                     err.row = i
                     raise err
                 if mode is Mode.IGNORE:
@@ -168,6 +188,12 @@ class MemorySink(Sink):
     def close(self) -> None:
         pass
 
+    def checkpoint_store(self) -> MemoryCheckpoints:
+        return MemoryCheckpoints(self._checkpoints)
+
+    def reject_store(self, table: str) -> MemoryRejects:
+        return MemoryRejects(self, table)
+
 
 class MemoryTable:
     def __init__(self, columns: dict[str, ColumnType], key: list[str]) -> None:
@@ -175,3 +201,44 @@ class MemoryTable:
         self.key = key
         self.rows: list[dict[str, Any]] = []
         self.by_key: dict[tuple[Any, ...], int] = {}
+
+
+class MemoryCheckpoints:
+    """Checkpoints in a dict of the process (not undone by a rollback)."""
+
+    def __init__(self, saved: dict[str, Checkpoint]) -> None:
+        self.saved = saved
+
+    def load(self, load_key: str) -> Checkpoint | None:
+        return self.saved.get(load_key)
+
+    def save(self, load_key: str, checkpoint: Checkpoint) -> None:
+        self.saved[load_key] = checkpoint
+
+    def mark_completed(self, load_key: str, table_token: str | None) -> None:
+        found = self.saved.get(load_key)
+        if found is not None:
+            found.completed, found.table_token = 1, table_token
+
+    def clear(self, load_key: str) -> None:
+        self.saved.pop(load_key, None)
+
+
+class MemoryRejects:
+    """Rejects as rows of a memory table."""
+
+    def __init__(self, sink: MemorySink, table: str) -> None:
+        self.sink = sink
+        self.table = table
+
+    def prepare(self) -> None:
+        if self.table not in self.sink.tables:
+            self.sink.create_table(self.table, REJECT_COLUMNS, [])
+
+    def append(self, batch: pa.RecordBatch) -> None:
+        self.sink.write_rows(self.table, batch, Mode.APPEND, [])
+
+    def forget_from(self, record_number: int) -> None:
+        table = self.sink.tables.get(self.table)
+        if table is not None:
+            table.rows = [r for r in table.rows if (r["record_number"] or 0) < record_number]

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import time
 
-from chute.engine.lock import Holder, Taken
 from chute.errors import SinkError
-from chute.sinks.base import Sink
+from chute.sinks.contract import Holder, Taken
+from chute.sinks.sql.sql_sink import SqlSink
 
 #: the first key of every chute advisory lock ("chut"), apart from applications' own locks
 NAMESPACE = 0x63687574
@@ -23,11 +23,11 @@ _DEAD_HOLDER_WAIT = 10.0
 
 
 class AdvisoryLock:
-    def __init__(self, sink: Sink) -> None:
-        self._sink: Sink | None = sink
+    def __init__(self, sink: SqlSink) -> None:
+        self._sink: SqlSink | None = sink
 
     @classmethod
-    def take(cls, sink: Sink, name: str, holder: Holder) -> AdvisoryLock:
+    def take(cls, sink: SqlSink, name: str, holder: Holder) -> AdvisoryLock:
         """Take the lock ``name`` on ``sink`` (a new, unconnected sink: its connection
         holds the lock)."""
         key = int(name[:8], 16) & 0x7FFFFFFF
@@ -58,7 +58,7 @@ class AdvisoryLock:
             self._sink = None
 
 
-def _holder(sink: Sink, key: int) -> Holder | None:
+def _holder(sink: SqlSink, key: int) -> Holder | None:
     try:
         rows = sink.execute(
             "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from chute.engine import quick
-from chute.engine.oracle import Accepted, Answer, Refused, ValueCheck
+from chute.sinks.oracle import Accepted, Answer, Refused, ValueCheck
 
 if TYPE_CHECKING:
-    from chute.sinks.base import Sink
-    from chute.sinks.postgres import _PgColumn
+    from chute.sinks.postgres_wire import PgColumn
+    from chute.sinks.sql.sql_sink import SqlSink
 
 # matches no text at all: every value is asked
 _NOTHING = r"[^\x00-\x{10FFFF}]"
@@ -100,7 +100,7 @@ class _Plan:
         self.read = read
 
 
-def _plan(c: _PgColumn, zone_is_utc: bool) -> _Plan | None:
+def _plan(c: PgColumn, zone_is_utc: bool) -> _Plan | None:
     t = c.typname
     if t in ("int2", "int4", "int8"):
         digits = {"int2": 4, "int4": 9, "int8": 18}[t]
@@ -167,12 +167,12 @@ class PostgresValueOracle:
     first question and closed with :meth:`close`."""
 
     def __init__(
-        self, another: Callable[[], Sink], columns: dict[str, _PgColumn], utc: bool
+        self, another: Callable[[], SqlSink], columns: dict[str, PgColumn], utc: bool
     ) -> None:
         self._another = another
         self._columns = columns
         self._plans = {name: _plan(c, utc) for name, c in columns.items()}
-        self._sink: Sink | None = None
+        self._sink: SqlSink | None = None
 
     def check(self, column: str) -> ValueCheck | None:
         plan = self._plans.get(column)

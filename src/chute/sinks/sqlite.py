@@ -19,49 +19,33 @@ from pathlib import Path
 from typing import Any, cast
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from chute.engine.columns import ColumnType, Kind, Stores
-from chute.engine.lock import Exclusive, FileLock, Held, Holder
-from chute.errors import ConfigError, RecordError, SinkError, SinkUnavailableError
-from chute.sinks.base import Capabilities, Counted, Mode, Sink, TableColumn, WriteCounts
-from chute.sinks.base import quote_identifier as q
+from chute.coltypes import ColumnType, Kind, Stores
+from chute.engine.lock import FileLock
+from chute.errors import ConfigError, SinkError, SinkUnavailableError
+from chute.sinks.contract import (
+    Capabilities,
+    Held,
+    Holder,
+    LoadLocks,
+    Mode,
+    Savepoints,
+    TableColumn,
+    WriteCounts,
+)
+from chute.sinks.sql.counted import Counted
+from chute.sinks.sql.dialect import SqliteDialect
+from chute.sinks.sql.dialect import quote_identifier as q
+from chute.sinks.sql.sql_sink import SqlSink
 from chute.sinks.sqlite_values import SqliteValueOracle
-from chute.sinks.sqlstate import CONFIG
+from chute.sinks.sqlite_wire import (
+    DECLARED,
+    NUMBER_TEXT,
+    kind_of_declared,
+    number_text,
+    python_rows,
+)
 from chute.urls import redact
-
-_DECLARED = {
-    Kind.BIGINT: "BIGINT",  # not INTEGER: an INTEGER key would alias the rowid
-    Kind.NUMERIC: "TEXT",
-    Kind.DOUBLE: "REAL",
-    Kind.BOOLEAN: "BOOLEAN",
-    Kind.DATE: "DATE",
-    Kind.TIMESTAMP: "TIMESTAMP",
-    Kind.TIMESTAMPTZ: "TIMESTAMPTZ",
-    Kind.JSON: "JSON TEXT",  # TEXT affinity: a JSON number stays its text, every digit
-    Kind.UUID: "TEXT",  # not inferred here (no uuid type)
-    Kind.TEXT: "TEXT",
-}
-
-
-def _kind_of_declared(declared: str) -> Kind:
-    d = declared.upper()
-    if "INT" in d:
-        return Kind.BIGINT
-    if any(w in d for w in ("REAL", "FLOA", "DOUB")):
-        return Kind.DOUBLE
-    if "BOOL" in d:
-        return Kind.BOOLEAN
-    if "TIMESTAMPTZ" in d:
-        return Kind.TIMESTAMPTZ
-    if "TIMESTAMP" in d or "DATETIME" in d:
-        return Kind.TIMESTAMP
-    if d == "DATE":
-        return Kind.DATE
-    if "JSON" in d:
-        return Kind.JSON
-    return Kind.TEXT
-
 
 # a name ends at a space or a parenthesis: CREATE TABLE t(id ...) is a table named t
 _NAME = r'("[^"]*"|`[^`]*`|\[[^\]]*\]|[^\s(]+)'
@@ -69,13 +53,10 @@ _CREATE_TABLE = re.compile(rf"^CREATE TABLE\s+{_NAME}", re.IGNORECASE)
 _CREATE_INDEX = re.compile(rf"^CREATE (UNIQUE )?INDEX\s+{_NAME}\s+ON\s+{_NAME}", re.IGNORECASE)
 
 
-class SqliteSink(Sink, Exclusive):
+class SqliteSink(SqlSink, Savepoints, LoadLocks):
     schemes = ("sqlite",)
+    dialect = SqliteDialect()
     capabilities = Capabilities(
-        upsert=True,
-        transactions=True,
-        bulk_copy=False,
-        alter_column_type=True,
         names_ignore_case=True,
         stores=Stores(exact_decimals=False),
     )
@@ -109,7 +90,7 @@ class SqliteSink(Sink, Exclusive):
                 )
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            conn.create_function(_NUMBER_TEXT, 1, _number_text, deterministic=True)
+            conn.create_function(NUMBER_TEXT, 1, number_text, deterministic=True)
             self._conn = cast(sqlite3.Connection, Counted(conn, self))
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -126,7 +107,7 @@ class SqliteSink(Sink, Exclusive):
         return [
             TableColumn(
                 r[1],
-                ColumnType(_kind_of_declared(r[2] or "")),
+                ColumnType(kind_of_declared(r[2] or "")),
                 r[2] or "",
                 nullable=not r[3],
                 has_default=r[4] is not None or r[6] in (2, 3),
@@ -139,7 +120,7 @@ class SqliteSink(Sink, Exclusive):
     def value_oracle(self, table: str) -> SqliteValueOracle:
         info = self.conn.execute(f"PRAGMA table_info({q(table)})").fetchall()
         declared = {r[1]: r[2] or "" for r in info}
-        kinds = {name: _kind_of_declared(d) for name, d in declared.items()}
+        kinds = {name: kind_of_declared(d) for name, d in declared.items()}
         try:
             listed = self.conn.execute(f"PRAGMA table_list({q(table)})").fetchall()
         except sqlite3.Error:  # older than 3.37: no STRICT tables either
@@ -149,7 +130,7 @@ class SqliteSink(Sink, Exclusive):
 
     def _ddl(self, table: str, columns: dict[str, ColumnType], key: list[str]) -> str:
         cols = [
-            f"{q(n)} {_DECLARED[t.kind]}" + (" NOT NULL" if n in key else "")
+            f"{q(n)} {DECLARED[t.kind]}" + (" NOT NULL" if n in key else "")
             for n, t in columns.items()
         ]
         if key:
@@ -177,7 +158,7 @@ class SqliteSink(Sink, Exclusive):
         values = ", ".join(
             f"CASE {q(n)} WHEN 1 THEN 'true' WHEN 0 THEN 'false' END"
             if n == column and t.kind is Kind.BOOLEAN and new_type.kind is not Kind.BOOLEAN
-            else f"{_NUMBER_TEXT}({q(n)})"
+            else f"{NUMBER_TEXT}({q(n)})"
             if n == column and t.kind is Kind.DOUBLE and as_text
             else q(n)
             for n, t in columns.items()
@@ -194,7 +175,7 @@ class SqliteSink(Sink, Exclusive):
         )
 
     def add_column(self, table: str, column: str, new_type: ColumnType) -> None:
-        self._run_ddl([f"ALTER TABLE {q(table)} ADD COLUMN {q(column)} {_DECLARED[new_type.kind]}"])
+        self._run_ddl([f"ALTER TABLE {q(table)} ADD COLUMN {q(column)} {DECLARED[new_type.kind]}"])
 
     def _run_ddl(self, statements: list[str]) -> None:
         try:
@@ -219,7 +200,7 @@ class SqliteSink(Sink, Exclusive):
     def existing_keys(self, table: str, key: list[str], batch: pa.RecordBatch) -> list[int]:
         cols = ", ".join(q(k) for k in key)
         match = " AND ".join(f"t.{q(k)} = p.{q(k)}" for k in key)
-        rows = _rows(batch.select(key))
+        rows = python_rows(batch.select(key))
         conn = self.conn
         try:
             conn.execute("BEGIN")
@@ -312,7 +293,7 @@ class SqliteSink(Sink, Exclusive):
         self, table: str, batch: pa.RecordBatch, mode: Mode, key: list[str]
     ) -> WriteCounts:
         names = list(batch.schema.names)
-        rows = _rows(batch)
+        rows = python_rows(batch)
         cols = ", ".join(q(n) for n in names)
         marks = ", ".join("?" * len(names))
         n = batch.num_rows
@@ -346,43 +327,9 @@ class SqliteSink(Sink, Exclusive):
         conn.executemany(
             f"INSERT INTO _chute_stage ({cols}) VALUES ({', '.join('?' * len(names))})", rows
         )
-        counts = self._merge(table, "temp._chute_stage", names, Mode.UPSERT, key)
+        counts = self.merge_relation(table, "temp._chute_stage", names, Mode.UPSERT, key)
         conn.execute("DROP TABLE _chute_stage")
         return counts
-
-    def _merge(
-        self, table: str, stage: str, names: list[str], mode: Mode, key: list[str]
-    ) -> WriteCounts:
-        conn = self.conn
-        cols = ", ".join(q(c) for c in names)
-        n = conn.execute(f"SELECT count(*) FROM {stage}").fetchone()[0]
-        insert = f"INSERT INTO {q(table)} ({cols}) SELECT {cols} FROM {stage} WHERE true"
-        if mode is Mode.APPEND:
-            conn.execute(insert)
-            return WriteCounts(created=n)
-        match = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in key)
-        existing = conn.execute(
-            f"SELECT count(*) FROM {stage} s WHERE EXISTS "
-            f"(SELECT 1 FROM {q(table)} t WHERE {match})"
-        ).fetchone()[0]
-        others = [c for c in names if c not in key]
-        action = (
-            "DO UPDATE SET " + ", ".join(f"{q(c)} = excluded.{q(c)}" for c in others)
-            if others and mode is Mode.UPSERT
-            else "DO NOTHING"
-        )
-        conn.execute(f"{insert} ON CONFLICT ({', '.join(q(k) for k in key)}) {action}")
-        if mode is Mode.IGNORE:
-            return WriteCounts(created=n - existing, skipped=existing)
-        return WriteCounts(created=n - existing, updated=existing)
-
-    def merge_from(
-        self, table: str, stage: str, columns: list[str], mode: Mode, key: list[str]
-    ) -> WriteCounts:
-        try:
-            return self._merge(table, q(stage), columns, mode, key)
-        except sqlite3.Error as exc:
-            raise _wrap(exc) from exc
 
     def create_like(self, table: str, like: str, key: list[str]) -> None:
         """A copy of ``like``'s CREATE TABLE and CREATE INDEX statements under new names."""
@@ -402,13 +349,6 @@ class SqliteSink(Sink, Exclusive):
                     statements.append(renamed + f"ON {q(table)}" + sql[head.end() :])
         self._run_ddl(statements)
 
-    def swap_in(self, table: str, stage: str) -> None:
-        self._sql(f"DROP TABLE IF EXISTS {q(table)}")
-        self._sql(f"ALTER TABLE {q(stage)} RENAME TO {q(table)}")
-
-    def drop_table(self, table: str) -> None:
-        self._sql(f"DROP TABLE IF EXISTS {q(table)}")
-
     def _rollback(self) -> None:
         if self._conn is not None and self._conn.in_transaction:
             self._conn.execute("ROLLBACK")
@@ -417,15 +357,6 @@ class SqliteSink(Sink, Exclusive):
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-
-
-_NUMBER_TEXT = "chute_number_text"
-
-
-def _number_text(value: str | bytes | int | float | None) -> str | bytes | int | float | None:
-    """A REAL as its shortest exact spelling (``34.02505165179919``): SQLite's own
-    conversion to text keeps 15 digits (``34.0250516517992``)."""
-    return repr(value) if isinstance(value, float) else value
 
 
 _TOKEN_TRIGGER = "_chute_id_"
@@ -446,51 +377,4 @@ class _Unlocked:
 
 
 def _wrap(exc: sqlite3.Error) -> Exception:
-    code = getattr(exc, "sqlite_errorname", None)
-    if isinstance(exc, sqlite3.IntegrityError):
-        return RecordError(str(exc), sqlstate=code)
-    if isinstance(exc, sqlite3.OperationalError) and code in ("SQLITE_BUSY", "SQLITE_LOCKED"):
-        return SinkUnavailableError(f"the database is locked: {exc}")
-    if code in CONFIG:
-        return ConfigError(str(exc), hint=CONFIG[code], sqlstate=code)
-    return SinkError(str(exc), sqlstate=code)
-
-
-def _rows(batch: pa.RecordBatch) -> Iterable[tuple[Any, ...]]:
-    return zip(*(_python_values(col) for col in batch.columns), strict=True)
-
-
-def _python_values(col: pa.Array) -> list[Any]:
-    t = col.type
-    if pa.types.is_decimal(t):  # plain notation: 0.000000123, never 1.23E-7
-        text = pc.cast(col, pa.string())
-        exponent = pc.fill_null(pc.match_substring(text, "E"), False)
-        if not pc.any(exponent).as_py():
-            return text.to_pylist()  # type: ignore[no-any-return]
-        plain = [format(v, "f") for v in pc.filter(col, exponent).to_pylist()]
-        return pc.replace_with_mask(text, exponent, pa.array(plain, pa.string())).to_pylist()  # type: ignore[no-any-return]
-    if pa.types.is_date(t):
-        return pc.cast(col, pa.string()).to_pylist()  # type: ignore[no-any-return]
-    if pa.types.is_floating(t) and pc.any(pc.is_nan(col)).as_py():
-        # SQLite turns NaN into NULL: keep it as the text 'NaN'
-        return [v if v is None or v == v else "NaN" for v in col.to_pylist()]
-    if pa.types.is_timestamp(t):
-        return _timestamp_text(col).to_pylist()  # type: ignore[no-any-return]
-    return col.to_pylist()  # type: ignore[no-any-return]
-
-
-def _timestamp_text(col: pa.Array) -> pa.Array:
-    """``2024-01-31 10:00:00[.5]`` (UTC, with ``+00:00``, for zoned ones), vectorised."""
-    zoned = col.type.tz is not None
-    # formatting a zoned timestamp is slow in Arrow; its values are UTC already
-    text = pc.cast(col.cast(pa.timestamp(col.type.unit)), pa.string())
-    text = pc.replace_substring(text, ".000000", "")
-    fraction = pc.fill_null(pc.match_substring(text, "."), False)
-    if pc.any(fraction).as_py():
-        trimmed = pc.replace_substring_regex(
-            pc.filter(text, fraction), pattern="0+$", replacement=""
-        )
-        text = pc.replace_with_mask(text, fraction, trimmed)
-    if zoned:
-        text = pc.binary_join_element_wise(text, "+00:00", "")
-    return text
+    return SqliteSink.dialect.classify(getattr(exc, "sqlite_errorname", None), str(exc))

@@ -31,9 +31,9 @@ from collections.abc import Sequence
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from chute.coltypes import ColumnType, Kind
 from chute.engine import quick
-from chute.engine.columns import ColumnType, Kind
-from chute.engine.oracle import Accepted, Answer, Refused, ValueCheck
+from chute.sinks.oracle import Accepted, Answer, Refused, ValueCheck
 
 _NOTHING = r"[^\x00-\x{10FFFF}]"
 _INTEGER = ValueCheck(r"^-?[0-9]{1,18}$", pa.int64(), quick=quick.unsigned_decimal(18, 0))

@@ -58,8 +58,11 @@ def open_source(source: str | os.PathLike[str] | Iterable[Any], options: LoadOpt
         format = detect_format(path)
         if format == "json":
             format = _json_or_lines(path, options.encoding)
-    if format not in FORMATS:
-        raise ConfigError(f"unknown format {format!r}", hint=f"use one of {', '.join(FORMATS)}")
+    if format not in FORMATS:  # a format of another package (entry point chute.sources)
+        from chute.registry import source_class
+
+        found: Source = source_class(format)(path, options)
+        return found
     if format == "jsonl":
         return JsonlSource(
             path, encoding=options.encoding, batch_rows=batch_rows, batch_bytes=batch_bytes

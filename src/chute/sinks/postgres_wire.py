@@ -1,0 +1,194 @@
+"""What travels between chute and PostgreSQL: Arrow columns as binary COPY takes them
+(or as text for the server to cast), table columns as the engine sees them, and driver
+errors as chute's, classified by SQLSTATE (:class:`~chute.sinks.sql.dialect.PostgresDialect`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import adbc_driver_manager
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from chute.coltypes import TEXT, ColumnType, Kind
+from chute.errors import RecordError
+from chute.sinks.sql.dialect import PostgresDialect
+
+DIALECT = PostgresDialect()
+
+_CREATE = {
+    Kind.BIGINT: "bigint",
+    Kind.DOUBLE: "double precision",
+    Kind.BOOLEAN: "boolean",
+    Kind.DATE: "date",
+    Kind.TIMESTAMP: "timestamp",
+    Kind.TIMESTAMPTZ: "timestamptz",
+    Kind.JSON: "jsonb",
+    Kind.UUID: "uuid",
+    Kind.TEXT: "text",
+}
+
+
+def create_type(t: ColumnType) -> str:
+    if t.kind is Kind.NUMERIC:
+        return str(t)
+    return _CREATE[t.kind]
+
+
+# PostgreSQL type name -> (kind values are converted to, Arrow type sent in binary COPY)
+_NATIVE: dict[str, tuple[Kind, pa.DataType]] = {
+    "int8": (Kind.BIGINT, pa.int64()),
+    "int4": (Kind.BIGINT, pa.int32()),
+    "int2": (Kind.BIGINT, pa.int16()),
+    "float8": (Kind.DOUBLE, pa.float64()),
+    "float4": (Kind.DOUBLE, pa.float32()),
+    "bool": (Kind.BOOLEAN, pa.bool_()),
+    "date": (Kind.DATE, pa.date32()),
+    "timestamp": (Kind.TIMESTAMP, pa.timestamp("us")),
+    "timestamptz": (Kind.TIMESTAMPTZ, pa.timestamp("us", tz="UTC")),
+    "text": (Kind.TEXT, pa.string()),
+    "varchar": (Kind.TEXT, pa.string()),
+    "bpchar": (Kind.TEXT, pa.string()),
+    "name": (Kind.TEXT, pa.string()),
+    "json": (Kind.JSON, pa.string()),
+    "jsonb": (Kind.JSON, pa.binary()),
+}
+
+_COPY_LINE = re.compile(r"COPY [^,]+, line (\d+)")
+_JSONB_VERSION = pa.scalar(b"\x01", pa.binary())
+
+
+@dataclass(frozen=True)
+class PgColumn:
+    name: str
+    typname: str
+    declared: str  # format_type(), e.g. numeric(12,2), character varying(20)
+    typmod: int
+    not_null: bool = False
+    has_default: bool = False
+    generated: bool = False  # GENERATED ALWAYS: a generated column, or identity
+
+
+def column_type(c: PgColumn) -> ColumnType:
+    if c.typname == "numeric":
+        if c.typmod < 0:
+            return TEXT  # unconstrained: sent as text, the server keeps every digit
+        return ColumnType(Kind.NUMERIC, (c.typmod - 4) & 0xFFFF)
+    if c.typname == "uuid":  # travels as text; canonical text goes in binary
+        return ColumnType(Kind.UUID)
+    native = _NATIVE.get(c.typname)
+    return ColumnType(native[0]) if native else TEXT
+
+
+def wire_batch(
+    batch: pa.RecordBatch, pg_cols: dict[str, PgColumn]
+) -> tuple[pa.RecordBatch, dict[str, str]]:
+    """The batch as sent: Arrow types the server reads in binary, or text to be cast."""
+    arrays = []
+    casts: dict[str, str] = {}
+    for name, col in zip(batch.schema.names, batch.columns, strict=True):
+        pg = pg_cols[name]
+        arrays.append(_wire_column(col, pg, casts))
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names), casts
+
+
+def _wire_column(col: pa.Array, pg: PgColumn, casts: dict[str, str]) -> pa.Array:
+    native = _NATIVE.get(pg.typname)
+    t = col.type
+    if pg.typname == "numeric" and pa.types.is_decimal(t) and pg.typmod >= 0:
+        return col
+    if pg.typname == "uuid" and pa.types.is_string(t):
+        as_uuid = _uuid_array(col)
+        if as_uuid is not None:
+            return as_uuid
+    if native is not None:
+        kind, wire_type = native
+        if t == wire_type or (kind is Kind.JSON and pa.types.is_string(t)):
+            if pg.typname == "jsonb":
+                return pc.binary_join_element_wise(
+                    _JSONB_VERSION, pc.cast(col, pa.binary()), pa.scalar(b"", pa.binary())
+                )
+            return col
+        if t == ColumnType(kind).arrow and kind in (Kind.BIGINT, Kind.DOUBLE):
+            try:
+                return pc.cast(col, wire_type, safe=kind is Kind.BIGINT)
+            except pa.ArrowInvalid:
+                pass  # out of range for the column: let the server say which value
+    casts[pg.name] = pg.declared
+    return col if pa.types.is_string(t) else pc.cast(col, pa.string())
+
+
+_HEX = np.full(256, 255, dtype=np.uint8)
+_HEX[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16, dtype=np.uint8)
+_HEX[np.frombuffer(b"ABCDEF", dtype=np.uint8)] = np.arange(10, 16, dtype=np.uint8)
+_UUID_HYPHENS = [8, 13, 18, 23]
+_NIL_UUID = "00000000-0000-0000-0000-000000000000"
+
+
+def _uuid_array(col: pa.Array) -> pa.Array | None:
+    """Canonical uuid strings as Arrow's 16-byte uuid type, decoded with numpy; ``None``
+    when any value is in another spelling (the server then parses the text)."""
+    filled = pc.fill_null(col, _NIL_UUID)
+    if len(filled) == 0:
+        return None
+    offsets = np.frombuffer(filled.buffers()[1], dtype=np.int32)[
+        filled.offset : filled.offset + len(filled) + 1
+    ]
+    if not (np.diff(offsets) == 36).all():
+        return None
+    chars = np.frombuffer(filled.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    chars = chars.reshape(-1, 36)
+    if not (chars[:, _UUID_HYPHENS] == ord("-")).all():
+        return None
+    nibbles = _HEX[np.delete(chars, _UUID_HYPHENS, axis=1)]
+    if (nibbles == 255).any():
+        return None
+    raw = (nibbles[:, 0::2] << 4) | nibbles[:, 1::2]
+    storage = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(16), len(filled), [None, pa.py_buffer(raw.tobytes())]
+    )
+    if col.null_count:
+        storage = pc.if_else(col.is_valid(), storage, pa.scalar(None, pa.binary(16)))
+    return pa.ExtensionArray.from_storage(pa.uuid(), storage)
+
+
+def first_line(exc: Exception) -> str:
+    text = str(exc)
+    for prefix in ("IO: ", "INTEGRITY: ", "INVALID_DATA: ", "INVALID_ARGUMENT: ", "NOT_FOUND: "):
+        text = text.removeprefix(prefix)
+    text = text.replace("[libpq] ", "")
+    return " ".join(text.split("\n")[0].split())
+
+
+def _details(exc: adbc_driver_manager.Error) -> dict[str, str]:
+    out = {}
+    for k, v in getattr(exc, "details", None) or []:
+        key = k.decode() if isinstance(k, bytes) else str(k)
+        out[key] = v.decode(errors="replace") if isinstance(v, bytes) else str(v)
+    return out
+
+
+def wrap(exc: adbc_driver_manager.Error) -> Exception:
+    d = _details(exc)
+    sqlstate = d.get("PG_DIAG_SQLSTATE") or getattr(exc, "sqlstate", None)
+    message = d.get("PG_DIAG_MESSAGE_PRIMARY") or first_line(exc)
+    if d.get("PG_DIAG_MESSAGE_DETAIL"):
+        message = f"{message} ({d['PG_DIAG_MESSAGE_DETAIL']})"
+    err = DIALECT.classify(
+        sqlstate,
+        message,
+        column=d.get("PG_DIAG_COLUMN_NAME") or _copy_column(d.get("PG_DIAG_CONTEXT", "")),
+        lost="lost the database: ",
+    )
+    if isinstance(err, RecordError):
+        match = _COPY_LINE.search(d.get("PG_DIAG_CONTEXT", ""))
+        err.row = int(match.group(1)) - 1 if match else None
+    return err
+
+
+def _copy_column(context: str) -> str | None:
+    match = re.search(r"COPY [^,]+, line \d+, column ([^:\n]+)", context)
+    return match.group(1) if match else None

@@ -1,0 +1,93 @@
+"""What travels between chute and SQLite: Arrow columns as Python values in the forms
+chute stores (see :mod:`chute.sinks.sqlite`), and declared types both ways."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from chute.coltypes import Kind
+
+DECLARED = {
+    Kind.BIGINT: "BIGINT",  # not INTEGER: an INTEGER key would alias the rowid
+    Kind.NUMERIC: "TEXT",
+    Kind.DOUBLE: "REAL",
+    Kind.BOOLEAN: "BOOLEAN",
+    Kind.DATE: "DATE",
+    Kind.TIMESTAMP: "TIMESTAMP",
+    Kind.TIMESTAMPTZ: "TIMESTAMPTZ",
+    Kind.JSON: "JSON TEXT",  # TEXT affinity: a JSON number stays its text, every digit
+    Kind.UUID: "TEXT",  # not inferred here (no uuid type)
+    Kind.TEXT: "TEXT",
+}
+
+
+def kind_of_declared(declared: str) -> Kind:
+    d = declared.upper()
+    if "INT" in d:
+        return Kind.BIGINT
+    if any(w in d for w in ("REAL", "FLOA", "DOUB")):
+        return Kind.DOUBLE
+    if "BOOL" in d:
+        return Kind.BOOLEAN
+    if "TIMESTAMPTZ" in d:
+        return Kind.TIMESTAMPTZ
+    if "TIMESTAMP" in d or "DATETIME" in d:
+        return Kind.TIMESTAMP
+    if d == "DATE":
+        return Kind.DATE
+    if "JSON" in d:
+        return Kind.JSON
+    return Kind.TEXT
+
+
+NUMBER_TEXT = "chute_number_text"
+
+
+def number_text(value: str | bytes | int | float | None) -> str | bytes | int | float | None:
+    """A REAL as its shortest exact spelling (``34.02505165179919``): SQLite's own
+    conversion to text keeps 15 digits (``34.0250516517992``)."""
+    return repr(value) if isinstance(value, float) else value
+
+
+def python_rows(batch: pa.RecordBatch) -> Iterable[tuple[Any, ...]]:
+    return zip(*(_python_values(col) for col in batch.columns), strict=True)
+
+
+def _python_values(col: pa.Array) -> list[Any]:
+    t = col.type
+    if pa.types.is_decimal(t):  # plain notation: 0.000000123, never 1.23E-7
+        text = pc.cast(col, pa.string())
+        exponent = pc.fill_null(pc.match_substring(text, "E"), False)
+        if not pc.any(exponent).as_py():
+            return text.to_pylist()  # type: ignore[no-any-return]
+        plain = [format(v, "f") for v in pc.filter(col, exponent).to_pylist()]
+        return pc.replace_with_mask(text, exponent, pa.array(plain, pa.string())).to_pylist()  # type: ignore[no-any-return]
+    if pa.types.is_date(t):
+        return pc.cast(col, pa.string()).to_pylist()  # type: ignore[no-any-return]
+    if pa.types.is_floating(t) and pc.any(pc.is_nan(col)).as_py():
+        # SQLite turns NaN into NULL: keep it as the text 'NaN'
+        return [v if v is None or v == v else "NaN" for v in col.to_pylist()]
+    if pa.types.is_timestamp(t):
+        return _timestamp_text(col).to_pylist()  # type: ignore[no-any-return]
+    return col.to_pylist()  # type: ignore[no-any-return]
+
+
+def _timestamp_text(col: pa.Array) -> pa.Array:
+    """``2024-01-31 10:00:00[.5]`` (UTC, with ``+00:00``, for zoned ones), vectorised."""
+    zoned = col.type.tz is not None
+    # formatting a zoned timestamp is slow in Arrow; its values are UTC already
+    text = pc.cast(col.cast(pa.timestamp(col.type.unit)), pa.string())
+    text = pc.replace_substring(text, ".000000", "")
+    fraction = pc.fill_null(pc.match_substring(text, "."), False)
+    if pc.any(fraction).as_py():
+        trimmed = pc.replace_substring_regex(
+            pc.filter(text, fraction), pattern="0+$", replacement=""
+        )
+        text = pc.replace_with_mask(text, fraction, trimmed)
+    if zoned:
+        text = pc.binary_join_element_wise(text, "+00:00", "")
+    return text
