@@ -4,6 +4,8 @@ atomic and replace loads.  Each test has a database file of its own."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -306,3 +308,20 @@ def test_a_missing_folder_is_exit_5(tmp_path: Path) -> None:
         app, ["load", str(tmp_path / "a.csv"), "--into", f"duckdb:///{tmp_path}/no/x.duckdb"]
     )
     assert result.exit_code == 5
+
+
+def test_without_the_duckdb_package_the_cli_names_the_extra(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("id\n1\n")
+    code = (
+        "import sys; sys.modules['duckdb'] = None\n"  # as if it were not installed
+        "from chute.cli import main\n"
+        f"sys.argv = ['chute', 'load', {str(tmp_path / 'a.csv')!r}, '--into', "
+        f"'duckdb:///{tmp_path}/x.duckdb']\n"
+        "main()\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.splitlines() == [
+        "error: the DuckDB sink needs the duckdb package",
+        "hint: pip install 'chute[duckdb]'",
+    ]

@@ -37,6 +37,7 @@ except ImportError:  # an optional dependency: a clear error, not a traceback
         "the DuckDB sink needs the duckdb package", hint="pip install 'chute[duckdb]'"
     ) from None
 from chute.sinks.contract import Capabilities, Mode, TableColumn, WriteCounts
+from chute.sinks.duckdb_keys import has_duplicate, one, unique_keys
 from chute.sinks.duckdb_types import DIALECT, column_type, create_type, lock_holder, wrap
 from chute.sinks.sql.dialect import quote_identifier as q
 from chute.sinks.sql.sql_sink import SqlSink
@@ -235,7 +236,7 @@ class DuckdbSink(SqlSink):
     def unique_keys(self, table: str) -> list[list[str]]:
         self.statements += 1
         try:
-            return _unique_keys(self.conn, table)
+            return unique_keys(self.conn, table)
         except duckdb.Error as exc:
             raise wrap(exc) from exc
 
@@ -308,7 +309,7 @@ class DuckdbSink(SqlSink):
         try:
             return self._insert_from(table, name, list(batch.schema.names), mode, key, n)
         except duckdb.ConstraintException as exc:
-            raise wrap(exc, duplicate=self._has_duplicate(table, batch)) from exc
+            raise wrap(exc, duplicate=has_duplicate(self.conn, table, batch)) from exc
         except duckdb.Error as exc:
             raise wrap(exc) from exc
         finally:
@@ -334,15 +335,15 @@ class DuckdbSink(SqlSink):
         conflict = f" ON CONFLICT ({', '.join(q(k) for k in key)}) "
         others = [c for c in names if c not in key]
         if mode is Mode.IGNORE:
-            (created,) = _one(conn.execute(f"{insert}{conflict}DO NOTHING"))
+            (created,) = one(conn.execute(f"{insert}{conflict}DO NOTHING"))
             return WriteCounts(created=created, skipped=n - created)
-        (before,) = _one(conn.execute(f"SELECT count(*) FROM {q(table)}"))
+        (before,) = one(conn.execute(f"SELECT count(*) FROM {q(table)}"))
         if others:
             sets = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in others)
             conn.execute(f"{insert}{conflict}DO UPDATE SET {sets}").fetchall()
         else:
             conn.execute(f"{insert}{conflict}DO NOTHING").fetchall()
-        (after,) = _one(conn.execute(f"SELECT count(*) FROM {q(table)}"))
+        (after,) = one(conn.execute(f"SELECT count(*) FROM {q(table)}"))
         self.statements += 2
         return WriteCounts(created=after - before, updated=n - (after - before))
 
@@ -354,35 +355,6 @@ class DuckdbSink(SqlSink):
             return self._insert_from(table, relation, names, mode, key, int(n))
         except duckdb.Error as exc:
             raise wrap(exc) from exc
-
-    def _has_duplicate(self, table: str, batch: pa.RecordBatch) -> bool:
-        """Whether a key of ``table`` repeats in ``batch`` or is in the table already: the
-        constraint DuckDB refused the batch for was a unique one.  Asked on a connection of
-        its own (this one's transaction is aborted); it sees what was committed, which is
-        all this transaction had (without savepoints, a piece is its own transaction)."""
-        other = self.conn.cursor()
-        try:
-            name = "_chute_check"
-            other.register(name, pa.Table.from_batches([batch]))
-            for key in _unique_keys(other, table):
-                if not all(k in batch.schema.names for k in key):
-                    continue
-                cols = ", ".join(q(k) for k in key)
-                match = " AND ".join(f"t.{q(k)} = b.{q(k)}" for k in key)
-                (found,) = _one(
-                    other.execute(
-                        f"SELECT (SELECT count(*) FROM (SELECT DISTINCT {cols} FROM {name})) "
-                        f"< (SELECT count(*) FROM {name}) OR EXISTS (SELECT 1 FROM {name} b "
-                        f"WHERE EXISTS (SELECT 1 FROM {q(table)} t WHERE {match}))"
-                    )
-                )
-                if found:
-                    return True
-            return False
-        except duckdb.Error:
-            return False
-        finally:
-            other.close()
 
     def existing_keys(self, table: str, key: list[str], batch: pa.RecordBatch) -> list[int]:
         keys = batch.select(key).append_column(
@@ -406,17 +378,3 @@ class DuckdbSink(SqlSink):
             with contextlib.suppress(duckdb.Error):
                 self._conn.close()
             self._conn = None
-
-
-def _unique_keys(conn: duckdb.DuckDBPyConnection, table: str) -> list[list[str]]:
-    rows = conn.execute(
-        "SELECT constraint_column_names FROM duckdb_constraints() WHERE schema_name = "
-        "current_schema() AND table_name = ? AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
-        [table],
-    ).fetchall()
-    return [list(r[0]) for r in rows]
-
-
-def _one(result: duckdb.DuckDBPyConnection) -> tuple[int, ...]:
-    (row,) = result.fetchall()  # fetched to the end: the connection is free again
-    return tuple(int(v) for v in row)
