@@ -14,15 +14,14 @@ Nothing here is SQL: a SQL database is a :class:`chute.sinks.sql.SqlSink`, which
 Optional abilities are Protocols the engine tests with ``isinstance``:
 :class:`Savepoints` (undo one refused piece and go on), :class:`Staging` (load into a stage
 table and publish it at the end: ``--atomic``, ``--mode replace``) and :class:`LoadLocks`
-(keep two runs of one load apart).  :class:`Capabilities` holds only what the engine
-branches on.  This module imports only :mod:`chute.errors`, :mod:`chute.coltypes` and Arrow.
+(keep two runs of one load apart; in :mod:`chute.sinks.locks`).  :class:`Capabilities`
+holds only what the engine branches on.  This module imports only :mod:`chute.coltypes`,
+:mod:`chute.sinks.locks` (which imports nothing of chute's) and Arrow.
 """
 
 from __future__ import annotations
 
 import enum
-import os
-import socket
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +31,12 @@ from typing import TYPE_CHECKING, ClassVar, Protocol, Self, runtime_checkable
 import pyarrow as pa
 
 from chute.coltypes import EXACT_DECIMALS, ColumnType, Kind, Stores
+
+# the lock ability has a module of its own; it is part of the contract
+from chute.sinks.locks import Held as Held
+from chute.sinks.locks import Holder as Holder
+from chute.sinks.locks import LoadLocks as LoadLocks
+from chute.sinks.locks import Taken as Taken
 
 if TYPE_CHECKING:
     from chute.sinks.oracle import ValueOracle
@@ -214,50 +219,6 @@ class Staging(Protocol):
     def add_missing_columns(self, target: str, stage: str) -> list[str]:
         """In the open transaction: add to ``target`` the columns ``stage`` has and it
         lacks, with the stage's declared types; return their names."""
-        ...
-
-
-@dataclass(frozen=True)
-class Holder:
-    """The process holding a lock."""
-
-    pid: int
-    host: str = ""
-
-    @classmethod
-    def me(cls) -> Holder:
-        return cls(os.getpid(), socket.gethostname())
-
-    def describe(self) -> str:
-        if self.pid <= 0:
-            return "pid unknown"
-        if self.host and self.host != socket.gethostname():
-            return f"pid {self.pid} on {self.host}"
-        return f"pid {self.pid}"
-
-
-class Taken(Exception):
-    """The lock is held by another run (``holder``, when it could be told)."""
-
-    def __init__(self, holder: Holder | None) -> None:
-        super().__init__(holder)
-        self.holder = holder
-
-
-class Held(Protocol):
-    """A lock this run holds."""
-
-    def release(self) -> None: ...
-
-
-@runtime_checkable
-class LoadLocks(Protocol):
-    """A sink that can keep two runs of one load apart."""
-
-    def lock_load(self, name: str, holder: Holder) -> Held:
-        """Take the lock ``name`` (64 hex digits) for ``holder`` (this process) and hold it
-        until :meth:`Held.release` or the end of the process; raise :class:`Taken` when
-        another run holds it."""
         ...
 
 

@@ -21,7 +21,6 @@ from typing import Any, cast
 import pyarrow as pa
 
 from chute.coltypes import ColumnType, Kind, Stores
-from chute.engine.lock import FileLock
 from chute.errors import ConfigError, SinkError, SinkUnavailableError
 from chute.sinks.contract import (
     Capabilities,
@@ -33,6 +32,7 @@ from chute.sinks.contract import (
     TableColumn,
     WriteCounts,
 )
+from chute.sinks.locks import FileLock
 from chute.sinks.sql.counted import Counted
 from chute.sinks.sql.dialect import SqliteDialect
 from chute.sinks.sql.dialect import quote_identifier as q

@@ -62,7 +62,8 @@ class Dialect:
     """Standard SQL with double-quoted names, ``ON CONFLICT`` upserts and SQLSTATEs."""
 
     name = "sql"
-    #: how the driver marks parameters: "qmark" (``?``) or "numeric" (``$1``)
+    #: how the driver marks parameters: "qmark" (``?``), "numeric" (``$1``) or "format"
+    #: (``%s``, as MySQL's drivers take them)
     placeholder = "qmark"
     #: the longest name, in bytes of UTF-8 (None: no limit that matters)
     max_name_bytes: int | None = None
@@ -81,6 +82,8 @@ class Dialect:
         """``sql`` written with ``?`` marks, in the driver's placeholder style."""
         if self.placeholder == "qmark":
             return sql
+        if self.placeholder == "format":
+            return sql.replace("%", "%%").replace("?", "%s")
         parts = sql.split("?")
         return parts[0] + "".join(f"${i}{p}" for i, p in enumerate(parts[1:], 1))
 
