@@ -325,3 +325,28 @@ def test_without_the_duckdb_package_the_cli_names_the_extra(tmp_path: Path) -> N
         "error: the DuckDB sink needs the duckdb package",
         "hint: pip install 'chute[duckdb]'",
     ]
+
+
+@pytest.mark.parametrize(
+    ("exception", "duplicate", "expected", "refusal", "sqlstate"),
+    [
+        ("ConstraintException", True, "RecordError", "duplicate_key", "23505"),
+        ("ConstraintException", False, "RecordError", "value", "23000"),
+        ("ConversionException", False, "RecordError", "value", "22018"),
+        ("OutOfRangeException", False, "RecordError", "value", "22003"),
+        ("TransactionException", False, "RecordError", "retry", "40001"),
+        ("PermissionException", False, "ConfigError", None, None),
+        ("IOException", False, "SinkUnavailableError", None, "58030"),
+        ("CatalogException", False, "SinkError", None, None),
+    ],
+)
+def test_errors_are_classified_by_their_class(
+    exception: str, duplicate: bool, expected: str, refusal: str | None, sqlstate: str | None
+) -> None:
+    from chute.sinks.duckdb_types import wrap
+
+    err = wrap(getattr(duckdb, exception)("whatever the words"), duplicate=duplicate)
+    assert type(err).__name__ == expected
+    assert getattr(err, "sqlstate", None) == sqlstate
+    if refusal is not None:
+        assert err.refusal.value == refusal  # type: ignore[attr-defined]
