@@ -25,6 +25,7 @@ SINKS: dict[str, str] = {
     "memory": "chute.sinks.memory:MemorySink",
     "mysql": "chute.sinks.mysql:MysqlSink",
     "mariadb": "chute.sinks.mysql:MysqlSink",
+    "duckdb": "chute.sinks.duckdb:DuckdbSink",
 }
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
