@@ -303,8 +303,7 @@ BENCH_EXTRA_MODULES = frozenset({"chute_bench", "matplotlib"})
     context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
 )
 def bench_command(ctx: typer.Context) -> None:
-    """Measure the ways of loading rows into your database, side by side, in one run (the
-    bench extra: chute bench --help)."""
+    """Compare the ways of loading rows on your own database (the bench extra)."""
     try:  # the bench sits above chute and is an extra: imported only here, only now
         from chute_bench.command import main as bench_main
     except ModuleNotFoundError as exc:

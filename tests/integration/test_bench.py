@@ -7,6 +7,9 @@ The bench is the ``chute_bench`` package (the bench extra); these tests need it 
 from __future__ import annotations
 
 import json
+import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,7 @@ from typer.testing import CliRunner
 
 from chute.cli import app
 from chute.errors import ConfigError, SinkUnavailableError
+from chute.sinks import open_sink
 from chute_bench.records import records
 from chute_bench.runner import JSON_NAME, PNG_NAME, _run_worker, run_bench
 from chute_bench.strategies import plan
@@ -181,3 +185,72 @@ def test_cli_bench_bad_input_exits_with_one_line(
     assert result.exit_code == code, result.output
     assert result.stderr.splitlines()[0].startswith(message)
     assert "Traceback" not in result.output
+
+
+# -- MySQL/MariaDB and DuckDB: their own bulk paths through their drivers ----------------
+
+MYSQL_SERVER = os.environ.get("CHUTE_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/")
+REQUIRE_SERVICES = os.environ.get("CHUTE_REQUIRE_SERVICES") == "1"
+
+
+@pytest.fixture
+def duckdb_url(tmp_path: Path) -> str:
+    pytest.importorskip("duckdb")
+    return f"duckdb:///{tmp_path}/bench.duckdb"
+
+
+@pytest.fixture
+def mariadb_url() -> Iterator[str]:
+    """A throwaway database on the MariaDB (or MySQL) server, dropped after the test."""
+    pymysql = pytest.importorskip("pymysql")
+    from chute_bench.targets.mysql import connect_args
+
+    database = f"chute_bench_{uuid.uuid4().hex[:12]}"
+    try:
+        conn = pymysql.connect(**{**connect_args(MYSQL_SERVER), "database": None})
+    except pymysql.err.OperationalError as exc:
+        if REQUIRE_SERVICES:
+            pytest.fail(f"CHUTE_REQUIRE_SERVICES=1 but MariaDB is not reachable: {exc}")
+        pytest.skip(f"MariaDB is not reachable: {exc}")
+    try:
+        conn.cursor().execute(f"CREATE DATABASE {database} CHARACTER SET utf8mb4")
+        yield MYSQL_SERVER.rstrip("/") + "/" + database
+    finally:
+        conn.cursor().execute(f"DROP DATABASE IF EXISTS {database}")
+        conn.close()
+
+
+@pytest.fixture(params=["mariadb", "duckdb"])
+def other_url(request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue(f"{request.param}_url"))
+
+
+def test_every_way_but_chute_stores_every_record_on_mariadb_and_duckdb(other_url: str) -> None:
+    target = target_for(other_url)
+    assert target is not None
+    ways = {n: s for n, s in plan(target).items() if not n.startswith("chute")}
+    assert set(ways) >= {"executemany", *target.own}  # the hand-written baselines
+
+    for name, strategy in ways.items():
+        result = _run_worker(name, strategy.label, other_url, ROWS, SAMPLE)
+
+        assert result.status == "ok", (name, result.note)
+        assert result.connections == 1
+        assert result.rows_per_second and result.rows_per_second > 0
+        sampled = name in target.sampled
+        assert result.extrapolated_from == (SAMPLE if sampled else None), name
+    assert target.admin(["SELECT 1"]) == [(1,)]
+
+
+def test_bench_on_mariadb_and_duckdb_runs_every_strategy(other_url: str, tmp_path: Path) -> None:
+    try:
+        open_sink(other_url)
+    except ConfigError as exc:  # chute's sink for it is on another branch
+        pytest.skip(str(exc))
+
+    report = run_bench(other_url, rows=ROWS, out=tmp_path, sample_rows=SAMPLE)
+
+    assert report.database in ("MariaDB", "MySQL", "DuckDB")
+    assert (tmp_path / PNG_NAME).read_bytes()[:8] == PNG_MAGIC
+    assert [r.strategy for r in report.results] == strategies(other_url)
+    assert all(r.status == "ok" for r in report.results), [r.note for r in report.results]
