@@ -15,18 +15,20 @@ _COLOURS = {False: "#7fa7d1", True: "#2f855a"}  # the usual routes, chute's
 
 
 def _tick(r: StrategyResult) -> str:
-    """The strategy's label, its connections and any extrapolation under it."""
-    label = r.label
-    if r.connections is not None:
-        label += f" [{r.connections} conn.]"
-    if r.extrapolated_from is not None:
-        label += f"\n(extrapolated from {r.extrapolated_from:,} rows)"
-    return label
+    """The strategy's label, with any extrapolation under it."""
+    if r.extrapolated_from is None:
+        return r.label
+    return f"{r.label}\n(extrapolated from {r.extrapolated_from:,} rows)"
+
+
+def _connections(r: StrategyResult) -> str:
+    n = r.connections or 1
+    return f"{n} connection{'s' if n > 1 else ''}"
 
 
 def write_chart(report: BenchReport, path: Path) -> None:
     """A horizontal bar chart of rows/s per strategy; an extrapolated bar is hatched, and each
-    strategy's label says how many connections wrote its rows."""
+    bar says how many connections wrote its rows."""
     best = report.best
     results = report.results
     fig = Figure(figsize=(10, 1.6 + 0.65 * len(results)), dpi=100)
@@ -43,7 +45,7 @@ def write_chart(report: BenchReport, path: Path) -> None:
                 edgecolor="#2b4c6f",
                 hatch="//" if extrapolated else None,
             )
-            text = f" {r.rows_per_second:,.0f} rows/s, {versus(r, best)}"
+            text = f" {r.rows_per_second:,.0f} rows/s, {versus(r, best)}, {_connections(r)}"
             if extrapolated:
                 text += " (extrapolated)"
         else:
@@ -61,7 +63,7 @@ def write_chart(report: BenchReport, path: Path) -> None:
         0.01,
         0.01,
         "same records, same machine, one run; each strategy in its own process; "
-        "[n conn.]: connections writing rows",
+        "connections: how many wrote rows at once",
         fontsize=8,
         color="#666666",
     )
