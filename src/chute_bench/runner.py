@@ -75,9 +75,9 @@ def run_bench(
     sink.close()
     strategies = plan(target)
     with target.session() as db:
-        version = target.version(db)
+        database, version = target.identify(db)
     report = BenchReport(
-        target.database(version),
+        database,
         version,
         sink.display_url,
         rows,

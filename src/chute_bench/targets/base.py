@@ -116,9 +116,9 @@ class Target(ABC):
     def version(self, db: Session) -> str:
         """The server's (or the embedded library's) version."""
 
-    def database(self, version: str) -> str:
-        """The database's name for the report (MySQL or MariaDB tell by their version)."""
-        return self.name
+    def identify(self, db: Session) -> tuple[str, str]:
+        """The database's name and version for the report."""
+        return self.name, self.version(db)
 
     def quote(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'

@@ -73,10 +73,11 @@ class MysqlTarget(Target):
 
     def version(self, db: Session) -> str:
         ((version,),) = db.fetch("SELECT VERSION()")
-        return str(version).split("-")[0] + ("-MariaDB" if "MariaDB" in str(version) else "")
+        return str(version)  # 10.11.6-MariaDB-0+deb12u1-log, 8.4.3
 
-    def database(self, version: str) -> str:
-        return "MariaDB" if version.endswith("-MariaDB") else "MySQL"
+    def identify(self, db: Session) -> tuple[str, str]:
+        version = self.version(db)
+        return ("MariaDB" if "MariaDB" in version else "MySQL"), version.split("-")[0]
 
     def quote(self, name: str) -> str:
         return "`" + name.replace("`", "``") + "`"
