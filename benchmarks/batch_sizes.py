@@ -10,7 +10,7 @@ Every contender is the same ``chute load FILE --into URL --table T --quiet --rep
 into the typed table (primary key, uuid, jsonb), with ``--batch-rows N`` (fixed) or nothing
 (adaptive), and ``--workers W``; ``--log-json`` too, so that the JSON keeps each batch's
 rows and milliseconds.  Two settings: **direct** (the server's own address) and **proxy**, a
-:class:`chute.testing.latency_proxy.LatencyProxy` in this process adding ``--delay-ms`` (20)
+:class:`chute_bench.latency_proxy.LatencyProxy` in this process adding ``--delay-ms`` (20)
 each way, so every round trip costs 40 ms more.
 
 Fixed sizes below ``--sample-below`` (10,000) are slow through the proxy (a few hundred rows/s
@@ -50,7 +50,7 @@ from run import (
     measure,
 )
 
-from chute.testing.latency_proxy import LatencyProxy
+from chute_bench.latency_proxy import LatencyProxy
 
 TABLE = "orders_typed"
 FIXED_SIZES = (100, 1_000, 10_000, 100_000)

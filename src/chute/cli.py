@@ -18,7 +18,6 @@ import typer
 
 from chute import config
 from chute.api import load
-from chute.bench import bench_command
 from chute.engine import faults
 from chute.engine.pipeline import Observer
 from chute.errors import ChuteError, ConfigError, Interrupted, SourceError, TooManyRejectsError
@@ -32,6 +31,7 @@ EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_REJECTS = 6  # the load completed, and some records were rejected
 EXIT_INTERRUPTED = 130
+EXIT_NO_EXTRA = 2  # a command whose extra is not installed: as a configuration error
 
 app = typer.Typer(
     add_completion=False,
@@ -293,7 +293,25 @@ def _run_job(
     return code
 
 
-app.command("bench")(bench_command)
+#: what ``chute bench`` needs beyond chute: the bench extra
+BENCH_EXTRA_MODULES = frozenset({"chute_bench", "matplotlib"})
+
+
+@app.command(
+    "bench",
+    add_help_option=False,
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def bench_command(ctx: typer.Context) -> None:
+    """Compare the ways of loading rows on your own database (the bench extra)."""
+    try:  # the bench sits above chute and is an extra: imported only here, only now
+        from chute_bench.command import main as bench_main
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in BENCH_EXTRA_MODULES:
+            raise
+        _print_error("chute bench needs the bench extra: pip install 'chute[bench]'", None)
+        raise typer.Exit(EXIT_NO_EXTRA) from None
+    raise typer.Exit(bench_main(ctx.args))
 
 
 @app.command("consume")

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from chute.testing.latency_proxy import LatencyProxy
+from chute_bench.latency_proxy import LatencyProxy
 
 DELAY_MS = 20
 DELAY = DELAY_MS / 1000
@@ -318,7 +318,7 @@ def test_the_command_line_prints_its_address_and_stops_on_ctrl_c() -> None:
     with serve(echo) as target:
         proc = subprocess.Popen(
             [
-                *(sys.executable, "-m", "chute.testing.latency_proxy"),
+                *(sys.executable, "-m", "chute_bench.latency_proxy"),
                 *("--to", f"{target[0]}:{target[1]}", "--delay-ms", str(DELAY_MS)),
             ],
             stdout=subprocess.PIPE,

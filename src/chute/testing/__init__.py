@@ -1,1 +1,0 @@
-"""Tools for testing and benchmarking chute against real services."""

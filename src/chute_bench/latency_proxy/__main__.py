@@ -1,0 +1,5 @@
+import sys
+
+from chute_bench.latency_proxy.cli import main
+
+sys.exit(main())
