@@ -121,6 +121,16 @@ STORED: dict[str, dict[str, Callable[[Any], Any]]] = {
 }
 
 
+#: declared types whose limits the sink's database does not enforce: a value that breaks them
+#: is stored, not rejected (SQLite: ``varchar(n)`` and ``decimal(p,s)`` are only names)
+NOT_ENFORCED: dict[str, set[str]] = {
+    "sqlite": {"varchar", "decimal"},
+    "postgresql": set(),
+    "mariadb": set(),
+    "duckdb": set(),
+}
+
+
 def reported(sink: str, kind: str) -> str:
     return REPORTED[sink].get(kind, kind)
 

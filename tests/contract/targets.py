@@ -44,15 +44,13 @@ class SinkSpec:
     concurrent_readers: bool = True
     #: fixed-point decimals are stored exactly (an exact numeric type), not as doubles
     exact_decimals: bool = True
-    #: ``varchar(n)`` is enforced (SQLite stores longer text: it is only a name there)
-    enforces_varchar: bool = True
     extras: dict[str, Any] = field(default_factory=dict)
 
 
 #: every sink the contract runs on; a sink whose scheme is not registered in this checkout
 #: is skipped with a loud reason (failed under CHUTE_REQUIRE_SERVICES=1)
 SINKS: list[SinkSpec] = [
-    SinkSpec("sqlite", "sqlite", exact_decimals=False, enforces_varchar=False),
+    SinkSpec("sqlite", "sqlite", exact_decimals=False),
     SinkSpec("postgresql", "postgresql", parallel_writers=True),
     SinkSpec("mariadb", "mysql", parallel_writers=True),
     SinkSpec("duckdb", "duckdb"),
