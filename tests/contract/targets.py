@@ -160,7 +160,7 @@ class PostgresReader(Reader):
             "ORDER BY a.attnum",
             (self.name(table),),
         )
-        return dict(rows)  # type: ignore[arg-type]
+        return {str(n): str(t) for n, t in rows}
 
     def tables(self) -> set[str]:
         sql = "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'"
@@ -195,7 +195,7 @@ class DuckdbReader(Reader):
             "WHERE table_name = ? ORDER BY ordinal_position",
             (table,),
         )
-        return dict(rows)  # type: ignore[arg-type]
+        return {str(n): str(t) for n, t in rows}
 
     def tables(self) -> set[str]:
         return {r[0] for r in self.query("SELECT table_name FROM information_schema.tables")}

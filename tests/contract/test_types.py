@@ -84,7 +84,7 @@ def test_empty_string_and_null_stay_apart_in_every_typed_column(target: SinkTarg
 
 
 def test_json_values_round_trip_as_json(target: SinkTarget) -> None:
-    records = [
+    records: list[dict[str, Any]] = [
         {"id": 1, "doc": {"a": [1, 2.5], "b": 'q"uote\\', "c": {"deep": True, "none": None}}},
         {"id": 2, "doc": [{"k": "ü🚀"}, 2, "three", "tab\tnl\n"]},
         {"id": 3, "doc": None},
