@@ -122,12 +122,13 @@ STORED: dict[str, dict[str, Callable[[Any], Any]]] = {
 
 
 #: declared types whose limits the sink's database does not enforce: a value that breaks them
-#: is stored, not rejected (SQLite: ``varchar(n)`` and ``decimal(p,s)`` are only names)
+#: is stored, not rejected (SQLite: ``varchar(n)`` and ``decimal(p,s)`` are only names;
+#: DuckDB: the length of ``varchar(n)`` "has no effect", its documentation says)
 NOT_ENFORCED: dict[str, set[str]] = {
     "sqlite": {"varchar", "decimal"},
     "postgresql": set(),
     "mariadb": set(),
-    "duckdb": set(),
+    "duckdb": {"varchar"},
 }
 
 

@@ -128,8 +128,8 @@ def test_python_values_from_an_iterable_round_trip(target: SinkTarget) -> None:
             "id": 1,
             "price": Decimal("9.99"),
             "day": date(2024, 2, 29),
-            "at": datetime(2024, 5, 1, 12, tzinfo=plus2),
-            "local": datetime(2024, 5, 1, 12, 30),
+            "instant": datetime(2024, 5, 1, 12, tzinfo=plus2),
+            "wall": datetime(2024, 5, 1, 12, 30),
             "ok": True,
             "s": "x\ty\nz\\",
         },
@@ -137,8 +137,8 @@ def test_python_values_from_an_iterable_round_trip(target: SinkTarget) -> None:
             "id": 2,
             "price": Decimal("20.00"),
             "day": None,
-            "at": datetime(2024, 5, 1, 10, tzinfo=UTC),
-            "local": None,
+            "instant": datetime(2024, 5, 1, 10, tzinfo=UTC),
+            "wall": None,
             "ok": False,
             "s": "",
         },
@@ -146,12 +146,12 @@ def test_python_values_from_an_iterable_round_trip(target: SinkTarget) -> None:
     report = load(target, records, batch_rows=1)
 
     assert report.read == report.written == 2
-    kinds = {"day": "date", "at": "timestamptz", "local": "timestamp", "ok": "boolean"}
-    rows = target.db.rows("t", "id, price, day, at, local, ok, s")
+    kinds = {"day": "date", "instant": "timestamptz", "wall": "timestamp", "ok": "boolean"}
+    rows = target.db.rows("t", "id, price, day, instant, wall, ok, s")
     for got, record in zip(rows, records, strict=True):
         assert got[0] == record["id"]
         assert Decimal(str(got[1])) == record["price"]
-        for i, column in enumerate(["day", "at", "local", "ok"], 2):
+        for i, column in enumerate(kinds, 2):
             assert got[i] == stored(target.name, kinds[column], record[column]), column
         assert got[6] == record["s"]
 
