@@ -1,7 +1,7 @@
 """chute: move records into databases fast and safely."""
 
 from chute.api import load
-from chute.engine.pipeline import Observer
+from chute.engine.observers import Observer
 from chute.errors import (
     ChuteError,
     ConfigError,

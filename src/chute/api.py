@@ -20,7 +20,8 @@ from chute.config import (
     parse_mode,
     parse_size,
 )
-from chute.engine.pipeline import Observer, Pipeline
+from chute.engine.loader import Pipeline
+from chute.engine.observers import Observer
 from chute.engine.rejects import open_rejects
 from chute.errors import ConfigError
 from chute.report import LoadReport

@@ -20,7 +20,7 @@ from chute import config
 from chute.api import load
 from chute.bench import bench_command
 from chute.engine import faults
-from chute.engine.pipeline import Observer
+from chute.engine.observers import Observer
 from chute.errors import ChuteError, ConfigError, Interrupted, SourceError, TooManyRejectsError
 from chute.paths import check_writable
 from chute.progress import JsonLog, ProgressBar, QueueStatus

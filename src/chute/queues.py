@@ -33,7 +33,8 @@ from chute.config import (
     parse_size,
 )
 from chute.engine.columns import is_json_text
-from chute.engine.pipeline import Observer, Pipeline
+from chute.engine.loader import Pipeline
+from chute.engine.observers import Observer
 from chute.engine.rejects import RejectStore, open_rejects
 from chute.errors import ConfigError, SinkUnavailableError
 from chute.report import LoadReport

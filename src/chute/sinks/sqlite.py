@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from chute.engine.columns import ColumnType, Kind, Stores
 from chute.engine.lock import Exclusive, FileLock, Held, Holder
-from chute.errors import ConfigError, RecordError, SinkError, SinkUnavailableError
+from chute.errors import ConfigError, RecordError, Refusal, SinkError, SinkUnavailableError
 from chute.sinks.base import Capabilities, Counted, Mode, Sink, TableColumn, WriteCounts
 from chute.sinks.base import quote_identifier as q
 from chute.sinks.sqlite_values import SqliteValueOracle
@@ -448,7 +448,9 @@ class _Unlocked:
 def _wrap(exc: sqlite3.Error) -> Exception:
     code = getattr(exc, "sqlite_errorname", None)
     if isinstance(exc, sqlite3.IntegrityError):
-        return RecordError(str(exc), sqlstate=code)
+        duplicate = code in ("SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE")
+        refusal = Refusal.DUPLICATE_KEY if duplicate else Refusal.VALUE
+        return RecordError(str(exc), sqlstate=code, refusal=refusal)
     if isinstance(exc, sqlite3.OperationalError) and code in ("SQLITE_BUSY", "SQLITE_LOCKED"):
         return SinkUnavailableError(f"the database is locked: {exc}")
     if code in CONFIG:

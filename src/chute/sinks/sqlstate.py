@@ -9,12 +9,17 @@ failed" (exit 5).  Only the SQLSTATE decides, never the message's words.
 
 from __future__ import annotations
 
-from chute.errors import ChuteError, ConfigError, RecordError, SinkError, SinkUnavailableError
-
-_GENERATED = (
-    "the database makes this column's values (GENERATED ALWAYS): leave the column out of the "
-    "input, or load into a table where it is an ordinary column"
+from chute.errors import (
+    HINT_GENERATED,
+    ChuteError,
+    ConfigError,
+    RecordError,
+    Refusal,
+    SinkError,
+    SinkUnavailableError,
 )
+
+_GENERATED = HINT_GENERATED
 _NOT_A_TABLE = "load into a table (not a view or another kind of object)"
 
 #: SQLSTATE -> the hint of the ConfigError it is
@@ -42,6 +47,12 @@ CONFIG: dict[str, str] = {
 _UNAVAILABLE = ("08", "57P", "53300")
 #: classes of a record the database refused
 _RECORD = ("22", "23")
+#: how the database refused a write, where it is not a bad value (see Refusal)
+_REFUSALS = {
+    "23505": Refusal.DUPLICATE_KEY,  # unique_violation
+    "40P01": Refusal.RETRY,  # deadlock_detected
+    "40001": Refusal.RETRY,  # serialization_failure
+}
 
 
 def classify(
@@ -50,8 +61,9 @@ def classify(
     """The error a database error with ``sqlstate`` is, for the engine and the user."""
     if sqlstate is None or sqlstate.startswith(_UNAVAILABLE):
         return SinkUnavailableError(f"{lost}{message}", sqlstate=sqlstate)
-    if sqlstate.startswith(_RECORD):
-        return RecordError(message, column=column, sqlstate=sqlstate)
+    if sqlstate.startswith(_RECORD) or sqlstate in _REFUSALS:
+        refusal = _REFUSALS.get(sqlstate, Refusal.VALUE)
+        return RecordError(message, column=column, sqlstate=sqlstate, refusal=refusal)
     if sqlstate in CONFIG:
         return ConfigError(message, hint=CONFIG[sqlstate], sqlstate=sqlstate)
     return SinkError(message, sqlstate=sqlstate)
