@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from chute.engine.accounting import Accounts
-from chute.engine.inflight import Item, Turns
+from chute.engine.inflight import Aborted, Item, Turns
 from chute.engine.isolate import Isolator
 from chute.engine.run import LoadRun
 from chute.engine.schema import TableSchema
@@ -96,10 +96,13 @@ class Writer:
                         item.seq, seq = seq, seq + 1
                         inflight.append((pool.submit(self._write_turn, item, idle, turns), values))
                     _settle(inflight, keep=0)
-                except BaseException:
+                except BaseException as exc:
                     turns.fail()  # batches waiting for their turn roll back
-                    for future, _ in inflight:
-                        future.exception()
+                    failures = [future.exception() for future, _ in inflight]
+                    if isinstance(exc, Aborted):  # a later batch failed first: its error
+                        cause = next((e for e in failures if not isinstance(e, Aborted)), None)
+                        if cause is not None:
+                            raise cause from None
                     raise
         finally:
             for sink in opened:
