@@ -28,10 +28,10 @@ REJECTS_KEPT = 1000
 class Accounts:
     """The books of one load: what is committed, counted and reported."""
 
-    def __init__(self, run: LoadRun, controller: BatchController) -> None:
+    def __init__(self, run: LoadRun, controller: BatchController, stats: BatchStats) -> None:
         self.run = run
         self.controller = controller
-        self.stats = BatchStats()
+        self.stats = stats
         source = run.source
         #: the source's bookkeeping in each commit (a queue's ledger)
         self._hooks = source if isinstance(source, TransactionHooks) else None

@@ -37,7 +37,7 @@ from chute.engine.schema import TableSchema
 from chute.engine.staging import Stage
 from chute.engine.writer import Writer
 from chute.errors import ChuteError
-from chute.report import LoadReport
+from chute.report import BatchStats, LoadReport
 from chute.sinks.base import Sink
 from chute.sources.base import BatchSize, Halting, ReadsStdin, Resumable, Source, SourceBatch
 
@@ -80,7 +80,7 @@ class Pipeline:
         report.workers = self._writers
         self.schema = TableSchema(run)
         self.stage = Stage(run)
-        self._accounts: Accounts | None = None
+        self._stats = BatchStats()
         self._lock: Held | None = None  # of this load: another run of it waits
         self._started = time.perf_counter()
 
@@ -101,7 +101,7 @@ class Pipeline:
             if run.staged:
                 self.stage.prepare(fresh=state == "new")
             controller = self._plan_batches()
-            self._accounts = accounts = Accounts(run, controller)
+            accounts = Accounts(run, controller, self._stats)
             writer = Writer(
                 run, self.schema, Isolator(run, accounts), accounts, writers=self._writers
             )
@@ -197,8 +197,7 @@ class Pipeline:
         report.bytes_read = run.source.bytes_read()
         report.peak_rss_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         report.statements = run.statements()
-        if self._accounts is not None:
-            self._accounts.stats.fill(report)
+        self._stats.fill(report)
         for obs in run.observers:
             obs.on_finish(report)
 
