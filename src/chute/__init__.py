@@ -1,7 +1,7 @@
 """chute: move records into databases fast and safely."""
 
 from chute.api import load
-from chute.engine.pipeline import Observer
+from chute.engine.observers import Observer
 from chute.errors import (
     ChuteError,
     ConfigError,
@@ -16,6 +16,7 @@ from chute.errors import (
     SourceError,
     TooManyRejectsError,
 )
+from chute.exits import exit_code
 from chute.queues import consume, publish
 from chute.report import LoadReport
 from chute.sinks.contract import (
@@ -31,16 +32,29 @@ from chute.sinks.contract import (
     TableColumn,
     WriteCounts,
 )
-from chute.sources.base import Position, Reject, Source
+from chute.sources.base import (
+    Acknowledging,
+    Halting,
+    HasColumns,
+    Position,
+    ReadsStdin,
+    Reject,
+    Resumable,
+    Source,
+    TransactionHooks,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Acknowledging",
     "Capabilities",
     "Checkpoint",
     "CheckpointStore",
     "ChuteError",
     "ConfigError",
+    "Halting",
+    "HasColumns",
     "Interrupted",
     "LoadLocks",
     "LoadReport",
@@ -49,10 +63,12 @@ __all__ = [
     "NothingStoredError",
     "Observer",
     "Position",
+    "ReadsStdin",
     "RecordError",
     "Refusal",
     "Reject",
     "RejectStore",
+    "Resumable",
     "ResumeError",
     "Savepoints",
     "Sink",
@@ -63,9 +79,11 @@ __all__ = [
     "Staging",
     "TableColumn",
     "TooManyRejectsError",
+    "TransactionHooks",
     "WriteCounts",
     "__version__",
     "consume",
+    "exit_code",
     "load",
     "publish",
 ]

@@ -20,12 +20,14 @@ from chute.config import (
     parse_mode,
     parse_size,
 )
-from chute.engine.pipeline import Observer, Pipeline
+from chute.engine.loader import Pipeline
+from chute.engine.observers import Observer
 from chute.engine.rejects import open_rejects
 from chute.errors import ConfigError
 from chute.report import LoadReport
 from chute.sinks import open_sink
-from chute.sinks.base import MAX_IDENTIFIER_BYTES, Mode, check_table_name, is_reserved
+from chute.sinks.contract import Mode
+from chute.sinks.names import MAX_IDENTIFIER_BYTES, check_table_name, is_reserved
 from chute.sources import open_source
 from chute.sources.base import REJECTS_SUFFIX
 

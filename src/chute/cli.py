@@ -1,7 +1,7 @@
 """The ``chute`` command: a thin adapter over :func:`chute.load`.
 
 Errors are mapped once, here: one line on stderr (``error: ...`` and maybe ``hint: ...``)
-and the exit code of the error's class; ``--debug`` shows the traceback.
+and the exit code :func:`chute.exits.exit_code` gives; ``--debug`` shows the traceback.
 """
 
 from __future__ import annotations
@@ -19,19 +19,14 @@ import typer
 from chute import config
 from chute.api import load
 from chute.engine import faults
-from chute.engine.pipeline import Observer
-from chute.errors import ChuteError, ConfigError, Interrupted, SourceError, TooManyRejectsError
+from chute.engine.observers import Observer
+from chute.errors import ChuteError, ConfigError, NothingStoredError, SourceError
+from chute.exits import OK, completed_code, exit_code, signal_code
 from chute.paths import check_writable
 from chute.progress import JsonLog, ProgressBar, QueueStatus
 from chute.queues import DEFAULT_BATCH_MESSAGES, DEFAULT_FLUSH_INTERVAL, consume, publish
 from chute.report import LoadReport
 from chute.signals import StopOnSignals, StoppedAtOnce, exit_now
-
-EXIT_OK = 0
-EXIT_INTERNAL = 1
-EXIT_REJECTS = 6  # the load completed, and some records were rejected
-EXIT_INTERRUPTED = 130
-EXIT_NO_EXTRA = 2  # a command whose extra is not installed: as a configuration error
 
 app = typer.Typer(
     add_completion=False,
@@ -53,7 +48,7 @@ def _arm_fault(spec: str | None) -> None:
         faults.arm(spec)
     except ChuteError as exc:
         _print_error(str(exc), exc.hint)
-        raise typer.Exit(exc.exit_code) from None
+        raise typer.Exit(exit_code(exc)) from None
 
 
 # Options shared by the commands, defined once.
@@ -248,33 +243,30 @@ def _run_job(
     """Run a load or a consumer (stopped by Ctrl-C/SIGTERM in any phase); print the summary
     or a one-line error; write the JSON report; return the exit code."""
     result: LoadReport | None = None
-    code = EXIT_OK
+    code = OK
     try:
         if report is not None:
             check_writable(report, "--report")  # before loading: nothing written if not
         result = stopper.run(run)
-        if result.rejected and not result.nothing_to_do:
-            code = EXIT_REJECTS
+        code = completed_code(0 if result.nothing_to_do else result.rejected)
     except StoppedAtOnce as exc:  # the run is stuck in a driver: leave it behind
         _print_error(
             str(exc),
             "batches committed before stay, a batch in hand does not; "
             "run the same command again to go on",
         )
-        exit_now(128 + exc.signum)
+        exit_now(signal_code(exc.signum))
     except ChuteError as exc:
         result = exc.report
-        code = exc.exit_code
-        if isinstance(exc, Interrupted) and stopper.received:
-            code = 128 + stopper.received[-1]  # 130 for Ctrl-C, 143 for SIGTERM
+        code = exit_code(exc, signum=stopper.received[-1] if stopper.received else None)
         if debug:
             traceback.print_exc()
         _print_error(str(exc), exc.hint)
-    except KeyboardInterrupt:
-        code = EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        code = exit_code(exc)
         _print_error("interrupted", None)
     except Exception as exc:  # a bug: say so, with the traceback only on request
-        code = EXIT_INTERNAL
+        code = exit_code(exc)
         if debug:
             traceback.print_exc()
         _print_error(
@@ -289,7 +281,7 @@ def _run_job(
                 report.write_text(json.dumps(result.to_dict(), indent=2, default=str) + "\n")
             except OSError as exc:
                 _print_error(f"cannot write the report to {report}: {exc.strerror}", None)
-                code = code or ConfigError.exit_code
+                code = code or exit_code(ConfigError(str(exc)))
     return code
 
 
@@ -310,7 +302,9 @@ def bench_command(ctx: typer.Context) -> None:
         if (exc.name or "").split(".")[0] not in BENCH_EXTRA_MODULES:
             raise
         _print_error("chute bench needs the bench extra: pip install 'chute[bench]'", None)
-        raise typer.Exit(EXIT_NO_EXTRA) from None
+        raise typer.Exit(
+            ConfigError.exit_code
+        ) from None  # a missing extra: as a configuration error
     raise typer.Exit(bench_main(ctx.args))
 
 
@@ -423,24 +417,21 @@ def publish_command(
             encoding=encoding,
             rejects=rejects,
         )
+        typer.echo(result.summary())
+        if result.rejected and not result.published:  # as chute load: every record rejected
+            raise NothingStoredError(
+                f"nothing was published: all {result.read:,} records read were rejected; "
+                f"see {result.rejects_to}",
+                hint="fix the rejected records and publish them again",
+            )
+        if not result.published and not result.rejected:
+            raise SourceError(f"{source} holds no records: nothing was published")
     except ChuteError as exc:
         if debug:
             traceback.print_exc()
         _print_error(str(exc), exc.hint)
-        raise typer.Exit(exc.exit_code) from None
-    typer.echo(result.summary())
-    if result.rejected and not result.published:  # as chute load: every record rejected
-        _print_error(
-            f"nothing was published: all {result.read:,} records read were rejected; "
-            f"see {result.rejects_to}",
-            "fix the rejected records and publish them again",
-        )
-        raise typer.Exit(TooManyRejectsError.exit_code)
-    if result.rejected:  # as chute load: completed, some records rejected
-        raise typer.Exit(EXIT_REJECTS)
-    if not result.published:
-        _print_error(f"{source} holds no records: nothing was published", None)
-        raise typer.Exit(SourceError.exit_code)
+        raise typer.Exit(exit_code(exc)) from None
+    raise typer.Exit(completed_code(result.rejected))  # as chute load
 
 
 def _stop_on_signals(what: str = "stopping after the batch in hand") -> StopOnSignals:

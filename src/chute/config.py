@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 
 from chute.errors import ConfigError
-from chute.sinks.base import Mode
+from chute.sinks.contract import Mode
 from chute.urls import redact
 
 __all__ = ["LoadOptions", "parse_key", "parse_mode", "parse_size", "redact"]

@@ -7,7 +7,9 @@ Every error is a :class:`ChuteError`; the subclasses say what the caller does ne
     ├── SourceError                 the input cannot be read or parsed          (exit 3)
     │                               carries ``source``, ``line``, ``column``, ``offset``
     ├── RecordError                 a record was refused; normally it becomes a reject
-    │                               carries ``position``, ``column``, ``sqlstate``
+    │                               carries ``position``, ``column``, ``sqlstate`` and
+    │                               ``refusal`` (a bad value, a duplicate key, or try
+    │                               the batch again: a deadlock)
     ├── TooManyRejectsError         more records rejected than --max-errors     (exit 4)
     │   └── NothingStoredError      records were read, and every one was rejected (exit 4)
     ├── ResumeError                 an interrupted load's source has changed    (exit 2)
@@ -19,7 +21,7 @@ Every error is a :class:`ChuteError`; the subclasses say what the caller does ne
 
 An error that stops a load carries ``report``: the :class:`~chute.LoadReport` of what was
 committed before it.  Driver errors are wrapped with ``raise ... from exc`` and keep the
-database's ``sqlstate``.
+database's ``sqlstate``.  :func:`chute.exits.exit_code` maps an error to its exit code.
 """
 
 from __future__ import annotations
@@ -87,14 +89,29 @@ class SourceError(ChuteError):
         self.offset = offset
 
 
-class Refusal(enum.StrEnum):
+class Refusal(enum.Enum):
+    """How the database refused a write: set by the sink from the database's code (never
+    its message), read by the engine, which knows no database's codes."""
+
+    #: a value the table does not take (a constraint, a type, a range): a reject
     VALUE = "value"
-    DUPLICATE_KEY = "duplicate_key"
+    #: a key already in the table or earlier in the batch: a reject, and in an append
+    #: the batch's keys are looked up first from then on
+    DUPLICATE_KEY = "duplicate-key"
+    #: not the record's fault (a deadlock, a serialization failure): try the batch again
     RETRY = "retry"
 
 
+#: the hint for a database that makes a column's values (GENERATED ALWAYS) given in the input
+HINT_GENERATED = (
+    "the database makes this column's values (GENERATED ALWAYS): leave the column out of the "
+    "input, or load into a table where it is an ordinary column"
+)
+
+
 class RecordError(ChuteError):
-    """The database refused a record (a constraint, a value out of range, ...)."""
+    """The database refused a record (a constraint, a value out of range, ...); or, with
+    ``refusal`` :attr:`Refusal.RETRY`, refused the batch for now (exit 5 if it stays so)."""
 
     exit_code = 4
 

@@ -33,12 +33,14 @@ from chute.config import (
     parse_size,
 )
 from chute.engine.columns import is_json_text
-from chute.engine.pipeline import Observer, Pipeline
+from chute.engine.loader import Pipeline
+from chute.engine.observers import Observer
 from chute.engine.rejects import RejectStore, open_rejects
 from chute.errors import ConfigError, SinkUnavailableError
 from chute.report import LoadReport
 from chute.sinks import open_sink
-from chute.sinks.base import Mode, Sink, check_table_name
+from chute.sinks.contract import Mode, Sink
+from chute.sinks.names import check_table_name
 from chute.sources import open_source
 from chute.sources.base import Reject, SourceBatch
 from chute.sources.queue import QueueSource

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 import chute_bench.chart  # noqa: F401  (matplotlib: without the bench extra this fails here)
-from chute import ChuteError
+from chute import ChuteError, exit_code
 from chute_bench.records import SAMPLE_ROWS, SAMPLE_SECONDS
 from chute_bench.runner import DEFAULT_ROWS, JSON_NAME, PNG_NAME, run_bench
 from chute_bench.show import notes, render_table
@@ -56,10 +56,10 @@ def bench_command(
         if debug:
             traceback.print_exc()
         _print_error(str(exc), exc.hint)
-        raise typer.Exit(exc.exit_code) from None
+        raise typer.Exit(exit_code(exc)) from None
     except KeyboardInterrupt:
         _print_error("interrupted", None)
-        raise typer.Exit(130) from None
+        raise typer.Exit(exit_code(KeyboardInterrupt())) from None
     except Exception as exc:  # a bug: say so, with the traceback only on request
         if debug:
             traceback.print_exc()

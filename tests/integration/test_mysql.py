@@ -184,7 +184,7 @@ def test_local_infile_refused_falls_back_to_insert_with_a_note(mysql_url: str) -
         import pyarrow as pa
 
         from chute.engine.columns import ColumnType, Kind
-        from chute.sinks.base import Mode
+        from chute.sinks.contract import Mode
 
         sink.create_table("t", {"id": ColumnType(Kind.BIGINT)}, [])
         counts_ = sink.write("t", pa.record_batch({"id": [1, 2, 3]}), Mode.APPEND, [])

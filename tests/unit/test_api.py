@@ -11,6 +11,13 @@ from chute.errors import ConfigError
 def test_public_names_are_exactly_the_curated_ones() -> None:
     assert sorted(chute.__all__) == sorted(
         [
+            "Acknowledging",
+            "Halting",
+            "HasColumns",
+            "ReadsStdin",
+            "Resumable",
+            "TransactionHooks",
+            "exit_code",
             "Capabilities",
             "Checkpoint",
             "CheckpointStore",

@@ -113,8 +113,8 @@ def test_memory_near_the_limit_halves_rows_and_bytes() -> None:
     size = BatchSize(50_000, 8 << 20)
     controller = BatchController(size, adaptive=False, memory_limit=1 << 20)
     controller.observe(50_000, 8 << 20, 0.1)
-    assert size.rows == 25_000
-    assert size.bytes == 4 << 20
+    assert controller.size.rows == 25_000
+    assert controller.size.bytes == 4 << 20
     assert controller.last_reason == "memory"
 
 

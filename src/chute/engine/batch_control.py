@@ -21,6 +21,7 @@ import os
 import resource
 import threading
 from collections import deque
+from dataclasses import replace
 
 from chute.sources.base import BatchSize
 
@@ -69,8 +70,9 @@ class BatchController:
     """Steers :attr:`size` from the batches' costs (adaptive), or keeps it (fixed).
 
     :meth:`observe` is called after each committed batch with its rows, input bytes and the
-    seconds the database took; it returns the rows of the batches to come.  Thread-safe:
-    parallel writers call it from their own threads.
+    seconds the database took; it returns the rows of the batches to come.  The source asks
+    :meth:`next_size` before it cuts each batch.  Thread-safe: parallel writers call it
+    from their own threads.
     """
 
     def __init__(
@@ -83,21 +85,23 @@ class BatchController:
         max_seconds: float = MAX_SECONDS,
         start_rows: int = START_ROWS,
     ) -> None:
-        """Steer ``size`` (the source's): from ``start_rows`` when ``adaptive``, else keep
-        its rows; its bytes are the budget's cap either way."""
+        """Start from ``size``: its rows when not ``adaptive`` (else ``start_rows``); its
+        bytes are the budget's cap either way."""
         self.adaptive = adaptive
         self.memory_limit = memory_limit
         self.min_seconds = min_seconds
         self.max_seconds = max_seconds
-        self.size = size
-        if adaptive:
-            size.rows = start_rows
+        self.size = replace(size, rows=start_rows) if adaptive else size
         self._recent: deque[tuple[int, float]] = deque(maxlen=WINDOW)
         self._lock = threading.Lock()
         #: (a, b) of the last fit, for the report and the docs' examples
         self.model: tuple[float, float] | None = None
         #: why the size last changed: "grow", "model", "refused", "slow", "memory"
         self.last_reason = "start"
+
+    def next_size(self) -> BatchSize:
+        """The size of the next batch (what a source asks before cutting one)."""
+        return self.size
 
     def observe(self, rows: int, nbytes: int, seconds: float, *, refused: bool = False) -> int:
         """Learn from a committed batch; returns the rows for the batches to come."""
@@ -133,14 +137,16 @@ class BatchController:
     def _watch_memory(self, rows: int, nbytes: int) -> None:
         """Cap the bytes of a batch, and halve the rows when memory nears the limit."""
         if current_rss() > 0.9 * self.memory_limit and rows > MIN_ROWS:
-            self.size.bytes = max(min(self.size.bytes, nbytes) // 2, MIN_BATCH_BYTES)
+            self.size = replace(
+                self.size, bytes=max(min(self.size.bytes, nbytes) // 2, MIN_BATCH_BYTES)
+            )
             self._set(rows // 2, "memory")
 
     def _set(self, rows: int, reason: str) -> None:
         rows = max(rows, MIN_ROWS)
         if rows != self.size.rows:
             self.last_reason = reason
-        self.size.rows = rows
+        self.size = replace(self.size, rows=rows)
 
     def _predict(self, rows: int) -> float | None:
         if self.model is None:

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chute.sinks.base import Mode
+from chute.sinks.contract import Mode
 from chute.sources.base import Reject, SourceBatch
 
 _ROW = "__chute_row"

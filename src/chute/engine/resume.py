@@ -2,7 +2,7 @@
 
 A checkpoint says "the records before this one are in *that* table".  It holds for the very
 table it was written with: each checkpoint records the table's identity (its token, see
-:meth:`~chute.sinks.base.Sink.table_token`), and a table dropped, or dropped and made again,
+:meth:`~chute.sinks.contract.Sink.table_token`), and a table dropped, or dropped and made again,
 since has another one (or none).  Then the rows the checkpoint counts are gone: the load
 starts over from the beginning and says why.  For a staged load (``--atomic``, replace) the
 table is the stage table the batches went to.
@@ -27,7 +27,7 @@ from chute.engine.checkpoint import Checkpoint, Checkpoints
 from chute.engine.rejects import RejectStore
 from chute.errors import ResumeError, TooManyRejectsError
 from chute.report import LoadReport
-from chute.sinks.base import Sink
+from chute.sinks.contract import Sink
 from chute.sources.base import ResumableSource
 
 

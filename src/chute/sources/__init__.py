@@ -43,7 +43,7 @@ def detect_format(path: str) -> str:
 def open_source(source: str | os.PathLike[str] | Iterable[Any], options: LoadOptions) -> Source:
     """Open ``source`` (a path, ``-`` for stdin, or an iterable of dicts) for reading, as
     ``options`` say (format, delimiter, quote, encoding, header, batch size)."""
-    # the engine sets the batch size before the first batch is read
+    # the size of batches read without the engine (which passes its own to batches())
     batch_rows = options.batch_rows or DEFAULT_BATCH_ROWS
     batch_bytes = options.batch_bytes or DEFAULT_BATCH_BYTES
     format = options.format

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from chute.sources._input import Input
 from chute.sources._split import Chunk, RecordSplitter
-from chute.sources.base import NO_DATA, BatchSize, Position, SourceBatch, numbered
+from chute.sources.base import NO_DATA, BatchSize, Position, Sizes, SourceBatch, numbered
 
 
 class TextFileSource:
@@ -26,15 +26,17 @@ class TextFileSource:
         self._input = Input(source, encoding=encoding, header=header)
         self.name = self._input.name
         self.resumable = self._input.resumable
+        self.is_stdin = self._input.is_stdin
         self._first_record = 1
         self._splitter = RecordSplitter(self._input, quote=quote)
         self.batch_size = BatchSize(batch_rows, batch_bytes)
 
-    def _chunks(self) -> Iterator[tuple[Chunk, SourceBatch]]:
-        """Whole-record chunks, each with a batch that knows their positions (no data yet)."""
+    def _chunks(self, sizes: Sizes | None) -> Iterator[tuple[Chunk, SourceBatch]]:
+        """Whole-record chunks, each with a batch that knows their positions (no data yet);
+        each cut where ``sizes()`` says (None: at :attr:`batch_size`)."""
         record = self._first_record
-        size = self.batch_size
         while True:
+            size = self.batch_size if sizes is None else sizes()
             chunk = self._splitter.next_chunk(max_rows=size.rows, max_bytes=size.bytes)
             if chunk is None:
                 return

@@ -58,7 +58,9 @@ class Input:
         #: the first line is a header: bytes not valid in the encoding there are an error
         self._header = header
         self.raw: BinaryIO
-        if str(source) == STDIN:
+        #: reading standard input: what was read cannot be read again
+        self.is_stdin = str(source) == STDIN
+        if self.is_stdin:
             self.name = "<stdin>"
             self.raw = sys.stdin.buffer
             self.raw_size: int | None = None

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 import pyarrow as pa
+
+if TYPE_CHECKING:
+    from chute.sinks.contract import Sink
 
 
 @dataclass(frozen=True)
@@ -159,28 +162,36 @@ def numbered(first: int, n: int) -> np.ndarray:
     return np.arange(first, first + n, dtype=np.int64)
 
 
-@dataclass
+@dataclass(frozen=True)
 class BatchSize:
-    """Where a source cuts its next batch: at ``rows`` records or about ``bytes`` bytes,
-    whichever comes first.  Sources read it before each batch, so a controller can change
-    it as a load goes (see :mod:`chute.engine.batch_control`)."""
+    """Where a source cuts a batch: at ``rows`` records or about ``bytes`` bytes, whichever
+    comes first (``bytes`` 0: rows only)."""
 
     rows: int
     bytes: int
 
 
+#: asked by a source before it cuts each batch: the size of that batch.  The engine passes
+#: its batch controller's (see :mod:`chute.engine.batch_control`), which steers the size
+#: from what each batch cost; the source only reads it.
+Sizes = Callable[[], BatchSize]
+
+
 class Source(Protocol):
-    """A readable input.  Sources are registered by format in :mod:`chute.sources`."""
+    """A readable input.  Sources are registered by format in :mod:`chute.sources`.
+
+    What some sources can do besides is said by the protocols below (:class:`Resumable`,
+    :class:`HasColumns`, :class:`Acknowledging`, :class:`TransactionHooks`,
+    :class:`Halting`, :class:`ReadsStdin`); the engine checks them with ``isinstance``."""
 
     #: A name for messages and reports (a path, ``<stdin>``, ``<iterable>``).
     name: str
     #: True when every value arrives as text (CSV), so numbers are inferred from strings.
     numbers_from_text: bool
-    #: where the next batch is cut; the engine may change it between batches
-    batch_size: BatchSize
 
-    def batches(self) -> Iterator[SourceBatch]:
-        """Yield the input's records in order, in batches."""
+    def batches(self, sizes: Sizes | None = None) -> Iterator[SourceBatch]:
+        """Yield the input's records in order, in batches; each cut where ``sizes()``,
+        asked just before, says (None: at the size the source was opened with)."""
         ...
 
     def total_bytes(self) -> int | None:
@@ -193,23 +204,15 @@ class Source(Protocol):
 
     def close(self) -> None: ...
 
-    # Optional hooks (looked up with getattr), for sources that hold on to what they
-    # handed out until it is stored, like a queue:
-    #
-    # ``in_transaction(sink, batch, rows)``: called inside each commit of ``batch``, for
-    # its first ``rows`` rows, on the connection that wrote them.
-    #
-    # ``committed(batch, rejects)``: called once ``batch`` is committed and counted, with
-    # the batch's rejects.
-    #
-    # ``status() -> dict``: fields added to each batch's record (``report.last_batch``,
-    # ``--log-json``), e.g. a queue's depth.
-    #
-    # ``halt()``: the load is failing; stop waiting for input.
 
-
-class ResumableSource(Source, Protocol):
+@runtime_checkable
+class Resumable(Protocol):
     """A source that can say what it is and go on reading at a position."""
+
+    @property
+    def resumable(self) -> bool:
+        """False when this input cannot be read again (standard input, a pipe)."""
+        ...
 
     def fingerprint(self) -> str:
         """Changes when the input changes; a resumed load refuses a changed input."""
@@ -218,3 +221,55 @@ class ResumableSource(Source, Protocol):
     def resume(self, at: Position) -> None:
         """Go on reading at ``at`` (from a :attr:`SourceBatch.after` or a row's position)."""
         ...
+
+
+class ResumableSource(Source, Resumable, Protocol):
+    """A source that is :class:`Resumable`."""
+
+
+@runtime_checkable
+class ReadsStdin(Protocol):
+    """A source that may be reading standard input (which no later run can read again)."""
+
+    @property
+    def is_stdin(self) -> bool: ...
+
+
+@runtime_checkable
+class HasColumns(Protocol):
+    """A source that knows its columns without a record (a CSV header): a table is made
+    even for an input with no records."""
+
+    @property
+    def columns(self) -> Sequence[str]: ...
+
+
+@runtime_checkable
+class TransactionHooks(Protocol):
+    """A source with bookkeeping of its own in the database (a queue's message ledger)."""
+
+    def in_transaction(self, sink: Sink, batch: SourceBatch, rows: int) -> None:
+        """Called inside each commit of ``batch``, for its first ``rows`` rows, on the
+        connection that wrote them."""
+        ...
+
+
+@runtime_checkable
+class Acknowledging(Protocol):
+    """A source that holds on to what it handed out until it is stored (a queue)."""
+
+    def committed(self, batch: SourceBatch, rejects: list[Reject]) -> None:
+        """``batch`` is committed and counted (with its ``rejects``): let go of it."""
+        ...
+
+    def status(self) -> dict[str, Any]:
+        """Fields added to each batch's record (``report.last_batch``, ``--log-json``),
+        e.g. a queue's depth."""
+        ...
+
+
+@runtime_checkable
+class Halting(Protocol):
+    """A source that waits for input (a queue): told to stop waiting when a load fails."""
+
+    def halt(self) -> None: ...

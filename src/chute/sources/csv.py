@@ -22,7 +22,7 @@ from chute.config import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS
 from chute.errors import ConfigError, SourceError
 from chute.sources._file import TextFileSource
 from chute.sources._split import CR, NEWLINE, Chunk
-from chute.sources.base import Reject, SourceBatch
+from chute.sources.base import Reject, Sizes, SourceBatch
 
 
 class CsvSource(TextFileSource):
@@ -131,8 +131,8 @@ class CsvSource(TextFileSource):
             )
         )
 
-    def batches(self) -> Iterator[SourceBatch]:
-        for chunk, batch in self._chunks():
+    def batches(self, sizes: Sizes | None = None) -> Iterator[SourceBatch]:
+        for chunk, batch in self._chunks(sizes):
             yield self._batch(chunk, batch)
 
     def _batch(self, chunk: Chunk, batch: SourceBatch) -> SourceBatch:

@@ -11,7 +11,7 @@ import numpy as np
 
 from chute.config import DEFAULT_BATCH_ROWS
 from chute.sources._records import records_to_batch
-from chute.sources.base import BatchSize, Position, Reject, SourceBatch
+from chute.sources.base import BatchSize, Position, Reject, Sizes, SourceBatch
 
 
 class IterableSource:
@@ -31,10 +31,11 @@ class IterableSource:
         self.columns: list[str] = []
         self._known: set[str] = set()
 
-    def batches(self) -> Iterator[SourceBatch]:
+    def batches(self, sizes: Sizes | None = None) -> Iterator[SourceBatch]:
         record = 1
         while True:
-            items = list(islice(self._records, self.batch_size.rows))
+            size = self.batch_size if sizes is None else sizes()
+            items = list(islice(self._records, size.rows))
             if not items:
                 return
             records = []

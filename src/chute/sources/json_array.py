@@ -21,7 +21,15 @@ from chute.errors import SourceError
 from chute.sources._input import Input
 from chute.sources._json_split import ArraySplitter, Elements
 from chute.sources._records import records_to_batch, shape_problem
-from chute.sources.base import NO_DATA, BatchSize, Position, Reject, SourceBatch, numbered
+from chute.sources.base import (
+    NO_DATA,
+    BatchSize,
+    Position,
+    Reject,
+    Sizes,
+    SourceBatch,
+    numbered,
+)
 from chute.sources.jsonl import parse_json, why_not_json
 
 #: the smallest block read at once
@@ -42,19 +50,21 @@ class JsonArraySource:
         self._input = Input(source, encoding=encoding)
         self.name = self._input.name
         self.resumable = self._input.resumable
+        self.is_stdin = self._input.is_stdin
         self.batch_size = BatchSize(batch_rows, batch_bytes)
         self.columns: list[str] = []
         self._known: set[str] = set()
         self._splitter = ArraySplitter(self._input)
         self._next_record = 1
 
-    def batches(self) -> Iterator[SourceBatch]:
+    def batches(self, sizes: Sizes | None = None) -> Iterator[SourceBatch]:
         from_start = self._next_record == 1
         while True:
-            found = self._splitter.next_block(max(self.batch_size.bytes, MIN_BLOCK))
+            size = self.batch_size if sizes is None else sizes()
+            found = self._splitter.next_block(max(size.bytes, MIN_BLOCK))
             if found is None:
                 break
-            rows = max(self.batch_size.rows, 1)
+            rows = max(size.rows, 1)
             for lo in range(0, len(found.offsets), rows):
                 yield self._batch(found, lo, min(lo + rows, len(found.offsets)))
         if from_start and self._next_record == 1:

@@ -18,7 +18,7 @@ from chute.errors import SourceError
 from chute.sources._file import TextFileSource
 from chute.sources._records import records_to_batch, shape_problem
 from chute.sources._split import Chunk
-from chute.sources.base import REJECTS_SUFFIX, Reject, SourceBatch
+from chute.sources.base import REJECTS_SUFFIX, Reject, Sizes, SourceBatch
 
 _LONG_DIGITS = re.compile(rb"[0-9]{19}")
 #: said of a line holding an array
@@ -47,9 +47,9 @@ class JsonlSource(TextFileSource):
         #: a reject file of an earlier load: each line's "record" is what to load
         self._unwrap = self.name.endswith(REJECTS_SUFFIX)
 
-    def batches(self) -> Iterator[SourceBatch]:
+    def batches(self, sizes: Sizes | None = None) -> Iterator[SourceBatch]:
         lines = 0
-        for chunk, batch in self._chunks():
+        for chunk, batch in self._chunks(sizes):
             lines += chunk.rows
             records, keep, rejects = self._parse(chunk, batch)
             for rec in records:

@@ -38,9 +38,9 @@ from chute.amqp import (
     decode_bodies,
 )
 from chute.engine.faults import fault
-from chute.sinks.base import Sink
+from chute.sinks.contract import Sink
 from chute.sources._records import records_to_batch
-from chute.sources.base import BatchSize, Position, Reject, SourceBatch
+from chute.sources.base import BatchSize, Position, Reject, Sizes, SourceBatch
 from chute.sources.queue_tables import MessageLedger, TableFields
 
 #: bytes of a message body kept in a reject's ``raw``
@@ -112,13 +112,13 @@ class QueueSource:
 
     # -- reading -------------------------------------------------------------------------
 
-    def batches(self) -> Iterator[SourceBatch]:
-        size = self.batch_size
+    def batches(self, sizes: Sizes | None = None) -> Iterator[SourceBatch]:
         if self.ledger is not None:
             self.ledger.open()
         if self.fields is not None:
             self.fields.open()
         while not self.stop.is_set():
+            size = self.batch_size if sizes is None else sizes()
             deliveries = self.consumer.next_batch(
                 size.rows, size.bytes, self.flush_interval, cast(threading.Event, self.stop),
                 idle_timeout=self.idle_timeout,

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from chute.engine.columns import TEXT
 from chute.errors import ChuteError
-from chute.sinks.base import Mode, Sink
+from chute.sinks.contract import Mode, Sink
 
 #: the bookkeeping table of messages handled in append mode
 LEDGER_TABLE = "_chute_messages"
