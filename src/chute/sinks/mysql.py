@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import logging
 import re
 import uuid
 from collections.abc import Sequence
@@ -51,8 +50,7 @@ from chute.sinks.contract import (
     TableColumn,
     WriteCounts,
 )
-from chute.sinks.mysql_errors import DIALECT, LOCAL_INFILE_REFUSED, classify, warning_error
-from chute.sinks.mysql_load import LoadPath, load_batch
+from chute.sinks.mysql_errors import DIALECT
 from chute.sinks.mysql_lock import NamedLock
 from chute.sinks.mysql_schema import (
     MysqlColumn,
@@ -62,11 +60,10 @@ from chute.sinks.mysql_schema import (
     table_options,
     unique_indexes,
 )
+from chute.sinks.mysql_write import MysqlWriting, q, wrap
 from chute.sinks.sql.counted import Counted
 from chute.sinks.sql.sql_sink import SqlSink
 from chute.urls import redact, scrub
-
-log = logging.getLogger(__name__)
 
 SQL_MODE = (
     "STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
@@ -76,14 +73,7 @@ _TOKEN = re.compile(r"\[chute:([0-9a-f]{32})\]")
 _SAVEPOINT = "chute_piece"
 
 
-def q(name: str) -> str:
-    """``name`` as a back-quoted MySQL identifier."""
-    if "\x00" in name:
-        raise ConfigError(f"column name {name!r} contains a NUL character")
-    return "`" + name.replace("`", "``") + "`"
-
-
-class MysqlSink(SqlSink, Savepoints, LoadLocks):
+class MysqlSink(MysqlWriting, SqlSink, Savepoints, LoadLocks):
     schemes = ("mysql", "mariadb")
     dialect = DIALECT
     capabilities = Capabilities(
@@ -184,7 +174,7 @@ class MysqlSink(SqlSink, Savepoints, LoadLocks):
             cur.execute(sql, params)
             return list(cur.fetchall()) if cur.description else []
         except pymysql.MySQLError as exc:
-            raise _wrap(exc) from exc
+            raise wrap(exc) from exc
         finally:
             cur.close()
 
@@ -334,98 +324,6 @@ class MysqlSink(SqlSink, Savepoints, LoadLocks):
 
     # -- writing ----------------------------------------------------------------------------
 
-    def _path(self) -> LoadPath:
-        return LoadPath(
-            cursor=self._cursor,
-            local_infile=self.local_infile,
-            max_packet=self._max_packet,
-        )
-
-    def _load(self, table: str, batch: pa.RecordBatch, *, allowed: frozenset[int]) -> int:
-        """Put ``batch`` into ``table``; return the rows stored.  Warnings other than
-        ``allowed`` codes refuse the batch (:class:`RecordError`)."""
-        if self.local_infile:
-            try:
-                stored, warnings = load_batch(self._path(), q(table), batch, local=True)
-            except pymysql.MySQLError as exc:
-                if exc.args and exc.args[0] in LOCAL_INFILE_REFUSED:
-                    self._no_local_infile(exc)
-                    return self._load(table, batch, allowed=allowed)
-                raise _wrap(exc) from exc
-        else:
-            try:
-                stored, warnings = load_batch(self._path(), q(table), batch, local=False)
-            except pymysql.MySQLError as exc:
-                raise _wrap(exc) from exc
-        refused = [w for w in warnings if w[1] not in allowed]
-        if refused:
-            raise warning_error(refused)
-        return stored
-
-    def _no_local_infile(self, exc: pymysql.MySQLError) -> None:
-        self.local_infile = False
-        note = (
-            f"the server does not allow LOAD DATA LOCAL ({exc.args[0]}): batches go as "
-            "multi-row INSERT statements (slower); SET GLOBAL local_infile = 1 to allow it"
-        )
-        self.notes.append(note)
-        log.warning(note)
-
-    def write_rows(
-        self, table: str, batch: pa.RecordBatch, mode: Mode, key: list[str]
-    ) -> WriteCounts:
-        n = batch.num_rows
-        if n == 0:
-            return WriteCounts()
-        if mode is Mode.APPEND or (mode is Mode.REPLACE and not key):
-            self._load(table, batch, allowed=frozenset())
-            return WriteCounts(created=n)
-        if mode is Mode.IGNORE and self.local_infile:
-            # LOAD DATA LOCAL skips a duplicate key with warning 1062: the skipped rows
-            created = self._load(table, batch, allowed=frozenset({1062}))
-            return WriteCounts(created=created, skipped=n - created)
-        stage = self._stage(table, batch)
-        self._load(stage, batch, allowed=frozenset())
-        try:
-            return self._merge(table, stage, list(batch.schema.names), mode, key, n)
-        finally:
-            self._query(f"DELETE FROM {q(stage)}")
-
-    def _stage(self, table: str, batch: pa.RecordBatch) -> str:
-        """A temporary table like ``table`` (its types check the values as the target's
-        would); temporary tables neither commit nor outlive the connection."""
-        name = "_chute_tmp_" + hashlib.sha1(table.encode()).hexdigest()[:16]
-        self._query(f"CREATE TEMPORARY TABLE IF NOT EXISTS {q(name)} LIKE {q(table)}")
-        return name
-
-    def _merge(
-        self, table: str, stage: str, names: list[str], mode: Mode, key: list[str], n: int
-    ) -> WriteCounts:
-        cols = ", ".join(q(c) for c in names)
-        select = f"SELECT {', '.join('s.' + q(c) for c in names)} FROM {q(stage)} s"
-        insert = f"INSERT INTO {q(table)} ({cols}) {select}"
-        if mode is Mode.APPEND:
-            self._query(insert)
-            return WriteCounts(created=n if n >= 0 else self._count(stage))
-        total = n if n >= 0 else self._count(stage)
-        # every row whose key is already there runs the UPDATE clause once: it counts them
-        # in a session variable when it meets them (exact under concurrent writers, no
-        # locks taken ahead, and unchanged rows count as updated, which the affected-rows
-        # 1/2/0 rule cannot tell from the inserted ones)
-        k = f"{q(table)}.{q(key[0])}"
-        sets = [f"{k} = IF((@chute_found := @chute_found + 1) > 0, {k}, {k})"]
-        if mode is Mode.UPSERT:
-            sets += [f"{q(table)}.{q(c)} = s.{q(c)}" for c in names if c not in key]
-        self._query("SET @chute_found = 0")
-        self._query(f"{insert} ON DUPLICATE KEY UPDATE {', '.join(sets)}")
-        existing = int(self._query("SELECT @chute_found")[0][0])
-        if mode is Mode.UPSERT:
-            return WriteCounts(created=total - existing, updated=existing)
-        return WriteCounts(created=total - existing, skipped=existing)
-
-    def _count(self, table: str) -> int:
-        return int(self._query(f"SELECT COUNT(*) FROM {q(table)}")[0][0])
-
     # -- staged loads -----------------------------------------------------------------------
 
     def create_like(self, table: str, like: str, key: list[str]) -> None:
@@ -475,14 +373,6 @@ class MysqlSink(SqlSink, Savepoints, LoadLocks):
 
 def _norm(value: Any) -> Any:
     return value.decode() if isinstance(value, bytes) else value
-
-
-def _wrap(exc: pymysql.MySQLError) -> Exception:
-    args = exc.args
-    if args and isinstance(args[0], int):
-        message = str(args[1]) if len(args) > 1 else ""
-        return classify(args[0], message, lost="lost the database: ")
-    return classify(2013, str(exc), lost="lost the database: ")
 
 
 __all__ = ["MysqlSink"]
