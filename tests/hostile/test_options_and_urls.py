@@ -187,7 +187,9 @@ def test_hostile_option(
 #: (id, URL, exit code, fragments of the error line)
 URL_CASES = [
     ("unknown_scheme_ftp", "ftp://host/db", 2, ("unknown database scheme 'ftp'",)),
-    ("scheme_mysql", "mysql://root@127.0.0.1/db", 2, ("unknown database scheme 'mysql'",)),
+    ("scheme_mongodb", "mongodb://root@127.0.0.1/db", 2, ("unknown database scheme 'mongodb'",)),
+    # a known scheme with no server behind it: the database cannot be reached (exit 5)
+    ("mysql_nobody_listening", "mysql://root@127.0.0.1:1/db", 5, ("cannot connect to mysql://",)),
     ("empty_url", "", 2, ("malformed database URL",)),
     ("scheme_only", "sqlite:", 2, ("malformed database URL",)),
     ("sqlite_without_path", "sqlite:///", 2, ("malformed SQLite URL",)),
