@@ -108,6 +108,24 @@ def test_a_database_that_slows_down_gets_smaller_batches_at_once() -> None:
     assert controller.last_reason == "slow"
 
 
+def test_a_sinks_smallest_efficient_batch_holds_against_slow_batches_not_refusals() -> None:
+    # DuckDB: a transaction below a row group (122,880 rows) goes through its log, so a
+    # stall there must not shrink the batches further (the slow path would halve them)
+    floor = 122_880
+    controller = BatchController(
+        BatchSize(0, 1 << 40), adaptive=True, memory_limit=BIG, min_rows=floor
+    )
+    assert controller.size.rows == floor  # starts there, not at START_ROWS
+    for _ in range(10):  # cheap batches: the model would go lower, the floor holds
+        controller.observe(controller.size.rows, 100, 0.001)
+        assert controller.size.rows >= floor
+    controller.observe(floor, 100, 60.0)  # a stall: slow, but not below the floor
+    assert controller.size.rows >= floor
+    for _ in range(30):  # refusals still make batches small (bisection costs)
+        controller.observe(controller.size.rows, 100, 0.5, refused=True)
+    assert controller.size.rows == MIN_ROWS
+
+
 def test_memory_near_the_limit_halves_rows_and_bytes() -> None:
     # a limit below what the process already holds: every batch is "near the limit"
     size = BatchSize(50_000, 8 << 20)

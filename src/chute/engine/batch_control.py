@@ -84,14 +84,18 @@ class BatchController:
         min_seconds: float = MIN_SECONDS,
         max_seconds: float = MAX_SECONDS,
         start_rows: int = START_ROWS,
+        min_rows: int = 0,
     ) -> None:
-        """Start from ``size``: its rows when not ``adaptive`` (else ``start_rows``); its
-        bytes are the budget's cap either way."""
+        """Start from ``size``: its rows when not ``adaptive`` (else ``start_rows``, or
+        ``min_rows`` if more); its bytes are the budget's cap either way.  ``min_rows``: the
+        sink's smallest efficient batch (``Capabilities.min_batch_rows``); growth, the model
+        and a slow batch never take the rows below it, refusals and memory may."""
         self.adaptive = adaptive
         self.memory_limit = memory_limit
         self.min_seconds = min_seconds
         self.max_seconds = max_seconds
-        self.size = replace(size, rows=start_rows) if adaptive else size
+        self.min_rows = max(min_rows, MIN_ROWS)
+        self.size = replace(size, rows=max(start_rows, self.min_rows)) if adaptive else size
         self._recent: deque[tuple[int, float]] = deque(maxlen=WINDOW)
         self._lock = threading.Lock()
         #: (a, b) of the last fit, for the report and the docs' examples
@@ -143,7 +147,8 @@ class BatchController:
             self._set(rows // 2, "memory")
 
     def _set(self, rows: int, reason: str) -> None:
-        rows = max(rows, MIN_ROWS)
+        floor = MIN_ROWS if reason in ("refused", "memory") else self.min_rows
+        rows = max(rows, floor)
         if rows != self.size.rows:
             self.last_reason = reason
         self.size = replace(self.size, rows=rows)

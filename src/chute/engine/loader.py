@@ -187,6 +187,7 @@ class Pipeline:
             BatchSize(options.batch_rows or 0, budget),
             adaptive=not fixed,
             memory_limit=options.memory_limit,
+            min_rows=self.run_state.sink.capabilities.min_batch_rows,
         )
 
     def _finish(self) -> None:

@@ -77,6 +77,10 @@ class Capabilities:
     #: DDL (create, rename, drop) is undone by a rollback; where it is not (MySQL), a
     #: :meth:`Staging.swap_in` commits, and "all at once" rests on an atomic rename
     transactional_ddl: bool = True
+    #: batches of fewer rows cost this database more than their share (DuckDB writes a
+    #: transaction of fewer rows than a row group through its log, twice): an adaptive load
+    #: does not back off below it for a slow batch (refusals and memory still may)
+    min_batch_rows: int = 0
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,10 @@ _TOKEN = "chute:"
 _names = itertools.count()
 
 
+#: rows of a DuckDB row group: a transaction of fewer rows goes through the write-ahead log
+ROW_GROUP_ROWS = 122_880
+
+
 class DuckdbSink(SqlSink):
     """No :class:`~chute.sinks.contract.Savepoints` (DuckDB has none) and no
     :class:`~chute.sinks.contract.LoadLocks`: DuckDB's own lock on the file keeps a second
@@ -66,6 +70,7 @@ class DuckdbSink(SqlSink):
         names_ignore_case=True,  # DuckDB's names ignore case, quoted or not
         stores=Stores(exact_decimals=True, uuid=True),
         transactional_ddl=True,  # CREATE, DROP and RENAME are undone by a ROLLBACK
+        min_batch_rows=ROW_GROUP_ROWS,
     )
 
     def __init__(self, url: str) -> None:
