@@ -40,6 +40,7 @@ from chute.sinks.postgres_wire import (
     DIALECT,
     PgColumn,
     column_type,
+    copy_pieces,
     create_type,
     first_line,
     wire_batch,
@@ -291,10 +292,10 @@ class PostgresSink(SqlSink, LoadLocks):
         cur = self._conn.cursor()
         try:
             if mode is Mode.APPEND and not casts:
-                cur.adbc_ingest(table, wire, mode="append")
+                cur.adbc_ingest(table, copy_pieces(wire), mode="append")
                 return WriteCounts(created=n)
             stage = self._stage(cur, table, wire, casts)
-            cur.adbc_ingest(stage, wire, mode="append", temporary=True)
+            cur.adbc_ingest(stage, copy_pieces(wire), mode="append", temporary=True)
             counts = self._insert_from(
                 cur, table, f"pg_temp.{q(stage)}", wire.schema.names, casts, mode, key, n
             )

@@ -192,3 +192,17 @@ def wrap(exc: adbc_driver_manager.Error) -> Exception:
 def _copy_column(context: str) -> str | None:
     match = re.search(r"COPY [^,]+, line \d+, column ([^:\n]+)", context)
     return match.group(1) if match else None
+
+
+#: bytes of Arrow data per slice handed to the COPY (see :func:`copy_pieces`)
+COPY_PIECE_BYTES = 1 << 20
+
+
+def copy_pieces(batch: pa.RecordBatch) -> pa.RecordBatchReader:
+    """The batch as a stream of slices of about :data:`COPY_PIECE_BYTES` (no copy): the
+    driver encodes and sends COPY data one stream batch at a time, so its buffer and
+    libpq's (which keeps its largest size for the connection's life) stay that small,
+    instead of growing to the whole batch on every connection."""
+    step = max(1, batch.num_rows * COPY_PIECE_BYTES // max(batch.nbytes, 1))
+    pieces = [batch.slice(i, step) for i in range(0, batch.num_rows, step)] or [batch]
+    return pa.RecordBatchReader.from_batches(batch.schema, pieces)

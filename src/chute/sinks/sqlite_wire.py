@@ -3,7 +3,7 @@ chute stores (see :mod:`chute.sinks.sqlite`), and declared types both ways."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -53,8 +53,17 @@ def number_text(value: str | bytes | int | float | None) -> str | bytes | int | 
     return repr(value) if isinstance(value, float) else value
 
 
-def python_rows(batch: pa.RecordBatch) -> Iterable[tuple[Any, ...]]:
-    return zip(*(_python_values(col) for col in batch.columns), strict=True)
+#: rows turned into Python values at a time while a batch is written (see python_rows)
+ROWS_PER_PIECE = 4096
+
+
+def python_rows(batch: pa.RecordBatch) -> Iterator[tuple[Any, ...]]:
+    """The batch's rows as Python tuples, made a slice of :data:`ROWS_PER_PIECE` at a time
+    (``executemany`` takes them as they come): only one slice's Python objects exist at
+    once, not the whole batch's."""
+    for start in range(0, batch.num_rows, ROWS_PER_PIECE):
+        piece = batch.slice(start, ROWS_PER_PIECE)
+        yield from zip(*(_python_values(col) for col in piece.columns), strict=True)
 
 
 def _python_values(col: pa.Array) -> list[Any]:
