@@ -8,7 +8,7 @@ A package adds a destination by declaring, in its ``pyproject.toml``::
 and a format with ``[project.entry-points."chute.sources"]`` (``format = "module:Class"``,
 a :class:`chute.sources.base.Source` taking ``(path, options)``).  chute's own sinks and
 formats are declared the same way in its ``pyproject.toml``; the tables
-:data:`chute.sinks.SINKS` and :data:`BUILTIN_SOURCES` also list them, so a checkout run
+:data:`BUILTIN_SINKS` and :data:`BUILTIN_SOURCES` also list them, so a checkout run
 through ``PYTHONPATH`` (no installed metadata) still finds them.  An entry point of a name
 that is also built in wins: a package may replace a built-in sink.
 """
@@ -21,11 +21,21 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from chute.errors import ConfigError
-from chute.sinks import SINKS
 from chute.sinks.contract import Sink
 
 SINKS_GROUP = "chute.sinks"
 SOURCES_GROUP = "chute.sources"
+
+#: URL scheme -> "module:class" of chute's own sinks (the fallback of the entry points)
+BUILTIN_SINKS: dict[str, str] = {
+    "sqlite": "chute.sinks.sqlite:SqliteSink",
+    "postgresql": "chute.sinks.postgres:PostgresSink",
+    "postgres": "chute.sinks.postgres:PostgresSink",
+    "memory": "chute.sinks.memory:MemorySink",
+    "mysql": "chute.sinks.mysql:MysqlSink",
+    "mariadb": "chute.sinks.mysql:MysqlSink",
+    "duckdb": "chute.sinks.duckdb:DuckdbSink",
+}
 
 #: format -> "module:Class" of chute's own sources (opened by chute.sources.open_source)
 BUILTIN_SOURCES: dict[str, str] = {
@@ -44,7 +54,7 @@ def _declared(group: str) -> dict[str, str]:
 
 def sink_schemes() -> dict[str, str]:
     """Every URL scheme a sink is known for -> "module:Class"."""
-    return {**SINKS, **_declared(SINKS_GROUP)}
+    return {**BUILTIN_SINKS, **_declared(SINKS_GROUP)}
 
 
 def source_formats() -> dict[str, str]:

@@ -2,9 +2,10 @@
 
 Sink modules are imported when their scheme is first used, so a SQLite load does not pay
 for importing the PostgreSQL driver.  Schemes come from the ``chute.sinks`` entry points
-(:mod:`chute.registry`), chute's own as well; :data:`SINKS` lists the built-in ones again so
-that a checkout run through ``PYTHONPATH`` finds them.  A new built-in sink is one line here
-and one line under ``[project.entry-points."chute.sinks"]`` in ``pyproject.toml``.
+(:mod:`chute.registry`), chute's own as well; :data:`chute.registry.BUILTIN_SINKS` lists the
+built-in ones again so that a checkout run through ``PYTHONPATH`` finds them.  A new
+built-in sink is one line there and one line under ``[project.entry-points."chute.sinks"]``
+in ``pyproject.toml``.
 """
 
 from __future__ import annotations
@@ -15,18 +16,7 @@ from chute.errors import ConfigError
 from chute.sinks.contract import Capabilities, Mode, Sink, TableColumn, WriteCounts
 from chute.urls import redact
 
-__all__ = ["SINKS", "Capabilities", "Mode", "Sink", "TableColumn", "WriteCounts", "open_sink"]
-
-#: URL scheme -> "module:class" of chute's own sinks (the fallback of the entry points)
-SINKS: dict[str, str] = {
-    "sqlite": "chute.sinks.sqlite:SqliteSink",
-    "postgresql": "chute.sinks.postgres:PostgresSink",
-    "postgres": "chute.sinks.postgres:PostgresSink",
-    "memory": "chute.sinks.memory:MemorySink",
-    "mysql": "chute.sinks.mysql:MysqlSink",
-    "mariadb": "chute.sinks.mysql:MysqlSink",
-    "duckdb": "chute.sinks.duckdb:DuckdbSink",
-}
+__all__ = ["Capabilities", "Mode", "Sink", "TableColumn", "WriteCounts", "open_sink"]
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
