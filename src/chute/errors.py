@@ -97,7 +97,7 @@ class Refusal(enum.Enum):
     VALUE = "value"
     #: a key already in the table or earlier in the batch: a reject, and in an append
     #: the batch's keys are looked up first from then on
-    DUPLICATE_KEY = "duplicate-key"
+    DUPLICATE_KEY = "duplicate_key"
     #: not the record's fault (a deadlock, a serialization failure): try the batch again
     RETRY = "retry"
 

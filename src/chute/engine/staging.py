@@ -98,9 +98,15 @@ class Stage:
             report.skipped += merged.skipped
             report.written = report.created + report.updated
         what = "replaced" if mode is Mode.REPLACE and exists else "published"
+        swapped = mode is Mode.REPLACE or not exists
+        # where DDL commits by itself (MySQL), a swap is one atomic rename after the commit
+        how = (
+            "in one transaction"
+            if sink.capabilities.transactional_ddl or not swapped
+            else "by one atomic rename after the rows committed"
+        )
         report.changes.append(
-            f"{what} {target} in one transaction (--"
-            f"{'mode replace' if mode is Mode.REPLACE else 'atomic'})"
+            f"{what} {target} {how} (--{'mode replace' if mode is Mode.REPLACE else 'atomic'})"
         )
 
 
