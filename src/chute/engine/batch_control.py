@@ -42,9 +42,10 @@ GROWTH = 4.0
 WINDOW = 8
 #: bytes of memory a batch takes per byte of input while it is parsed, converted and sent
 #: (measured: see docs/performance.md), and batches that can be in memory at once besides
-#: the writers' (the one being read and the one waiting in the queue)
+#: the writers' (the one being read, the one waiting in the queue, and the one the writing
+#: loop holds until a writer is free: five batches alive with two writers, measured)
 EXPANSION = 12
-BATCHES_BESIDES_WRITERS = 2
+BATCHES_BESIDES_WRITERS = 3
 #: never plan a batch smaller than this many bytes for the budget's sake
 MIN_BATCH_BYTES = 256 << 10
 
