@@ -65,7 +65,7 @@ class Accounts:
                     sink, progress.item.source, progress.source_row(rows_done)
                 )
             fault("before-commit")
-            sink.commit()
+            run.scope.commit(sink)
             progress.item.committed = True
         except BaseException:
             if run.rejects.transactional:

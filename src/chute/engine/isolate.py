@@ -75,11 +75,12 @@ class Isolator:
     ) -> BatchProgress:
         progress = BatchProgress(item, duplicates, sink, turns)
         pieces = self._pieces(item.data.num_rows)
-        if not isinstance(sink, Savepoints):
+        scope = self.run.scope
+        if not isinstance(sink, Savepoints) or scope.nested:  # nested: a savepoint per piece
             self._write_pieces(progress, pieces, savepoints=False)
             return progress
         try:
-            with sink.transaction(commit=False):
+            with scope.open(sink):
                 self._write_pieces(progress, pieces, savepoints=True)
                 self.accounts.commit(progress, item.data.num_rows)
         except RecordError as exc:  # refused at commit: nothing of the batch is stored
@@ -155,7 +156,7 @@ class Isolator:
             rows = progress.writable(lo, hi)  # None: all of them
             if rows is not None and len(rows) == 0:
                 if not savepoints:
-                    with sink.transaction(commit=False):
+                    with run.scope.open(sink):
                         commit(progress, hi)
                 continue
             progress.attempts += 1
@@ -171,7 +172,7 @@ class Isolator:
                         raise
                     sink.release_savepoint()
                 else:
-                    with sink.transaction(commit=False):
+                    with run.scope.open(sink):
                         counts = sink.write_rows(run.table, piece, run.write_mode, run.key)
                         commit(progress, hi, counts)
                     progress.add(counts)
@@ -197,7 +198,7 @@ class Isolator:
             progress.add(counts)
         if not savepoints and (progress.pending_rejects() or not pieces):
             # what is left: rejects and the checkpoint after the batch
-            with sink.transaction(commit=False):
+            with run.scope.open(sink):
                 commit(progress, item.data.num_rows)
 
 

@@ -13,6 +13,7 @@ from chute.config import LoadOptions
 from chute.engine.checkpoint import Checkpoints
 from chute.engine.observers import Observer
 from chute.engine.rejects import RejectStore
+from chute.engine.scope import OWN, Scope
 from chute.errors import Interrupted
 from chute.report import LoadReport
 from chute.sinks.contract import Mode, Sink
@@ -42,6 +43,8 @@ class LoadRun:
     table_token: str | None = None
     #: every connection of the load (parallel writers add theirs)
     sinks: list[Sink] = field(default_factory=list)
+    #: where each batch's transaction begins and ends (a session's writes may nest)
+    scope: Scope = OWN
 
     def __post_init__(self) -> None:
         self.table = self.table or self.target
