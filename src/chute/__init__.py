@@ -11,6 +11,7 @@ from chute.errors import (
     RecordError,
     Refusal,
     ResumeError,
+    SessionError,
     SinkError,
     SinkUnavailableError,
     SourceError,
@@ -19,6 +20,7 @@ from chute.errors import (
 from chute.exits import exit_code
 from chute.queues import consume, publish
 from chute.report import LoadReport
+from chute.session import AsyncSession, Session, WriteResult, connect, connect_async
 from chute.sinks.contract import (
     Capabilities,
     Checkpoint,
@@ -48,6 +50,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Acknowledging",
+    "AsyncSession",
     "Capabilities",
     "Checkpoint",
     "CheckpointStore",
@@ -71,6 +74,8 @@ __all__ = [
     "Resumable",
     "ResumeError",
     "Savepoints",
+    "Session",
+    "SessionError",
     "Sink",
     "SinkError",
     "SinkUnavailableError",
@@ -81,7 +86,10 @@ __all__ = [
     "TooManyRejectsError",
     "TransactionHooks",
     "WriteCounts",
+    "WriteResult",
     "__version__",
+    "connect",
+    "connect_async",
     "consume",
     "exit_code",
     "load",

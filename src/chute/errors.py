@@ -27,7 +27,7 @@ database's ``sqlstate``.  :func:`chute.exits.exit_code` maps an error to its exi
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from chute.report import LoadReport
@@ -137,6 +137,13 @@ class RecordError(ChuteError):
         self.refusal = refusal
         #: the failing record's index in its batch, when the database said which
         self.row: int | None = None
+        #: the refused record itself, when known (a writer session's ``on_error="raise"``)
+        self.record: dict[str, Any] | None = None
+
+
+class SessionError(ConfigError):
+    """A writer session used wrongly: after it was closed, from a thread other than the one
+    whose transaction is open, or in a transaction that already failed."""
 
 
 class Interrupted(ChuteError):

@@ -256,6 +256,11 @@ class Sink(ABC):
         other.connect_timeout = self.connect_timeout
         return other
 
+    def for_sessions(self) -> Sink:
+        """The sink a writer session (:mod:`chute.session`) writes through: this one, or
+        one of the same database better at many small writes in one transaction."""
+        return self
+
     def value_oracle(self, table: str) -> ValueOracle | None:
         """The judge of texts going into ``table``'s typed columns (an existing table's);
         ``None``: this sink has none, and Arrow's casts decide."""

@@ -30,6 +30,7 @@ from chute.sinks.contract import (
     Holder,
     LoadLocks,
     Mode,
+    Sink,
     TableColumn,
     WriteCounts,
 )
@@ -82,6 +83,14 @@ class PostgresSink(SqlSink, LoadLocks):
         self._columns: dict[str, dict[str, PgColumn]] = {}
         self._in_transaction = False  # between begin() and commit()/rollback()
 
+    def for_sessions(self) -> Sink:
+        """psycopg, which pipelines (see :mod:`chute.sinks.postgres_session`)."""
+        from chute.sinks.postgres_session import PostgresSessionSink
+
+        sink = PostgresSessionSink(self.url)
+        sink.connect_timeout = self.connect_timeout
+        return sink
+
     @property
     def display_url(self) -> str:
         return redact(self.url)
@@ -120,13 +129,20 @@ class PostgresSink(SqlSink, LoadLocks):
             cur.close()
 
     def _commit(self, statements: list[str]) -> None:
+        """``statements`` (DDL) in the open transaction, or in one of their own."""
         try:
             for sql in statements:
                 self._execute(sql)
-            self._conn.commit()
+            self._end_read()
         except adbc_driver_manager.Error as exc:
             self._rollback()
             raise wrap(exc) from exc
+
+    def _end_read(self) -> None:
+        """End the transaction a catalog read opened, unless the caller's is open (ending
+        it would commit the caller's writes half-done)."""
+        if not self._in_transaction:
+            self._conn.commit()
 
     def _rollback(self) -> None:
         self._in_transaction = False
@@ -138,14 +154,13 @@ class PostgresSink(SqlSink, LoadLocks):
             rows = self._execute(
                 "SELECT a.attname, t.typname, format_type(a.atttypid, a.atttypmod), a.atttypmod, "
                 "a.attnotnull, a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '', "
-                "a.attidentity = 'a' OR a.attgenerated <> '' "
+                "a.attidentity = 'a' OR a.attgenerated <> '', format_type(a.atttypid, NULL) "
                 "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
                 "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
                 "ORDER BY a.attnum",
                 (q(table),),
             )
-            if not self._in_transaction:  # inside one, this would commit it half-written
-                self._conn.commit()
+            self._end_read()
             self._columns[table] = {r[0]: PgColumn(*r) for r in rows}
         return self._columns[table]
 
@@ -231,7 +246,7 @@ class PostgresSink(SqlSink, LoadLocks):
             "AND i.indisprimary ORDER BY a.attnum",
             [q(table)],
         )
-        self._conn.commit()
+        self._end_read()
         return [r[0] for r in rows]
 
     def existing_keys(self, table: str, key: list[str], batch: pa.RecordBatch) -> list[int]:
@@ -253,7 +268,7 @@ class PostgresSink(SqlSink, LoadLocks):
             "GROUP BY i.indexrelid",
             (q(table),),
         )
-        self._conn.commit()
+        self._end_read()
         return [list(r[0]) for r in rows or []]
 
     def forget_table(self, table: str) -> None:
@@ -265,7 +280,7 @@ class PostgresSink(SqlSink, LoadLocks):
         if any(c.typname == "timestamptz" for c in columns.values()):
             # a zone-less timestamp is read in the session's zone: the server's default
             (zone,) = self.execute("SELECT current_setting('TimeZone')")[0]
-            self._conn.commit()
+            self._end_read()
             utc = zone_is_utc(str(zone))
         return PostgresValueOracle(self.another, columns, utc)
 

@@ -70,6 +70,7 @@ class PgColumn:
     not_null: bool = False
     has_default: bool = False
     generated: bool = False  # GENERATED ALWAYS: a generated column, or identity
+    base: str = ""  # format_type() without the modifier: numeric, character varying
 
 
 def column_type(c: PgColumn) -> ColumnType:

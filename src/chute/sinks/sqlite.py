@@ -178,11 +178,15 @@ class SqliteSink(SqlSink, Savepoints, LoadLocks):
         self._run_ddl([f"ALTER TABLE {q(table)} ADD COLUMN {q(column)} {DECLARED[new_type.kind]}"])
 
     def _run_ddl(self, statements: list[str]) -> None:
+        """``statements`` in the open transaction (a writer session's), or in their own."""
+        own = not self.conn.in_transaction
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
+            if own:
+                self.conn.execute("BEGIN IMMEDIATE")
             for sql in statements:
                 self.conn.execute(sql)
-            self.conn.execute("COMMIT")
+            if own:
+                self.conn.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
             raise SinkError(f"{exc}", sqlstate=None) from exc

@@ -48,13 +48,14 @@ def records_to_batch(records: Sequence[Mapping[str, Any]], columns: list[str]) -
     fields = []
     for name in columns:
         values = [r.get(name) for r in records]
-        array, is_json = _column(values)
+        array, is_json = column_from_values(values)
         arrays.append(array)
         fields.append(pa.field(name, array.type, metadata=JSON_FIELD_META if is_json else None))
     return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
 
 
-def _column(values: list[Any]) -> tuple[pa.Array, bool]:
+def column_from_values(values: list[Any]) -> tuple[pa.Array, bool]:
+    """A column of Python values; True when its values became JSON text."""
     try:
         array = pa.array(values, from_pandas=False)
     except OverflowError:

@@ -42,7 +42,7 @@ class IterableSource:
             keep = []
             rejects = []
             for i, item in enumerate(items):
-                mapping = _as_mapping(item)
+                mapping = as_mapping(item)
                 if not mapping:
                     why = "an empty dict: no field to store"
                     if mapping is None:
@@ -75,7 +75,8 @@ class IterableSource:
         pass
 
 
-def _as_mapping(record: Any) -> Mapping[str, Any] | None:
+def as_mapping(record: Any) -> Mapping[str, Any] | None:
+    """A record as a mapping: a dict, a dataclass, a named tuple (None: not a record)."""
     if isinstance(record, Mapping):
         return record
     if dataclasses.is_dataclass(record) and not isinstance(record, type):

@@ -1,0 +1,274 @@
+"""PostgreSQL for writer sessions: many small writes, each one round trip.
+
+A writer session (:mod:`chute.session`) writes a few hundred records at a time, often
+inside a transaction of the caller's.  The load sink (:class:`~chute.sinks.postgres.PostgresSink`,
+ADBC) pays several round trips per batch: a temporary stage, a COPY, the insert, and a
+prepare before each parameterised statement.  This sink speaks to the same server through
+psycopg instead, which pipelines:
+
+- a write is one statement, ``INSERT ... SELECT ... FROM unnest($1::int8[], $2::text[], ...)``
+  with each column as one array parameter (``ON CONFLICT`` and the created/updated count in
+  the same statement, as the load sink counts them);
+- ``BEGIN``, the savepoint that isolates a write inside the caller's transaction, and the
+  release of the previous one travel in the same round trip as the write; ``COMMIT`` takes one.
+
+So a transaction of three writes costs four round trips.  Tables, types, counts and errors
+are the load sink's (this class is one): what differs is the connection and the write.
+A write of more than :data:`COPY_ABOVE_ROWS` rows goes through the binary COPY of a
+temporary stage table and one ``INSERT ... SELECT`` from it, as loads do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import pyarrow as pa
+
+from chute.errors import ChuteError, SinkUnavailableError
+from chute.sinks.contract import Mode, Savepoints, WriteCounts
+from chute.sinks.postgres import PostgresSink
+from chute.sinks.postgres_wire import DIALECT, PgColumn, first_line
+from chute.sinks.sql.counted import Counted
+from chute.sinks.sql.dialect import quote_identifier as q
+from chute.urls import scrub
+
+#: a write of more rows goes through COPY and a stage table (measured: benchmarks/session_paths.py)
+COPY_ABOVE_ROWS = 20_000
+#: the savepoint a write inside the caller's transaction is isolated by
+_SAVEPOINT = "chute_write"
+#: Arrow types of converted batches -> the array parameter's element type
+_PARAM_TYPES: dict[pa.DataType, str] = {
+    pa.int64(): "int8",
+    pa.float64(): "float8",
+    pa.bool_(): "bool",
+    pa.date32(): "date",
+    pa.timestamp("us"): "timestamp",
+    pa.timestamp("us", tz="UTC"): "timestamptz",
+    pa.string(): "text",
+}
+#: column types a text parameter goes into without a cast (the assignment does it)
+_TEXTS = frozenset({"text", "varchar", "bpchar", "name"})
+
+
+class PostgresSessionSink(PostgresSink, Savepoints):
+    """The PostgreSQL sink over psycopg, with pipelined statements (see the module)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        #: statements sent in the same round trip as the next one (savepoints)
+        self._queued: list[str] = []
+
+    def another(self) -> PostgresSessionSink:
+        other = PostgresSessionSink(self.url)
+        other.connect_timeout = self.connect_timeout
+        return other
+
+    def connect(self) -> None:
+        timeout = None
+        if self.connect_timeout is not None:
+            timeout = max(2, math.ceil(self.connect_timeout))
+        try:
+            conn = psycopg.connect(
+                self._uri,
+                autocommit=False,
+                cursor_factory=psycopg.RawCursor,  # $1 placeholders, as the dialect writes
+                connect_timeout=timeout,
+            )
+        except psycopg.Error as exc:
+            raise SinkUnavailableError(
+                f"cannot connect to {self.display_url}: {scrub(first_line(exc), self.url)}",
+                hint="is the server running, and are the user and database right?",
+            ) from exc
+        self._conn = Counted(conn, self)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                self._conn.close()
+            self._conn = None
+
+    # -- statements, pipelined with what is queued -------------------------------------
+
+    @contextmanager
+    def _round_trip(self) -> Iterator[Any]:
+        """A pipeline that first sends the queued statements; it syncs at the end (one
+        round trip), and errors become chute's."""
+        conn = self._conn
+        try:
+            with conn.pipeline():
+                for sql in self._queued:
+                    conn.execute(sql)
+                self._queued.clear()
+                yield conn
+        except psycopg.Error as exc:
+            self._queued.clear()
+            raise _wrap(exc) from exc
+
+    def _execute(self, sql: str, params: tuple[Any, ...] | None = None) -> Any:
+        with self._round_trip() as conn:
+            cur = conn.cursor()
+            cur.execute(sql, params)
+        return cur.fetchall() if cur.description else None
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return list(self._execute(self.dialect.params(sql), tuple(params) or None) or [])
+
+    # -- transactions -----------------------------------------------------------------
+
+    def commit(self) -> None:
+        self._in_transaction = False
+        try:
+            with self._round_trip() as conn:
+                conn.commit()
+        except ChuteError:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        self._in_transaction = False
+        self._queued.clear()
+        with contextlib.suppress(psycopg.Error):
+            self._conn.rollback()
+
+    def savepoint(self) -> None:
+        self._queued.append(f"SAVEPOINT {_SAVEPOINT}")
+
+    def release_savepoint(self) -> None:
+        self._queued.append(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+
+    def rollback_to_savepoint(self) -> None:
+        if self._queued and self._queued[-1] == f"SAVEPOINT {_SAVEPOINT}":
+            self._queued.pop()  # never sent: nothing to undo
+            return
+        self._execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+        self._queued.append(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+
+    # -- writing ----------------------------------------------------------------------
+
+    def write_rows(
+        self, table: str, batch: pa.RecordBatch, mode: Mode, key: list[str]
+    ) -> WriteCounts:
+        names = batch.schema.names
+        layout = _layout(batch, self._pg_columns(table))
+        if batch.num_rows > COPY_ABOVE_ROWS:
+            rows = self._copy_to_stage(table, batch, layout)
+            params: tuple[Any, ...] | None = None
+        else:
+            rows, params = unnest_rows(layout)
+        n = batch.num_rows
+        columns = ", ".join(q(c) for c in names)
+        if mode is Mode.APPEND:
+            self._execute(f"INSERT INTO {q(table)} ({columns}) {rows}", params)
+            return WriteCounts(created=n)
+        if mode is Mode.IGNORE or not [c for c in names if c not in key]:
+            insert = self.dialect.insert_ignore(table, names, key, rows)
+            (created,) = self._execute(
+                f"WITH ins AS ({insert} RETURNING 1) SELECT count(*) FROM ins", params
+            )[0]
+            if mode is Mode.IGNORE:
+                return WriteCounts(created=created, skipped=n - created)
+            return WriteCounts(created=created, updated=n - created)
+        created, total = self._execute(
+            f"WITH ins AS ({self.dialect.upsert(table, names, key, rows)} "
+            "RETURNING (xmax = 0) AS created) "
+            "SELECT count(*) FILTER (WHERE created), count(*) FROM ins",
+            params,
+        )[0]
+        return WriteCounts(created=int(created), updated=int(total) - int(created))
+
+    def _copy_to_stage(self, table: str, batch: pa.RecordBatch, layout: list[_Column]) -> str:
+        """Binary COPY of ``batch`` into a temporary stage table (emptied at commit); the
+        SELECT of its rows in the table's types."""
+        stage = "_chute_session_" + "_".join(c.param for c in layout)[:40]
+        stage = f"{stage}_{len(layout)}"
+        cols = ", ".join(f"c{i} {c.param}" for i, c in enumerate(layout))
+        self._execute(f"CREATE TEMP TABLE IF NOT EXISTS {q(stage)} ({cols}) ON COMMIT DELETE ROWS")
+        self._execute(f"TRUNCATE pg_temp.{q(stage)}")
+        values = [c.values() for c in layout]
+        try:
+            cur = self._conn.cursor()
+            with cur.copy(f"COPY pg_temp.{q(stage)} FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types([c.param for c in layout])
+                for row in zip(*values, strict=True):
+                    copy.write_row(row)
+        except psycopg.Error as exc:
+            raise _wrap(exc) from exc
+        selects = ", ".join(c.select(f"c{i}") for i, c in enumerate(layout))
+        return f"SELECT {selects} FROM pg_temp.{q(stage)}"
+
+    def existing_keys(self, table: str, key: list[str], batch: pa.RecordBatch) -> list[int]:
+        """One statement in the open transaction: the batch's keys joined with the table's."""
+        keys = batch.select(key).append_column("__row", pa.array(range(batch.num_rows), pa.int64()))
+        columns = {**self._pg_columns(table), "__row": PgColumn("__row", "int8", "bigint", -1)}
+        rows, params = unnest_rows(_layout(keys, columns))
+        on = " AND ".join(f"t.{q(k)} = s.{q(k)}" for k in key)
+        names = ", ".join(q(c) for c in keys.schema.names)
+        found = self._execute(
+            f"SELECT DISTINCT s.__row FROM ({rows}) AS s({names}) "
+            f"JOIN {q(table)} AS t ON {on} ORDER BY 1",
+            params,
+        )
+        return [int(r[0]) for r in found or []]
+
+
+@dataclass(frozen=True)
+class _Column:
+    """How one column of a batch travels: as an array (or COPY) of ``param``, selected in
+    the table's type."""
+
+    array: pa.Array
+    param: str
+    cast: str | None  # the table's type, when the value travels as text
+
+    def values(self) -> list[Any]:
+        return self.array.to_pylist()  # type: ignore[no-any-return]
+
+    def select(self, alias: str) -> str:
+        return f"{alias}::{self.cast}" if self.cast else alias
+
+
+def _layout(batch: pa.RecordBatch, columns: dict[str, PgColumn]) -> list[_Column]:
+    """A column whose Arrow type has a parameter type goes as that (the INSERT assigns it
+    to the column); any other as text, cast to the column's type (uuid, jsonb, inet, enums,
+    arrays...)."""
+    out = []
+    for name, array in zip(batch.schema.names, batch.columns, strict=True):
+        pg = columns[name]
+        param = _PARAM_TYPES.get(array.type)
+        if param is None:
+            if pa.types.is_decimal(array.type):
+                param = "numeric"
+            else:
+                param, array = "text", array.cast(pa.string())
+        cast = (pg.base or pg.declared) if param == "text" and pg.typname not in _TEXTS else None
+        out.append(_Column(array, param, cast))
+    return out
+
+
+def unnest_rows(layout: list[_Column]) -> tuple[str, tuple[Any, ...]]:
+    """``SELECT ... FROM unnest($1::int8[], ...)``: the rows in the table's column types,
+    and the parameters (one Python list per column)."""
+    arrays = ", ".join(f"${i + 1}::{c.param}[]" for i, c in enumerate(layout))
+    aliases = ", ".join(f"c{i}" for i in range(len(layout)))
+    selects = ", ".join(c.select(f"u.c{i}") for i, c in enumerate(layout))
+    sql = f"SELECT {selects} FROM unnest({arrays}) AS u({aliases})"
+    return sql, tuple(c.values() for c in layout)
+
+
+def _wrap(exc: psycopg.Error) -> ChuteError:
+    diag = exc.diag
+    message = diag.message_primary or first_line(exc)
+    if diag.message_detail:
+        message = f"{message} ({diag.message_detail})"
+    return DIALECT.classify(
+        exc.sqlstate,
+        message,
+        column=diag.column_name,
+        lost="lost the database: ",
+    )
