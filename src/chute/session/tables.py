@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from chute.config import LoadOptions
 from chute.engine.accounting import Accounts
@@ -24,7 +24,7 @@ from chute.engine.itemize import to_item
 from chute.engine.run import LoadRun
 from chute.engine.schema import TableSchema
 from chute.engine.scope import NESTED, OWN
-from chute.errors import RecordError
+from chute.errors import RecordError, SessionError
 from chute.report import BatchStats, LoadReport
 from chute.sinks.contract import Mode, Savepoints, Sink, WriteCounts
 from chute.sources.base import BatchSize, Reject, SourceBatch
@@ -143,14 +143,20 @@ class TableWriter:
         run.scope = NESTED if nested else OWN
         result = WriteResult(run.target, received=batch.num_rows + len(batch.rejects))
         self.changed_table = False
+        # DDL that would commit the caller's transaction (MySQL) goes over another connection
+        aside = nested and not sink.capabilities.transactional_ddl
         if self.converter is None:
-            self.converter = self.schema.prepare(batch if batch.data.num_columns else None)
+            first = batch if batch.data.num_columns else None
+            self.converter = self._prepare_aside(first) if aside else self.schema.prepare(first)
             self.changed_table = report.table_created
         if self.converter is None or not batch.num_rows:
             rejects = list(batch.rejects)
         else:
             item = to_item(run, batch, self.converter)
             if item.added or item.widenings:
+                if aside:
+                    self.close()  # the converter holds the new types: describe again
+                    raise SessionError(_no_alter(run.database, run.target, item))
                 self.schema.apply(item)
                 self.changed_table = True
             rejects, counts = self._write_item(item, nested=nested)
@@ -166,6 +172,21 @@ class TableWriter:
         result.seconds = time.perf_counter() - t0
         result.statements = sink.statements - statements
         return result
+
+    def _prepare_aside(self, first: SourceBatch | None) -> Converter | None:
+        """Make or match the table over a connection of its own, outside the caller's
+        transaction (which a CREATE TABLE would commit on this database)."""
+        run = self.run
+        side = run.sink.another()
+        side.connect()
+        try:
+            aside = replace(run, sink=side, sinks=[side])
+            converter = TableSchema(aside).prepare(first)
+            run.key = aside.key  # as the table spells it
+        finally:
+            side.close()
+        run.sink.forget_table(run.table)
+        return converter
 
     def _write_item(self, item: Item, *, nested: bool) -> tuple[list[Reject], WriteCounts]:
         run = self.run
@@ -186,3 +207,13 @@ class TableWriter:
         progress: BatchProgress
         progress, _ = self.isolator.write(item, sink)
         return list(progress.rejects), progress.total
+
+
+def _no_alter(database: str, table: str, item: Item) -> str:
+    changes = [f"add column {name} {t}" for name, (t, _) in item.added.items()]
+    changes += [f"widen column {w.column} to {w.new} (value {w.example!r})" for w in item.widenings]
+    return (
+        f"table {table} would need to {'; '.join(changes)}, and {database} commits the open "
+        "transaction on ALTER TABLE: write this outside db.transaction(), or make the "
+        "column wide enough first"
+    )
