@@ -76,7 +76,7 @@ class Isolator:
         progress = BatchProgress(item, duplicates, sink, turns)
         pieces = self._pieces(item.data.num_rows)
         scope = self.run.scope
-        if not isinstance(sink, Savepoints) or scope.nested:  # nested: a savepoint per piece
+        if scope.nested or not isinstance(sink, Savepoints):  # nested: a savepoint per piece
             self._write_pieces(progress, pieces, savepoints=False)
             return progress
         try:

@@ -48,7 +48,11 @@ def to_source_batch(records: object, columns: Sequence[str] | None, source: str)
 
 
 def _dicts(items: list[Any], source: str) -> SourceBatch:
-    names: dict[str, None] = {}
+    if all(type(item) is dict and item for item in items):  # the common case, quickly
+        names = dict.fromkeys(key for item in items for key in item)
+        data = records_to_batch(items, list(names))
+        return SourceBatch(data, source, np.arange(1, len(items) + 1, dtype=np.int64))
+    names = {}
     kept: list[Mapping[str, Any]] = []
     numbers: list[int] = []
     rejects: list[Reject] = []

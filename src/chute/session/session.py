@@ -161,7 +161,6 @@ class Session:
                 hint="replace a whole table with chute.load(..., mode='replace')",
             )
         keys = tuple(parse_key(key))
-        check_table_name(table)
         batch = to_source_batch(records, columns, f"write to {table}")
         with self._lock:
             self._check_usable()
@@ -215,6 +214,7 @@ class Session:
     ) -> TableWriter:
         found = self._tables.get((table, mode, key, add_columns))
         if found is None:
+            check_table_name(table)
             found = TableWriter(self.sink, table, mode, key, add_columns=add_columns)
             self._tables[(table, mode, key, add_columns)] = found
         return found

@@ -110,6 +110,7 @@ class TableWriter:
             into=sink.url, table=table, mode=mode, key=tuple(key), add_columns=add_columns
         )
         self.source = _Written(table)
+        self.target = sink.display_url
         report = LoadReport(self.source.name, sink.display_url, table, mode.value)
         self.run = LoadRun(self.source, sink, options, table, _Returned(), report)
         self.schema = TableSchema(self.run)
@@ -118,6 +119,7 @@ class TableWriter:
         self.converter: Converter | None = None
         #: the table was changed (made, columns added or widened) by the last write
         self.changed_table = False
+        self.savepoints = isinstance(sink, Savepoints)
 
     def close(self) -> None:
         if self.converter is not None:
@@ -135,7 +137,7 @@ class TableWriter:
         statements = sink.statements
         run.report = report = LoadReport(
             source=self.source.name,
-            target=sink.display_url,
+            target=self.target,
             table=run.target,
             mode=run.options.mode.value,
             key=list(run.key),
@@ -191,7 +193,7 @@ class TableWriter:
     def _write_item(self, item: Item, *, nested: bool) -> tuple[list[Reject], WriteCounts]:
         run = self.run
         sink = run.sink
-        if nested and not isinstance(sink, Savepoints):
+        if nested and not self.savepoints:
             # no savepoint to undo a refused record with: it fails the caller's transaction
             counts = WriteCounts()
             if item.data.num_rows:

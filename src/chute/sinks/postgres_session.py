@@ -29,6 +29,8 @@ from typing import Any
 
 import psycopg
 import pyarrow as pa
+import pyarrow.compute as pc
+from psycopg.pq import TransactionStatus
 
 from chute.errors import ChuteError, SinkUnavailableError
 from chute.sinks.contract import Mode, Savepoints, WriteCounts
@@ -63,6 +65,8 @@ class PostgresSessionSink(PostgresSink, Savepoints):
         super().__init__(url)
         #: statements sent in the same round trip as the next one (savepoints)
         self._queued: list[str] = []
+        #: round trips to the server so far (a pipeline of several statements is one)
+        self.round_trips = 0
 
     def another(self) -> PostgresSessionSink:
         other = PostgresSessionSink(self.url)
@@ -76,7 +80,9 @@ class PostgresSessionSink(PostgresSink, Savepoints):
         try:
             conn = psycopg.connect(
                 self._uri,
-                autocommit=False,
+                # chute sends BEGIN and COMMIT itself, in the round trip of the statements
+                # around them (psycopg's own BEGIN would take a round trip of its own)
+                autocommit=True,
                 cursor_factory=psycopg.RawCursor,  # $1 placeholders, as the dialect writes
                 connect_timeout=timeout,
             )
@@ -100,6 +106,7 @@ class PostgresSessionSink(PostgresSink, Savepoints):
         """A pipeline that first sends the queued statements; it syncs at the end (one
         round trip), and errors become chute's."""
         conn = self._conn
+        self.round_trips += 1
         try:
             with conn.pipeline():
                 for sql in self._queued:
@@ -121,11 +128,17 @@ class PostgresSessionSink(PostgresSink, Savepoints):
 
     # -- transactions -----------------------------------------------------------------
 
+    def begin(self) -> None:
+        self._in_transaction = True
+        self._queued.append("BEGIN")  # sent with the first statement
+
     def commit(self) -> None:
         self._in_transaction = False
+        if self._queued == ["BEGIN"]:  # nothing was sent: nothing to commit
+            self._queued.clear()
+            return
         try:
-            with self._round_trip() as conn:
-                conn.commit()
+            self._execute("COMMIT")
         except ChuteError:
             self._rollback()
             raise
@@ -133,8 +146,25 @@ class PostgresSessionSink(PostgresSink, Savepoints):
     def _rollback(self) -> None:
         self._in_transaction = False
         self._queued.clear()
-        with contextlib.suppress(psycopg.Error):
-            self._conn.rollback()
+        conn = self._conn
+        if conn is not None and conn.info.transaction_status != TransactionStatus.IDLE:
+            with contextlib.suppress(psycopg.Error):
+                conn.execute("ROLLBACK")
+
+    def _commit(self, statements: list[str]) -> None:
+        """``statements`` (DDL) in the open transaction, or in one of their own."""
+        if self._in_transaction:
+            for sql in statements:
+                self._execute(sql)
+            return
+        self.begin()
+        try:
+            for sql in statements:
+                self._execute(sql)
+        except BaseException:
+            self._rollback()
+            raise
+        self.commit()
 
     def savepoint(self) -> None:
         self._queued.append(f"SAVEPOINT {_SAVEPOINT}")
@@ -191,6 +221,7 @@ class PostgresSessionSink(PostgresSink, Savepoints):
         self._execute(f"CREATE TEMP TABLE IF NOT EXISTS {q(stage)} ({cols}) ON COMMIT DELETE ROWS")
         self._execute(f"TRUNCATE pg_temp.{q(stage)}")
         values = [c.values() for c in layout]
+        self.round_trips += 2  # the COPY's start and its end
         try:
             cur = self._conn.cursor()
             with cur.copy(f"COPY pg_temp.{q(stage)} FROM STDIN (FORMAT BINARY)") as copy:
@@ -219,35 +250,54 @@ class PostgresSessionSink(PostgresSink, Savepoints):
 
 @dataclass(frozen=True)
 class _Column:
-    """How one column of a batch travels: as an array (or COPY) of ``param``, selected in
-    the table's type."""
+    """How one column of a batch travels: as an array (or COPY) of ``param``, and the
+    expression (``{}`` the value) that makes it the table's type."""
 
     array: pa.Array
     param: str
-    cast: str | None  # the table's type, when the value travels as text
+    expr: str = "{}"
 
     def values(self) -> list[Any]:
         return self.array.to_pylist()  # type: ignore[no-any-return]
 
+    def literal(self) -> str:
+        """The column as one PostgreSQL array literal: ``{1,2,NULL}``, ``{"a","b\\"c"}``.
+        The server reads each element with its type's own text input; numbers are in
+        Arrow's exact spelling (the shortest that round-trips, for doubles)."""
+        return array_literal(self.array)
+
     def select(self, alias: str) -> str:
-        return f"{alias}::{self.cast}" if self.cast else alias
+        return self.expr.format(alias)
+
+
+#: a timestamp travels as microseconds since the epoch (an integer, exact and fast to
+#: spell) and is made one again by interval arithmetic, exact to the microsecond
+_FROM_MICROS = {
+    "timestamp": "('epoch'::timestamp + {} * interval '1 microsecond')",
+    "timestamptz": "('epoch'::timestamptz + {} * interval '1 microsecond')",
+}
 
 
 def _layout(batch: pa.RecordBatch, columns: dict[str, PgColumn]) -> list[_Column]:
     """A column whose Arrow type has a parameter type goes as that (the INSERT assigns it
-    to the column); any other as text, cast to the column's type (uuid, jsonb, inet, enums,
-    arrays...)."""
+    to the column); a timestamp as microseconds; any other as text, cast to the column's
+    type (uuid, jsonb, inet, enums, arrays...)."""
     out = []
     for name, array in zip(batch.schema.names, batch.columns, strict=True):
         pg = columns[name]
         param = _PARAM_TYPES.get(array.type)
+        if param in _FROM_MICROS:
+            out.append(_Column(array.cast(pa.int64()), "int8", _FROM_MICROS[param]))
+            continue
         if param is None:
             if pa.types.is_decimal(array.type):
                 param = "numeric"
             else:
                 param, array = "text", array.cast(pa.string())
-        cast = (pg.base or pg.declared) if param == "text" and pg.typname not in _TEXTS else None
-        out.append(_Column(array, param, cast))
+        if param == "text" and pg.typname not in _TEXTS:
+            out.append(_Column(array, param, "{}::" + (pg.base or pg.declared)))
+        else:
+            out.append(_Column(array, param))
     return out
 
 
@@ -258,7 +308,26 @@ def unnest_rows(layout: list[_Column]) -> tuple[str, tuple[Any, ...]]:
     aliases = ", ".join(f"c{i}" for i in range(len(layout)))
     selects = ", ".join(c.select(f"u.c{i}") for i, c in enumerate(layout))
     sql = f"SELECT {selects} FROM unnest({arrays}) AS u({aliases})"
-    return sql, tuple(c.values() for c in layout)
+    return sql, tuple(c.literal() for c in layout)
+
+
+def array_literal(array: pa.Array) -> str:
+    """``array`` as a PostgreSQL array literal (see :meth:`_Column.literal`).  Arrow spells
+    each value; the joining is Python's, which beats a chain of compute calls on the few
+    hundred values of a session write."""
+    if pa.types.is_string(array.type):
+        values = array.to_pylist()
+        if not array.null_count:
+            joined = '","'.join(values)
+            if "\\" not in joined and joined.count('"') == 2 * (len(values) - 1):
+                return '{"' + joined + '"}' if values else "{}"  # nothing to escape
+        quoted = (
+            "NULL" if v is None else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            for v in values
+        )
+        return "{" + ",".join(quoted) + "}"
+    texts = pc.cast(array, pa.string()).to_pylist()
+    return "{" + ",".join("NULL" if v is None else v for v in texts) + "}"
 
 
 def _wrap(exc: psycopg.Error) -> ChuteError:
