@@ -50,6 +50,13 @@ def test_public_names_are_exactly_the_curated_ones() -> None:
             "consume",
             "load",
             "publish",
+            # writer sessions
+            "AsyncSession",
+            "Session",
+            "SessionError",
+            "WriteResult",
+            "connect",
+            "connect_async",
         ]
     )
     for name in chute.__all__:
