@@ -8,11 +8,14 @@ from __future__ import annotations
 import asyncio
 import threading
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
 
 import pyarrow as pa
 import pytest
 
 import chute
+from tests.contract.loading import load, load_text, rejects_of
 from tests.contract.targets import SinkTarget
 
 
@@ -140,7 +143,8 @@ def test_tuples_arrow_and_data_frames_are_written_alike(target: SinkTarget) -> N
         db.write("t", pa.record_batch({"id": [3], "name": ["c"], "score": [3.5]}), key="id")
         db.write("t", pd.DataFrame({"id": [4], "name": ["d"], "score": [4.5]}))
         result = db.write(
-            "t", pl.DataFrame({"id": [5, 1], "name": ["e", "A"], "score": [5.5, None]}),
+            "t",
+            pl.DataFrame({"id": [5, 1], "name": ["e", "A"], "score": [5.5, None]}),
             mode="upsert",
             key="id",
         )
@@ -230,3 +234,71 @@ def test_the_async_session_shares_the_sync_one(target: SinkTarget) -> None:
     assert (first.created, second.created, first.committed) == (3, 1, True)
     assert target.db.count("transfers") == 3
     assert target.db.rows("logs", "block") == [(1,)]
+
+
+_TYPED: list[dict[str, object]] = [
+    {
+        "id": 1,
+        "big": 2**62,
+        "f": 0.1,
+        "tiny": 5e-324,
+        "ok": True,
+        "price": Decimal("12.50"),
+        "day": date(2026, 12, 3),
+        "at": datetime(2026, 12, 3, 10, 11, 12, 123456, tzinfo=UTC),
+        "local": datetime(1999, 12, 31, 23, 59, 59, 999999),
+        "doc": {"a": [1, 2, {"b": None}], "q": 'say "hi" \\ {x,y}'},
+        "text": 'quotes " and \\ and {braces}, NULL',
+    },
+    {
+        "id": 2,
+        "big": -(2**63),
+        "f": -0.0,
+        "tiny": 1e300,
+        "ok": False,
+        "price": Decimal("-0.05"),
+        "day": date(1, 1, 1),
+        "at": datetime(1970, 1, 1, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+        "local": datetime(2026, 1, 1),
+        "doc": [],
+        "text": "NULL",
+    },
+    {"id": 3, "text": "", "doc": {"unicode": "żółw ☃"}, "f": float("inf")},
+    {"id": 4},
+]
+
+# texts into an existing table's typed columns: the database's own text input decides
+_TEXTS = [
+    {"id": "1", "n": " 12 ", "x": "1e3", "ok": "t", "at": "2026-12-03T10:00:00+02:00"},
+    {"id": "2", "n": "12.5", "x": "NaN", "ok": "yes", "at": "2026-12-03 10:00"},
+    {"id": "3", "n": "0x1A", "x": "1,5", "ok": "maybe", "at": "yesterday-ish"},
+    {"id": "4", "n": "-0", "x": "-inf", "ok": "FALSE", "at": "2026-02-30"},
+    {"id": "5", "n": "7", "x": "2.5", "ok": "true", "at": "2026-12-03T10:00:00Z"},
+]
+
+
+def test_a_session_stores_what_a_load_of_the_same_records_stores(target: SinkTarget) -> None:
+    with chute.connect(target.url) as db:
+        written = db.write("s", _TYPED, mode="upsert", key="id")
+    loaded = load(target, _TYPED, table="l", mode="upsert", key="id")
+    # (MariaDB refuses the infinite double of record 3 either way)
+    assert (written.created, written.rejected) == (loaded.created, loaded.rejected)
+    assert written.created >= 3
+    assert target.db.column_types("s") == target.db.column_types("l")
+    assert target.db.rows("s") == target.db.rows("l")
+
+
+def test_texts_into_existing_columns_are_judged_as_a_load_judges_them(
+    target: SinkTarget,
+) -> None:
+    table = "id,n,x,ok,at\n0,1,1.5,true,2026-01-01T00:00:00Z\n"
+    load_text(target, table, table="s", mode="upsert", key="id")
+    load_text(target, table, table="l", mode="upsert", key="id")
+    with chute.connect(target.url) as db:
+        written = db.write("s", _TEXTS, mode="upsert", key="id")
+    loaded = load(target, _TEXTS, table="l", mode="upsert", key="id", rejects=str(target.tmp / "r"))
+    assert (written.created, written.rejected) == (loaded.created, loaded.rejected)
+    assert target.db.rows("s") == target.db.rows("l")
+    assert [r.position.record for r in written.rejects] == [
+        r["record_number"] for r in rejects_of(target.tmp / "r")
+    ]

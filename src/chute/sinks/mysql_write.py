@@ -112,7 +112,9 @@ class MysqlWriting:
         self, table: str, stage: str, names: list[str], mode: Mode, key: list[str], n: int
     ) -> WriteCounts:
         cols = ", ".join(q(c) for c in names)
-        select = f"SELECT {', '.join('s.' + q(c) for c in names)} FROM {q(stage)} s"
+        # the stage's alias is a name no user table can have (a table named s would make
+        # "s.id" ambiguous in the UPDATE clause)
+        select = f"SELECT {', '.join(_NEW + '.' + q(c) for c in names)} FROM {q(stage)} {_NEW}"
         insert = f"INSERT INTO {q(table)} ({cols}) {select}"
         if mode is Mode.APPEND:
             self._query(insert)
@@ -125,7 +127,7 @@ class MysqlWriting:
         k = f"{q(table)}.{q(key[0])}"
         sets = [f"{k} = IF((@chute_found := @chute_found + 1) > 0, {k}, {k})"]
         if mode is Mode.UPSERT:
-            sets += [f"{q(table)}.{q(c)} = s.{q(c)}" for c in names if c not in key]
+            sets += [f"{q(table)}.{q(c)} = {_NEW}.{q(c)}" for c in names if c not in key]
         self._query("SET @chute_found = 0")
         self._query(f"{insert} ON DUPLICATE KEY UPDATE {', '.join(sets)}")
         existing = int(self._query("SELECT @chute_found")[0][0])
@@ -135,6 +137,10 @@ class MysqlWriting:
 
     def _count(self, table: str) -> int:
         return int(self._query(f"SELECT COUNT(*) FROM {q(table)}")[0][0])
+
+
+#: the alias of the stage's rows in an INSERT ... SELECT (chute's names are reserved)
+_NEW = "_chute_new"
 
 
 def wrap(exc: pymysql.MySQLError) -> Exception:
