@@ -226,11 +226,14 @@ class Session:
             self._forget({table})
 
     def _forget(self, tables: set[str], keep: TableWriter | None = None) -> None:
+        """Forget ``tables``: their writers (but ``keep``, which changed the table and
+        knows it; the sink's own DDL dropped what it cached of it) and the sink's cache."""
         for k in [k for k in self._tables if k[0] in tables]:
             if self._tables[k] is not keep:
                 self._tables.pop(k).close()
-        for table in tables:
-            self.sink.forget_table(table)
+        if keep is None:
+            for table in tables:
+                self.sink.forget_table(table)
 
     # -- the end --------------------------------------------------------------------
 
