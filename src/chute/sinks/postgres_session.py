@@ -40,8 +40,11 @@ from chute.sinks.sql.counted import Counted
 from chute.sinks.sql.dialect import quote_identifier as q
 from chute.urls import scrub
 
-#: a write of more rows goes through COPY and a stage table (measured: benchmarks/session_paths.py)
-COPY_ABOVE_ROWS = 20_000
+#: a write of more rows goes through COPY and a stage table: measured with
+#: benchmarks/session_paths.py, COPY takes 1.2-2.5x the time of the one statement up to 1,000
+#: rows, breaks even near 5,000, and is 3-6 % faster from 20,000 (and streams, where the
+#: statement's parameters are whole strings)
+COPY_ABOVE_ROWS = 5_000
 #: the savepoint a write inside the caller's transaction is isolated by
 _SAVEPOINT = "chute_write"
 #: Arrow types of converted batches -> the array parameter's element type
