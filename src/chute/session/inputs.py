@@ -11,6 +11,7 @@ binary, times) goes the way a Python value of a dict record goes (nested values 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -48,8 +49,8 @@ def to_source_batch(records: object, columns: Sequence[str] | None, source: str)
 
 
 def _dicts(items: list[Any], source: str) -> SourceBatch:
-    if all(type(item) is dict and item for item in items):  # the common case, quickly
-        names = dict.fromkeys(key for item in items for key in item)
+    if set(map(type, items)) == {dict} and all(items):  # the common case, quickly
+        names = dict.fromkeys(chain.from_iterable(items))
         data = records_to_batch(items, list(names))
         return SourceBatch(data, source, np.arange(1, len(items) + 1, dtype=np.int64))
     names = {}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -51,6 +51,11 @@ from chute.urls import redact
 _NAME = r'("[^"]*"|`[^`]*`|\[[^\]]*\]|[^\s(]+)'
 _CREATE_TABLE = re.compile(rf"^CREATE TABLE\s+{_NAME}", re.IGNORECASE)
 _CREATE_INDEX = re.compile(rf"^CREATE (UNIQUE )?INDEX\s+{_NAME}\s+ON\s+{_NAME}", re.IGNORECASE)
+
+
+#: keys looked up per statement when counting an upsert's existing rows (SQLite allows
+#: 32,766 parameters per statement since 3.32)
+KEYS_PER_COUNT = 10_000
 
 
 class SqliteSink(SqlSink, Savepoints, LoadLocks):
@@ -315,25 +320,34 @@ class SqliteSink(SqlSink, Savepoints, LoadLocks):
                 )
                 created = conn.total_changes - before
                 return WriteCounts(created=created, skipped=n - created)
-            return self._upsert(table, names, rows, n, key)
+            return self._upsert(table, batch, key)
         except sqlite3.Error as exc:
             raise _wrap(exc) from exc
 
-    def _upsert(
-        self, table: str, names: list[str], rows: Iterable[tuple[Any, ...]], n: int, key: list[str]
-    ) -> WriteCounts:
-        conn = self.conn
-        cols = ", ".join(q(c) for c in names)
-        conn.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS _chute_stage AS SELECT {cols} FROM {q(table)} WHERE 0"
+    def _upsert(self, table: str, batch: pa.RecordBatch, key: list[str]) -> WriteCounts:
+        """Count the batch's keys already in the table, then insert with ``ON CONFLICT DO
+        UPDATE`` (SQLite has one writer: nothing changes between the two).  The batch's
+        keys are distinct (the engine keeps the last record of each)."""
+        names = list(batch.schema.names)
+        keys = list(python_rows(batch.select(key)))
+        existing = 0
+        step = max(1, KEYS_PER_COUNT // len(key))
+        one = f"({', '.join('?' * len(key))})"
+        cols = ", ".join(q(k) for k in key)
+        for start in range(0, len(keys), step):
+            chunk = keys[start : start + step]
+            values = ", ".join([one] * len(chunk))
+            found = self.conn.execute(
+                f"SELECT count(*) FROM {q(table)} WHERE ({cols}) IN (VALUES {values})",
+                [v for k in chunk for v in k],
+            ).fetchone()
+            existing += int(found[0])
+        marks = ", ".join("?" * len(names))
+        self.conn.executemany(
+            self.dialect.upsert(table, names, key, f"VALUES ({marks})"), python_rows(batch)
         )
-        conn.execute("DELETE FROM _chute_stage")
-        conn.executemany(
-            f"INSERT INTO _chute_stage ({cols}) VALUES ({', '.join('?' * len(names))})", rows
-        )
-        counts = self.merge_relation(table, "temp._chute_stage", names, Mode.UPSERT, key)
-        conn.execute("DROP TABLE _chute_stage")
-        return counts
+        n = batch.num_rows
+        return WriteCounts(created=n - existing, updated=existing)
 
     def create_like(self, table: str, like: str, key: list[str]) -> None:
         """A copy of ``like``'s CREATE TABLE and CREATE INDEX statements under new names."""
