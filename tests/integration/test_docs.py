@@ -67,3 +67,22 @@ def test_readme_quickstart_output_is_what_the_command_prints(tmp_path: Path) -> 
         else:
             assert got == want
     assert (tmp_path / "chute.db").exists()
+
+
+def test_the_session_examples_run_and_print_what_their_comments_say(tmp_path: Path) -> None:
+    doc = (ROOT / "docs" / "python-api.md").read_text()
+    section = doc[doc.index("## Writing from your service") :]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 3
+    for block in blocks:
+        expected = re.findall(r"print\(.*\)\s+# (.*)", block)
+        proc = subprocess.run(
+            [sys.executable, "-c", block],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        if expected:
+            assert proc.stdout.strip().splitlines() == expected
