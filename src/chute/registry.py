@@ -64,7 +64,14 @@ def source_formats() -> dict[str, str]:
 
 def sink_class(scheme: str) -> type[Sink]:
     """The sink class of URL ``scheme``; a ConfigError listing the schemes there are."""
-    found = _load(sink_schemes(), scheme.lower(), "database scheme")
+    return declared_sink(None, scheme)
+
+
+def declared_sink(target: str | None, scheme: str) -> type[Sink]:
+    """The sink class ``target`` ("module:Class") names, for ``scheme`` (None: the one
+    declared for the scheme)."""
+    known = sink_schemes() if target is None else {scheme.lower(): target}
+    found = _load(known, scheme.lower(), "database scheme")
     if not (isinstance(found, type) and issubclass(found, Sink)):
         raise ConfigError(
             f"the database scheme {scheme!r} is declared by {found!r}, which is not a "

@@ -98,3 +98,10 @@ def test_an_append_looks_duplicates_up_once_one_was_refused(pg_url: str) -> None
     assert "already exists" in later.rejects[0].message
     assert "appears earlier" in later.rejects[1].message
     assert [r[0] for r in _rows(pg_url, "t")] == [0, 1, 2, 3, 4, 7, 8]
+
+
+def test_a_database_that_does_not_answer_is_a_clear_error_without_the_password() -> None:
+    with pytest.raises(chute.SinkUnavailableError) as info:
+        chute.connect("postgresql://someone:s3cret@127.0.0.1:1/nowhere", connect_timeout=2)
+    assert "cannot connect to postgresql://someone:***@127.0.0.1:1/nowhere" in str(info.value)
+    assert "s3cret" not in str(info.value)

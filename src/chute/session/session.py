@@ -47,7 +47,7 @@ class Session:
     """A connection for many writes (see the module).  Use :func:`connect`."""
 
     def __init__(self, url: str, *, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT) -> None:
-        self.sink: Sink = open_sink(url, connect_timeout=connect_timeout).for_sessions()
+        self.sink: Sink = open_sink(url, connect_timeout=connect_timeout, session=True)
         self.url = self.sink.display_url
         self._tables: dict[tuple[str, Mode, tuple[str, ...], bool], TableWriter] = {}
         self._tx: _Transaction | None = None

@@ -28,9 +28,10 @@ def sink_class(scheme: str) -> type[Sink]:
     return registered(scheme)
 
 
-def open_sink(url: str, *, connect_timeout: float | None = None) -> Sink:
+def open_sink(url: str, *, connect_timeout: float | None = None, session: bool = False) -> Sink:
     """The sink for ``url`` (not yet connected); its :meth:`~Sink.connect` waits at most
-    ``connect_timeout`` seconds for the server (None: the driver's default)."""
+    ``connect_timeout`` seconds for the server (None: the driver's default).  ``session``:
+    the sink a writer session writes through (:attr:`Sink.session_class`)."""
     match = _SCHEME.match(url)
     if not match:
         raise ConfigError(
@@ -38,6 +39,11 @@ def open_sink(url: str, *, connect_timeout: float | None = None) -> Sink:
             hint="e.g. sqlite:///chute.db or postgresql://user@host/db",
         )
     scheme = match.group(1).lower().split("+")[0]
-    sink = sink_class(scheme)(url)
+    cls = sink_class(scheme)
+    if session and cls.session_class is not None:
+        from chute.registry import declared_sink
+
+        cls = declared_sink(cls.session_class, scheme)
+    sink = cls(url)
     sink.connect_timeout = connect_timeout
     return sink

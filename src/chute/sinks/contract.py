@@ -239,6 +239,10 @@ class Sink(ABC):
 
     schemes: ClassVar[tuple[str, ...]]
     capabilities: ClassVar[Capabilities]
+    #: the sink a writer session (:mod:`chute.session`) opens for this database, as
+    #: ``"module:Class"``, when one is better at many small writes in one transaction
+    #: (None: this class)
+    session_class: ClassVar[str | None] = None
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -255,11 +259,6 @@ class Sink(ABC):
         other = type(self)(self.url)
         other.connect_timeout = self.connect_timeout
         return other
-
-    def for_sessions(self) -> Sink:
-        """The sink a writer session (:mod:`chute.session`) writes through: this one, or
-        one of the same database better at many small writes in one transaction."""
-        return self
 
     def value_oracle(self, table: str) -> ValueOracle | None:
         """The judge of texts going into ``table``'s typed columns (an existing table's);

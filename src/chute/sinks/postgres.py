@@ -30,7 +30,6 @@ from chute.sinks.contract import (
     Holder,
     LoadLocks,
     Mode,
-    Sink,
     TableColumn,
     WriteCounts,
 )
@@ -57,6 +56,8 @@ class PostgresSink(SqlSink, LoadLocks):
     schemes = ("postgresql", "postgres")
     dialect = DIALECT
     # no Savepoints: ADBC refuses every statement after a failed one until a full rollback
+    #: psycopg, which pipelines (see chute.sinks.postgres_session)
+    session_class = "chute.sinks.postgres_session:PostgresSessionSink"
     capabilities = Capabilities(
         parallel_writes=True,
         stores=Stores(exact_decimals=True, uuid=True),
@@ -82,14 +83,6 @@ class PostgresSink(SqlSink, LoadLocks):
         self._conn: Any = None
         self._columns: dict[str, dict[str, PgColumn]] = {}
         self._in_transaction = False  # between begin() and commit()/rollback()
-
-    def for_sessions(self) -> Sink:
-        """psycopg, which pipelines (see :mod:`chute.sinks.postgres_session`)."""
-        from chute.sinks.postgres_session import PostgresSessionSink
-
-        sink = PostgresSessionSink(self.url)
-        sink.connect_timeout = self.connect_timeout
-        return sink
 
     @property
     def display_url(self) -> str:
