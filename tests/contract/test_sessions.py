@@ -185,6 +185,9 @@ def test_a_table_that_lacks_the_key_or_a_column_is_a_clear_error(target: SinkTar
             db.write("t", [{"id": 2, "colour": "red"}])
         added = db.write("t", [{"id": 2, "colour": "red"}], add_columns=True)
         assert any("colour" in change for change in added.changes)
+        with pytest.raises(chute.ConfigError, match="mode ignore needs a key") as no_key:
+            db.write("t", [{"id": 3}], mode="ignore")
+        assert no_key.value.hint is not None and "key=" in no_key.value.hint
         with pytest.raises(chute.ConfigError, match="append, upsert or ignore"):
             db.write("t", [{"id": 3}], mode="replace")
     assert target.db.rows("t", "id") == [(1,), (2,)]

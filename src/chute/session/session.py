@@ -161,6 +161,11 @@ class Session:
                 hint="replace a whole table with chute.load(..., mode='replace')",
             )
         keys = tuple(parse_key(key))
+        if parsed is not Mode.APPEND and not keys:
+            raise ConfigError(
+                f"mode {parsed.value} needs a key",
+                hint="pass key='column' (or key=['a', 'b'] for a key of several columns)",
+            )
         batch = to_source_batch(records, columns, f"write to {table}")
         with self._lock:
             self._check_usable()
