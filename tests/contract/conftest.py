@@ -60,6 +60,9 @@ def _check_registered(target: SinkTarget) -> None:
 @pytest.fixture(params=SINKS, ids=[s.name for s in SINKS])
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SinkTarget]:
     spec: SinkSpec = request.param
+    monkeypatch = request.getfixturevalue("monkeypatch")
+    for name, value in spec.settings:
+        monkeypatch.setattr(name, value)
     if spec.scheme == "sqlite":
         yield _registered(SinkTarget(spec, f"sqlite:///{tmp_path / 'contract.db'}", tmp_path))
     elif spec.scheme == "postgresql":

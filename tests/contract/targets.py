@@ -47,6 +47,9 @@ class SinkSpec:
     transactional_ddl: bool = True
     #: fixed-point decimals are stored exactly (an exact numeric type), not as doubles
     exact_decimals: bool = True
+    #: module attributes set for the test ("module.NAME", value), to run a second write
+    #: path of the sink (in this process: the CLI runs in its own see the defaults)
+    settings: tuple[tuple[str, object], ...] = ()
 
 
 #: every sink the contract runs on; a sink whose scheme is not registered in this checkout
@@ -55,6 +58,15 @@ SINKS: list[SinkSpec] = [
     SinkSpec("sqlite", "sqlite", exact_decimals=False),
     SinkSpec("postgresql", "postgresql", parallel_writers=True),
     SinkSpec("mariadb", "mysql", parallel_writers=True, transactional_ddl=False),
+    # every batch through LOAD DATA LOCAL and a temporary table (batches of the suite are
+    # small, so "mariadb" writes them as multi-row INSERTs)
+    SinkSpec(
+        "mariadb-load-data",
+        "mysql",
+        parallel_writers=True,
+        transactional_ddl=False,
+        settings=(("chute.sinks.mysql_write.SMALL_WRITE_ROWS", 0),),
+    ),
     SinkSpec("duckdb", "duckdb"),
 ]
 

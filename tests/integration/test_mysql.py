@@ -185,15 +185,17 @@ def test_local_infile_refused_falls_back_to_insert_with_a_note(mysql_url: str) -
 
         from chute.engine.columns import ColumnType, Kind
         from chute.sinks.contract import Mode
+        from chute.sinks.mysql_write import SMALL_WRITE_ROWS
 
+        n = SMALL_WRITE_ROWS + 1  # a smaller batch goes as INSERT without trying LOAD DATA
         sink.create_table("t", {"id": ColumnType(Kind.BIGINT)}, [])
-        counts_ = sink.write("t", pa.record_batch({"id": [1, 2, 3]}), Mode.APPEND, [])
+        counts_ = sink.write("t", pa.record_batch({"id": list(range(1, n + 1))}), Mode.APPEND, [])
     finally:
         sink.close()
-    assert counts_.created == 3
+    assert counts_.created == n
     assert not sink.local_infile
     assert sink.notes and "LOAD DATA LOCAL" in sink.notes[0]
-    assert rows(mysql_url, "SELECT id FROM t ORDER BY id") == [(1,), (2,), (3,)]
+    assert rows(mysql_url, "SELECT count(*), min(id), max(id) FROM t") == [(n, 1, n)]
 
 
 def test_what_load_data_would_store_changed_is_refused_by_the_server_at_its_line(

@@ -40,16 +40,48 @@ def load_batch(
     path: LoadPath, table: str, batch: pa.RecordBatch, *, local: bool
 ) -> tuple[int, list[Warning_]]:
     """Store ``batch`` in ``table`` (quoted); return (rows stored, warnings)."""
+    if not local:
+        return insert_values(path, table, batch)
     cur = path.cursor()
     try:
-        stored = _load_data(cur, table, batch) if local else _insert(cur, table, batch, path)
+        stored = _load_data(cur, table, batch)
+        return stored, _warnings(cur, 0)
+    finally:
+        cur.close()
+
+
+def insert_values(
+    path: LoadPath, table: str, batch: pa.RecordBatch, suffix: str = ""
+) -> tuple[int, list[Warning_]]:
+    """``batch`` as multi-row ``INSERT INTO table (...) VALUES ...`` statements, each
+    followed by ``suffix`` (``ON DUPLICATE KEY UPDATE ...``); (affected rows, warnings),
+    the warnings' rows counted from the batch's first."""
+    cur = path.cursor()
+    try:
+        head = f"INSERT INTO {table} ({_columns(batch)}) VALUES ".encode()
+        tail = suffix.encode()
+        budget = max(path.max_packet // 2 - len(head) - len(tail) - 1024, 1024)
+        stored = 0
         warnings: list[Warning_] = []
-        if cur.warning_count:
-            cur.execute("SHOW WARNINGS")
-            warnings = [(str(w[0]), int(w[1]), str(w[2])) for w in cur.fetchall()]
+        for first, values in insert_rows(batch, budget):
+            try:
+                cur.execute(head + values + tail)
+            except Exception as exc:
+                _shift_row(exc, first)
+                raise
+            stored += int(cur.rowcount)
+            warnings += _warnings(cur, first)
         return stored, warnings
     finally:
         cur.close()
+
+
+def _warnings(cur: Any, first: int) -> list[Warning_]:
+    """The last statement's warnings (none asked for when it had none)."""
+    if not cur.warning_count:
+        return []
+    cur.execute("SHOW WARNINGS")
+    return [(str(w[0]), int(w[1]), _shifted(str(w[2]), first)) for w in cur.fetchall()]
 
 
 def _load_data(cur: Any, table: str, batch: pa.RecordBatch) -> int:
@@ -82,26 +114,14 @@ def _load_data(cur: Any, table: str, batch: pa.RecordBatch) -> int:
     return int(cur.rowcount)
 
 
-def _insert(cur: Any, table: str, batch: pa.RecordBatch, path: LoadPath) -> int:
-    head = f"INSERT INTO {table} ({_columns(batch)}) VALUES ".encode()
-    budget = max(path.max_packet // 2 - len(head) - 1024, 1024)
-    stored = 0
-    for first, values in insert_rows(batch, budget):
-        try:
-            cur.execute(head + values)
-        except Exception as exc:
-            _shift_row(exc, first)
-            raise
-        stored += int(cur.rowcount)
-    return stored
-
-
 def _shift_row(exc: Exception, first: int) -> None:
     """An error's ``at row N`` counts from the statement's first record: from the batch's."""
     args = exc.args
     if first and len(args) > 1 and isinstance(args[1], str):
+        exc.args = (args[0], _shifted(args[1], first), *args[2:])
 
-        def shifted(m: re.Match[str]) -> str:
-            return f"at row {int(m.group(1)) + first}"
 
-        exc.args = (args[0], re.sub(r"at row (\d+)", shifted, args[1]), *args[2:])
+def _shifted(message: str, first: int) -> str:
+    if not first:
+        return message
+    return re.sub(r"at row (\d+)", lambda m: f"at row {int(m.group(1)) + first}", message)
