@@ -1,0 +1,464 @@
+"""Snowflake (``snowflake://user[:password]@account/db/schema?warehouse=WH``) through the
+official connector (``pip install 'chute[snowflake]'``).
+
+A batch costs a handful of round trips whatever its size (:mod:`.snowflake_stage`): it
+is checked in memory, written as Parquet, PUT on the session's temporary stage, copied into
+a stage table (``COPY INTO``), then moved into the target in the batch's transaction:
+
+- append: ``INSERT INTO t SELECT ... FROM stage`` (the result says the rows inserted);
+- upsert: ``UPDATE t ... FROM stage`` (rows updated), then ``INSERT ... WHERE NOT EXISTS``
+  (rows inserted);  ignore: the INSERT alone, the rest skipped.
+
+Counts are exact: they are the numbers Snowflake's own DML results report.  The
+checkpoint is saved in the same transaction (:mod:`.snowflake_store`).  Snowflake does not
+enforce PRIMARY KEY constraints; for a table that declares one, an append first asks
+(one query) whether the batch repeats a key or holds one already stored, and refuses it as
+a duplicate key, so the engine sets those records aside as on any other database.
+
+DDL commits the open transaction in Snowflake.  So ``begin()`` sends nothing: BEGIN goes
+just before the first statement that writes, and the DDL a batch needs (its stage table)
+runs before it.  A DROP or a swap asked for inside a transaction waits for its COMMIT, as on
+MySQL (``capabilities.transactional_ddl`` is False); a swap is ``ALTER TABLE ... SWAP
+WITH`` (atomic), or, on a server without it, a DROP and a RENAME.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from chute.coltypes import ColumnType, Stores
+from chute.errors import ChuteError, ConfigError, RecordError, Refusal, SinkError
+from chute.sinks.snowflake_url import EXTRA_HINT, connect_args
+
+try:
+    import snowflake.connector
+except ImportError:  # an optional dependency: a clear error, not a traceback
+    raise ConfigError(
+        "the Snowflake sink needs the snowflake-connector-python package", hint=EXTRA_HINT
+    ) from None
+from chute.sinks.contract import Capabilities, Mode, TableColumn, WriteCounts
+from chute.sinks.snowflake_stage import STAGE, StageTable, check, load_into_stage
+from chute.sinks.snowflake_stage import new_stage_name, stage_table_ddl
+from chute.sinks.snowflake_store import SnowflakeCheckpointStore, SnowflakeRejectStore
+from chute.sinks.snowflake_types import (
+    DIALECT,
+    DUPLICATE,
+    chute_name,
+    column_type,
+    create_type,
+    declared,
+    stored_name,
+    wrap,
+)
+from chute.sinks.sql.sql_sink import SqlSink
+from chute.urls import redact, scrub
+
+_TOKEN = re.compile(r"\[chute:([0-9a-f]{32})\]")
+_DDL = ("CREATE", "ALTER", "DROP", "COMMENT", "TRUNCATE", "GRANT", "USE")
+_WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE", "COPY")
+#: the session's settings: UTC (TIMESTAMP_LTZ and conversions), and no telemetry
+_SESSION = {"TIMEZONE": "UTC", "CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False}
+
+
+class SnowflakeSink(SqlSink):
+    schemes = ("snowflake",)
+    dialect = DIALECT
+    capabilities = Capabilities(
+        parallel_writes=False,  # one writer: the warehouse runs each COPY in parallel
+        names_ignore_case=True,  # unquoted names fold to upper case
+        stores=Stores(exact_decimals=True, uuid=False),
+        max_name_bytes=DIALECT.max_name_bytes,
+        transactional_ddl=False,  # DDL commits; see swap_in
+    )
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self._args = connect_args(url)  # a ConfigError for a URL that cannot work
+        self._conn: Any = None
+        #: "none", "wanted" (begin() was called, nothing written yet) or "open" (BEGIN sent)
+        self._txn = "none"
+        self._columns: dict[str, list[TableColumn]] = {}
+        self._keys: dict[str, list[str]] = {}
+        self._stages: dict[tuple[str, tuple[str, ...]], StageTable] = {}
+        self._pending_drops: list[str] = []
+        self._pending_swap: tuple[str, str] | None = None
+
+    @property
+    def display_url(self) -> str:
+        return redact(self.url)
+
+    # -- connection ----------------------------------------------------------------------
+
+    def connect(self) -> None:
+        args = {**self._args, "paramstyle": "qmark"}
+        args["session_parameters"] = {**_SESSION, **args.get("session_parameters", {})}
+        if self.connect_timeout is not None:
+            args.setdefault("login_timeout", int(max(self.connect_timeout, 1)))
+        try:
+            self._conn = snowflake.connector.connect(**args)
+        except snowflake.connector.errors.Error as exc:
+            error = wrap(exc, url=self.url)
+            raise type(error)(
+                f"cannot connect to {self.display_url}: {error}",
+                hint="is the account right, and are the user, its credentials, the "
+                "database, schema and warehouse?",
+            ) from exc
+        except Exception as exc:  # a key file that cannot be read, a bad option value
+            message = scrub(str(exc), self.url)
+            raise ConfigError(f"cannot connect to {self.display_url}: {message}") from exc
+        self._run(f"CREATE TEMPORARY STAGE IF NOT EXISTS {STAGE}")
+
+    def close(self) -> None:
+        if self._conn is None:
+            return
+        self.rollback()
+        for stage in self._stages.values():
+            with contextlib.suppress(ChuteError):
+                self._run(f"DROP TABLE IF EXISTS {self.q(stage.name)}")
+        self._stages.clear()
+        with contextlib.suppress(Exception):
+            self._conn.close()
+        self._conn = None
+
+    # -- statements ----------------------------------------------------------------------
+
+    def _run(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """One statement as it is, counted; its rows."""
+        assert self._conn is not None, "connect() first"
+        self.statements += 1
+        try:
+            with self._conn.cursor() as cur:
+                cur.execute(sql, list(params) if params else None)
+                return [tuple(r) for r in cur.fetchall()] if cur.description else []
+        except snowflake.connector.errors.Error as exc:
+            raise wrap(exc, url=self.url) from exc
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        verb = sql.lstrip().split(None, 1)[0].upper()
+        if verb in _DDL:
+            return self._ddl(sql, params)
+        if verb in _WRITES and self._txn == "wanted":
+            self._run("BEGIN")
+            self._txn = "open"
+        return self._run(sql, params)
+
+    def _ddl(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """DDL commits the open transaction in Snowflake: say so, then run it."""
+        if self._txn == "open":
+            self._run("COMMIT")
+            self._txn = "wanted"
+        return self._run(sql, params)
+
+    # -- tables --------------------------------------------------------------------------
+
+    def describe(self, table: str) -> list[TableColumn] | None:
+        if table in self._columns:
+            return self._columns[table]
+        rows = self._run(
+            "SELECT column_name, data_type, numeric_precision, numeric_scale, is_nullable, "
+            "column_default, character_maximum_length FROM information_schema.columns "
+            "WHERE table_schema = CURRENT_SCHEMA() AND table_name = ? ORDER BY ordinal_position",
+            [stored_name(table)],
+        )
+        if not rows:
+            return None
+        self._columns[table] = [
+            TableColumn(
+                chute_name(name),
+                column_type(data_type, precision, scale),
+                declared(data_type, precision, scale, length),
+                nullable=nullable == "YES",
+                has_default=default is not None,
+                max_length=int(length) if length is not None else None,
+            )
+            for name, data_type, precision, scale, nullable, default, length in rows
+        ]
+        return self._columns[table]
+
+    def forget_table(self, table: str) -> None:
+        self._columns.pop(table, None)
+        self._keys.pop(table, None)
+
+    def _create_sql(
+        self, table: str, columns: list[tuple[str, str, bool]], key: list[str], token: str
+    ) -> str:
+        cols = [f"{self.q(n)} {t}" + ("" if null else " NOT NULL") for n, t, null in columns]
+        if key:
+            cols.append(f"PRIMARY KEY ({', '.join(self.q(k) for k in key)})")
+        return f"CREATE TABLE {self.q(table)} ({', '.join(cols)}) COMMENT = '[chute:{token}]'"
+
+    def create_table(self, table: str, columns: dict[str, ColumnType], key: list[str]) -> None:
+        spec = [(n, create_type(t), n not in key) for n, t in columns.items()]
+        self._ddl(self._create_sql(table, spec, key, uuid.uuid4().hex))
+        self.forget_table(table)
+
+    def alter_column(
+        self,
+        table: str,
+        column: str,
+        new_type: ColumnType,
+        columns: dict[str, ColumnType],
+        key: list[str],
+    ) -> None:
+        """Snowflake changes no column's type but a wider VARCHAR or NUMBER precision: the
+        table is made again with the wider column, its rows cast, and swapped in."""
+        target = create_type(new_type)
+        tmp = f"_chute_rebuild_{uuid.uuid4().hex[:8]}"
+        token = self.table_token(table) or uuid.uuid4().hex
+        spec = [(n, target if n == column else create_type(t), n not in key) for n, t in columns.items()]
+        cast = "TO_VARIANT" if target == "VARIANT" else None
+        values = ", ".join(
+            (f"{cast}({self.q(n)})" if cast else f"CAST({self.q(n)} AS {target})")
+            if n == column
+            else self.q(n)
+            for n in columns
+        )
+        names = ", ".join(self.q(n) for n in columns)
+        self._ddl(self._create_sql(tmp, spec, key, token))
+        self._run(f"INSERT INTO {self.q(tmp)} ({names}) SELECT {values} FROM {self.q(table)}")
+        self._swap(table, tmp)
+
+    def add_column(self, table: str, column: str, new_type: ColumnType) -> None:
+        self._ddl(f"ALTER TABLE {self.q(table)} ADD COLUMN {self.q(column)} {create_type(new_type)}")
+        self.forget_table(table)
+
+    def create_like(self, table: str, like: str, key: list[str]) -> None:
+        columns = self.describe(like) or []
+        spec = [(c.name, c.declared, c.nullable) for c in columns]
+        self._ddl(self._create_sql(table, spec, self.primary_key(like), uuid.uuid4().hex))
+        self.forget_table(table)
+
+    def drop_table(self, table: str) -> None:
+        """Drop ``table``; inside a transaction, once it commits (a DROP would commit it)."""
+        if self._txn != "none":
+            self._pending_drops.append(table)
+        else:
+            self._run(f"DROP TABLE IF EXISTS {self.q(table)}")
+        self.forget_table(table)
+
+    def primary_key(self, table: str) -> list[str]:
+        if table not in self._keys:
+            self._keys[table] = next(iter(self._constraints(table, "PRIMARY")), [])
+        return self._keys[table]
+
+    def unique_keys(self, table: str) -> list[list[str]]:
+        return self._constraints(table, "PRIMARY") + self._constraints(table, "UNIQUE")
+
+    def _constraints(self, table: str, kind: str) -> list[list[str]]:
+        """The column sets of ``table``'s PRIMARY or UNIQUE keys (SHOW ... KEYS: column 4 is
+        the column, 5 its place in the key, 6 the constraint)."""
+        if self.describe(table) is None:
+            return []
+        rows = self._run(f"SHOW {kind} KEYS IN TABLE {self.q(table)}")
+        keys: dict[str, list[tuple[int, str]]] = {}
+        for row in rows:
+            keys.setdefault(str(row[6]), []).append((int(row[5]), chute_name(str(row[4]))))
+        return [[name for _, name in sorted(cols)] for cols in keys.values()]
+
+    def existing_keys(self, table: str, key: list[str], batch: pa.RecordBatch) -> list[int]:
+        keys = [tuple(r[k] for k in key) for r in batch.select(key).to_pylist()]
+        cols = ", ".join(self.q(k) for k in key)
+        one = "(" + ", ".join("?" * len(key)) + ")"
+        found: set[tuple[Any, ...]] = set()
+        step = 1000
+        for lo in range(0, len(keys), step):
+            chunk = keys[lo : lo + step]
+            rows = self._run(
+                f"SELECT {cols} FROM {self.q(table)} WHERE ({cols}) IN "
+                f"({', '.join([one] * len(chunk))})",
+                [v for k in chunk for v in k],
+            )
+            found.update(tuple(r) for r in rows)
+        return [i for i, k in enumerate(keys) if k in found]
+
+    # -- table identity: a token in the table's comment ----------------------------------
+
+    def _comment(self, table: str) -> str | None:
+        rows = self._run(
+            "SELECT comment FROM information_schema.tables WHERE table_schema = "
+            "CURRENT_SCHEMA() AND table_name = ?",
+            [stored_name(table)],
+        )
+        return str(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def table_token(self, table: str) -> str | None:
+        match = _TOKEN.search(self._comment(table) or "")
+        return match.group(1) if match else None
+
+    def mark_table(self, table: str) -> str | None:
+        if self._pending_swap is not None and self._pending_swap[0] == table:
+            table = self._pending_swap[1]  # the stage is the table once this commits
+        token = self.table_token(table)
+        if token is None and self.describe(table) is not None:
+            token = uuid.uuid4().hex
+            comment = f"{self._comment(table) or ''} [chute:{token}]".strip()
+            self._ddl(f"COMMENT ON TABLE {self.q(table)} IS '{comment.replace(chr(39), '')}'")
+        return token
+
+    # -- transactions --------------------------------------------------------------------
+
+    def begin(self) -> None:
+        self._txn = "wanted"  # BEGIN goes with the first write (see the module docstring)
+
+    def commit(self) -> None:
+        was, self._txn = self._txn, "none"
+        if was == "open":
+            self._run("COMMIT")
+        swap, self._pending_swap = self._pending_swap, None
+        if swap is not None:
+            self._swap(*swap)
+        drops, self._pending_drops = self._pending_drops, []
+        for table in drops:  # a crash before this leaves a stage the next run drops
+            self._run(f"DROP TABLE IF EXISTS {self.q(table)}")
+
+    def rollback(self) -> None:
+        was, self._txn = self._txn, "none"
+        self._pending_drops, self._pending_swap = [], None
+        if was == "open" and self._conn is not None:
+            with contextlib.suppress(ChuteError):
+                self._run("ROLLBACK")
+
+    # -- writing -------------------------------------------------------------------------
+
+    def write_rows(
+        self, table: str, batch: pa.RecordBatch, mode: Mode, key: list[str]
+    ) -> WriteCounts:
+        n = batch.num_rows
+        if n == 0:
+            return WriteCounts()
+        columns = self._batch_columns(table, list(batch.schema.names))
+        check(batch, columns)
+        stage = self._stage_table(table, columns)
+        key_pk = self.primary_key(table) if mode is Mode.APPEND else []
+        load_into_stage(self.execute, batch, stage.name)
+        names = [c.name for c in columns]
+        source = dict(zip(names, stage.select("s"), strict=True))
+        if key_pk and all(k in names for k in key_pk):
+            self._refuse_duplicates(table, stage, {k: source[k] for k in key_pk})
+        counts = self._merge(table, f"{self.q(stage.name)} s", source, mode, key, n)
+        self.execute(f"DELETE FROM {self.q(stage.name)}")
+        return counts
+
+    def _batch_columns(self, table: str, names: list[str]) -> list[TableColumn]:
+        """The target's columns for the batch's names, in the batch's order."""
+        have = self.describe(table) or []
+        by_name = {c.name: c for c in have}
+        by_folded = {c.name.lower(): c for c in have}
+        try:
+            return [by_name.get(n) or by_folded[n.lower()] for n in names]
+        except KeyError as exc:
+            raise SinkError(f"table {table} has no column {exc.args[0]!r}") from None
+
+    def _stage_table(self, table: str, columns: list[TableColumn]) -> StageTable:
+        signature = (table, tuple(f"{c.name}:{c.declared}" for c in columns))
+        stage = self._stages.get(signature)
+        if stage is None:
+            stage = StageTable(new_stage_name(), columns)
+            self._ddl(stage_table_ddl(stage.name, columns))
+            self._stages[signature] = stage
+        return stage
+
+    def _refuse_duplicates(self, table: str, stage: StageTable, key: dict[str, str]) -> None:
+        """Snowflake stores a repeated primary key; chute refuses it (one query)."""
+        q = self.q
+        cols = ", ".join(key.values())
+        match = " AND ".join(f"t.{q(k)} = {v}" for k, v in key.items())
+        s = f"{q(stage.name)} s"
+        ((repeated, stored),) = self._run(
+            f"SELECT (SELECT count(*) FROM {s}) - (SELECT count(*) FROM (SELECT DISTINCT "
+            f"{cols} FROM {s})), (SELECT count(*) FROM {s} WHERE EXISTS (SELECT 1 FROM "
+            f"{q(table)} t WHERE {match}))"
+        )
+        if repeated or stored:
+            raise RecordError(
+                f"duplicate key value violates the primary key ({', '.join(key)}) of {table}",
+                sqlstate=DUPLICATE,
+                refusal=Refusal.DUPLICATE_KEY,
+            )
+
+    def _merge(
+        self, table: str, relation: str, source: dict[str, str], mode: Mode, key: list[str], n: int
+    ) -> WriteCounts:
+        """Move the rows of ``relation`` (alias ``s``; ``source``: column -> expression) into
+        ``table`` in ``mode``, counted by Snowflake's own DML results."""
+        q = self.q
+        cols = ", ".join(q(c) for c in source)
+        rows = f"SELECT {', '.join(source.values())} FROM {relation}"
+        if mode is Mode.APPEND:
+            return WriteCounts(created=_count(self.execute(f"INSERT INTO {q(table)} ({cols}) {rows}")))
+        match = " AND ".join(f"t.{q(k)} = {source[k]}" for k in key)
+        updated = 0
+        if mode is Mode.UPSERT:
+            others = [c for c in source if c not in key]
+            if others:
+                sets = ", ".join(f"{q(c)} = {source[c]}" for c in others)
+                found = self.execute(f"UPDATE {q(table)} t SET {sets} FROM {relation} WHERE {match}")
+            else:
+                found = self._run(
+                    f"SELECT count(*) FROM {relation} WHERE EXISTS "
+                    f"(SELECT 1 FROM {q(table)} t WHERE {match})"
+                )
+            updated = _count(found)
+        created = _count(
+            self.execute(
+                f"INSERT INTO {q(table)} ({cols}) {rows} WHERE NOT EXISTS "
+                f"(SELECT 1 FROM {q(table)} t WHERE {match})"
+            )
+        )
+        skipped = n - created if mode is Mode.IGNORE else 0
+        return WriteCounts(created=created, updated=updated, skipped=skipped)
+
+    # -- staged loads --------------------------------------------------------------------
+
+    def merge_from(
+        self, table: str, stage: str, columns: list[str], mode: Mode, key: list[str]
+    ) -> WriteCounts:
+        (n,) = self._run(f"SELECT count(*) FROM {self.q(stage)}")[0]
+        source = {c: f"s.{self.q(c)}" for c in columns}
+        return self._merge(table, f"{self.q(stage)} s", source, mode, key, int(n))
+
+    def swap_in(self, table: str, stage: str) -> None:
+        """Put ``stage`` in place of ``table``; inside a transaction, once it commits (the
+        completion mark commits first: a crash between leaves the old table and a mark for
+        a token no table has, so the next run loads again)."""
+        if self._txn != "none":
+            self._pending_swap = (table, stage)
+            return
+        self._swap(table, stage)
+
+    def _swap(self, table: str, stage: str) -> None:
+        q = self.q
+        if self.describe(table) is None:
+            self._ddl(f"ALTER TABLE {q(stage)} RENAME TO {q(table)}")
+        else:
+            try:
+                self._ddl(f"ALTER TABLE {q(table)} SWAP WITH {q(stage)}")
+            except SinkError:  # a server without SWAP WITH (the fakesnow stand-in)
+                self._ddl(f"DROP TABLE {q(table)}")
+                self._ddl(f"ALTER TABLE {q(stage)} RENAME TO {q(table)}")
+            else:
+                self._ddl(f"DROP TABLE IF EXISTS {q(stage)}")
+        self.forget_table(table)
+        self.forget_table(stage)
+
+    # -- the stores ----------------------------------------------------------------------
+
+    def checkpoint_store(self) -> SnowflakeCheckpointStore:
+        return SnowflakeCheckpointStore(self)
+
+    def reject_store(self, table: str) -> SnowflakeRejectStore:
+        return SnowflakeRejectStore(self, table)
+
+
+def _count(rows: list[tuple[Any, ...]]) -> int:
+    """The first number of a DML result ("number of rows inserted", "... updated")."""
+    return int(rows[0][0]) if rows and rows[0] and rows[0][0] is not None else 0
+
+
+__all__ = ["SnowflakeSink"]
