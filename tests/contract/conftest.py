@@ -16,6 +16,7 @@ import pytest
 
 import chute
 from tests.conftest import REQUIRE_SERVICES
+from tests.snowflake_server import REAL_URL, fakesnow_server, throwaway_schema
 from tests.contract.targets import (
     MYSQL_DRIVER,
     MYSQL_URL,
@@ -60,6 +61,12 @@ def _check_registered(target: SinkTarget) -> None:
 @pytest.fixture(params=SINKS, ids=[s.name for s in SINKS])
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SinkTarget]:
     spec: SinkSpec = request.param
+    for pattern, reason in spec.xfail:
+        name = request.node.name
+        if name == pattern or (pattern.endswith("*") and name.startswith(pattern[:-1])):
+            if reason.startswith("skip: "):
+                pytest.skip(f"{spec.name}: {reason[6:]}")
+            request.applymarker(pytest.mark.xfail(reason=f"{spec.name}: {reason}", strict=True))
     if spec.scheme == "sqlite":
         yield _registered(SinkTarget(spec, f"sqlite:///{tmp_path / 'contract.db'}", tmp_path))
     elif spec.scheme == "postgresql":
@@ -74,8 +81,31 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SinkTarge
         yield target
     elif spec.scheme == "mysql":
         yield from _mysql_target(spec, tmp_path)
+    elif spec.scheme == "snowflake":
+        base = request.getfixturevalue("snowflake_base")
+        with throwaway_schema(base) as url:
+            yield _registered(SinkTarget(spec, url, tmp_path))
     else:  # pragma: no cover - a new sink needs a place here
         pytest.fail(f"no throwaway place is known for the {spec.name} sink")
+
+
+@pytest.fixture(scope="session")
+def snowflake_base() -> Iterator[str]:
+    """A real account's URL (``CHUTE_TEST_SNOWFLAKE_URL``), or fakesnow's server, started
+    for the session."""
+    spec = next(s for s in SINKS if s.scheme == "snowflake")
+    if REAL_URL:
+        yield REAL_URL
+        return
+    try:
+        server = fakesnow_server()
+        base = server.__enter__()
+    except ImportError as exc:
+        _unavailable(spec, f"fakesnow (the Snowflake stand-in) is not installed ({exc})")
+    try:
+        yield base
+    finally:
+        server.__exit__(None, None, None)
 
 
 def _mysql_target(spec: SinkSpec, tmp_path: Path) -> Iterator[SinkTarget]:

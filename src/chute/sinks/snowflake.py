@@ -335,13 +335,9 @@ class SnowflakeSink(SqlSink):
         columns = self._batch_columns(table, list(batch.schema.names))
         check(batch, columns)
         stage = self._stage_table(table, columns)
-        key_pk = self.primary_key(table) if mode is Mode.APPEND else []
         load_into_stage(self.execute, batch, stage.name)
-        names = [c.name for c in columns]
-        source = dict(zip(names, stage.select("s"), strict=True))
-        if key_pk and all(k in names for k in key_pk):
-            self._refuse_duplicates(table, stage, {k: source[k] for k in key_pk})
-        counts = self._merge(table, f"{self.q(stage.name)} s", source, mode, key, n)
+        source = dict(zip([c.name for c in columns], stage.select("s"), strict=True))
+        counts = self._merge(table, f"{self.q(stage.name)} s", source, mode, key, n, "s.R")
         self.execute(f"DELETE FROM {self.q(stage.name)}")
         return counts
 
@@ -364,12 +360,16 @@ class SnowflakeSink(SqlSink):
             self._stages[signature] = stage
         return stage
 
-    def _refuse_duplicates(self, table: str, stage: StageTable, key: dict[str, str]) -> None:
-        """Snowflake stores a repeated primary key; chute refuses it (one query)."""
+    def _refuse_duplicates(self, table: str, relation: str, source: dict[str, str]) -> None:
+        """Snowflake stores a repeated primary key; chute refuses it, for a table that
+        declares one (one query)."""
         q = self.q
+        key = {k: source[k] for k in self.primary_key(table) if k in source}
+        if not key:
+            return
         cols = ", ".join(key.values())
         match = " AND ".join(f"t.{q(k)} = {v}" for k, v in key.items())
-        s = f"{q(stage.name)} s"
+        s = relation
         ((repeated, stored),) = self._run(
             f"SELECT (SELECT count(*) FROM {s}) - (SELECT count(*) FROM (SELECT DISTINCT "
             f"{cols} FROM {s})), (SELECT count(*) FROM {s} WHERE EXISTS (SELECT 1 FROM "
@@ -383,14 +383,23 @@ class SnowflakeSink(SqlSink):
             )
 
     def _merge(
-        self, table: str, relation: str, source: dict[str, str], mode: Mode, key: list[str], n: int
+        self,
+        table: str,
+        relation: str,
+        source: dict[str, str],
+        mode: Mode,
+        key: list[str],
+        n: int,
+        order: str | None = None,
     ) -> WriteCounts:
         """Move the rows of ``relation`` (alias ``s``; ``source``: column -> expression) into
-        ``table`` in ``mode``, counted by Snowflake's own DML results."""
+        ``table`` in ``mode``, counted by Snowflake's own DML results; ``order``: the
+        expression of the rows' order (ignore keeps the first of a repeated key)."""
         q = self.q
         cols = ", ".join(q(c) for c in source)
         rows = f"SELECT {', '.join(source.values())} FROM {relation}"
         if mode is Mode.APPEND:
+            self._refuse_duplicates(table, relation, source)
             return WriteCounts(created=_count(self.execute(f"INSERT INTO {q(table)} ({cols}) {rows}")))
         match = " AND ".join(f"t.{q(k)} = {source[k]}" for k in key)
         updated = 0
@@ -405,10 +414,14 @@ class SnowflakeSink(SqlSink):
                     f"(SELECT 1 FROM {q(table)} t WHERE {match})"
                 )
             updated = _count(found)
+        first = ""
+        if mode is Mode.IGNORE and order is not None:
+            keys = ", ".join(source[k] for k in key)
+            first = f" QUALIFY ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY {order}) = 1"
         created = _count(
             self.execute(
                 f"INSERT INTO {q(table)} ({cols}) {rows} WHERE NOT EXISTS "
-                f"(SELECT 1 FROM {q(table)} t WHERE {match})"
+                f"(SELECT 1 FROM {q(table)} t WHERE {match}){first}"
             )
         )
         skipped = n - created if mode is Mode.IGNORE else 0

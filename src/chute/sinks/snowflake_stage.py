@@ -7,7 +7,8 @@ copied into a stage table shaped like the target.
   the engine sets the record aside and writes the rest.
 - **Parquet files**: the batch becomes one file per :data:`ROWS_PER_FILE` rows, named
   ``C0``, ``C1``, ... for its columns (so a column name Snowflake would fold or reject does
-  not matter), in a temporary folder.
+  not matter) and ``R`` for the row's place in the batch (ignore mode keeps the first of
+  a key repeated in a batch), in a temporary folder.
 - **PUT**: one ``PUT file:///folder/* @stage/prefix/ PARALLEL=n`` uploads them all (the
   connector sends the files on ``n`` threads); the prefix is new for each batch, so
   Snowflake's load history never skips a file.
@@ -69,7 +70,7 @@ class StageTable:
 
 def stage_table_ddl(name: str, columns: list[TableColumn]) -> str:
     """CREATE TABLE of a stage table for ``columns`` (every column nullable)."""
-    cols = []
+    cols = ["R NUMBER(38,0)"]  # the row's place in its batch
     for i, c in enumerate(columns):
         base = _base(c.declared)
         kind = "VARCHAR" if base in SEMI_STRUCTURED or base.startswith("VARCHAR") else c.declared
@@ -123,7 +124,9 @@ class BatchFiles:
         self.folder = tempfile.mkdtemp(prefix="chute-snowflake-")
         self.prefix = f"b{uuid.uuid4().hex[:16]}"
         renamed = batch.rename_columns([f"C{i}" for i in range(batch.num_columns)])
-        table = pa.Table.from_batches([renamed])
+        table = pa.Table.from_batches([renamed]).append_column(
+            "R", pa.array(range(batch.num_rows), pa.int64())
+        )
         self.files = 0
         for lo in range(0, max(batch.num_rows, 1), ROWS_PER_FILE):
             path = os.path.join(self.folder, f"part{self.files:04d}.parquet")
