@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import pytest
+
 #: a real account to run the Snowflake tests against (else the fakesnow stand-in)
 REAL_URL = os.environ.get("CHUTE_TEST_SNOWFLAKE_URL")
 #: the database the stand-in's schemas are made in
@@ -112,3 +114,33 @@ def throwaway_schema(base_url: str) -> Iterator[str]:
     finally:
         admin.cursor().execute(f"DROP SCHEMA IF EXISTS {database}.{schema} CASCADE")
         admin.close()
+
+
+@pytest.fixture(scope="session")
+def snowflake_base() -> Iterator[str]:
+    """A real account's URL (``CHUTE_TEST_SNOWFLAKE_URL``), or fakesnow's server started for
+    the session; without fakesnow: skipped, or failed under ``CHUTE_REQUIRE_SERVICES=1``."""
+    from tests.conftest import REQUIRE_SERVICES
+
+    if REAL_URL:
+        yield REAL_URL
+        return
+    try:
+        server = fakesnow_server()
+        base = server.__enter__()
+    except ImportError as exc:
+        why = f"fakesnow (the Snowflake stand-in) is not installed ({exc})"
+        if REQUIRE_SERVICES:
+            pytest.fail(f"CHUTE_REQUIRE_SERVICES=1 but the snowflake sink cannot run: {why}")
+        pytest.skip(f"SKIPPING THE SNOWFLAKE TESTS: {why}")
+    try:
+        yield base
+    finally:
+        server.__exit__(None, None, None)
+
+
+@pytest.fixture
+def snowflake_url(snowflake_base: str) -> Iterator[str]:
+    """A URL whose schema is made for this test and dropped after it."""
+    with throwaway_schema(snowflake_base) as url:
+        yield url

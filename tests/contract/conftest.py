@@ -16,7 +16,8 @@ import pytest
 
 import chute
 from tests.conftest import REQUIRE_SERVICES
-from tests.snowflake_server import REAL_URL, fakesnow_server, throwaway_schema
+from tests.snowflake_server import snowflake_base as snowflake_base
+from tests.snowflake_server import throwaway_schema
 from tests.contract.targets import (
     MYSQL_DRIVER,
     MYSQL_URL,
@@ -87,25 +88,6 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SinkTarge
             yield _registered(SinkTarget(spec, url, tmp_path))
     else:  # pragma: no cover - a new sink needs a place here
         pytest.fail(f"no throwaway place is known for the {spec.name} sink")
-
-
-@pytest.fixture(scope="session")
-def snowflake_base() -> Iterator[str]:
-    """A real account's URL (``CHUTE_TEST_SNOWFLAKE_URL``), or fakesnow's server, started
-    for the session."""
-    spec = next(s for s in SINKS if s.scheme == "snowflake")
-    if REAL_URL:
-        yield REAL_URL
-        return
-    try:
-        server = fakesnow_server()
-        base = server.__enter__()
-    except ImportError as exc:
-        _unavailable(spec, f"fakesnow (the Snowflake stand-in) is not installed ({exc})")
-    try:
-        yield base
-    finally:
-        server.__exit__(None, None, None)
 
 
 def _mysql_target(spec: SinkSpec, tmp_path: Path) -> Iterator[SinkTarget]:

@@ -89,7 +89,8 @@ def _value(name: str, value: str, shown: str) -> Any:
             return int(value)
         except ValueError:
             raise ConfigError(
-                f"the Snowflake URL {shown!r} gives {name}={value!r}, not a whole number"
+                f"the Snowflake URL {shown!r} gives {name}={value!r}, not a whole number",
+                hint=f"e.g. {name}=30: {_FORM}",
             ) from None
     if value.lower() in ("true", "false"):
         return value.lower() == "true"
