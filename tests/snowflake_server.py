@@ -82,7 +82,7 @@ def fakesnow_server() -> Iterator[str]:
             f"snowflake://fake:snow@fakesnow/{FAKE_DATABASE}/PUBLIC?warehouse=CHUTE"
             f"&host={kwargs['host']}&port={kwargs['port']}&protocol=http"
             # a request the stand-in fails (HTTP 500) fails the test, not retried for minutes
-            "&network_timeout=15"
+            "&network_timeout=5"
         )
 
 

@@ -16,8 +16,6 @@ import pytest
 
 import chute
 from tests.conftest import REQUIRE_SERVICES
-from tests.snowflake_server import snowflake_base as snowflake_base
-from tests.snowflake_server import throwaway_schema
 from tests.contract.targets import (
     MYSQL_DRIVER,
     MYSQL_URL,
@@ -29,6 +27,8 @@ from tests.contract.targets import (
     new_mysql_database,
     with_database,
 )
+from tests.snowflake_server import snowflake_base as snowflake_base
+from tests.snowflake_server import throwaway_schema
 
 _REGISTERED: dict[str, str | None] = {}
 

@@ -285,9 +285,7 @@ class SnowflakeReader(Reader):
     def _connect(self) -> Iterator[Any]:
         import snowflake.connector
 
-        conn = snowflake.connector.connect(
-            **self.args, session_parameters={"TIMEZONE": "UTC"}
-        )
+        conn = snowflake.connector.connect(**self.args, session_parameters={"TIMEZONE": "UTC"})
         try:
             yield conn
         finally:
@@ -309,8 +307,7 @@ class SnowflakeReader(Reader):
 
     def tables(self) -> set[str]:
         rows = self.query(
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_schema = CURRENT_SCHEMA()"
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = CURRENT_SCHEMA()"
         )
         return {_lower(str(r[0])) for r in rows}
 

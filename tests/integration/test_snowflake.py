@@ -43,7 +43,7 @@ def _issues(path: Path, n: int) -> Path:
                 "id": 10_000 + i,
                 "key": f"CHUTE-{i}",
                 "fields": {
-                    "summary": f"Issue {i}: load \"quoted\" text\nover lines",
+                    "summary": f'Issue {i}: load "quoted" text\nover lines',
                     "status": {"name": ["To Do", "In Progress", "Done"][i % 3]},
                     "labels": [f"l{i % 5}", "etl"],
                     "assignee": None if i % 4 else {"name": f"user{i % 7}"},

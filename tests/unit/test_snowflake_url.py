@@ -56,7 +56,7 @@ def test_key_pair_and_authenticator_options_pass_through_without_a_password() ->
 
 
 def test_percent_encoded_password_is_decoded() -> None:
-    assert connect_args(f"snowflake://u:p%40ss%2Fw@acct/DB/S?warehouse=W")["password"] == "p@ss/w"
+    assert connect_args("snowflake://u:p%40ss%2Fw@acct/DB/S?warehouse=W")["password"] == "p@ss/w"
 
 
 @pytest.mark.parametrize(

@@ -1,19 +1,13 @@
 """Snowflake (``snowflake://user[:password]@account/db/schema?warehouse=WH``) through the
 official connector (``pip install 'chute[snowflake]'``).
 
-A batch costs a handful of round trips whatever its size (:mod:`.snowflake_stage`): it
-is checked in memory, written as Parquet, PUT on the session's temporary stage, copied into
-a stage table (``COPY INTO``), then moved into the target in the batch's transaction:
-
-- append: ``INSERT INTO t SELECT ... FROM stage`` (the result says the rows inserted);
-- upsert: ``UPDATE t ... FROM stage`` (rows updated), then ``INSERT ... WHERE NOT EXISTS``
-  (rows inserted);  ignore: the INSERT alone, the rest skipped.
-
-Counts are exact: they are the numbers Snowflake's own DML results report.  The
-checkpoint is saved in the same transaction (:mod:`.snowflake_store`).  Snowflake does not
-enforce PRIMARY KEY constraints; for a table that declares one, an append first asks
-(one query) whether the batch repeats a key or holds one already stored, and refuses it as
-a duplicate key, so the engine sets those records aside as on any other database.
+A batch costs a handful of round trips whatever its size: it is checked in memory, written
+as Parquet, PUT on the session's temporary stage, copied into a stage table (``COPY
+INTO``; :mod:`.snowflake_stage`), then moved into the target in the batch's transaction by
+INSERT, or UPDATE and INSERT, whose own results give exact created and updated counts
+(:mod:`.snowflake_write`).  The checkpoint is saved in the same transaction
+(:mod:`.snowflake_store`).  Names, types and errors: :mod:`.snowflake_types`; the URL:
+:mod:`.snowflake_url`.
 
 DDL commits the open transaction in Snowflake.  So ``begin()`` sends nothing: BEGIN goes
 just before the first statement that writes, and the DDL a batch needs (its stage table)
@@ -30,10 +24,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-import pyarrow as pa
-
 from chute.coltypes import ColumnType, Stores
-from chute.errors import ChuteError, ConfigError, RecordError, Refusal, SinkError
+from chute.errors import ChuteError, ConfigError, SinkError
 from chute.sinks.snowflake_url import EXTRA_HINT, connect_args
 
 try:
@@ -42,13 +34,14 @@ except ImportError:  # an optional dependency: a clear error, not a traceback
     raise ConfigError(
         "the Snowflake sink needs the snowflake-connector-python package", hint=EXTRA_HINT
     ) from None
-from chute.sinks.contract import Capabilities, Mode, TableColumn, WriteCounts
-from chute.sinks.snowflake_stage import STAGE, StageTable, check, load_into_stage
-from chute.sinks.snowflake_stage import new_stage_name, stage_table_ddl
+from chute.sinks.contract import Capabilities, TableColumn
+from chute.sinks.snowflake_stage import (
+    STAGE,
+    StageTable,
+)
 from chute.sinks.snowflake_store import SnowflakeCheckpointStore, SnowflakeRejectStore
 from chute.sinks.snowflake_types import (
     DIALECT,
-    DUPLICATE,
     chute_name,
     column_type,
     create_type,
@@ -56,6 +49,7 @@ from chute.sinks.snowflake_types import (
     stored_name,
     wrap,
 )
+from chute.sinks.snowflake_write import SnowflakeWriting
 from chute.sinks.sql.sql_sink import SqlSink
 from chute.urls import redact, scrub
 
@@ -66,7 +60,7 @@ _WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE", "COPY")
 _SESSION = {"TIMEZONE": "UTC", "CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False}
 
 
-class SnowflakeSink(SqlSink):
+class SnowflakeSink(SnowflakeWriting, SqlSink):
     schemes = ("snowflake",)
     dialect = DIALECT
     capabilities = Capabilities(
@@ -211,7 +205,9 @@ class SnowflakeSink(SqlSink):
         target = create_type(new_type)
         tmp = f"_chute_rebuild_{uuid.uuid4().hex[:8]}"
         token = self.table_token(table) or uuid.uuid4().hex
-        spec = [(n, target if n == column else create_type(t), n not in key) for n, t in columns.items()]
+        spec = [
+            (n, target if n == column else create_type(t), n not in key) for n, t in columns.items()
+        ]
         cast = "TO_VARIANT" if target == "VARIANT" else None
         values = ", ".join(
             (f"{cast}({self.q(n)})" if cast else f"CAST({self.q(n)} AS {target})")
@@ -225,7 +221,9 @@ class SnowflakeSink(SqlSink):
         self._swap(table, tmp)
 
     def add_column(self, table: str, column: str, new_type: ColumnType) -> None:
-        self._ddl(f"ALTER TABLE {self.q(table)} ADD COLUMN {self.q(column)} {create_type(new_type)}")
+        self._ddl(
+            f"ALTER TABLE {self.q(table)} ADD COLUMN {self.q(column)} {create_type(new_type)}"
+        )
         self.forget_table(table)
 
     def create_like(self, table: str, like: str, key: list[str]) -> None:
@@ -260,22 +258,6 @@ class SnowflakeSink(SqlSink):
         for row in rows:
             keys.setdefault(str(row[6]), []).append((int(row[5]), chute_name(str(row[4]))))
         return [[name for _, name in sorted(cols)] for cols in keys.values()]
-
-    def existing_keys(self, table: str, key: list[str], batch: pa.RecordBatch) -> list[int]:
-        keys = [tuple(r[k] for k in key) for r in batch.select(key).to_pylist()]
-        cols = ", ".join(self.q(k) for k in key)
-        one = "(" + ", ".join("?" * len(key)) + ")"
-        found: set[tuple[Any, ...]] = set()
-        step = 1000
-        for lo in range(0, len(keys), step):
-            chunk = keys[lo : lo + step]
-            rows = self._run(
-                f"SELECT {cols} FROM {self.q(table)} WHERE ({cols}) IN "
-                f"({', '.join([one] * len(chunk))})",
-                [v for k in chunk for v in k],
-            )
-            found.update(tuple(r) for r in rows)
-        return [i for i, k in enumerate(keys) if k in found]
 
     # -- table identity: a token in the table's comment ----------------------------------
 
@@ -324,118 +306,7 @@ class SnowflakeSink(SqlSink):
             with contextlib.suppress(ChuteError):
                 self._run("ROLLBACK")
 
-    # -- writing -------------------------------------------------------------------------
-
-    def write_rows(
-        self, table: str, batch: pa.RecordBatch, mode: Mode, key: list[str]
-    ) -> WriteCounts:
-        n = batch.num_rows
-        if n == 0:
-            return WriteCounts()
-        columns = self._batch_columns(table, list(batch.schema.names))
-        check(batch, columns)
-        stage = self._stage_table(table, columns)
-        load_into_stage(self.execute, batch, stage.name)
-        source = dict(zip([c.name for c in columns], stage.select("s"), strict=True))
-        counts = self._merge(table, f"{self.q(stage.name)} s", source, mode, key, n, "s.R")
-        self.execute(f"DELETE FROM {self.q(stage.name)}")
-        return counts
-
-    def _batch_columns(self, table: str, names: list[str]) -> list[TableColumn]:
-        """The target's columns for the batch's names, in the batch's order."""
-        have = self.describe(table) or []
-        by_name = {c.name: c for c in have}
-        by_folded = {c.name.lower(): c for c in have}
-        try:
-            return [by_name.get(n) or by_folded[n.lower()] for n in names]
-        except KeyError as exc:
-            raise SinkError(f"table {table} has no column {exc.args[0]!r}") from None
-
-    def _stage_table(self, table: str, columns: list[TableColumn]) -> StageTable:
-        signature = (table, tuple(f"{c.name}:{c.declared}" for c in columns))
-        stage = self._stages.get(signature)
-        if stage is None:
-            stage = StageTable(new_stage_name(), columns)
-            self._ddl(stage_table_ddl(stage.name, columns))
-            self._stages[signature] = stage
-        return stage
-
-    def _refuse_duplicates(self, table: str, relation: str, source: dict[str, str]) -> None:
-        """Snowflake stores a repeated primary key; chute refuses it, for a table that
-        declares one (one query)."""
-        q = self.q
-        key = {k: source[k] for k in self.primary_key(table) if k in source}
-        if not key:
-            return
-        cols = ", ".join(key.values())
-        match = " AND ".join(f"t.{q(k)} = {v}" for k, v in key.items())
-        s = relation
-        ((repeated, stored),) = self._run(
-            f"SELECT (SELECT count(*) FROM {s}) - (SELECT count(*) FROM (SELECT DISTINCT "
-            f"{cols} FROM {s})), (SELECT count(*) FROM {s} WHERE EXISTS (SELECT 1 FROM "
-            f"{q(table)} t WHERE {match}))"
-        )
-        if repeated or stored:
-            raise RecordError(
-                f"duplicate key value violates the primary key ({', '.join(key)}) of {table}",
-                sqlstate=DUPLICATE,
-                refusal=Refusal.DUPLICATE_KEY,
-            )
-
-    def _merge(
-        self,
-        table: str,
-        relation: str,
-        source: dict[str, str],
-        mode: Mode,
-        key: list[str],
-        n: int,
-        order: str | None = None,
-    ) -> WriteCounts:
-        """Move the rows of ``relation`` (alias ``s``; ``source``: column -> expression) into
-        ``table`` in ``mode``, counted by Snowflake's own DML results; ``order``: the
-        expression of the rows' order (ignore keeps the first of a repeated key)."""
-        q = self.q
-        cols = ", ".join(q(c) for c in source)
-        rows = f"SELECT {', '.join(source.values())} FROM {relation}"
-        if mode is Mode.APPEND:
-            self._refuse_duplicates(table, relation, source)
-            return WriteCounts(created=_count(self.execute(f"INSERT INTO {q(table)} ({cols}) {rows}")))
-        match = " AND ".join(f"t.{q(k)} = {source[k]}" for k in key)
-        updated = 0
-        if mode is Mode.UPSERT:
-            others = [c for c in source if c not in key]
-            if others:
-                sets = ", ".join(f"{q(c)} = {source[c]}" for c in others)
-                found = self.execute(f"UPDATE {q(table)} t SET {sets} FROM {relation} WHERE {match}")
-            else:
-                found = self._run(
-                    f"SELECT count(*) FROM {relation} WHERE EXISTS "
-                    f"(SELECT 1 FROM {q(table)} t WHERE {match})"
-                )
-            updated = _count(found)
-        first = ""
-        if mode is Mode.IGNORE and order is not None:
-            keys = ", ".join(source[k] for k in key)
-            first = f" QUALIFY ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY {order}) = 1"
-        created = _count(
-            self.execute(
-                f"INSERT INTO {q(table)} ({cols}) {rows} WHERE NOT EXISTS "
-                f"(SELECT 1 FROM {q(table)} t WHERE {match}){first}"
-            )
-        )
-        skipped = n - created if mode is Mode.IGNORE else 0
-        return WriteCounts(created=created, updated=updated, skipped=skipped)
-
     # -- staged loads --------------------------------------------------------------------
-
-    def merge_from(
-        self, table: str, stage: str, columns: list[str], mode: Mode, key: list[str]
-    ) -> WriteCounts:
-        (n,) = self._run(f"SELECT count(*) FROM {self.q(stage)}")[0]
-        source = {c: f"s.{self.q(c)}" for c in columns}
-        return self._merge(table, f"{self.q(stage)} s", source, mode, key, int(n))
-
     def swap_in(self, table: str, stage: str) -> None:
         """Put ``stage`` in place of ``table``; inside a transaction, once it commits (the
         completion mark commits first: a crash between leaves the old table and a mark for
@@ -467,11 +338,6 @@ class SnowflakeSink(SqlSink):
 
     def reject_store(self, table: str) -> SnowflakeRejectStore:
         return SnowflakeRejectStore(self, table)
-
-
-def _count(rows: list[tuple[Any, ...]]) -> int:
-    """The first number of a DML result ("number of rows inserted", "... updated")."""
-    return int(rows[0][0]) if rows and rows[0] and rows[0][0] is not None else 0
 
 
 __all__ = ["SnowflakeSink"]

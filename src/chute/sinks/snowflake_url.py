@@ -47,9 +47,7 @@ def connect_args(url: str) -> dict[str, Any]:
     except ValueError:
         raise ConfigError(f"malformed Snowflake URL {shown!r}", hint=f"use {_FORM}") from None
     if not account:
-        raise ConfigError(
-            f"the Snowflake URL {shown!r} names no account", hint=f"use {_FORM}"
-        )
+        raise ConfigError(f"the Snowflake URL {shown!r} names no account", hint=f"use {_FORM}")
     path = [unquote(p) for p in parts.path.strip("/").split("/") if p]
     if len(path) != 2:
         raise ConfigError(
