@@ -7,8 +7,10 @@ that differ between sinks (declared column types, how a driver returns a value) 
 ``tests/contract/expected.py``.
 
 A target is a throwaway place: a SQLite or DuckDB file in the test's tmp directory, the
-PostgreSQL session database of ``tests/conftest.py`` (emptied after each test), or a
-MariaDB database ``chute_c_<random>`` made for the test and dropped after it.
+PostgreSQL session database of ``tests/conftest.py`` (emptied after each test), a
+MariaDB database ``chute_c_<random>`` made for the test and dropped after it, or a Snowflake
+schema ``CHUTE_C_<random>`` on fakesnow's server or ``CHUTE_TEST_SNOWFLAKE_URL``'s account
+(``tests/snowflake_server.py``), dropped after it.
 """
 
 from __future__ import annotations
