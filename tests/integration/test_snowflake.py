@@ -76,6 +76,24 @@ def test_round_trips_do_not_grow_with_the_records(snowflake_url: str, tmp_path: 
     assert json.loads(doc)["status"] == {"name": "To Do"}
 
 
+def test_a_large_batch_goes_as_several_files_in_one_put(
+    snowflake_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chute.sinks import snowflake_stage
+
+    monkeypatch.setattr(snowflake_stage, "ROWS_PER_FILE", 700)  # 3,000 rows: 5 files
+    one_file = chute.load(_issues(tmp_path / "a.jsonl", 30), into=snowflake_url, table="a")
+    report = chute.load(
+        _issues(tmp_path / "b.jsonl", 3_000), into=snowflake_url, table="b", batch_rows=10_000
+    )
+
+    assert (report.read, report.written, report.batches) == (3_000, 3_000, 1)
+    assert report.statements == one_file.statements  # still one PUT and one COPY
+    assert _query(snowflake_url, "SELECT count(*), min(id), max(id) FROM b") == [
+        (3_000, 10_000, 12_999)
+    ]
+
+
 def test_upsert_reports_snowflakes_own_counts(snowflake_url: str, tmp_path: Path) -> None:
     first = chute.load(_issues(tmp_path / "a.jsonl", 30), into=snowflake_url, table="i", key="id")
     again = chute.load(

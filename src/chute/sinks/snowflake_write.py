@@ -63,7 +63,9 @@ class SnowflakeWriting:
         columns = self._batch_columns(table, list(batch.schema.names))
         check(batch, columns)
         stage = self._stage_table(table, columns)
-        load_into_stage(self.execute, batch, stage.name)
+        loaded = load_into_stage(self.execute, batch, stage.name)
+        if loaded != n:  # a file skipped (load history) or cut short: never count blindly
+            raise SinkError(f"COPY INTO the stage table loaded {loaded} of the batch's {n} rows")
         source = dict(zip([c.name for c in columns], stage.select("s"), strict=True))
         counts = self._merge(table, f"{self.q(stage.name)} s", source, mode, key, n, "s.R")
         self.execute(f"DELETE FROM {self.q(stage.name)}")
