@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import json
 import socket
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 import chute
@@ -91,6 +94,81 @@ def test_a_large_batch_goes_as_several_files_in_one_put(
     assert report.statements == one_file.statements  # still one PUT and one COPY
     assert _query(snowflake_url, "SELECT count(*), min(id), max(id) FROM b") == [
         (3_000, 10_000, 12_999)
+    ]
+
+
+def test_a_second_table_in_an_open_transaction_commits_or_rolls_back_with_the_first(
+    snowflake_url: str,
+) -> None:
+    """A stage table's DDL would commit the open transaction: a write into a table that has
+    none yet goes as bound VALUES instead, and stays in the transaction."""
+    from chute.coltypes import ColumnType, Kind
+    from chute.sinks import Mode, open_sink
+
+    kinds = {
+        "id": Kind.BIGINT,
+        "price": ColumnType(Kind.NUMERIC, 2),
+        "at": Kind.TIMESTAMPTZ,
+        "wall": Kind.TIMESTAMP,
+        "day": Kind.DATE,
+        "ok": Kind.BOOLEAN,
+        "f": Kind.DOUBLE,
+        "doc": Kind.JSON,
+        "s": Kind.TEXT,
+    }
+    types = {n: k if isinstance(k, ColumnType) else ColumnType(k) for n, k in kinds.items()}
+    rows = [
+        {
+            "id": 1,
+            "price": Decimal("12.50"),
+            "at": datetime(2024, 1, 31, 8, 0, 0, 250000, tzinfo=UTC),
+            "wall": datetime(2024, 1, 31, 10, 30),
+            "day": date(2024, 2, 29),
+            "ok": True,
+            "f": 0.1,
+            "doc": '{"a": [1, 2.5], "b": null}',
+            "s": 'it\'s \\ "q" \t\n é',
+        },
+        {k: None for k in kinds} | {"id": 2},
+    ]
+    schema = pa.schema([pa.field(n, t.arrow) for n, t in types.items()])
+    batch = pa.RecordBatch.from_pylist(rows, schema=schema)
+    sink = open_sink(snowflake_url)
+    sink.connect()
+    try:
+        for table in ("first", "second"):
+            sink.create_table(table, types, ["id"])
+        sink.begin()
+        sink.write_rows("first", batch, Mode.APPEND, [])  # its stage is made before BEGIN
+        counts = sink.write_rows("second", batch, Mode.UPSERT, ["id"])  # bound VALUES
+        sink.rollback()
+        assert counts.created == 2
+        assert _query(snowflake_url, "SELECT count(*) FROM first") == [(0,)]
+        assert _query(snowflake_url, "SELECT count(*) FROM second") == [(0,)]
+        with sink.transaction():
+            sink.write_rows("first", batch, Mode.APPEND, [])
+            sink.write_rows("second", batch, Mode.APPEND, [])
+        with sink.transaction():
+            again = sink.write_rows("second", batch.slice(0, 1), Mode.UPSERT, ["id"])
+        assert (again.created, again.updated) == (0, 1)
+    finally:
+        sink.close()
+    first = _query(snowflake_url, "SELECT * FROM first WHERE id = 1")
+    second = _query(snowflake_url, "SELECT * FROM second WHERE id = 1")
+    assert second == first
+    assert second[0][:7] == (
+        1,
+        Decimal("12.50"),
+        datetime(2024, 1, 31, 8, 0, 0, 250000, tzinfo=UTC),
+        datetime(2024, 1, 31, 10, 30),
+        date(2024, 2, 29),
+        True,
+        0.1,
+    )
+    assert json.loads(second[0][7]) == {"a": [1, 2.5], "b": None}
+    assert second[0][8] == rows[0]["s"]
+    assert _query(snowflake_url, "SELECT price, day, ok, f, doc, s FROM second WHERE id = 2") == [
+        (None,) * 6
     ]
 
 

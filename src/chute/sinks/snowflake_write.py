@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from chute.errors import RecordError, Refusal, SinkError
 from chute.sinks.contract import Mode, TableColumn, WriteCounts
@@ -32,13 +33,14 @@ from chute.sinks.snowflake_stage import (
     new_stage_name,
     stage_table_ddl,
 )
-from chute.sinks.snowflake_types import DUPLICATE
+from chute.sinks.snowflake_types import DUPLICATE, SEMI_STRUCTURED
 
 
 class SnowflakeWriting:
     """Writes batches over the sink's connection (``execute``, ``_run``, ``_ddl``)."""
 
     _stages: dict[tuple[str, tuple[str, ...]], StageTable]
+    _txn: str
 
     if TYPE_CHECKING:  # given by SnowflakeSink
 
@@ -62,6 +64,9 @@ class SnowflakeWriting:
             return WriteCounts()
         columns = self._batch_columns(table, list(batch.schema.names))
         check(batch, columns)
+        if self._txn == "open" and _signature(table, columns) not in self._stages:
+            # making a stage table now would commit the open transaction (DDL commits)
+            return self._write_values(table, batch, columns, mode, key)
         stage = self._stage_table(table, columns)
         loaded = load_into_stage(self.execute, batch, stage.name)
         if loaded != n:  # a file skipped (load history) or cut short: never count blindly
@@ -81,8 +86,30 @@ class SnowflakeWriting:
         except KeyError as exc:
             raise SinkError(f"table {table} has no column {exc.args[0]!r}") from None
 
+    def _write_values(
+        self,
+        table: str,
+        batch: pa.RecordBatch,
+        columns: list[TableColumn],
+        mode: Mode,
+        key: list[str],
+    ) -> WriteCounts:
+        """``batch`` as bound ``VALUES`` (each value as text, cast by Snowflake's own text
+        input to its column's type): for a write inside an open transaction into a table
+        that has no stage table yet (a writer session's second table), which a stage
+        table's DDL would commit."""
+        n = batch.num_rows
+        texts = [_texts(batch.column(i)) for i in range(batch.num_columns)]
+        marks = ", ".join("?" * len(columns))
+        rows = ", ".join(f"({marks}, {r})" for r in range(n))
+        aliases = ", ".join([*(f"C{i}" for i in range(len(columns))), "R"])
+        relation = f"(VALUES {rows}) AS s ({aliases})"
+        params = [texts[i][r] for r in range(n) for i in range(len(columns))]
+        source = {c.name: _cast(f"s.C{i}", c.declared) for i, c in enumerate(columns)}
+        return self._merge(table, relation, source, mode, key, n, "s.R", params)
+
     def _stage_table(self, table: str, columns: list[TableColumn]) -> StageTable:
-        signature = (table, tuple(f"{c.name}:{c.declared}" for c in columns))
+        signature = _signature(table, columns)
         stage = self._stages.get(signature)
         if stage is None:
             stage = StageTable(new_stage_name(), columns)
@@ -90,7 +117,9 @@ class SnowflakeWriting:
             self._stages[signature] = stage
         return stage
 
-    def _refuse_duplicates(self, table: str, relation: str, source: dict[str, str]) -> None:
+    def _refuse_duplicates(
+        self, table: str, relation: str, source: dict[str, str], params: Sequence[Any] = ()
+    ) -> None:
         """Snowflake stores a repeated primary key; chute refuses it, for a table that
         declares one (one query)."""
         q = self.q
@@ -100,11 +129,12 @@ class SnowflakeWriting:
         cols = ", ".join(key.values())
         match = " AND ".join(f"t.{q(k)} = {v}" for k, v in key.items())
         s = relation
-        ((repeated, stored),) = self._run(
+        sql = (
             f"SELECT (SELECT count(*) FROM {s}) - (SELECT count(*) FROM (SELECT DISTINCT "
             f"{cols} FROM {s})), (SELECT count(*) FROM {s} WHERE EXISTS (SELECT 1 FROM "
             f"{q(table)} t WHERE {match}))"
         )
+        ((repeated, stored),) = self._run(sql, _bound(sql, relation, params))
         if repeated or stored:
             raise RecordError(
                 f"duplicate key value violates the primary key ({', '.join(key)}) of {table}",
@@ -121,31 +151,35 @@ class SnowflakeWriting:
         key: list[str],
         n: int,
         order: str | None = None,
+        params: Sequence[Any] = (),
     ) -> WriteCounts:
         """Move the rows of ``relation`` (alias ``s``; ``source``: column -> expression) into
         ``table`` in ``mode``, counted by Snowflake's own DML results; ``order``: the
-        expression of the rows' order (ignore keeps the first of a repeated key)."""
+        expression of the rows' order (ignore keeps the first of a repeated key);
+        ``params``: what ``relation``'s marks are bound to, each time it occurs."""
         q = self.q
+
+        def run(sql: str, *, write: bool = True) -> list[tuple[Any, ...]]:
+            bound = _bound(sql, relation, params)
+            return self.execute(sql, bound) if write else self._run(sql, bound)
+
         cols = ", ".join(q(c) for c in source)
         rows = f"SELECT {', '.join(source.values())} FROM {relation}"
         if mode is Mode.APPEND:
-            self._refuse_duplicates(table, relation, source)
-            return WriteCounts(
-                created=_count(self.execute(f"INSERT INTO {q(table)} ({cols}) {rows}"))
-            )
+            self._refuse_duplicates(table, relation, source, params)
+            return WriteCounts(created=_count(run(f"INSERT INTO {q(table)} ({cols}) {rows}")))
         match = " AND ".join(f"t.{q(k)} = {source[k]}" for k in key)
         updated = 0
         if mode is Mode.UPSERT:
             others = [c for c in source if c not in key]
             if others:
                 sets = ", ".join(f"{q(c)} = {source[c]}" for c in others)
-                found = self.execute(
-                    f"UPDATE {q(table)} t SET {sets} FROM {relation} WHERE {match}"
-                )
+                found = run(f"UPDATE {q(table)} t SET {sets} FROM {relation} WHERE {match}")
             else:
-                found = self._run(
+                found = run(
                     f"SELECT count(*) FROM {relation} WHERE EXISTS "
-                    f"(SELECT 1 FROM {q(table)} t WHERE {match})"
+                    f"(SELECT 1 FROM {q(table)} t WHERE {match})",
+                    write=False,
                 )
             updated = _count(found)
         first = ""
@@ -153,7 +187,7 @@ class SnowflakeWriting:
             keys = ", ".join(source[k] for k in key)
             first = f" QUALIFY ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY {order}) = 1"
         created = _count(
-            self.execute(
+            run(
                 f"INSERT INTO {q(table)} ({cols}) {rows} WHERE NOT EXISTS "
                 f"(SELECT 1 FROM {q(table)} t WHERE {match}){first}"
             )
@@ -188,3 +222,34 @@ class SnowflakeWriting:
 def _count(rows: list[tuple[Any, ...]]) -> int:
     """The first number of a DML result ("number of rows inserted", "... updated")."""
     return int(rows[0][0]) if rows and rows[0] and rows[0][0] is not None else 0
+
+
+def _signature(table: str, columns: list[TableColumn]) -> tuple[str, tuple[str, ...]]:
+    return table, tuple(f"{c.name}:{c.declared}" for c in columns)
+
+
+def _bound(sql: str, relation: str, params: Sequence[Any]) -> list[Any]:
+    """``params`` once for each time ``relation`` occurs in ``sql``."""
+    return list(params) * sql.count(relation) if params else []
+
+
+def _texts(values: pa.Array | pa.ChunkedArray) -> list[str | None]:
+    """A column's values as Snowflake's text input reads them (ISO dates and times, an
+    instant with its zone, JSON as it is)."""
+    if pa.types.is_timestamp(values.type) and values.type.tz is not None:
+        values = pc.cast(values, pa.timestamp(values.type.unit))  # UTC, marked with Z below
+        texts = pc.cast(values, pa.string()).to_pylist()
+        return [None if v is None else v.replace(" ", "T", 1) + "Z" for v in texts]
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        return list(values.to_pylist())
+    return list(pc.cast(values, pa.string()).to_pylist())
+
+
+def _cast(expression: str, declared: str) -> str:
+    """``expression`` (text) as a value of the ``declared`` type."""
+    base = declared.split("(", 1)[0].upper()
+    if base in SEMI_STRUCTURED:
+        return f"PARSE_JSON({expression})"
+    if base in ("VARCHAR", "TEXT", "STRING"):
+        return expression
+    return f"CAST({expression} AS {declared})"
