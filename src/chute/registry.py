@@ -35,6 +35,7 @@ BUILTIN_SINKS: dict[str, str] = {
     "mysql": "chute.sinks.mysql:MysqlSink",
     "mariadb": "chute.sinks.mysql:MysqlSink",
     "duckdb": "chute.sinks.duckdb:DuckdbSink",
+    "snowflake": "chute.sinks.snowflake:SnowflakeSink",
 }
 
 #: format -> "module:Class" of chute's own sources (opened by chute.sources.open_source)

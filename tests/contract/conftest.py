@@ -27,6 +27,8 @@ from tests.contract.targets import (
     new_mysql_database,
     with_database,
 )
+from tests.snowflake_server import snowflake_base as snowflake_base
+from tests.snowflake_server import throwaway_schema
 
 _REGISTERED: dict[str, str | None] = {}
 
@@ -63,6 +65,12 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SinkTarge
     monkeypatch = request.getfixturevalue("monkeypatch")
     for name, value in spec.settings:
         monkeypatch.setattr(name, value)
+    for pattern, reason in spec.xfail:
+        name = request.node.name
+        if name == pattern or (pattern.endswith("*") and name.startswith(pattern[:-1])):
+            if reason.startswith("skip: "):
+                pytest.skip(f"{spec.name}: {reason[6:]}")
+            request.applymarker(pytest.mark.xfail(reason=f"{spec.name}: {reason}", strict=True))
     if spec.scheme == "sqlite":
         yield _registered(SinkTarget(spec, f"sqlite:///{tmp_path / 'contract.db'}", tmp_path))
     elif spec.scheme == "postgresql":
@@ -77,6 +85,10 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SinkTarge
         yield target
     elif spec.scheme == "mysql":
         yield from _mysql_target(spec, tmp_path)
+    elif spec.scheme == "snowflake":
+        base = request.getfixturevalue("snowflake_base")
+        with throwaway_schema(base) as url:
+            yield _registered(SinkTarget(spec, url, tmp_path))
     else:  # pragma: no cover - a new sink needs a place here
         pytest.fail(f"no throwaway place is known for the {spec.name} sink")
 

@@ -52,6 +52,7 @@ REPORTED: dict[str, dict[str, str]] = {
     "postgresql": {},
     "mariadb": {},
     "duckdb": {},
+    "snowflake": {},
 }
 
 DECLARED: dict[str, dict[str, str | tuple[str, ...]]] = {
@@ -103,6 +104,18 @@ DECLARED: dict[str, dict[str, str | tuple[str, ...]]] = {
         "json": "JSON",
         "text": "VARCHAR",
     },
+    "snowflake": {
+        "bigint": "NUMBER(38,0)",
+        "double": "FLOAT",
+        "numeric(38,2)": "NUMBER(38,2)",
+        "numeric(38,0)": "NUMBER(38,0)",
+        "boolean": "BOOLEAN",
+        "date": "DATE",
+        "timestamp": "TIMESTAMP_NTZ",
+        "timestamptz": "TIMESTAMP_TZ",
+        "json": "VARIANT",
+        "text": "TEXT",
+    },
 }
 
 #: kind -> how the sink's driver returns a canonical value (default: as it is)
@@ -118,6 +131,8 @@ STORED: dict[str, dict[str, Callable[[Any], Any]]] = {
     "postgresql": {},
     "mariadb": {"boolean": int, "timestamptz": _utc_naive},
     "duckdb": {},
+    # the connector returns a NUMBER of scale 0 as an int, however many digits it has
+    "snowflake": {"numeric(38,0)": int},
 }
 
 
@@ -129,6 +144,7 @@ NOT_ENFORCED: dict[str, set[str]] = {
     "postgresql": set(),
     "mariadb": set(),
     "duckdb": {"varchar"},
+    "snowflake": set(),  # chute checks VARCHAR(n) lengths itself, as Snowflake does
 }
 
 #: a sink run again through another write path stores what the first stores

@@ -7,8 +7,10 @@ that differ between sinks (declared column types, how a driver returns a value) 
 ``tests/contract/expected.py``.
 
 A target is a throwaway place: a SQLite or DuckDB file in the test's tmp directory, the
-PostgreSQL session database of ``tests/conftest.py`` (emptied after each test), or a
-MariaDB database ``chute_c_<random>`` made for the test and dropped after it.
+PostgreSQL session database of ``tests/conftest.py`` (emptied after each test), a
+MariaDB database ``chute_c_<random>`` made for the test and dropped after it, or a Snowflake
+schema ``CHUTE_C_<random>`` on fakesnow's server or ``CHUTE_TEST_SNOWFLAKE_URL``'s account
+(``tests/snowflake_server.py``), dropped after it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+from tests.snowflake_server import snowflake_xfails
 
 MYSQL_URL = os.environ.get("CHUTE_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306")
 #: the Python driver the MySQL sink uses, which the suite reads MariaDB back with
@@ -48,8 +52,13 @@ class SinkSpec:
     #: fixed-point decimals are stored exactly (an exact numeric type), not as doubles
     exact_decimals: bool = True
     #: module attributes set for the test ("module.NAME", value), to run a second write
-    #: path of the sink (in this process: the CLI runs in its own see the defaults)
+    #: path of the sink (in this process only: a CLI run in a process of its own keeps the
+    #: defaults)
     settings: tuple[tuple[str, object], ...] = ()
+    #: contract tests this sink fails for a reason of its database or its stand-in, not
+    #: chute's: (test id, or its start followed by "*"; reason), marked strict xfail with the
+    #: reason (skipped instead when the reason starts with "skip: ")
+    xfail: tuple[tuple[str, str], ...] = ()
 
 
 #: every sink the contract runs on; a sink whose scheme is not registered in this checkout
@@ -68,6 +77,9 @@ SINKS: list[SinkSpec] = [
         settings=(("chute.sinks.mysql_write.SMALL_WRITE_ROWS", 0),),
     ),
     SinkSpec("duckdb", "duckdb"),
+    # the fakesnow stand-in (DuckDB under Snowflake's SQL) unless CHUTE_TEST_SNOWFLAKE_URL
+    # names a real account; Snowflake's DDL commits the open transaction
+    SinkSpec("snowflake", "snowflake", transactional_ddl=False, xfail=snowflake_xfails()),
 ]
 
 
@@ -273,11 +285,58 @@ def mysql_connect(host: str, port: int, user: str, password: str, database: str 
     return conn
 
 
+class SnowflakeReader(Reader):
+    """Snowflake read back with the official connector.  Names as chute writes them: a
+    lower-case name is Snowflake's upper-case one (``t`` is ``T``), and is given back in
+    lower case."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        from chute.sinks.snowflake_url import connect_args  # parsing only, no writing
+
+        self.args = connect_args(url)
+
+    @contextmanager
+    def _connect(self) -> Iterator[Any]:
+        import snowflake.connector
+
+        conn = snowflake.connector.connect(**self.args, session_parameters={"TIMEZONE": "UTC"})
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    def name(self, ident: str) -> str:
+        return ident if ident.isidentifier() and ident.islower() else f'"{ident}"'
+
+    def column_types(self, table: str) -> dict[str, str]:
+        rows = self.query(
+            "SELECT column_name, data_type, numeric_precision, numeric_scale "
+            "FROM information_schema.columns WHERE table_schema = CURRENT_SCHEMA() "
+            "AND table_name = %s ORDER BY ordinal_position",
+            (table.upper() if table.islower() else table,),
+        )
+        return {
+            _lower(str(n)): f"NUMBER({p},{s})" if t == "NUMBER" else str(t) for n, t, p, s in rows
+        }
+
+    def tables(self) -> set[str]:
+        rows = self.query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = CURRENT_SCHEMA()"
+        )
+        return {_lower(str(r[0])) for r in rows}
+
+
+def _lower(name: str) -> str:
+    return name.lower() if name.isupper() else name
+
+
 READERS: dict[str, type[Reader]] = {
     "sqlite": SqliteReader,
     "postgresql": PostgresReader,
     "mysql": MysqlReader,
     "duckdb": DuckdbReader,
+    "snowflake": SnowflakeReader,
 }
 
 
