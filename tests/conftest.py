@@ -16,6 +16,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+# the Snowflake stand-in: one fakesnow server for the whole test session, whichever tests
+# ask for it first (two would each import fakesnow.server, and the second finds a module
+# where the function was)
+from tests.snowflake_server import snowflake_base as snowflake_base
+from tests.snowflake_server import snowflake_url as snowflake_url
+
 POSTGRES_URL = os.environ.get(
     "CHUTE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )

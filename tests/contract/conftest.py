@@ -27,7 +27,6 @@ from tests.contract.targets import (
     new_mysql_database,
     with_database,
 )
-from tests.snowflake_server import snowflake_base as snowflake_base
 from tests.snowflake_server import throwaway_schema
 
 _REGISTERED: dict[str, str | None] = {}

@@ -18,8 +18,6 @@ import chute
 from chute.sinks.snowflake_url import connect_args
 from tests.helpers import chute as run_chute
 from tests.snowflake_server import REAL_URL
-from tests.snowflake_server import snowflake_base as snowflake_base
-from tests.snowflake_server import snowflake_url as snowflake_url
 
 pytestmark = pytest.mark.snowflake
 
