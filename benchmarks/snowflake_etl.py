@@ -75,11 +75,28 @@ def _connect(kwargs: dict[str, Any], schema: str) -> Any:
     )
 
 
-def run_chute(kwargs: dict[str, Any], path: Path, schema: str) -> tuple[float, int]:
-    url = (
+def _url(kwargs: dict[str, Any], schema: str) -> str:
+    return (
         f"snowflake://fake:snow@fakesnow/BENCH/{schema}?warehouse=BENCH"
         f"&host={kwargs['host']}&port={kwargs['port']}&protocol=http"
     )
+
+
+def run_session(
+    kwargs: dict[str, Any], records: list[dict[str, Any]], schema: str
+) -> tuple[float, int]:
+    """A writer session (chute.connect): connect, one write (statements of the sink)."""
+    t0 = time.perf_counter()
+    with chute.connect(_url(kwargs, schema)) as db:
+        result = db.write("issues", records, mode="upsert", key="id")
+        statements = db.sink.statements
+    seconds = time.perf_counter() - t0
+    assert result.written == len(records), result
+    return seconds, statements
+
+
+def run_chute(kwargs: dict[str, Any], path: Path, schema: str) -> tuple[float, int]:
+    url = _url(kwargs, schema)
     t0 = time.perf_counter()
     report = chute.load(path, into=url, table="issues")
     seconds = time.perf_counter() - t0
@@ -121,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             path.write_text("".join(json.dumps(r) + "\n" for r in records))
             contenders: dict[str, Callable[[str], tuple[float, int]]] = {
                 "chute": lambda s, p=path: run_chute(kwargs, p, s),
+                "chute_session": lambda s, r=records: run_session(kwargs, r, s),
                 "orm_per_record": lambda s, r=records: run_orm(kwargs, r, s),
             }
             for name, run in contenders.items():
