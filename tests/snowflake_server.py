@@ -12,6 +12,9 @@ schema of its own there too.  fakesnow not installed: skipped, or failed under
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -88,18 +91,57 @@ def snowflake_xfails() -> tuple[tuple[str, str], ...]:
     return (*_SNOWFLAKE, *((p, _KILLED) for p in _KILLED_IN_TRANSACTION), *_FAKESNOW)
 
 
+#: fakesnow's server, in a process of its own: in the test process its DuckDB would grow the
+#: RSS that chute sizes batches by, and later tests would see other batches than they ask for
+_SERVE = """
+import os
+import sys
+import fakesnow
+port_out = os.fdopen(os.dup(1), "w")
+os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # the server's access log: nobody reads it
+with fakesnow.server() as kwargs:
+    print(kwargs["port"], file=port_out, flush=True)
+    sys.stdin.read()  # until the tests close it (or end)
+"""
+
+
 @contextmanager
 def fakesnow_server() -> Iterator[str]:
-    """fakesnow's server; yields the base URL (``.../CHUTE_TEST/PUBLIC?...``)."""
-    import fakesnow  # ImportError: the caller skips or fails
+    """fakesnow's server, in a process of its own; yields the base URL
+    (``.../CHUTE_TEST/PUBLIC?...``)."""
+    import fakesnow  # noqa: F401 - ImportError: the caller skips or fails
 
-    with fakesnow.server() as kwargs:
-        yield (
-            f"snowflake://fake:snow@fakesnow/{FAKE_DATABASE}/PUBLIC?warehouse=CHUTE"
-            f"&host={kwargs['host']}&port={kwargs['port']}&protocol=http"
-            # a request the stand-in fails (HTTP 500) fails the test, not retried for minutes
-            "&network_timeout=5"
+    with tempfile.TemporaryFile("w+") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _SERVE],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
         )
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            if not line.strip().isdigit():
+                proc.wait(timeout=10)
+                log.seek(0)
+                raise RuntimeError(f"fakesnow's server did not start: {log.read()[-2000:]}")
+            yield (
+                f"snowflake://fake:snow@fakesnow/{FAKE_DATABASE}/PUBLIC?warehouse=CHUTE"
+                f"&host=127.0.0.1&port={int(line)}&protocol=http"
+                # a request the stand-in fails (HTTP 500) fails the test, not retried for minutes
+                "&network_timeout=5"
+            )
+        finally:
+            if proc.stdin is not None:
+                proc.stdin.close()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
 
 
 def with_schema(url: str, schema: str) -> str:

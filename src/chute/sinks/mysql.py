@@ -61,6 +61,7 @@ from chute.sinks.mysql_schema import (
     unique_indexes,
 )
 from chute.sinks.mysql_write import MysqlWriting, q, wrap
+from chute.sinks.sql.after_commit import DdlAfterCommit
 from chute.sinks.sql.counted import Counted
 from chute.sinks.sql.sql_sink import SqlSink
 from chute.urls import redact, scrub
@@ -73,7 +74,7 @@ _TOKEN = re.compile(r"\[chute:([0-9a-f]{32})\]")
 _SAVEPOINT = "chute_piece"
 
 
-class MysqlSink(MysqlWriting, SqlSink, Savepoints, LoadLocks):
+class MysqlSink(DdlAfterCommit, MysqlWriting, SqlSink, Savepoints, LoadLocks):
     schemes = ("mysql", "mariadb")
     dialect = DIALECT
     capabilities = Capabilities(
@@ -117,8 +118,7 @@ class MysqlSink(MysqlWriting, SqlSink, Savepoints, LoadLocks):
         self._columns: dict[str, dict[str, MysqlColumn]] = {}
         self._mariadb = True
         self._in_transaction = False  # between begin() and commit()/rollback()
-        self._pending_drops: list[str] = []  # see drop_table
-        self._pending_swap: tuple[str, str] | None = None  # see swap_in
+        self._reset_pending()  # DdlAfterCommit
         self._max_packet = 16 * 1024 * 1024
 
     @property
@@ -275,8 +275,7 @@ class MysqlSink(MysqlWriting, SqlSink, Savepoints, LoadLocks):
         return match.group(1) if match else None
 
     def mark_table(self, table: str) -> str | None:
-        if self._pending_swap is not None and self._pending_swap[0] == table:
-            table = self._pending_swap[1]  # the stage is the table once this commits
+        table = self._marked_table(table)
         token = self.table_token(table)
         if token is None and self.describe(table) is not None:
             # a table made by someone else: its comment keeps what it was, with the token
@@ -297,17 +296,11 @@ class MysqlSink(MysqlWriting, SqlSink, Savepoints, LoadLocks):
     def commit(self) -> None:
         self._in_transaction = False
         self._query("COMMIT")
-        swap, self._pending_swap = self._pending_swap, None
-        if swap is not None:
-            self._swap(*swap)
-        drops, self._pending_drops = self._pending_drops, []
-        for table in drops:  # a crash before this leaves a stage the next run drops
-            self._query(f"DROP TABLE IF EXISTS {q(table)}")
+        self._after_commit()
 
     def rollback(self) -> None:
         self._in_transaction = False
-        self._pending_drops = []
-        self._pending_swap = None
+        self._reset_pending()
         if self._conn is not None:
             with contextlib.suppress(pymysql.MySQLError, OSError):
                 self._conn.rollback()
@@ -337,17 +330,8 @@ class MysqlSink(MysqlWriting, SqlSink, Savepoints, LoadLocks):
     ) -> WriteCounts:
         return self._merge(table, stage, columns, mode, key, -1)
 
-    def swap_in(self, table: str, stage: str) -> None:
-        """Put ``stage`` in place of ``table`` with one atomic ``RENAME TABLE``.  DDL is
-        not transactional here (a RENAME commits the open transaction), so inside a
-        transaction the swap waits for :meth:`commit`: the completion mark commits first,
-        then the swap.  A crash between the two leaves the old table and a completed mark
-        for the stage's token, which no table has: the next run loads again, as for a
-        table made anew (never half of each)."""
-        if self._in_transaction:
-            self._pending_swap = (table, stage)
-            return
-        self._swap(table, stage)
+    def _in_open_transaction(self) -> bool:
+        return self._in_transaction
 
     def _swap(self, table: str, stage: str) -> None:
         if self.describe(table) is not None:
@@ -360,15 +344,8 @@ class MysqlSink(MysqlWriting, SqlSink, Savepoints, LoadLocks):
         self._columns.pop(table, None)
         self._columns.pop(stage, None)
 
-    def drop_table(self, table: str) -> None:
-        """Drop ``table``; inside a transaction, once it commits (a DROP would commit it
-        early: an atomic load's merge must commit with its completion mark, before the
-        stage goes)."""
-        if self._in_transaction:
-            self._pending_drops.append(table)
-        else:
-            self._query(f"DROP TABLE IF EXISTS {q(table)}")
-        self._columns.pop(table, None)
+    def _drop_now(self, table: str) -> None:
+        self._query(f"DROP TABLE IF EXISTS {q(table)}")
 
 
 def _norm(value: Any) -> Any:

@@ -50,6 +50,7 @@ from chute.sinks.snowflake_types import (
     wrap,
 )
 from chute.sinks.snowflake_write import SnowflakeWriting
+from chute.sinks.sql.after_commit import DdlAfterCommit
 from chute.sinks.sql.sql_sink import SqlSink
 from chute.urls import redact, scrub
 
@@ -60,7 +61,7 @@ _WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE", "COPY")
 _SESSION = {"TIMEZONE": "UTC", "CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False}
 
 
-class SnowflakeSink(SnowflakeWriting, SqlSink):
+class SnowflakeSink(DdlAfterCommit, SnowflakeWriting, SqlSink):
     schemes = ("snowflake",)
     dialect = DIALECT
     capabilities = Capabilities(
@@ -80,8 +81,7 @@ class SnowflakeSink(SnowflakeWriting, SqlSink):
         self._columns: dict[str, list[TableColumn]] = {}
         self._keys: dict[str, list[str]] = {}
         self._stages: dict[tuple[str, tuple[str, ...]], StageTable] = {}
-        self._pending_drops: list[str] = []
-        self._pending_swap: tuple[str, str] | None = None
+        self._reset_pending()  # DdlAfterCommit
 
     @property
     def display_url(self) -> str:
@@ -232,13 +232,11 @@ class SnowflakeSink(SnowflakeWriting, SqlSink):
         self._ddl(self._create_sql(table, spec, self.primary_key(like), uuid.uuid4().hex))
         self.forget_table(table)
 
-    def drop_table(self, table: str) -> None:
-        """Drop ``table``; inside a transaction, once it commits (a DROP would commit it)."""
-        if self._txn != "none":
-            self._pending_drops.append(table)
-        else:
-            self._run(f"DROP TABLE IF EXISTS {self.q(table)}")
-        self.forget_table(table)
+    def _in_open_transaction(self) -> bool:
+        return self._txn != "none"
+
+    def _drop_now(self, table: str) -> None:
+        self._run(f"DROP TABLE IF EXISTS {self.q(table)}")
 
     def primary_key(self, table: str) -> list[str]:
         if table not in self._keys:
@@ -274,8 +272,7 @@ class SnowflakeSink(SnowflakeWriting, SqlSink):
         return match.group(1) if match else None
 
     def mark_table(self, table: str) -> str | None:
-        if self._pending_swap is not None and self._pending_swap[0] == table:
-            table = self._pending_swap[1]  # the stage is the table once this commits
+        table = self._marked_table(table)
         token = self.table_token(table)
         if token is None and self.describe(table) is not None:
             token = uuid.uuid4().hex
@@ -292,30 +289,16 @@ class SnowflakeSink(SnowflakeWriting, SqlSink):
         was, self._txn = self._txn, "none"
         if was == "open":
             self._run("COMMIT")
-        swap, self._pending_swap = self._pending_swap, None
-        if swap is not None:
-            self._swap(*swap)
-        drops, self._pending_drops = self._pending_drops, []
-        for table in drops:  # a crash before this leaves a stage the next run drops
-            self._run(f"DROP TABLE IF EXISTS {self.q(table)}")
+        self._after_commit()
 
     def rollback(self) -> None:
         was, self._txn = self._txn, "none"
-        self._pending_drops, self._pending_swap = [], None
+        self._reset_pending()
         if was == "open" and self._conn is not None:
             with contextlib.suppress(ChuteError):
                 self._run("ROLLBACK")
 
     # -- staged loads --------------------------------------------------------------------
-    def swap_in(self, table: str, stage: str) -> None:
-        """Put ``stage`` in place of ``table``; inside a transaction, once it commits (the
-        completion mark commits first: a crash between leaves the old table and a mark for
-        a token no table has, so the next run loads again)."""
-        if self._txn != "none":
-            self._pending_swap = (table, stage)
-            return
-        self._swap(table, stage)
-
     def _swap(self, table: str, stage: str) -> None:
         q = self.q
         if self.describe(table) is None:
