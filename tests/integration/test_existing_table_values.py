@@ -89,13 +89,24 @@ def test_postgres_bad_values_cost_no_extra_statements(pg_url: str, tmp_path: Pat
     dirty = "id,qty\n" + "".join(f"{i},{'n/a' if i % 97 == 5 else i % 50}\n" for i in range(rows))
     for table, text in (("clean", clean), ("dirty", dirty)):
         (tmp_path / f"{table}.csv").write_text(text)
-    a = load(str(tmp_path / "clean.csv"), into=pg_url, table="clean", batch_rows=500, workers=1)
+    # batches of 500 whatever the test process holds by now (batches are sized by what the
+    # memory limit leaves above the process's memory)
+    roomy = "64GiB"
+    a = load(
+        str(tmp_path / "clean.csv"),
+        into=pg_url,
+        table="clean",
+        batch_rows=500,
+        workers=1,
+        memory_limit=roomy,
+    )
     b = load(
         str(tmp_path / "dirty.csv"),
         into=pg_url,
         table="dirty",
         batch_rows=500,
         workers=1,
+        memory_limit=roomy,
         rejects=str(tmp_path / "dirty.rejects.jsonl"),
     )
     assert b.rejected == len([i for i in range(rows) if i % 97 == 5])

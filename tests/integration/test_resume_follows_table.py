@@ -15,6 +15,11 @@ from tests.helpers import CancelAfter, chute_cmd, execute, query, tables
 ROWS = 3_000
 
 
+#: batches are sized by what the memory limit leaves above the process's memory: a roomy
+#: limit keeps them at the rows asked for, however much the test process holds by now
+ROOMY = "64GiB"
+
+
 def _csv(path: Path, rows: int = ROWS, bad: dict[int, str] | None = None) -> Path:
     bad = bad or {}
     path.write_text("id,n\n" + "".join(f"{i},{bad.get(i, i * 3)}\n" for i in range(1, rows + 1)))
@@ -30,6 +35,7 @@ def _stop_after(path: Path, url: str, batches: int, **options: object) -> chute.
             into=url,
             table="t",
             batch_rows=500,
+            memory_limit=ROOMY,  # batches of 500, whatever the test process holds by now
             workers=1,  # so it stops right after the batch it is asked to
             observers=[cancel],
             cancel=cancel.event,
@@ -96,7 +102,7 @@ def test_a_checkpoint_is_not_shared_with_a_table_renamed_into_place(
     path = _csv(tmp_path / "t.csv")
     _stop_after(path, db_url, 1)
     execute(db_url, "ALTER TABLE t RENAME TO t_old", "CREATE TABLE t (id bigint, n bigint)")
-    report = chute.load(path, into=db_url, table="t", batch_rows=500)
+    report = chute.load(path, into=db_url, table="t", batch_rows=500, memory_limit=ROOMY)
     assert report.resumed_at is None and report.written == ROWS
     _all_rows_once(db_url)
     assert query(db_url, "SELECT count(*) FROM t_old") == [(500,)]
@@ -124,7 +130,7 @@ def test_maintenance_of_the_table_keeps_its_checkpoint(db_url: str, tmp_path: Pa
             assert query(db_url, pages) != before  # the root page is no identity
         else:
             execute(db_url, "VACUUM FULL t")
-        report = chute.load(path, into=db_url, table="t", batch_rows=500)
+        report = chute.load(path, into=db_url, table="t", batch_rows=500, memory_limit=ROOMY)
         if filler == "f1":  # stopped: goes on
             assert report.resumed_at is not None and (report.read, report.written) == (ROWS, ROWS)
         else:  # completed: nothing to do

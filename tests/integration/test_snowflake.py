@@ -19,6 +19,10 @@ from chute.sinks.snowflake_url import connect_args
 from tests.helpers import chute as run_chute
 from tests.snowflake_server import REAL_URL
 
+#: one batch of 3,000 records whatever the test process holds by now (batches are sized by
+#: what the memory limit leaves above the process's memory)
+ROOMY = "64GiB"
+
 pytestmark = pytest.mark.snowflake
 
 SECRET = "Zq7-s3cr3t-pw"
@@ -63,6 +67,7 @@ def test_round_trips_do_not_grow_with_the_records(snowflake_url: str, tmp_path: 
         into=snowflake_url,
         table="issues_3k",
         batch_rows=10_000,
+        memory_limit=ROOMY,
     )
 
     assert (small.read, small.written, large.read, large.written) == (30, 30, 3_000, 3_000)
@@ -85,7 +90,11 @@ def test_a_large_batch_goes_as_several_files_in_one_put(
     monkeypatch.setattr(snowflake_stage, "ROWS_PER_FILE", 700)  # 3,000 rows: 5 files
     one_file = chute.load(_issues(tmp_path / "a.jsonl", 30), into=snowflake_url, table="a")
     report = chute.load(
-        _issues(tmp_path / "b.jsonl", 3_000), into=snowflake_url, table="b", batch_rows=10_000
+        _issues(tmp_path / "b.jsonl", 3_000),
+        into=snowflake_url,
+        table="b",
+        batch_rows=10_000,
+        memory_limit=ROOMY,
     )
 
     assert (report.read, report.written, report.batches) == (3_000, 3_000, 1)
