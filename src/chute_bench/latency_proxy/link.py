@@ -78,8 +78,7 @@ class Link:
         )
         with self._lock:
             self._running += 1
-        self.proxy._track(thread)
-        thread.start()
+        self.proxy._start(thread)
 
     def _run(self, work: Callable[..., None], *args: object) -> None:
         try:

@@ -175,8 +175,12 @@ class LatencyProxy:
                         self._threads = [t for t in self._threads if t.is_alive()]
                     link.spawn(link.connect, "connect")
 
-    def _track(self, thread: threading.Thread) -> None:
+    def _start(self, thread: threading.Thread) -> None:
+        """Start ``thread`` and track it, at once under the lock: the accept loop prunes
+        threads that are not alive, and one tracked before it started was pruned, and never
+        joined by :meth:`stop`."""
         with self._lock:
+            thread.start()
             self._threads.append(thread)
 
     def _forget(self, link: Link) -> None:
