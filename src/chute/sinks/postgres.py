@@ -14,7 +14,7 @@ import contextlib
 import hashlib
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -340,24 +340,13 @@ class PostgresSink(SqlSink, LoadLocks):
         """Insert ``n`` rows of the temporary ``stage`` (cast where ``casts`` say) in
         ``mode``, counting created and updated rows in the same statement."""
         select = ", ".join(f"{q(c)}::{casts[c]}" if c in casts else q(c) for c in names)
+
+        def first_row(sql: str) -> Any:
+            cur.execute(sql)
+            return cur.fetchone() if cur.description else None
+
         rows = f"SELECT {select} FROM {stage}"
-        if mode is Mode.APPEND:
-            cur.execute(f"INSERT INTO {q(table)} ({', '.join(q(c) for c in names)}) {rows}")
-            return WriteCounts(created=n)
-        if mode is Mode.IGNORE or not [c for c in names if c not in key]:
-            insert = self.dialect.insert_ignore(table, names, key, rows)
-            cur.execute(f"WITH ins AS ({insert} RETURNING 1) SELECT count(*) FROM ins")
-            created = int(cur.fetchone()[0])
-            if mode is Mode.IGNORE:
-                return WriteCounts(created=created, skipped=n - created)
-            return WriteCounts(created=created, updated=n - created)
-        cur.execute(
-            f"WITH ins AS ({self.dialect.upsert(table, names, key, rows)} "
-            "RETURNING (xmax = 0) AS created) "
-            "SELECT count(*) FILTER (WHERE created), count(*) FROM ins"
-        )
-        created, total = cur.fetchone()
-        return WriteCounts(created=int(created), updated=int(total) - int(created))
+        return insert_counted(first_row, table, names, rows, mode, key, n)
 
     def create_like(self, table: str, like: str, key: list[str]) -> None:
         self._commit([f"CREATE TABLE {q(table)} (LIKE {q(like)} INCLUDING ALL)"])
@@ -368,3 +357,33 @@ class PostgresSink(SqlSink, LoadLocks):
             with contextlib.suppress(adbc_driver_manager.Error):
                 self._conn.close()
             self._conn = None
+
+
+def insert_counted(
+    first_row: Callable[[str], Any],
+    table: str,
+    names: Sequence[str],
+    rows: str,
+    mode: Mode,
+    key: list[str],
+    n: int,
+) -> WriteCounts:
+    """Insert the ``n`` rows of the SELECT ``rows`` into ``table`` in ``mode``, counting
+    created and updated rows in the same statement; ``first_row`` runs one statement and
+    returns its first row (the load's cursor and the session's pipeline both do)."""
+    columns = list(names)
+    if mode is Mode.APPEND:
+        first_row(f"INSERT INTO {q(table)} ({', '.join(q(c) for c in columns)}) {rows}")
+        return WriteCounts(created=n)
+    if mode is Mode.IGNORE or not [c for c in columns if c not in key]:
+        insert = DIALECT.insert_ignore(table, columns, key, rows)
+        created = int(first_row(f"WITH ins AS ({insert} RETURNING 1) SELECT count(*) FROM ins")[0])
+        if mode is Mode.IGNORE:
+            return WriteCounts(created=created, skipped=n - created)
+        return WriteCounts(created=created, updated=n - created)
+    found, total = first_row(
+        f"WITH ins AS ({DIALECT.upsert(table, columns, key, rows)} "
+        "RETURNING (xmax = 0) AS created) "
+        "SELECT count(*) FILTER (WHERE created), count(*) FROM ins"
+    )
+    return WriteCounts(created=int(found), updated=int(total) - int(found))

@@ -34,7 +34,7 @@ from psycopg.pq import TransactionStatus
 
 from chute.errors import ChuteError, SinkUnavailableError
 from chute.sinks.contract import Mode, Savepoints, WriteCounts
-from chute.sinks.postgres import PostgresSink
+from chute.sinks.postgres import PostgresSink, insert_counted
 from chute.sinks.postgres_wire import DIALECT, PgColumn, first_line
 from chute.sinks.sql.counted import Counted
 from chute.sinks.sql.dialect import quote_identifier as q
@@ -194,26 +194,12 @@ class PostgresSessionSink(PostgresSink, Savepoints):
             params: tuple[Any, ...] | None = None
         else:
             rows, params = unnest_rows(layout)
-        n = batch.num_rows
-        columns = ", ".join(q(c) for c in names)
-        if mode is Mode.APPEND:
-            self._execute(f"INSERT INTO {q(table)} ({columns}) {rows}", params)
-            return WriteCounts(created=n)
-        if mode is Mode.IGNORE or not [c for c in names if c not in key]:
-            insert = self.dialect.insert_ignore(table, names, key, rows)
-            (created,) = self._execute(
-                f"WITH ins AS ({insert} RETURNING 1) SELECT count(*) FROM ins", params
-            )[0]
-            if mode is Mode.IGNORE:
-                return WriteCounts(created=created, skipped=n - created)
-            return WriteCounts(created=created, updated=n - created)
-        created, total = self._execute(
-            f"WITH ins AS ({self.dialect.upsert(table, names, key, rows)} "
-            "RETURNING (xmax = 0) AS created) "
-            "SELECT count(*) FILTER (WHERE created), count(*) FROM ins",
-            params,
-        )[0]
-        return WriteCounts(created=int(created), updated=int(total) - int(created))
+
+        def first_row(sql: str) -> Any:
+            found = self._execute(sql, params)
+            return found[0] if found else None
+
+        return insert_counted(first_row, table, names, rows, mode, key, batch.num_rows)
 
     def _copy_to_stage(self, table: str, batch: pa.RecordBatch, layout: list[_Column]) -> str:
         """Binary COPY of ``batch`` into a temporary stage table (emptied at commit); the
