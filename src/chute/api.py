@@ -24,6 +24,7 @@ from chute.engine.loader import Pipeline
 from chute.engine.observers import Observer
 from chute.engine.rejects import open_rejects
 from chute.errors import ConfigError
+from chute.graph import GraphSpec, attach_graph, default_mode
 from chute.report import LoadReport
 from chute.sinks import open_sink
 from chute.sinks.contract import Mode
@@ -37,8 +38,10 @@ def load(
     *,
     into: str = DEFAULT_INTO,
     table: str | None = None,
-    mode: str | Mode = DEFAULT_MODE,
+    mode: str | Mode | None = None,
     key: str | Sequence[str] | None = None,
+    graph: GraphSpec | None = None,
+    require_nodes: bool = False,
     format: str | None = None,
     delimiter: str | None = None,
     quote: str | None = None,
@@ -69,14 +72,18 @@ def load(
     table).  Batch sizes adapt to the database unless ``batch_rows`` fixes them, within
     ``memory_limit`` (bytes, or a size like ``"512MiB"``); ``workers`` connections write
     batches at once where the database gains from it.  Connecting waits at most
-    ``connect_timeout`` seconds for the database to answer.  Setting ``cancel`` stops the load
+    ``connect_timeout`` seconds for the database to answer.  ``graph`` (a mapping file, a
+    dict of the same structure, or a :class:`~chute.graph.GraphMapping`) writes the records
+    into a graph database as nodes and relationships (in mode ``upsert`` unless given);
+    with ``require_nodes`` a relationship to a node that is not there rejects its record
+    instead of making the node with just its key.  Setting ``cancel`` stops the load
     after the batch in hand.  Returns the :class:`LoadReport`; raises a
     :class:`~chute.errors.ChuteError` whose ``report`` holds what was committed.
     """
     options = LoadOptions(
         into=into,
         table=table,
-        mode=parse_mode(mode),
+        mode=parse_mode(default_mode(graph, mode, DEFAULT_MODE)),
         key=parse_key(key),
         format=format,
         delimiter=delimiter,
@@ -93,9 +100,13 @@ def load(
         restart=restart,
         atomic=atomic,
         connect_timeout=connect_timeout,
+        graph=graph is not None,
     )
     table_name = check_table_name(table if table is not None else default_table(source))
     sink = open_sink(into, connect_timeout=options.connect_timeout)
+    attach_graph(
+        sink, graph, require_nodes=require_nodes, mode=options.mode, atomic=options.atomic
+    )
     src = open_source(source, options)  # first: a source that cannot be opened says so
     try:
         store = open_rejects(rejects, sink=sink, table=table_name, source=source)

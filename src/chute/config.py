@@ -57,6 +57,8 @@ class LoadOptions:
     atomic: bool = False
     #: seconds to wait for the database (and broker) while connecting
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    #: records go to a graph through a mapping, whose node keys stand for --key
+    graph: bool = False
     extra: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # the URL without its secrets
@@ -81,7 +83,7 @@ class LoadOptions:
         check_connect_timeout(self.connect_timeout)
         if self.max_errors is not None and self.max_errors < 0:
             raise ConfigError(f"max_errors must be 0 or more, not {self.max_errors}")
-        if self.mode in (Mode.UPSERT, Mode.IGNORE) and not self.key:
+        if self.mode in (Mode.UPSERT, Mode.IGNORE) and not self.key and not self.graph:
             raise ConfigError(
                 f"mode {self.mode.value} needs key columns", hint="pass --key COLUMN[,COLUMN...]"
             )

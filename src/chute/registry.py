@@ -36,6 +36,9 @@ BUILTIN_SINKS: dict[str, str] = {
     "mariadb": "chute.sinks.mysql:MysqlSink",
     "duckdb": "chute.sinks.duckdb:DuckdbSink",
     "snowflake": "chute.sinks.snowflake:SnowflakeSink",
+    "falkordb": "chute.sinks.falkordb:FalkorSink",
+    "neo4j": "chute.sinks.neo4j:Neo4jSink",
+    "bolt": "chute.sinks.neo4j:Neo4jSink",
 }
 
 #: format -> "module:Class" of chute's own sources (opened by chute.sources.open_source)

@@ -65,6 +65,8 @@ class LoadReport:
     memory_limit_bytes: int = 0
     #: a queue's consumer: messages delivered, acked, dead-lettered, already stored, ...
     queue: dict[str, Any] | None = None
+    #: a graph load: by label and relationship type, created, updated, skipped, placeholders
+    graph: dict[str, dict[str, int]] | None = None
     table_created: bool = False
     columns: dict[str, str] = field(default_factory=dict)
     changes: list[str] = field(default_factory=list)
@@ -140,6 +142,12 @@ class LoadReport:
                 f"messages: {q['messages']:,} delivered, {q['acked']:,} acked, "
                 f"{q['dead_lettered']:,} dead-lettered to {q['dead_letter_queue']}, "
                 f"{q['already_stored']:,} already stored, {q['reconnects']} reconnects"
+            )
+        for kind, n in (self.graph or {}).items():
+            lines.append(
+                f"{kind}: created {n['created']:,}, updated {n['updated']:,}, skipped "
+                f"{n['skipped']:,}"
+                + (f", {n['placeholders']:,} made as placeholders" if n["placeholders"] else "")
             )
         lines.extend(f"note: {c}" for c in self.changes)
         if self.error:

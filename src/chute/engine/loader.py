@@ -38,7 +38,7 @@ from chute.engine.staging import Stage
 from chute.engine.writer import Writer
 from chute.errors import ChuteError
 from chute.report import BatchStats, LoadReport
-from chute.sinks.contract import Sink
+from chute.sinks.contract import GraphTarget, Sink
 from chute.sources.base import BatchSize, Halting, ReadsStdin, Resumable, Source, SourceBatch
 
 
@@ -198,6 +198,9 @@ class Pipeline:
         report.bytes_read = run.source.bytes_read()
         report.peak_rss_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         report.statements = run.statements()
+        if isinstance(run.sink, GraphTarget):
+            report.graph = run.sink.counts_by_kind()
+            report.changes.extend(run.sink.notes)
         self._stats.fill(report)
         for obs in run.observers:
             obs.on_finish(report)
@@ -222,6 +225,8 @@ class Pipeline:
             return "new"
         assert isinstance(source, Resumable)
         how = f"{run.options.mode.value}:{','.join(run.key)}"
+        if isinstance(run.sink, GraphTarget):  # the mapping too: another one is another load
+            how += f":{run.sink.load_identity()}"
         run.checkpoints = checkpoints = Checkpoints(run.sink, source.name, run.target, how)
         self._lock = exclude_others(run.sink, checkpoints.key, source.name, run.target)
         run.fingerprint = source.fingerprint()

@@ -39,6 +39,7 @@ from chute.sinks.locks import LoadLocks as LoadLocks
 from chute.sinks.locks import Taken as Taken
 
 if TYPE_CHECKING:
+    from chute.graph.mapping import GraphMapping
     from chute.sinks.oracle import ValueOracle
     from chute.sources.base import Position
 
@@ -223,6 +224,25 @@ class Staging(Protocol):
     def add_missing_columns(self, target: str, stage: str) -> list[str]:
         """In the open transaction: add to ``target`` the columns ``stage`` has and it
         lacks, with the stage's declared types; return their names."""
+        ...
+
+
+@runtime_checkable
+class GraphTarget(Protocol):
+    """A graph database: records become nodes and relationships through a mapping
+    (:mod:`chute.graph.mapping`), and it counts what it did by label and relationship."""
+
+    #: what it did besides writing (the constraints it made), for the report
+    notes: list[str]
+
+    def use_graph(self, mapping: GraphMapping, *, require_nodes: bool = False) -> None: ...
+
+    def load_identity(self) -> str:
+        """What besides source, table, mode and key makes a load this load (the mapping)."""
+        ...
+
+    def counts_by_kind(self) -> dict[str, dict[str, int]]:
+        """Committed counts by label and relationship type: created, updated, ..."""
         ...
 
 

@@ -1,0 +1,181 @@
+"""Projection: a batch of records becomes the rows of each node label and relationship type.
+
+Each node row and relationship row remembers the records it came from, so that what the
+database refuses or what is missing is pinned on a record.  Node rows of one label are
+merged by key within the batch (properties of later records win, as the writes would in
+order); relationship rows are kept one per record and pair of ends.  A record whose node
+key is missing, or whose array field is not an array, raises :class:`BadRecord` naming the
+record and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from chute.graph.mapping import FieldPath, GraphMapping, NodeSpec, Property, RelSpec
+
+#: a value a node key may be: what every graph database matches exactly
+KEY_TYPES = (str, int, float, bool)
+
+
+class BadRecord(Exception):
+    """Record ``row`` of the batch cannot become its nodes and relationships."""
+
+    def __init__(self, row: int, reason: str, column: str | None = None) -> None:
+        super().__init__(reason)
+        self.row = row
+        self.reason = reason
+        self.column = column
+
+
+@dataclass
+class NodeRows:
+    """The nodes of one label in a batch, one per key."""
+
+    spec: NodeSpec
+    keys: list[Any] = field(default_factory=list)
+    props: list[dict[str, Any]] = field(default_factory=list)
+    #: the records each node came from (first to last)
+    records: list[list[int]] = field(default_factory=list)
+    _at: dict[Any, int] = field(default_factory=dict)
+
+    def add(self, key: Any, props: dict[str, Any], record: int) -> None:
+        found = self._at.get(_identity(key))
+        if found is None:
+            self._at[_identity(key)] = len(self.keys)
+            self.keys.append(key)
+            self.props.append(props)
+            self.records.append([record])
+            return
+        self.props[found].update(props)
+        if self.records[found][-1] != record:
+            self.records[found].append(record)
+
+    def has(self, key: Any) -> bool:
+        return _identity(key) in self._at
+
+
+@dataclass
+class RelRows:
+    """The relationships of one mapping entry in a batch."""
+
+    spec: RelSpec
+    starts: list[Any] = field(default_factory=list)
+    ends: list[Any] = field(default_factory=list)
+    props: list[dict[str, Any]] = field(default_factory=list)
+    records: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Projection:
+    nodes: list[NodeRows]
+    rels: list[RelRows]
+
+
+def _identity(key: Any) -> Any:
+    """Keys equal for the database are one node: 1 and 1.0 alike; True is not 1."""
+    return (type(key) is bool, key)
+
+
+def project(
+    mapping: GraphMapping,
+    records: Sequence[dict[str, Any]],
+    adapt: Callable[[Any], Any] = lambda v: v,
+) -> Projection:
+    """The node and relationship rows of ``records``; ``adapt`` turns a property value into
+    what the database's driver takes."""
+    nodes = [NodeRows(spec) for spec in mapping.nodes]
+    rels = [RelRows(spec) for spec in mapping.relationships]
+    for i, record in enumerate(records):
+        for rows in nodes:
+            _add_nodes(rows, record, i, adapt)
+        for rel_rows in rels:
+            _add_rels(rel_rows, record, i, adapt)
+    return Projection(nodes, rels)
+
+
+def _add_nodes(rows: NodeRows, record: dict[str, Any], i: int, adapt: Callable[[Any], Any]) -> None:
+    spec = rows.spec
+    for binding in _bindings(record, spec.key.arrays, i):
+        key = _key(_value(record, spec.key, binding, i), spec.key, f"node {spec.label}", i)
+        rows.add(key, _props(record, spec.properties, binding, i, adapt), i)
+
+
+def _add_rels(rows: RelRows, record: dict[str, Any], i: int, adapt: Callable[[Any], Any]) -> None:
+    spec = rows.spec
+    arrays = tuple(dict.fromkeys(spec.start.path.arrays + spec.end.path.arrays))
+    for binding in _bindings(record, arrays, i):
+        start = _value(record, spec.start.path, binding, i)
+        end = _value(record, spec.end.path, binding, i)
+        if start is None or end is None:
+            continue  # no end: no relationship (a node key is checked with its node)
+        rows.starts.append(_key(start, spec.start.path, f"relationship {spec.name}", i))
+        rows.ends.append(_key(end, spec.end.path, f"relationship {spec.name}", i))
+        rows.props.append(_props(record, spec.properties, binding, i, adapt))
+        rows.records.append(i)
+
+
+def _key(value: Any, path: FieldPath, what: str, i: int) -> Any:
+    if value is None:
+        raise BadRecord(i, f"{what}: no value for its key {path.text}", path.field)
+    if not isinstance(value, KEY_TYPES):
+        raise BadRecord(
+            i, f"{what}: its key {path.text} is a {_kind(value)}, not a text or number", path.field
+        )
+    return value
+
+
+def _props(
+    record: dict[str, Any],
+    props: tuple[Property, ...],
+    binding: dict[str, Any],
+    i: int,
+    adapt: Callable[[Any], Any],
+) -> dict[str, Any]:
+    return {p.name: adapt(_value(record, p.path, binding, i)) for p in props}
+
+
+def _bindings(record: dict[str, Any], arrays: tuple[str, ...], i: int) -> list[dict[str, Any]]:
+    """One binding (array prefix -> element) per combination of the arrays' elements; arrays
+    shared by two paths go together (one element each), others multiply."""
+    out: list[dict[str, Any]] = [{}]
+    for array in arrays:
+        path = FieldPath.parse(array, "")
+        grown = []
+        for binding in out:
+            items = _value(record, path, binding, i, whole=True)
+            if items is None:
+                continue
+            if not isinstance(items, list):
+                raise BadRecord(
+                    i, f"field {array[:-2]} is a {_kind(items)}, not an array", path.field
+                )
+            grown.extend({**binding, array: item} for item in items)
+        out = grown
+    return out
+
+
+def _value(
+    record: dict[str, Any], path: FieldPath, binding: dict[str, Any], i: int, *, whole: bool = False
+) -> Any:
+    """The value at ``path`` under ``binding``; with ``whole``, the array the path's last part
+    names itself (not its elements)."""
+    start, value = 0, record
+    for n in range(len(path.parts), 0, -1):  # the deepest array already bound
+        prefix = path.prefix(n)
+        if prefix in binding and not (whole and n == len(path.parts)):
+            start, value = n, binding[prefix]
+            break
+    for part in path.parts[start:]:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise BadRecord(i, f"field {path.text}: {part!r} is inside a {_kind(value)}", path.field)
+        value = value.get(part)
+    return value
+
+
+def _kind(value: Any) -> str:
+    return {dict: "map", list: "array", str: "text"}.get(type(value), type(value).__name__)

@@ -1,0 +1,282 @@
+"""FalkorDB (``falkordb://[user:password@]host[:port]/graph``) through the ``falkordb`` client.
+
+FalkorDB runs each query atomically: a query that fails changes nothing.  It has no
+transaction of several queries, so a transaction here is one query: the statements of a
+batch (its nodes, its relationships, its checkpoint and rejects) are kept until commit and
+sent as one query of ``CALL { … }`` parts.  Reads (the status of a batch's rows) go at once,
+read-only.  Keys are made unique by an exact-match index and a unique constraint (FalkorDB
+needs the index first).  Two runs of one load exclude each other through a Redis key that
+expires unless renewed (:class:`RedisLock`).  Dates and timestamps are stored as ISO 8601
+texts: the client has no parameter form for them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+import time
+from typing import Any, ClassVar
+from urllib.parse import unquote, urlsplit
+
+from chute.errors import ConfigError, RecordError, Refusal, SinkError, SinkUnavailableError
+from chute.graph import cypher
+from chute.sinks.graph import GraphSink
+from chute.sinks.locks import Holder, Taken
+from chute.urls import redact
+
+try:
+    import falkordb
+    import redis
+except ImportError as exc:  # pragma: no cover - the graph extra is missing
+    raise ConfigError(
+        f"the falkordb:// sink needs the falkordb client ({exc.name} is not installed)",
+        hint="pip install 'chute[graph]'",
+    ) from None
+
+DEFAULT_PORT = 6379
+_PARAM = re.compile(r"\$(\w+)")
+#: messages of the errors FalkorDB answers when a value or a key is refused (it has no codes)
+_REFUSED = (
+    ("unique constraint violation", Refusal.DUPLICATE_KEY),
+    ("property values can only be", Refusal.VALUE),
+    ("type mismatch", Refusal.VALUE),
+    ("invalid", Refusal.VALUE),
+)
+#: seconds a load's lock lives unless its holder renews it (every third of it)
+LOCK_SECONDS = 30
+#: seconds a unique constraint may take to be built over the nodes already there
+CONSTRAINT_WAIT = 60.0
+
+
+class FalkorSink(GraphSink):
+    schemes = ("falkordb",)
+    dialect = cypher.FALKORDB
+    _ensured: ClassVar[set[tuple[str, str, str]]] = set()
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        parts = urlsplit(url)
+        self.graph_name = unquote(parts.path.strip("/"))
+        if not self.graph_name or "/" in self.graph_name:
+            raise ConfigError(
+                f"the URL {redact(url)!r} names no graph",
+                hint="e.g. falkordb://127.0.0.1:6379/mygraph",
+            )
+        try:
+            port = parts.port or DEFAULT_PORT
+        except ValueError:
+            raise ConfigError(f"bad port in {redact(url)!r}") from None
+        self._params = {
+            "host": parts.hostname or "127.0.0.1",
+            "port": port,
+            "username": unquote(parts.username) if parts.username else None,
+            "password": unquote(parts.password) if parts.password else None,
+        }
+        self._db: Any = None
+        self._graph_handle: Any = None
+        self._queued: list[tuple[str, dict[str, Any]]] | None = None
+
+    @property
+    def display_url(self) -> str:
+        return redact(self.url)
+
+    def connect(self) -> None:
+        timeout = self.connect_timeout or 10
+        try:
+            self._db = falkordb.FalkorDB(
+                **self._params, socket_connect_timeout=timeout, socket_keepalive=True
+            )
+            self._db.connection.ping()
+        except redis.AuthenticationError as exc:
+            raise SinkUnavailableError(
+                f"cannot connect to {self.display_url}: {exc}",
+                hint="check the user and password in the URL",
+            ) from None
+        except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+            raise SinkUnavailableError(
+                f"cannot connect to {self.display_url}: {exc}",
+                hint="is FalkorDB running at that host and port?",
+            ) from None
+        except redis.ResponseError as exc:
+            raise SinkUnavailableError(f"cannot connect to {self.display_url}: {exc}") from None
+        self._graph_handle = self._db.select_graph(self.graph_name)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.connection.close()
+            self._db = None
+
+    # -- statements
+
+    def _read(self, query: str, params: dict[str, Any]) -> list[list[Any]]:
+        self.statements += 1
+        try:
+            result = self._graph_handle.ro_query(query, params)
+        except redis.ResponseError as exc:
+            if "empty key" in str(exc).lower():
+                return []  # no graph yet: nothing in it
+            raise self._error(exc) from None
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise self._lost(exc) from None
+        return [list(r) for r in result.result_set]
+
+    def _write(self, query: str, params: dict[str, Any]) -> None:
+        if self._queued is not None:
+            self._queued.append((query, params))
+            return
+        self._run([(query, params)])
+
+    def _run(self, parts: list[tuple[str, dict[str, Any]]]) -> None:
+        """Send ``parts`` as one query: all of it is stored, or none."""
+        if not parts:
+            return
+        if len(parts) == 1:
+            query, params = parts[0]
+        else:
+            query, params = _one_query(parts)
+        self.statements += 1
+        try:
+            self._graph_handle.query(query, params)
+        except redis.ResponseError as exc:
+            raise self._error(exc) from None
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise self._lost(exc) from None
+
+    def _error(self, exc: Exception) -> Exception:
+        text = str(exc)
+        for start, refusal in _REFUSED:
+            if text.lower().startswith(start) or f"errmsg: {start}" in text.lower():
+                return RecordError(f"FalkorDB refused: {text}", refusal=refusal)
+        return SinkError(f"FalkorDB failed: {text}")
+
+    def _lost(self, exc: Exception) -> SinkError:
+        return SinkUnavailableError(
+            f"lost the connection to {self.display_url}: {exc}",
+            hint="committed batches are kept: run the same command again to go on",
+        )
+
+    # -- transactions: one query each
+
+    def _begin(self) -> None:
+        self._queued = []
+
+    def _commit(self) -> None:
+        parts, self._queued = self._queued or [], None
+        self._run(parts)
+
+    def _rollback(self) -> None:
+        self._queued = None
+
+    # -- keys
+
+    def _ensure_unique(self, label: str, prop: str) -> bool:
+        done = (self.url, label, prop)
+        if done in self._ensured:
+            return False
+        graph = self._graph_handle
+        made = False
+        if not self._has_constraint(label, prop):
+            try:
+                graph.query(f"CREATE INDEX FOR (n:{cypher.q(label)}) ON (n.{cypher.q(prop)})")
+            except redis.ResponseError as exc:
+                if "already indexed" not in str(exc).lower():
+                    raise SinkError(f"cannot index {label}.{prop}: {exc}") from None
+            try:
+                graph.create_node_unique_constraint(label, prop)
+            except redis.ResponseError as exc:
+                if "already exists" not in str(exc).lower():
+                    raise SinkError(f"cannot make {label}.{prop} unique: {exc}") from None
+            made = True
+        self._wait_operational(label, prop)
+        self._ensured.add(done)
+        return made
+
+    def _constraint(self, label: str, prop: str) -> dict[str, Any] | None:
+        try:
+            found = self._graph_handle.list_constraints()
+        except redis.ResponseError:
+            return None  # no graph yet
+        for c in found:
+            if c.get("type") == "UNIQUE" and c.get("label") == label and c.get("properties") == [prop]:
+                return dict(c)
+        return None
+
+    def _has_constraint(self, label: str, prop: str) -> bool:
+        return self._constraint(label, prop) is not None
+
+    def _wait_operational(self, label: str, prop: str) -> None:
+        deadline = time.monotonic() + CONSTRAINT_WAIT
+        while True:
+            found = self._constraint(label, prop)
+            status = (found or {}).get("status")
+            if status == "OPERATIONAL":
+                return
+            if status == "FAILED":
+                raise ConfigError(
+                    f"cannot make {label}.{prop} unique in graph {self.graph_name}: nodes "
+                    "already there share a value of it",
+                    hint=f"find them: MATCH (n:{label}) WITH n.{prop} AS k, count(*) AS c "
+                    "WHERE c > 1 RETURN k, c",
+                )
+            if time.monotonic() > deadline:
+                raise SinkError(f"the unique constraint on {label}.{prop} is still {status}")
+            time.sleep(0.02)
+
+    def _adapt(self, value: Any) -> Any:
+        if isinstance(value, (dt.date, dt.datetime)):
+            return value.isoformat()
+        return value
+
+    # -- two runs of one load
+
+    def lock_load(self, name: str, holder: Holder) -> RedisLock:
+        return RedisLock.take(self._db.connection, f"chute:lock:{name}", holder)
+
+
+def _one_query(parts: list[tuple[str, dict[str, Any]]]) -> tuple[str, dict[str, Any]]:
+    """Statements as the ``CALL { … }`` parts of one query, their parameters renamed apart."""
+    calls, params = [], {}
+    for n, (query, given) in enumerate(parts):
+        renamed = _PARAM.sub(
+            lambda m, n=n, given=given: f"$p{n}_{m[1]}" if m[1] in given else m[0], query
+        )
+        params.update({f"p{n}_{name}": value for name, value in given.items()})
+        calls.append(f"CALL {{ {renamed} }}")
+    return " ".join(calls) + " RETURN 1", params
+
+
+class RedisLock:
+    """A Redis key set only if absent, expiring unless its holder renews it."""
+
+    def __init__(self, conn: Any, key: str, value: str) -> None:
+        self.conn = conn
+        self.key = key
+        self.value = value
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._renew, daemon=True, name="chute-lock")
+        self._thread.start()
+
+    @classmethod
+    def take(cls, conn: Any, key: str, holder: Holder) -> RedisLock:
+        value = f"{holder.pid} {holder.host}"
+        if not conn.set(key, value, nx=True, ex=LOCK_SECONDS):
+            held = conn.get(key)
+            pid, _, host = (held.decode() if isinstance(held, bytes) else str(held or "")).partition(" ")
+            raise Taken(Holder(int(pid), host) if pid.isdigit() else None)
+        return cls(conn, key, value)
+
+    def _renew(self) -> None:
+        while not self._stop.wait(LOCK_SECONDS / 3):
+            try:
+                self.conn.expire(self.key, LOCK_SECONDS)
+            except redis.RedisError:
+                pass  # the next renewal tries again; the load's own writes will fail first
+
+    def release(self) -> None:
+        self._stop.set()
+        try:
+            if self.conn.get(self.key) in (self.value, self.value.encode()):
+                self.conn.delete(self.key)
+        except redis.RedisError:
+            pass  # it expires

@@ -1,0 +1,453 @@
+"""The graph sinks' common part: records in, nodes and relationships out, through the sink
+contract without SQL.
+
+The engine sees a graph as a table of records: it reads, batches, converts, isolates bad
+records and checkpoints as for any table.  :meth:`GraphSink.write_rows` turns a batch into
+the rows of each label and relationship type (:mod:`chute.graph.project`), asks the
+database which of them are new or changed (one read per label and type), pins what cannot
+be written on its record (a :class:`~chute.errors.RecordError` the isolator bisects by), and
+writes the nodes, then the relationships, one ``UNWIND`` statement each
+(:mod:`chute.graph.cypher`).  Checkpoints are ``_ChuteCheckpoint`` nodes written in the
+batch's transaction; counts per label and relationship type go with them.
+
+A driver subclass (:mod:`chute.sinks.falkordb`, :mod:`chute.sinks.neo4j`) says how a
+statement is read or written and what a transaction is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from abc import abstractmethod
+from collections.abc import Iterator
+from dataclasses import asdict, fields
+from typing import Any, ClassVar
+
+import orjson
+import pyarrow as pa
+
+from chute.coltypes import ColumnType, Kind, Stores
+from chute.errors import ConfigError, RecordError, Refusal
+from chute.graph import cypher
+from chute.graph.mapping import GraphMapping
+from chute.graph.project import BadRecord, NodeRows, Projection, RelRows, project
+from chute.sinks.contract import (
+    Capabilities,
+    Checkpoint,
+    Mode,
+    Sink,
+    TableColumn,
+    WriteCounts,
+)
+
+#: the names counts are kept under, per label or relationship
+COUNTS = ("created", "updated", "skipped", "placeholders")
+
+_Counts = dict[str, dict[str, int]]
+
+
+class GraphSink(Sink):
+    """A graph database written through a :class:`~chute.graph.mapping.GraphMapping`."""
+
+    # no exact decimals (a property is an integer, a float or a text), like SQLite
+    capabilities = Capabilities(stores=Stores(exact_decimals=False))
+    dialect: ClassVar[cypher.Dialect]
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.mapping: GraphMapping | None = None
+        self.require_nodes = False
+        #: committed counts, by label and relationship (see :data:`COUNTS`)
+        self.counts: _Counts = {}
+        self._pending: _Counts = {}
+        #: the record columns of each "table" (a load's records), as the engine converts them
+        self._columns: dict[str, dict[str, ColumnType]] = {}
+        #: what the sink did besides writing (constraints made), for the report
+        self.notes: list[str] = []
+
+    def another(self) -> GraphSink:
+        other = super().another()
+        if self.mapping is not None:
+            other.use_graph(self.mapping, require_nodes=self.require_nodes)
+        return other
+
+    # -- what a subclass provides
+
+    @abstractmethod
+    def _read(self, query: str, params: dict[str, Any]) -> list[list[Any]]:
+        """Run a read-only statement (inside the open transaction where there is one)."""
+
+    @abstractmethod
+    def _write(self, query: str, params: dict[str, Any]) -> None:
+        """Run a statement in the open transaction (or, where a transaction is one
+        statement, add it to the one sent at commit)."""
+
+    @abstractmethod
+    def _ensure_unique(self, label: str, prop: str) -> bool:
+        """Make ``label``'s ``prop`` unique (a constraint, or an index where the database has
+        no constraint) if it is not already; True when it was made now."""
+
+    def _adapt(self, value: Any) -> Any:
+        """A property value as the driver sends it."""
+        return value
+
+    @abstractmethod
+    def _begin(self) -> None: ...
+
+    @abstractmethod
+    def _commit(self) -> None: ...
+
+    @abstractmethod
+    def _rollback(self) -> None: ...
+
+    # -- the mapping
+
+    def use_graph(self, mapping: GraphMapping, *, require_nodes: bool = False) -> None:
+        """Write records through ``mapping``; with ``require_nodes``, a relationship whose
+        end is in neither the graph nor the batch rejects its record (else a node with just
+        its key is made)."""
+        self.mapping = mapping
+        self.require_nodes = require_nodes
+
+    def _graph(self) -> GraphMapping:
+        if self.mapping is None:
+            raise ConfigError(
+                f"{self.display_url} is a graph database: records need a graph mapping",
+                hint="pass --graph mapping.yml (see docs/graphs.md)",
+            )
+        return self.mapping
+
+    def load_identity(self) -> str:
+        mapping = self._graph()
+        described = json.dumps(mapping.describe(), sort_keys=True)
+        how = f"{described}\0{self.require_nodes}"
+        return hashlib.sha256(how.encode()).hexdigest()[:16]
+
+    def ensure_keys(self) -> None:
+        """Make each label's key unique before the first write, idempotently."""
+        for node in self._graph().nodes:
+            if self._ensure_unique(node.label, node.key_property):
+                self.notes.append(f"made {node.label}.{node.key_property} unique")
+
+    def counts_by_kind(self) -> _Counts:
+        return {k: dict(v) for k, v in self.counts.items()}
+
+    # -- tables: a load's records
+
+    def describe(self, table: str) -> list[TableColumn] | None:
+        # records have no table: every load infers its columns from its first batch
+        return None
+
+    def create_table(self, table: str, columns: dict[str, ColumnType], key: list[str]) -> None:
+        mapping = self._graph()
+        missing = sorted(mapping.fields() - set(columns))
+        if missing:
+            raise ConfigError(
+                f"{mapping.origin} reads field(s) {', '.join(missing)}, which no record of "
+                "the input's first batch has",
+                hint=f"the records have: {', '.join(columns)}",
+            )
+        self._columns[table] = dict(columns)
+        self.ensure_keys()
+
+    def alter_column(
+        self,
+        table: str,
+        column: str,
+        new_type: ColumnType,
+        columns: dict[str, ColumnType],
+        key: list[str],
+    ) -> None:
+        """Properties read from ``column`` take its wider type from now on, and those
+        already stored are converted (to text or to a float)."""
+        self._columns.setdefault(table, {})[column] = new_type
+        to = {Kind.TEXT: "toString", Kind.DOUBLE: "toFloat"}.get(new_type.kind)
+        if to is None:
+            return
+        for label, prop in self._properties_from(column):
+            self._write(
+                f"MATCH (n:{cypher.q(label)}) WHERE n.{cypher.q(prop)} IS NOT NULL "
+                f"SET n.{cypher.q(prop)} = {to}(n.{cypher.q(prop)})",
+                {},
+            )
+
+    def _properties_from(self, column: str) -> Iterator[tuple[str, str]]:
+        for node in self._graph().nodes:
+            for p in node.properties:
+                if p.path.field == column and len(p.path.parts) == 1:
+                    yield node.label, p.name
+
+    def add_column(self, table: str, column: str, new_type: ColumnType) -> None:
+        self._columns.setdefault(table, {})[column] = new_type
+
+    def drop_table(self, table: str) -> None:
+        self._columns.pop(table, None)
+
+    def primary_key(self, table: str) -> list[str]:
+        return []
+
+    def unique_keys(self, table: str) -> list[list[str]]:
+        return []
+
+    def existing_keys(self, table: str, key: list[str], batch: pa.RecordBatch) -> list[int]:
+        return []
+
+    def table_token(self, table: str) -> str | None:
+        rows = self._read(cypher.find_node(cypher.SCHEMA_LABEL, "name"), {"k": table})
+        return str(rows[0][0].get("token")) if rows else None
+
+    def mark_table(self, table: str) -> str | None:
+        token = self.table_token(table)
+        if token is None:
+            token = uuid.uuid4().hex
+            self._write(
+                cypher.keep_node(label=cypher.SCHEMA_LABEL, key="name"),
+                {"rows": [{"k": table, "p": {"name": table, "token": token}}]},
+            )
+        return token
+
+    # -- transactions: counts become committed with the writes they count
+
+    def begin(self) -> None:
+        self._pending = {}
+        self._begin()
+
+    def commit(self) -> None:
+        self._commit()
+        for kind, counts in self._pending.items():
+            total = self.counts.setdefault(kind, dict.fromkeys(COUNTS, 0))
+            for name, n in counts.items():
+                total[name] += n
+        self._pending = {}
+
+    def rollback(self) -> None:
+        self._pending = {}
+        self._rollback()
+
+    def _count(self, kind: str, name: str, n: int = 1) -> None:
+        if n:
+            counts = self._pending.setdefault(kind, dict.fromkeys(COUNTS, 0))
+            counts[name] += n
+
+    # -- writing
+
+    def write_rows(
+        self, table: str, batch: pa.RecordBatch, mode: Mode, key: list[str]
+    ) -> WriteCounts:
+        mapping = self._graph()
+        records = self._records(table, batch)
+        try:
+            rows = project(mapping, records, self._adapt)
+        except BadRecord as bad:
+            raise _refused(bad.reason, bad.row, bad.column) from None
+        outcome = [0] * len(records)  # per record: 0 nothing new, 1 updated, 2 created
+        writes: list[tuple[str, dict[str, Any]]] = []
+        for nodes in rows.nodes:
+            if nodes.keys:
+                writes += self._nodes(nodes, mode, outcome)
+        for rels in rows.rels:
+            if rels.starts:
+                writes += self._rels(rels, rows, mode, outcome)
+        for query, params in writes:  # nodes first, then relationships
+            self._write(query, params)
+        return WriteCounts(
+            created=outcome.count(2), updated=outcome.count(1), skipped=outcome.count(0)
+        )
+
+    def _records(self, table: str, batch: pa.RecordBatch) -> list[dict[str, Any]]:
+        records = batch.to_pylist()
+        types = self._columns.get(table, {})
+        as_json = [c for c in batch.schema.names if types.get(c, ColumnType(Kind.TEXT)).kind is Kind.JSON]
+        for record in records:
+            for column in as_json:
+                text = record.get(column)
+                if isinstance(text, str):
+                    record[column] = orjson.loads(text)
+        return records
+
+    def _nodes(
+        self, nodes: NodeRows, mode: Mode, outcome: list[int]
+    ) -> list[tuple[str, dict[str, Any]]]:
+        spec = nodes.spec
+        label = spec.label
+        status = self._statuses(
+            cypher.node_status(spec),
+            [{"i": i, "k": k, "p": p} for i, (k, p) in enumerate(zip(nodes.keys, nodes.props))],
+        )
+        write = []
+        for i, (key, props, records) in enumerate(zip(nodes.keys, nodes.props, nodes.records)):
+            state = status[i][0]
+            if mode is Mode.APPEND and (state != cypher.NEW or len(records) > 1):
+                where = records[0] if state != cypher.NEW else records[1]
+                raise _refused(
+                    f"node {label}: key {spec.key_property}={key!r} "
+                    + ("already exists" if state != cypher.NEW else "appears earlier in the input"),
+                    where,
+                    spec.key.field,
+                    Refusal.DUPLICATE_KEY,
+                )
+            if state == cypher.NEW:
+                self._count(label, "created")
+                outcome[records[0]] = 2
+            elif state == cypher.CHANGED and mode is Mode.UPSERT:
+                self._count(label, "updated")
+                outcome[records[-1]] = max(outcome[records[-1]], 1)
+            else:
+                self._count(label, "skipped")
+                continue
+            write.append({"k": key, "p": props})
+        return [(cypher.node_write(spec, mode), {"rows": write})] if write else []
+
+    def _rels(
+        self, rels: RelRows, rows: Projection, mode: Mode, outcome: list[int]
+    ) -> list[tuple[str, dict[str, Any]]]:
+        spec = rels.spec
+        keys = {n.label: n.key_property for n in self._graph().nodes}
+        batch_nodes = {n.spec.label: n for n in rows.nodes}
+        order = _distinct(rels, mode)
+        status = self._statuses(
+            cypher.rel_status(spec, keys),
+            [
+                {"i": i, "s": rels.starts[j], "e": rels.ends[j], "p": rels.props[j]}
+                for i, j in enumerate(order)
+            ],
+        )
+        made: dict[str, set[Any]] = {}
+        write = []
+        for i, j in enumerate(order):
+            start_missing, end_missing, state = status[i]
+            record = rels.records[j]
+            for missing, end, value in (
+                (start_missing, spec.start, rels.starts[j]),
+                (end_missing, spec.end, rels.ends[j]),
+            ):
+                if not missing or batch_nodes[end.label].has(value):
+                    continue
+                if self.require_nodes:
+                    raise _refused(
+                        f"relationship {spec.name}: no {end.label} node with "
+                        f"{keys[end.label]}={value!r} (--require-nodes)",
+                        record,
+                        end.path.field,
+                    )
+                if value not in made.setdefault(end.label, set()):
+                    made[end.label].add(value)
+                    self._count(end.label, "placeholders")
+            if state == cypher.NEW or mode is Mode.APPEND:
+                self._count(spec.name, "created")
+                outcome[record] = 2
+            elif state == cypher.CHANGED and mode is Mode.UPSERT:
+                self._count(spec.name, "updated")
+                outcome[record] = max(outcome[record], 1)
+            else:
+                self._count(spec.name, "skipped")
+                continue
+            write.append({"s": rels.starts[j], "e": rels.ends[j], "p": rels.props[j]})
+        query = cypher.rel_write(spec, keys, mode, require_nodes=self.require_nodes)
+        return [(query, {"rows": write})] if write else []
+
+    def _statuses(self, query: str, rows: list[dict[str, Any]]) -> list[list[Any]]:
+        """The status statement's answer per row, in the rows' order."""
+        found: list[list[Any]] = [[]] * len(rows)
+        for row in self._read(query, {"rows": rows}):
+            found[row[0]] = list(row[1:])
+        return found
+
+    # -- the engine's bookkeeping, as nodes in the graph
+
+    def checkpoint_store(self) -> GraphCheckpoints:
+        return GraphCheckpoints(self)
+
+    def reject_store(self, table: str) -> GraphRejects:
+        return GraphRejects(self, table)
+
+
+def _distinct(rels: RelRows, mode: Mode) -> list[int]:
+    """The rows to write: in append every one; else one per pair of ends (the last wins,
+    its properties merged over the earlier ones')."""
+    if mode is Mode.APPEND:
+        return list(range(len(rels.starts)))
+    at: dict[tuple[Any, Any], int] = {}
+    for j, pair in enumerate(zip(rels.starts, rels.ends)):
+        first = at.setdefault(pair, j)
+        if first != j:
+            rels.props[j] = {**rels.props[first], **rels.props[j]}
+            at[pair] = j
+    return sorted(at.values())
+
+
+def _refused(
+    reason: str, row: int, column: str | None, refusal: Refusal = Refusal.VALUE
+) -> RecordError:
+    err = RecordError(reason, column=column, refusal=refusal)
+    err.row = row
+    return err
+
+
+class GraphCheckpoints:
+    """Checkpoints as ``_ChuteCheckpoint`` nodes, with the sink's counts by label."""
+
+    def __init__(self, sink: GraphSink) -> None:
+        self.sink = sink
+
+    def load(self, load_key: str) -> Checkpoint | None:
+        rows = self.sink._read(cypher.find_node(cypher.CHECKPOINT_LABEL), {"k": load_key})
+        if not rows:
+            return None
+        props = dict(rows[0][0])
+        counts = props.pop("graph_counts", None)
+        if counts:
+            self.sink.counts = json.loads(counts)
+        names = {f.name for f in fields(Checkpoint)}
+        return Checkpoint(**{k: v for k, v in props.items() if k in names})
+
+    def save(self, load_key: str, checkpoint: Checkpoint) -> None:
+        sink = self.sink
+        totals = {k: dict(v) for k, v in sink.counts.items()}
+        for kind, counts in sink._pending.items():
+            total = totals.setdefault(kind, dict.fromkeys(COUNTS, 0))
+            for name, n in counts.items():
+                total[name] += n
+        props = {k: v for k, v in asdict(checkpoint).items() if v is not None}
+        props |= {"load_key": load_key, "graph_counts": json.dumps(totals)}
+        sink._write(cypher.keep_node(), {"rows": [{"k": load_key, "p": props}]})
+
+    def mark_completed(self, load_key: str, table_token: str | None) -> None:
+        token = {"table_token": table_token} if table_token is not None else {}
+        self.sink._write(
+            f"MATCH (c:{cypher.q(cypher.CHECKPOINT_LABEL)} {{load_key: $k}}) SET c += $p",
+            {"k": load_key, "p": {"completed": 1, **token}},
+        )
+
+    def clear(self, load_key: str) -> None:
+        with self.sink.transaction():
+            self.sink._write(cypher.drop_node(cypher.CHECKPOINT_LABEL), {"k": load_key})
+
+
+class GraphRejects:
+    """``--rejects table:NAME``: rejected records as nodes labelled ``NAME``."""
+
+    def __init__(self, sink: GraphSink, label: str) -> None:
+        from chute.graph.mapping import _name
+
+        self.sink = sink
+        self.label = _name(label, "label", "--rejects table:NAME")
+
+    def prepare(self) -> None:
+        return None  # nodes need no table
+
+    def append(self, batch: pa.RecordBatch) -> None:
+        rows = []
+        for r in batch.to_pylist():
+            if r.get("record") is not None and not isinstance(r["record"], str):
+                r["record"] = json.dumps(r["record"], default=str)
+            rows.append({k: v for k, v in r.items() if v is not None})
+        self.sink._write(f"UNWIND $rows AS r CREATE (c:{cypher.q(self.label)}) SET c = r", {"rows": rows})
+
+    def forget_from(self, record_number: int) -> None:
+        with self.sink.transaction():
+            self.sink._write(
+                f"MATCH (c:{cypher.q(self.label)}) WHERE c.record_number >= $n DELETE c",
+                {"n": record_number},
+            )
