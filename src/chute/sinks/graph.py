@@ -140,13 +140,20 @@ class GraphSink(Sink):
         return None
 
     def create_table(self, table: str, columns: dict[str, ColumnType], key: list[str]) -> None:
+        """Check the mapping against the first batch's fields; make the keys unique."""
         mapping = self._graph()
         missing = sorted(mapping.fields() - set(columns))
-        if missing:
+        keys = sorted({n.key.field for n in mapping.nodes if not n.key.arrays} & set(missing))
+        if keys:  # every record would be rejected
             raise ConfigError(
-                f"{mapping.origin} reads field(s) {', '.join(missing)}, which no record of "
-                "the input's first batch has",
+                f"{mapping.origin} keys nodes by field(s) {', '.join(keys)}, which no record "
+                "of the input's first batch has",
                 hint=f"the records have: {', '.join(columns)}",
+            )
+        if missing:  # JSON records may leave optional fields out: said, not refused
+            self.notes.append(
+                f"{mapping.origin} reads field(s) {', '.join(missing)}, which no record of "
+                "the first batch has: check their spelling"
             )
         self._columns[table] = dict(columns)
         self.ensure_keys()
