@@ -104,9 +104,7 @@ def load(
     )
     table_name = check_table_name(table if table is not None else default_table(source))
     sink = open_sink(into, connect_timeout=options.connect_timeout)
-    attach_graph(
-        sink, graph, require_nodes=require_nodes, mode=options.mode, atomic=options.atomic
-    )
+    attach_graph(sink, graph, require_nodes=require_nodes, mode=options.mode, atomic=options.atomic)
     src = open_source(source, options)  # first: a source that cannot be opened says so
     try:
         store = open_rejects(rejects, sink=sink, table=table_name, source=source)

@@ -83,6 +83,22 @@ ConnectTimeout = Annotated[
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or status line.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+Graph = Annotated[
+    str | None,
+    typer.Option(
+        "--graph",
+        help="A mapping (YAML or JSON) of records to nodes and relationships, for a graph "
+        "database (falkordb://, neo4j://, bolt://); see docs/graphs.md.",
+    ),
+]
+RequireNodes = Annotated[
+    bool,
+    typer.Option(
+        "--require-nodes",
+        help="With --graph: reject a record whose relationship ends at a node that is not "
+        "there (default: make the node with just its key).",
+    ),
+]
 
 
 @app.command("load")
@@ -95,9 +111,14 @@ def load_command(
         str | None, typer.Option(help="Table name (default: the file's stem).")
     ] = None,
     mode: Annotated[
-        str, typer.Option(help="append | upsert | ignore | replace.")
-    ] = config.DEFAULT_MODE.value,
+        str | None,
+        typer.Option(
+            help="append | upsert | ignore | replace (default: append; upsert into a graph)."
+        ),
+    ] = None,
     key: Key = None,
+    graph: Graph = None,
+    require_nodes: RequireNodes = False,
     format: Annotated[
         str | None,
         typer.Option("--format", help="csv | tsv | jsonl | json (default: from the extension)."),
@@ -191,6 +212,8 @@ def load_command(
             table=table,
             mode=mode,
             key=key,
+            graph=graph,
+            require_nodes=require_nodes,
             format=format,
             delimiter=delimiter,
             quote=quote,
@@ -317,8 +340,13 @@ def consume_command(
     table: Annotated[
         str | None, typer.Option(help="The table (default: the queue's name).")
     ] = None,
-    mode: Annotated[str, typer.Option(help="append | upsert | ignore.")] = "append",
+    mode: Annotated[
+        str | None,
+        typer.Option(help="append | upsert | ignore (default: append; upsert into a graph)."),
+    ] = None,
     key: Key = None,
+    graph: Graph = None,
+    require_nodes: RequireNodes = False,
     batch_rows: Annotated[
         int, typer.Option(help="Messages per batch (one transaction, one ack).")
     ] = DEFAULT_BATCH_MESSAGES,
@@ -371,6 +399,8 @@ def consume_command(
             table=table,
             mode=mode,
             key=key,
+            graph=graph,
+            require_nodes=require_nodes,
             batch_rows=batch_rows,
             flush_interval=flush_interval,
             prefetch=prefetch,

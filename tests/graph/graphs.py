@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ class GraphTarget:
     #: the server refuses a value it cannot store (FalkorDB's Bolt: an unknown error)
     refuses_values: bool = True
     _reader: Any = field(default=None, repr=False)
+    _writer: Any = field(default=None, repr=False)
 
     def need(self, ability: str) -> None:
         if not getattr(self, ability):
@@ -54,11 +55,24 @@ class GraphTarget:
         rows = self.query(f"MATCH (n:`{label}`) RETURN properties(n)")
         return {dict(r[0])[key]: dict(r[0]) for r in rows}
 
-    def rels(self, kind: str, start_key: str, end_key: str) -> list[tuple[Any, Any, dict[str, Any]]]:
+    def rels(
+        self, kind: str, start_key: str, end_key: str
+    ) -> list[tuple[Any, Any, dict[str, Any]]]:
         rows = self.query(
             f"MATCH (a)-[x:`{kind}`]->(b) RETURN a.`{start_key}`, b.`{end_key}`, properties(x)"
         )
         return sorted((r[0], r[1], dict(r[2])) for r in rows)
+
+    def query_write(self, cypher: str, **params: Any) -> None:
+        assert self._writer is not None, f"{self.name} takes no writes from the tests"
+        self._writer(cypher, params)
+
+    def redis(self) -> Any:
+        """A Redis client of the FalkorDB server (its locks)."""
+        import redis
+
+        host, port = self.url.split("//")[1].split("/")[0].split(":")
+        return redis.Redis(host=host, port=int(port))
 
     def count(self, label: str) -> int:
         rows = self.query(f"MATCH (n:`{label}`) RETURN count(n)")
@@ -82,13 +96,14 @@ def falkordb_target(server: Any, tmp: Path) -> Iterator[GraphTarget]:
                 return []
             raise
 
+    def write(cypher: str, params: dict[str, Any]) -> None:
+        graph.query(cypher, params)
+
     try:
-        yield GraphTarget("falkordb", server.url(name), tmp, _reader=read)
+        yield GraphTarget("falkordb", server.url(name), tmp, _reader=read, _writer=write)
     finally:
-        try:
+        with suppress(Exception):  # never made
             graph.delete()
-        except Exception:  # never made
-            pass
         for key in db.connection.keys("chute:lock:*"):
             db.connection.delete(key)
         db.connection.close()
@@ -129,8 +144,9 @@ def bolt_target(server: Any, tmp: Path) -> Iterator[GraphTarget]:
 @contextmanager
 def neo4j_target(tmp: Path) -> Iterator[GraphTarget]:
     """A real Neo4j (``NEO4J_URI``), emptied before the test."""
-    import neo4j
     from urllib.parse import urlsplit
+
+    import neo4j
 
     assert NEO4J_URI is not None
     parts = urlsplit(NEO4J_URI)

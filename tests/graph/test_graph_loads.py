@@ -129,7 +129,9 @@ def test_loading_again_skips_what_is_the_same_and_counts_what_changed(graph: Gra
     assert report.graph["(Artist)-[RELEASED]->(Release)"]["updated"] == 1
     assert graph.nodes("Artist", "artist_id")[2]["country"] == "DK"
     assert (1, 10, {"role": "producer"}) in graph.rels("RELEASED", "artist_id", "release_id")
-    assert graph.count("Artist") == 3 and len(graph.rels("RELEASED", "artist_id", "release_id")) == 3
+    assert (
+        graph.count("Artist") == 3 and len(graph.rels("RELEASED", "artist_id", "release_id")) == 3
+    )
 
 
 def test_ignore_keeps_what_is_there(graph: GraphTarget) -> None:
@@ -252,7 +254,13 @@ def test_arrays_of_one_path_go_together_and_of_two_multiply(graph: GraphTarget) 
              "properties": {"when": "cities[].year"}},
         ],
     }  # fmt: skip
-    records = [{"id": 1, "tags": ["a", "b"], "cities": [{"name": "X", "year": 1}, {"name": "Y", "year": 2}]}]
+    records = [
+        {
+            "id": 1,
+            "tags": ["a", "b"],
+            "cities": [{"name": "X", "year": 1}, {"name": "Y", "year": 2}],
+        }
+    ]
 
     load(graph, jsonl(graph, records), graph=mapping, table="p")
 
@@ -268,7 +276,7 @@ def test_arrays_of_one_path_go_together_and_of_two_multiply(graph: GraphTarget) 
 def test_a_node_key_no_record_has_is_one_clear_error(graph: GraphTarget) -> None:
     mapping = {"nodes": {"Artist": {"key": "artist_ident", "properties": ["name"]}}}
 
-    with pytest.raises(ConfigError, match="keys nodes by field.s. artist_ident, which no record"):
+    with pytest.raises(ConfigError, match=r"keys nodes by field.s. artist_ident, which no record"):
         load(graph, jsonl(graph, ARTISTS), graph=mapping)
 
     assert graph.count("Artist") == 0
@@ -280,7 +288,9 @@ def test_a_property_field_no_record_has_is_named_in_the_report(graph: GraphTarge
     report = load(graph, jsonl(graph, ARTISTS), graph=mapping)
 
     assert report.created == 3
-    assert any("reads field(s) genre, which no record of the first batch" in c for c in report.changes)
+    assert any(
+        "reads field(s) genre, which no record of the first batch" in c for c in report.changes
+    )
 
 
 def test_a_rerun_of_a_completed_load_does_nothing(graph: GraphTarget) -> None:

@@ -56,7 +56,8 @@ def _same(var: str, props: tuple[Property, ...], given: str = "r.p") -> str:
 
 
 def _status(var: str, props: tuple[Property, ...]) -> str:
-    return f"CASE WHEN {var} IS NULL THEN {NEW} WHEN {_same(var, props)} THEN {SAME} ELSE {CHANGED} END"
+    same = _same(var, props)
+    return f"CASE WHEN {var} IS NULL THEN {NEW} WHEN {same} THEN {SAME} ELSE {CHANGED} END"
 
 
 def node_status(spec: NodeSpec) -> str:
@@ -127,4 +128,7 @@ def drop_node(label: str, key: str = "load_key") -> str:
 
 def neo4j_constraint(label: str, prop: str) -> str:
     name = f"chute_{label}_{prop}"
-    return f"CREATE CONSTRAINT {q(name)} IF NOT EXISTS FOR (n:{q(label)}) REQUIRE n.{q(prop)} IS UNIQUE"
+    return (
+        f"CREATE CONSTRAINT {q(name)} IF NOT EXISTS "
+        f"FOR (n:{q(label)}) REQUIRE n.{q(prop)} IS UNIQUE"
+    )

@@ -80,7 +80,9 @@ class FieldPath:
         return tuple(out)
 
     def prefix(self, n: int) -> str:
-        return ".".join(p + ("[]" if m else "") for p, m in zip(self.parts[:n], self.each[:n]))
+        return ".".join(
+            p + ("[]" if m else "") for p, m in zip(self.parts[:n], self.each[:n], strict=True)
+        )
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,10 @@ class GraphMapping:
         """The mapping as plain data (for the report and the checkpoint's fingerprint)."""
         return {
             "nodes": {
-                n.label: {"key": n.key.text, "properties": {p.name: p.path.text for p in n.properties}}
+                n.label: {
+                    "key": n.key.text,
+                    "properties": {p.name: p.path.text for p in n.properties},
+                }
                 for n in self.nodes
             },
             "relationships": [
@@ -181,8 +186,7 @@ def load_mapping(spec: str | Path | Mapping[str, Any] | GraphMapping) -> GraphMa
     data = _read_text(text, path)
     if not isinstance(data, Mapping):
         raise ConfigError(
-            f"the graph mapping {path} holds a {type(data).__name__}, not nodes and "
-            "relationships",
+            f"the graph mapping {path} holds a {type(data).__name__}, not nodes and relationships",
             hint="see docs/graphs.md for the format",
         )
     return parse_mapping(data, str(path))
@@ -201,7 +205,7 @@ def _read_text(text: str, path: Path) -> Any:
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)  # noqa: B009 - yaml's errors differ
+        mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"the graph mapping {path} is not valid YAML{where}: {problem}") from None

@@ -143,7 +143,7 @@ def _bindings(record: dict[str, Any], arrays: tuple[str, ...], i: int) -> list[d
     out: list[dict[str, Any]] = [{}]
     for array in arrays:
         path = FieldPath.parse(array, "")
-        grown = []
+        grown: list[dict[str, Any]] = []
         for binding in out:
             items = _value(record, path, binding, i, whole=True)
             if items is None:
@@ -162,7 +162,8 @@ def _value(
 ) -> Any:
     """The value at ``path`` under ``binding``; with ``whole``, the array the path's last part
     names itself (not its elements)."""
-    start, value = 0, record
+    start = 0
+    value: Any = record
     for n in range(len(path.parts), 0, -1):  # the deepest array already bound
         prefix = path.prefix(n)
         if prefix in binding and not (whole and n == len(path.parts)):
@@ -172,10 +173,15 @@ def _value(
         if value is None:
             return None
         if not isinstance(value, dict):
-            raise BadRecord(i, f"field {path.text}: {part!r} is inside a {_kind(value)}", path.field)
+            raise BadRecord(
+                i, f"field {path.text}: {part!r} is inside a {_kind(value)}", path.field
+            )
         value = value.get(part)
     return value
 
 
+_KINDS: dict[type, str] = {dict: "map", list: "array", str: "text"}
+
+
 def _kind(value: Any) -> str:
-    return {dict: "map", list: "array", str: "text"}.get(type(value), type(value).__name__)
+    return _KINDS.get(type(value), type(value).__name__)

@@ -195,7 +195,11 @@ class FalkorSink(GraphSink):
         except redis.ResponseError:
             return None  # no graph yet
         for c in found:
-            if c.get("type") == "UNIQUE" and c.get("label") == label and c.get("properties") == [prop]:
+            if (
+                c.get("type") == "UNIQUE"
+                and c.get("label") == label
+                and c.get("properties") == [prop]
+            ):
                 return dict(c)
         return None
 
@@ -235,11 +239,14 @@ class FalkorSink(GraphSink):
 
 def _one_query(parts: list[tuple[str, dict[str, Any]]]) -> tuple[str, dict[str, Any]]:
     """Statements as the ``CALL { … }`` parts of one query, their parameters renamed apart."""
-    calls, params = [], {}
+    calls: list[str] = []
+    params: dict[str, Any] = {}
     for n, (query, given) in enumerate(parts):
-        renamed = _PARAM.sub(
-            lambda m, n=n, given=given: f"$p{n}_{m[1]}" if m[1] in given else m[0], query
-        )
+
+        def rename(m: re.Match[str], n: int = n, given: dict[str, Any] = given) -> str:
+            return f"$p{n}_{m[1]}" if m[1] in given else m[0]
+
+        renamed = _PARAM.sub(rename, query)
         params.update({f"p{n}_{name}": value for name, value in given.items()})
         calls.append(f"CALL {{ {renamed} }}")
     return " ".join(calls) + " RETURN 1", params
@@ -251,7 +258,10 @@ class RedisLock:
     the server closed the connection) is taken over, so a crash leaves no stale lock."""
 
     #: delete the key only if it still holds what was read (another run may have taken it)
-    _DROP_IF = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+    _DROP_IF = (
+        "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end "
+        "return 0"
+    )
 
     def __init__(self, conn: Any, key: str, value: str) -> None:
         self.conn = conn
@@ -270,7 +280,7 @@ class RedisLock:
                 if held is None:
                     continue
                 text = held.decode() if isinstance(held, bytes) else str(held)
-                client, pid, host = (text.split(" ", 2) + ["", ""])[:3]
+                client, pid, host = [*text.split(" ", 2), "", ""][:3]
                 if client.isdigit() and conn.client_list(client_id=[int(client)]):
                     raise Taken(Holder(int(pid), host) if pid.isdigit() else None)
                 conn.eval(cls._DROP_IF, 1, key, held)  # its holder is gone

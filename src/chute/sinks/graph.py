@@ -263,9 +263,11 @@ class GraphSink(Sink):
         )
 
     def _records(self, table: str, batch: pa.RecordBatch) -> list[dict[str, Any]]:
-        records = batch.to_pylist()
+        records: list[dict[str, Any]] = batch.to_pylist()
         types = self._columns.get(table, {})
-        as_json = [c for c in batch.schema.names if types.get(c, ColumnType(Kind.TEXT)).kind is Kind.JSON]
+        as_json = [
+            c for c in batch.schema.names if types.get(c, ColumnType(Kind.TEXT)).kind is Kind.JSON
+        ]
         for record in records:
             for column in as_json:
                 text = record.get(column)
@@ -280,10 +282,15 @@ class GraphSink(Sink):
         label = spec.label
         status = self._statuses(
             cypher.node_status(spec),
-            [{"i": i, "k": k, "p": p} for i, (k, p) in enumerate(zip(nodes.keys, nodes.props))],
+            [
+                {"i": i, "k": k, "p": p}
+                for i, (k, p) in enumerate(zip(nodes.keys, nodes.props, strict=True))
+            ],
         )
         write = []
-        for i, (key, props, records) in enumerate(zip(nodes.keys, nodes.props, nodes.records)):
+        for i, (key, props, records) in enumerate(
+            zip(nodes.keys, nodes.props, nodes.records, strict=True)
+        ):
             state = status[i][0]
             if mode is Mode.APPEND and (state != cypher.NEW or len(records) > 1):
                 where = records[0] if state != cypher.NEW else records[1]
@@ -376,7 +383,7 @@ def _distinct(rels: RelRows, mode: Mode) -> list[int]:
     if mode is Mode.APPEND:
         return list(range(len(rels.starts)))
     at: dict[tuple[Any, Any], int] = {}
-    for j, pair in enumerate(zip(rels.starts, rels.ends)):
+    for j, pair in enumerate(zip(rels.starts, rels.ends, strict=True)):
         first = at.setdefault(pair, j)
         if first != j:
             rels.props[j] = {**rels.props[first], **rels.props[j]}
@@ -450,7 +457,9 @@ class GraphRejects:
             if r.get("record") is not None and not isinstance(r["record"], str):
                 r["record"] = json.dumps(r["record"], default=str)
             rows.append({k: v for k, v in r.items() if v is not None})
-        self.sink._write(f"UNWIND $rows AS r CREATE (c:{cypher.q(self.label)}) SET c = r", {"rows": rows})
+        self.sink._write(
+            f"UNWIND $rows AS r CREATE (c:{cypher.q(self.label)}) SET c = r", {"rows": rows}
+        )
 
     def forget_from(self, record_number: int) -> None:
         with self.sink.transaction():

@@ -11,6 +11,7 @@ an index instead, and the report says so.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -156,10 +157,9 @@ class Neo4jSink(GraphSink):
     def _rollback(self) -> None:
         tx, self._tx = self._tx, None
         if tx is not None:
-            try:
+            # a transaction the server ended is rolled back already
+            with suppress(neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError):
                 tx.rollback()
-            except (neo4j_errors.Neo4jError, neo4j_errors.DriverError, OSError):
-                pass  # a transaction the server ended is rolled back already
 
     # -- keys
 
