@@ -102,7 +102,8 @@ def test_records_project_to_nodes_merged_by_key_and_one_relationship_per_element
     assert members.props == [{"who": "Ann B.", "band": "Duo"}, {"who": "Bo", "band": "Band"}]
     assert members.records == [[0, 1], [0]]
     (member_of,) = rows.rels
-    assert list(zip(member_of.starts, member_of.ends, member_of.props, member_of.records)) == [
+    rows_of = zip(member_of.starts, member_of.ends, member_of.props, member_of.records, strict=True)
+    assert list(rows_of) == [
         (7, 1, {"since": 1999}, 0),
         (8, 1, {"since": None}, 0),
         (7, 2, {"since": 2010}, 1),

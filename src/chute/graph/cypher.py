@@ -61,9 +61,10 @@ def _status(var: str, props: tuple[Property, ...]) -> str:
 
 
 def node_status(spec: NodeSpec) -> str:
-    """Rows ``{i, k, p}``: returns ``i`` and the node's status."""
+    """Rows ``{i, k, p}``: returns ``i`` and the status of the nodes that exist (a row not
+    returned is new: a first load returns nothing)."""
     return (
-        f"UNWIND $rows AS r OPTIONAL MATCH (n:{q(spec.label)} {{{q(spec.key_property)}: r.k}}) "
+        f"UNWIND $rows AS r MATCH (n:{q(spec.label)} {{{q(spec.key_property)}: r.k}}) "
         f"RETURN r.i, {_status('n', spec.properties)}"
     )
 
@@ -88,14 +89,23 @@ def _ends(spec: RelSpec, keys: dict[str, str], match: str) -> str:
     )
 
 
-def rel_status(spec: RelSpec, keys: dict[str, str]) -> str:
-    """Rows ``{i, s, e, p}``: returns ``i``, whether each end is missing, and the status of
-    the first relationship of the type between them."""
+def missing_nodes(label: str, key: str) -> str:
+    """Rows ``{i, k}``: returns ``i`` of each key no node of ``label`` has."""
     return (
-        f"UNWIND $rows AS r {_ends(spec, keys, 'OPTIONAL MATCH')}"
-        f"OPTIONAL MATCH (a)-[x:{q(spec.type)}]->(b) "
-        f"WITH r, a, b, collect(x)[0] AS x "
-        f"RETURN r.i, a IS NULL, b IS NULL, {_status('x', spec.properties)}"
+        f"UNWIND $rows AS r OPTIONAL MATCH (n:{q(label)} {{{q(key)}: r.k}}) "
+        "WITH r, n WHERE n IS NULL RETURN r.i"
+    )
+
+
+def rel_status(spec: RelSpec, keys: dict[str, str]) -> str:
+    """Rows ``{i, s, e, p}`` (both ends there): returns ``i`` and the status of the first
+    relationship of the type between the ends, for the rows that have one (a row not
+    returned is new)."""
+    return (
+        f"UNWIND $rows AS r {_ends(spec, keys, 'MATCH')}"
+        f"MATCH (a)-[x:{q(spec.type)}]->(b) "
+        f"WITH r, collect(x)[0] AS x "
+        f"RETURN r.i, {_status('x', spec.properties)}"
     )
 
 

@@ -23,6 +23,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +71,7 @@ class FieldPath:
         """The last part: the property name it gives by default."""
         return self.parts[-1]
 
-    @property
+    @cached_property
     def arrays(self) -> tuple[str, ...]:
         """The array prefixes the path goes through, outermost first (``members[]``)."""
         out = []
@@ -79,10 +80,19 @@ class FieldPath:
                 out.append(self.prefix(i + 1))
         return tuple(out)
 
+    @cached_property
+    def simple(self) -> bool:
+        """A top-level field, no array: the value is ``record.get(field)``."""
+        return len(self.parts) == 1 and not self.each[0]
+
     def prefix(self, n: int) -> str:
-        return ".".join(
-            p + ("[]" if m else "") for p, m in zip(self.parts[:n], self.each[:n], strict=True)
-        )
+        """The first ``n`` parts, as a path's text."""
+        return self.prefixes[n - 1]
+
+    @cached_property
+    def prefixes(self) -> tuple[str, ...]:
+        spelt = [p + ("[]" if m else "") for p, m in zip(self.parts, self.each, strict=True)]
+        return tuple(".".join(spelt[:n]) for n in range(1, len(spelt) + 1))
 
 
 @dataclass(frozen=True)

@@ -39,12 +39,14 @@ class NodeRows:
     props: list[dict[str, Any]] = field(default_factory=list)
     #: the records each node came from (first to last)
     records: list[list[int]] = field(default_factory=list)
+    #: whether each node is new to the graph (the sink finds out)
+    new: list[bool] = field(default_factory=list)
     _at: dict[Any, int] = field(default_factory=dict)
 
     def add(self, key: Any, props: dict[str, Any], record: int) -> None:
-        found = self._at.get(_identity(key))
+        found = self._at.get(identity(key))
         if found is None:
-            self._at[_identity(key)] = len(self.keys)
+            self._at[identity(key)] = len(self.keys)
             self.keys.append(key)
             self.props.append(props)
             self.records.append([record])
@@ -54,7 +56,11 @@ class NodeRows:
             self.records[found].append(record)
 
     def has(self, key: Any) -> bool:
-        return _identity(key) in self._at
+        return identity(key) in self._at
+
+    def find(self, key: Any) -> int | None:
+        """The place of the node of ``key`` among the batch's, if it is one of them."""
+        return self._at.get(identity(key))
 
 
 @dataclass
@@ -74,38 +80,49 @@ class Projection:
     rels: list[RelRows]
 
 
-def _identity(key: Any) -> Any:
+def identity(key: Any) -> Any:
     """Keys equal for the database are one node: 1 and 1.0 alike; True is not 1."""
     return (type(key) is bool, key)
 
 
+Adapt = Callable[[Any], Any] | None
+
+
 def project(
-    mapping: GraphMapping,
-    records: Sequence[dict[str, Any]],
-    adapt: Callable[[Any], Any] = lambda v: v,
+    mapping: GraphMapping, records: Sequence[dict[str, Any]], adapt: Adapt = None
 ) -> Projection:
     """The node and relationship rows of ``records``; ``adapt`` turns a property value into
-    what the database's driver takes."""
+    what the database's driver takes (None: as it is)."""
     nodes = [NodeRows(spec) for spec in mapping.nodes]
     rels = [RelRows(spec) for spec in mapping.relationships]
+    rel_arrays = [
+        tuple(
+            FieldPath.parse(a, "") for a in dict.fromkeys(r.start.path.arrays + r.end.path.arrays)
+        )
+        for r in mapping.relationships
+    ]
+    node_arrays = [tuple(FieldPath.parse(a, "") for a in n.key.arrays) for n in mapping.nodes]
     for i, record in enumerate(records):
-        for rows in nodes:
-            _add_nodes(rows, record, i, adapt)
-        for rel_rows in rels:
-            _add_rels(rel_rows, record, i, adapt)
+        for rows, arrays in zip(nodes, node_arrays, strict=True):
+            _add_nodes(rows, arrays, record, i, adapt)
+        for rel_rows, arrays in zip(rels, rel_arrays, strict=True):
+            _add_rels(rel_rows, arrays, record, i, adapt)
     return Projection(nodes, rels)
 
 
-def _add_nodes(rows: NodeRows, record: dict[str, Any], i: int, adapt: Callable[[Any], Any]) -> None:
+def _add_nodes(
+    rows: NodeRows, arrays: tuple[FieldPath, ...], record: dict[str, Any], i: int, adapt: Adapt
+) -> None:
     spec = rows.spec
-    for binding in _bindings(record, spec.key.arrays, i):
+    for binding in _bindings(record, arrays, i):
         key = _key(_value(record, spec.key, binding, i), spec.key, f"node {spec.label}", i)
         rows.add(key, _props(record, spec.properties, binding, i, adapt), i)
 
 
-def _add_rels(rows: RelRows, record: dict[str, Any], i: int, adapt: Callable[[Any], Any]) -> None:
+def _add_rels(
+    rows: RelRows, arrays: tuple[FieldPath, ...], record: dict[str, Any], i: int, adapt: Adapt
+) -> None:
     spec = rows.spec
-    arrays = tuple(dict.fromkeys(spec.start.path.arrays + spec.end.path.arrays))
     for binding in _bindings(record, arrays, i):
         start = _value(record, spec.start.path, binding, i)
         end = _value(record, spec.end.path, binding, i)
@@ -132,17 +149,27 @@ def _props(
     props: tuple[Property, ...],
     binding: dict[str, Any],
     i: int,
-    adapt: Callable[[Any], Any],
+    adapt: Adapt,
 ) -> dict[str, Any]:
+    if adapt is None:
+        return {p.name: _value(record, p.path, binding, i) for p in props}
     return {p.name: adapt(_value(record, p.path, binding, i)) for p in props}
 
 
-def _bindings(record: dict[str, Any], arrays: tuple[str, ...], i: int) -> list[dict[str, Any]]:
+#: the one binding of a path through no array
+_NO_ARRAYS: list[dict[str, Any]] = [{}]
+
+
+def _bindings(
+    record: dict[str, Any], arrays: tuple[FieldPath, ...], i: int
+) -> list[dict[str, Any]]:
     """One binding (array prefix -> element) per combination of the arrays' elements; arrays
     shared by two paths go together (one element each), others multiply."""
+    if not arrays:
+        return _NO_ARRAYS
     out: list[dict[str, Any]] = [{}]
-    for array in arrays:
-        path = FieldPath.parse(array, "")
+    for path in arrays:
+        array = path.text
         grown: list[dict[str, Any]] = []
         for binding in out:
             items = _value(record, path, binding, i, whole=True)
@@ -162,11 +189,14 @@ def _value(
 ) -> Any:
     """The value at ``path`` under ``binding``; with ``whole``, the array the path's last part
     names itself (not its elements)."""
+    if path.simple:
+        return record.get(path.parts[0])
     start = 0
     value: Any = record
-    for n in range(len(path.parts), 0, -1):  # the deepest array already bound
-        prefix = path.prefix(n)
-        if prefix in binding and not (whole and n == len(path.parts)):
+    prefixes = path.prefixes
+    for n in range(len(prefixes), 0, -1):  # the deepest array already bound
+        prefix = prefixes[n - 1]
+        if prefix in binding and not (whole and n == len(prefixes)):
             start, value = n, binding[prefix]
             break
     for part in path.parts[start:]:

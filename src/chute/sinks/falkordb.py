@@ -18,8 +18,11 @@ import time
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
+import pyarrow as pa
+
 from chute.errors import ConfigError, RecordError, Refusal, SinkError, SinkUnavailableError
 from chute.graph import cypher
+from chute.graph.project import Adapt
 from chute.sinks.graph import GraphSink
 from chute.sinks.locks import Holder, Taken
 from chute.urls import redact
@@ -224,10 +227,10 @@ class FalkorSink(GraphSink):
                 raise SinkError(f"the unique constraint on {label}.{prop} is still {status}")
             time.sleep(0.02)
 
-    def _adapt(self, value: Any) -> Any:
-        if isinstance(value, (dt.date, dt.datetime)):
-            return value.isoformat()
-        return value
+    def _adapter(self, schema: pa.Schema) -> Adapt:
+        if not any(pa.types.is_temporal(f.type) for f in schema):
+            return None
+        return _iso
 
     # -- two runs of one load
 
@@ -235,6 +238,13 @@ class FalkorSink(GraphSink):
         timeout = self.connect_timeout or 10
         params = {**self._params, "socket_connect_timeout": timeout}
         return RedisLock.take(params, f"chute:lock:{name}", holder)
+
+
+def _iso(value: Any) -> Any:
+    """A date or time as ISO 8601 text (the client has no parameter form for them)."""
+    if isinstance(value, (dt.date, dt.datetime, dt.time)):
+        return value.isoformat()
+    return value
 
 
 def _one_query(parts: list[tuple[str, dict[str, Any]]]) -> tuple[str, dict[str, Any]]:

@@ -28,10 +28,11 @@ import orjson
 import pyarrow as pa
 
 from chute.coltypes import ColumnType, Kind, Stores
-from chute.errors import ConfigError, RecordError, Refusal
+from chute.errors import ConfigError
 from chute.graph import cypher
 from chute.graph.mapping import GraphMapping
-from chute.graph.project import BadRecord, NodeRows, Projection, RelRows, project
+from chute.graph.plan import CREATED, SKIPPED, UPDATED, plan_batch, refused
+from chute.graph.project import Adapt, BadRecord, project
 from chute.sinks.contract import (
     Capabilities,
     Checkpoint,
@@ -88,9 +89,10 @@ class GraphSink(Sink):
         """Make ``label``'s ``prop`` unique (a constraint, or an index where the database has
         no constraint) if it is not already; True when it was made now."""
 
-    def _adapt(self, value: Any) -> Any:
-        """A property value as the driver sends it."""
-        return value
+    def _adapter(self, schema: pa.Schema) -> Adapt:
+        """What turns a property value of a batch of ``schema`` into what the driver sends
+        (None: values go as they are)."""
+        return None
 
     @abstractmethod
     def _begin(self) -> None: ...
@@ -245,24 +247,27 @@ class GraphSink(Sink):
         mapping = self._graph()
         records = self._records(table, batch)
         try:
-            rows = project(mapping, records, self._adapt)
+            rows = project(mapping, records, self._adapter(batch.schema))
         except BadRecord as bad:
-            raise _refused(bad.reason, bad.row, bad.column) from None
-        outcome = [0] * len(records)  # per record: 0 nothing new, 1 updated, 2 created
-        writes: list[tuple[str, dict[str, Any]]] = []
-        for nodes in rows.nodes:
-            if nodes.keys:
-                writes += self._nodes(nodes, mode, outcome)
-        for rels in rows.rels:
-            if rels.starts:
-                writes += self._rels(rels, rows, mode, outcome)
-        for query, params in writes:  # nodes first, then relationships
+            raise refused(bad.reason, bad.row, bad.column) from None
+        plan = plan_batch(
+            mapping, rows, len(records), mode, self._read, require_nodes=self.require_nodes
+        )
+        for query, params in plan.writes:  # nodes first, then relationships
             self._write(query, params)
+        for kind, counts in plan.counts.items():
+            for name, n in counts.items():
+                self._count(kind, name, n)
+        outcome = plan.outcome
         return WriteCounts(
-            created=outcome.count(2), updated=outcome.count(1), skipped=outcome.count(0)
+            created=outcome.count(CREATED),
+            updated=outcome.count(UPDATED),
+            skipped=outcome.count(SKIPPED),
         )
 
     def _records(self, table: str, batch: pa.RecordBatch) -> list[dict[str, Any]]:
+        used = self._graph().fields()
+        batch = batch.select([c for c in batch.schema.names if c in used])
         records: list[dict[str, Any]] = batch.to_pylist()
         types = self._columns.get(table, {})
         as_json = [
@@ -275,99 +280,6 @@ class GraphSink(Sink):
                     record[column] = orjson.loads(text)
         return records
 
-    def _nodes(
-        self, nodes: NodeRows, mode: Mode, outcome: list[int]
-    ) -> list[tuple[str, dict[str, Any]]]:
-        spec = nodes.spec
-        label = spec.label
-        status = self._statuses(
-            cypher.node_status(spec),
-            [
-                {"i": i, "k": k, "p": p}
-                for i, (k, p) in enumerate(zip(nodes.keys, nodes.props, strict=True))
-            ],
-        )
-        write = []
-        for i, (key, props, records) in enumerate(
-            zip(nodes.keys, nodes.props, nodes.records, strict=True)
-        ):
-            state = status[i][0]
-            if mode is Mode.APPEND and (state != cypher.NEW or len(records) > 1):
-                where = records[0] if state != cypher.NEW else records[1]
-                raise _refused(
-                    f"node {label}: key {spec.key_property}={key!r} "
-                    + ("already exists" if state != cypher.NEW else "appears earlier in the input"),
-                    where,
-                    spec.key.field,
-                    Refusal.DUPLICATE_KEY,
-                )
-            if state == cypher.NEW:
-                self._count(label, "created")
-                outcome[records[0]] = 2
-            elif state == cypher.CHANGED and mode is Mode.UPSERT:
-                self._count(label, "updated")
-                outcome[records[-1]] = max(outcome[records[-1]], 1)
-            else:
-                self._count(label, "skipped")
-                continue
-            write.append({"k": key, "p": props})
-        return [(cypher.node_write(spec, mode), {"rows": write})] if write else []
-
-    def _rels(
-        self, rels: RelRows, rows: Projection, mode: Mode, outcome: list[int]
-    ) -> list[tuple[str, dict[str, Any]]]:
-        spec = rels.spec
-        keys = {n.label: n.key_property for n in self._graph().nodes}
-        batch_nodes = {n.spec.label: n for n in rows.nodes}
-        order = _distinct(rels, mode)
-        status = self._statuses(
-            cypher.rel_status(spec, keys),
-            [
-                {"i": i, "s": rels.starts[j], "e": rels.ends[j], "p": rels.props[j]}
-                for i, j in enumerate(order)
-            ],
-        )
-        made: dict[str, set[Any]] = {}
-        write = []
-        for i, j in enumerate(order):
-            start_missing, end_missing, state = status[i]
-            record = rels.records[j]
-            for missing, end, value in (
-                (start_missing, spec.start, rels.starts[j]),
-                (end_missing, spec.end, rels.ends[j]),
-            ):
-                if not missing or batch_nodes[end.label].has(value):
-                    continue
-                if self.require_nodes:
-                    raise _refused(
-                        f"relationship {spec.name}: no {end.label} node with "
-                        f"{keys[end.label]}={value!r} (--require-nodes)",
-                        record,
-                        end.path.field,
-                    )
-                if value not in made.setdefault(end.label, set()):
-                    made[end.label].add(value)
-                    self._count(end.label, "placeholders")
-            if state == cypher.NEW or mode is Mode.APPEND:
-                self._count(spec.name, "created")
-                outcome[record] = 2
-            elif state == cypher.CHANGED and mode is Mode.UPSERT:
-                self._count(spec.name, "updated")
-                outcome[record] = max(outcome[record], 1)
-            else:
-                self._count(spec.name, "skipped")
-                continue
-            write.append({"s": rels.starts[j], "e": rels.ends[j], "p": rels.props[j]})
-        query = cypher.rel_write(spec, keys, mode, require_nodes=self.require_nodes)
-        return [(query, {"rows": write})] if write else []
-
-    def _statuses(self, query: str, rows: list[dict[str, Any]]) -> list[list[Any]]:
-        """The status statement's answer per row, in the rows' order."""
-        found: list[list[Any]] = [[]] * len(rows)
-        for row in self._read(query, {"rows": rows}):
-            found[row[0]] = list(row[1:])
-        return found
-
     # -- the engine's bookkeeping, as nodes in the graph
 
     def checkpoint_store(self) -> GraphCheckpoints:
@@ -375,28 +287,6 @@ class GraphSink(Sink):
 
     def reject_store(self, table: str) -> GraphRejects:
         return GraphRejects(self, table)
-
-
-def _distinct(rels: RelRows, mode: Mode) -> list[int]:
-    """The rows to write: in append every one; else one per pair of ends (the last wins,
-    its properties merged over the earlier ones')."""
-    if mode is Mode.APPEND:
-        return list(range(len(rels.starts)))
-    at: dict[tuple[Any, Any], int] = {}
-    for j, pair in enumerate(zip(rels.starts, rels.ends, strict=True)):
-        first = at.setdefault(pair, j)
-        if first != j:
-            rels.props[j] = {**rels.props[first], **rels.props[j]}
-            at[pair] = j
-    return sorted(at.values())
-
-
-def _refused(
-    reason: str, row: int, column: str | None, refusal: Refusal = Refusal.VALUE
-) -> RecordError:
-    err = RecordError(reason, column=column, refusal=refusal)
-    err.row = row
-    return err
 
 
 class GraphCheckpoints:

@@ -1,0 +1,221 @@
+"""A batch's plan: which of its nodes and relationships are new, changed or the same, what to
+write, and how each record and each label or relationship type counts.
+
+The database is asked as little as a first load needs (see :mod:`chute.graph.cypher`): per
+label, which of the batch's nodes exist (a first load: none come back) and which ends of its
+relationships outside the batch are missing; per relationship type, only for rows whose two
+ends existed before the batch, whether the relationship does.  A relationship with an end the
+batch makes is new.  What cannot be written (a duplicate in append mode, an end missing under
+``--require-nodes``) raises a :class:`~chute.errors.RecordError` naming its record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chute.errors import RecordError, Refusal
+from chute.graph import cypher
+from chute.graph.mapping import GraphMapping
+from chute.graph.project import NodeRows, Projection, RelRows, identity
+from chute.sinks.contract import Mode
+
+#: runs a read-only statement with its parameters, returning its rows
+Read = Callable[[str, dict[str, Any]], list[list[Any]]]
+
+#: what each record did: nothing new, changed something, made something
+SKIPPED, UPDATED, CREATED = 0, 1, 2
+
+
+@dataclass
+class Plan:
+    #: statements to run in the batch's transaction, nodes first
+    writes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: by label or relationship: created, updated, skipped, placeholders
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: per record: SKIPPED, UPDATED or CREATED
+    outcome: list[int] = field(default_factory=list)
+
+    def count(self, kind: str, name: str, n: int = 1) -> None:
+        counts = self.counts.setdefault(
+            kind, {"created": 0, "updated": 0, "skipped": 0, "placeholders": 0}
+        )
+        counts[name] += n
+
+    def mark(self, record: int, what: int) -> None:
+        if what > self.outcome[record]:
+            self.outcome[record] = what
+
+
+def plan_batch(
+    mapping: GraphMapping,
+    rows: Projection,
+    records: int,
+    mode: Mode,
+    read: Read,
+    *,
+    require_nodes: bool,
+) -> Plan:
+    plan = Plan(outcome=[SKIPPED] * records)
+    keys = {n.label: n.key_property for n in mapping.nodes}
+    batch = {n.spec.label: n for n in rows.nodes}
+    for nodes in rows.nodes:
+        _nodes(plan, nodes, mode, read)
+    missing = _missing_ends(rows, batch, keys, read)
+    for rels in rows.rels:
+        if rels.starts:
+            _rels(plan, rels, batch, keys, missing, mode, read, require_nodes)
+    return plan
+
+
+def _statuses(read: Read, query: str, rows: list[dict[str, Any]]) -> dict[int, list[Any]]:
+    """What the statement returns for ``rows`` (each with its place ``i``), by place."""
+    if not rows:
+        return {}
+    return {row[0]: list(row[1:]) for row in read(query, {"rows": rows})}
+
+
+def _nodes(plan: Plan, nodes: NodeRows, mode: Mode, read: Read) -> None:
+    spec = nodes.spec
+    label = spec.label
+    found = _statuses(
+        read,
+        cypher.node_status(spec),
+        [
+            {"i": i, "k": k, "p": p}
+            for i, (k, p) in enumerate(zip(nodes.keys, nodes.props, strict=True))
+        ],
+    )
+    nodes.new = [i not in found for i in range(len(nodes.keys))]
+    write = []
+    for i, (key, props, records) in enumerate(
+        zip(nodes.keys, nodes.props, nodes.records, strict=True)
+    ):
+        state = found[i][0] if i in found else cypher.NEW
+        if mode is Mode.APPEND and (state != cypher.NEW or len(records) > 1):
+            there = state != cypher.NEW
+            raise refused(
+                f"node {label}: key {spec.key_property}={key!r} "
+                + ("already exists" if there else "appears earlier in the input"),
+                records[0] if there else records[1],
+                spec.key.field,
+                Refusal.DUPLICATE_KEY,
+            )
+        if state == cypher.NEW:
+            plan.count(label, "created")
+            plan.mark(records[0], CREATED)
+        elif state == cypher.CHANGED and mode is Mode.UPSERT:
+            plan.count(label, "updated")
+            plan.mark(records[-1], UPDATED)
+        else:
+            plan.count(label, "skipped")
+            continue
+        write.append({"k": key, "p": props})
+    if write:
+        plan.writes.append((cypher.node_write(spec, mode), {"rows": write}))
+
+
+def _missing_ends(
+    rows: Projection, batch: dict[str, NodeRows], keys: dict[str, str], read: Read
+) -> dict[str, set[Any]]:
+    """By label, the identities of relationship ends that are neither in the batch nor in
+    the graph."""
+    outside: dict[str, dict[Any, Any]] = {}
+    for rels in rows.rels:
+        for end, values in ((rels.spec.start, rels.starts), (rels.spec.end, rels.ends)):
+            nodes = batch[end.label]
+            wanted = outside.setdefault(end.label, {})
+            for value in values:
+                if not nodes.has(value):
+                    wanted.setdefault(identity(value), value)
+    missing: dict[str, set[Any]] = {}
+    for label, wanted in outside.items():
+        if not wanted:
+            continue
+        ids = list(wanted)
+        rows_ = [{"i": i, "k": wanted[ident]} for i, ident in enumerate(ids)]
+        gone = read(cypher.missing_nodes(label, keys[label]), {"rows": rows_})
+        missing[label] = {ids[r[0]] for r in gone}
+    return missing
+
+
+def _rels(
+    plan: Plan,
+    rels: RelRows,
+    batch: dict[str, NodeRows],
+    keys: dict[str, str],
+    missing: dict[str, set[Any]],
+    mode: Mode,
+    read: Read,
+    require_nodes: bool,
+) -> None:
+    spec = rels.spec
+    order = _distinct(rels, mode)
+    ends = ((spec.start, rels.starts), (spec.end, rels.ends))
+    before = []  # rows whose two ends were there before the batch: their relationship may be
+    made: dict[str, set[Any]] = {}
+    for i, j in enumerate(order):
+        existed = True
+        for end, values in ends:
+            value = values[j]
+            nodes = batch[end.label]
+            at = nodes.find(value)
+            if at is not None:
+                existed = existed and not nodes.new[at]
+            elif identity(value) in missing.get(end.label, ()):
+                existed = False
+                if require_nodes:
+                    raise refused(
+                        f"relationship {spec.name}: no {end.label} node with "
+                        f"{keys[end.label]}={value!r} (--require-nodes)",
+                        rels.records[j],
+                        end.path.field,
+                    )
+                if identity(value) not in made.setdefault(end.label, set()):
+                    made[end.label].add(identity(value))
+                    plan.count(end.label, "placeholders")
+        if existed and mode is not Mode.APPEND:
+            before.append({"i": i, "s": rels.starts[j], "e": rels.ends[j], "p": rels.props[j]})
+    found = _statuses(read, cypher.rel_status(spec, keys), before)
+    write = []
+    for i, j in enumerate(order):
+        state = found[i][0] if i in found else cypher.NEW
+        record = rels.records[j]
+        if state == cypher.NEW or mode is Mode.APPEND:
+            plan.count(spec.name, "created")
+            plan.mark(record, CREATED)
+        elif state == cypher.CHANGED and mode is Mode.UPSERT:
+            plan.count(spec.name, "updated")
+            plan.mark(record, UPDATED)
+        else:
+            plan.count(spec.name, "skipped")
+            continue
+        write.append({"s": rels.starts[j], "e": rels.ends[j], "p": rels.props[j]})
+    if write:
+        query = cypher.rel_write(spec, keys, mode, require_nodes=require_nodes)
+        plan.writes.append((query, {"rows": write}))
+
+
+def _distinct(rels: RelRows, mode: Mode) -> list[int]:
+    """The rows to write: in append every one; else one per pair of ends (the last wins,
+    its properties merged over the earlier ones')."""
+    if mode is Mode.APPEND:
+        return list(range(len(rels.starts)))
+    at: dict[tuple[Any, Any], int] = {}
+    for j, pair in enumerate(zip(rels.starts, rels.ends, strict=True)):
+        pair = (identity(pair[0]), identity(pair[1]))
+        first = at.setdefault(pair, j)
+        if first != j:
+            rels.props[j] = {**rels.props[first], **rels.props[j]}
+            at[pair] = j
+    return sorted(at.values())
+
+
+def refused(
+    reason: str, row: int, column: str | None, refusal: Refusal = Refusal.VALUE
+) -> RecordError:
+    """The refusal of record ``row`` of the batch, for the isolator to set it aside."""
+    err = RecordError(reason, column=column, refusal=refusal)
+    err.row = row
+    return err
