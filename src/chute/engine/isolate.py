@@ -160,7 +160,10 @@ class Isolator:
                         commit(progress, hi)
                 continue
             progress.attempts += 1
-            piece = item.data.slice(lo, hi - lo) if rows is None else item.data.take(rows)
+            if rows is None and lo == 0 and hi == item.data.num_rows:
+                piece = item.data  # the batch itself: what a sink prepared for it holds
+            else:
+                piece = item.data.slice(lo, hi - lo) if rows is None else item.data.take(rows)
             try:
                 if savepoints:
                     assert isinstance(sink, Savepoints)

@@ -15,6 +15,7 @@ from chute.engine.convert import Converter
 from chute.engine.inflight import Item
 from chute.engine.itemize import to_item
 from chute.engine.run import LoadRun
+from chute.sinks.contract import PreparesBatches
 from chute.sources.base import SourceBatch
 
 _DONE = object()
@@ -28,6 +29,9 @@ class Reader:
         self._stop = threading.Event()
         self._queue: queue.Queue[object] = queue.Queue(maxsize=QUEUE_DEPTH)
         self._thread: threading.Thread | None = None
+        #: the sink works on each batch here too, off the writer's thread
+        sink = run.sink
+        self._prepares = sink if isinstance(sink, PreparesBatches) else None
 
     def start(
         self, first: SourceBatch | None, rest: Iterator[SourceBatch], converter: Converter
@@ -79,6 +83,8 @@ class Reader:
                 if self._stop.is_set():
                     return
                 item = to_item(self.run, batch, converter)
+                if self._prepares is not None and item.data.num_rows:
+                    self._prepares.prepare_batch(self.run.table, item.data)
                 item.read_seconds = time.perf_counter() - t0
                 item.nbytes = len(batch.text) if batch.text is not None else batch.data.nbytes
                 t1 = time.perf_counter()

@@ -1,10 +1,12 @@
 """The Cypher chute sends to a graph database, rendered for one mapping entry and mode.
 
 Every data statement takes its rows as one list parameter and goes through it with
-``UNWIND``: one statement per label or relationship type per batch.  Before a write, a
-read-only *status* statement tells for each row whether its node or relationship is new,
-there with the same properties, or there with others (and, for a relationship, whether its
-ends exist): the counts come from it, and the write leaves out what would change nothing.
+``UNWIND``: one statement per label or relationship type per batch.  A row is a list (the
+key, then the properties in the mapping's order): lists travel and parse faster than maps.
+Before a write, read-only statements tell which nodes exist, whether those have the same
+properties, which ends of relationships are missing, and whether a relationship between
+two ends that were there already exists (see :mod:`chute.graph.plan`): the counts come from
+them, and the write leaves out what would change nothing.
 Names come from a validated mapping (letters, digits, underscores) and are quoted all the
 same.  The statements are the openCypher both Neo4j and FalkorDB run; where the two differ,
 :class:`Dialect` says how.
@@ -43,84 +45,97 @@ def q(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def _same(var: str, props: tuple[Property, ...], given: str = "r.p") -> str:
-    """True when ``var`` has the properties ``given`` sets (a NULL given removes one)."""
+def _same(var: str, props: tuple[Property, ...], at: int) -> str:
+    """True when ``var`` has the properties the row gives from ``r[at]`` on (a NULL given
+    removes one)."""
     if not props:
         return "true"
     parts = [
-        f"(coalesce({var}.{q(p.name)} = {given}.{q(p.name)}, false) OR "
-        f"({var}.{q(p.name)} IS NULL AND {given}.{q(p.name)} IS NULL))"
-        for p in props
+        f"(coalesce({var}.{q(p.name)} = r[{at + j}], false) OR "
+        f"({var}.{q(p.name)} IS NULL AND r[{at + j}] IS NULL))"
+        for j, p in enumerate(props)
     ]
     return " AND ".join(parts)
 
 
-def _status(var: str, props: tuple[Property, ...]) -> str:
-    same = _same(var, props)
+def _status(var: str, props: tuple[Property, ...], at: int) -> str:
+    same = _same(var, props, at)
     return f"CASE WHEN {var} IS NULL THEN {NEW} WHEN {same} THEN {SAME} ELSE {CHANGED} END"
 
 
-def node_status(spec: NodeSpec) -> str:
-    """Rows ``{i, k, p}``: returns ``i`` and the status of the nodes that exist (a row not
-    returned is new: a first load returns nothing)."""
-    return (
-        f"UNWIND $rows AS r MATCH (n:{q(spec.label)} {{{q(spec.key_property)}: r.k}}) "
-        f"RETURN r.i, {_status('n', spec.properties)}"
-    )
+def _set(var: str, props: tuple[Property, ...], at: int, how: str = "SET") -> str:
+    """Set the properties the row gives from ``r[at]`` on (a NULL removes one)."""
+    if not props:
+        return ""
+    return f" {how} " + ", ".join(f"{var}.{q(p.name)} = r[{at + j}]" for j, p in enumerate(props))
 
 
-def node_write(spec: NodeSpec, mode: Mode, param: str = "rows") -> str:
-    """Rows ``{k, p}``: create or update the nodes (the status said which need it)."""
-    node = f"(n:{q(spec.label)} {{{q(spec.key_property)}: r.k}})"
-    head = f"UNWIND ${param} AS r "
-    if mode is Mode.APPEND:
-        return head + f"CREATE {node} SET n += r.p"
-    if mode is Mode.IGNORE:
-        return head + f"MERGE {node} ON CREATE SET n += r.p"
-    return head + f"MERGE {node} SET n += r.p"
-
-
-def _ends(spec: RelSpec, keys: dict[str, str], match: str) -> str:
-    """The two ends of ``spec``'s rows; ``keys``: each label's key property."""
-    start, end = spec.start.label, spec.end.label
-    return (
-        f"{match} (a:{q(start)} {{{q(keys[start])}: r.s}}) "
-        f"{match} (b:{q(end)} {{{q(keys[end])}: r.e}}) "
-    )
+def existing_nodes(label: str, key: str) -> str:
+    """Rows ``[i, key]``: returns ``i`` of each key a node of ``label`` has (a first load:
+    none)."""
+    return f"UNWIND $rows AS r MATCH (n:{q(label)} {{{q(key)}: r[1]}}) RETURN r[0]"
 
 
 def missing_nodes(label: str, key: str) -> str:
-    """Rows ``{i, k}``: returns ``i`` of each key no node of ``label`` has."""
+    """Rows ``[i, key]``: returns ``i`` of each key no node of ``label`` has."""
     return (
-        f"UNWIND $rows AS r OPTIONAL MATCH (n:{q(label)} {{{q(key)}: r.k}}) "
-        "WITH r, n WHERE n IS NULL RETURN r.i"
+        f"UNWIND $rows AS r OPTIONAL MATCH (n:{q(label)} {{{q(key)}: r[1]}}) "
+        "WITH r, n WHERE n IS NULL RETURN r[0]"
+    )
+
+
+def node_status(spec: NodeSpec) -> str:
+    """Rows ``[i, key, *properties]``: returns ``i`` and the status of the nodes that
+    exist (a row not returned is new)."""
+    return (
+        f"UNWIND $rows AS r MATCH (n:{q(spec.label)} {{{q(spec.key_property)}: r[1]}}) "
+        f"RETURN r[0], {_status('n', spec.properties, 2)}"
+    )
+
+
+def node_write(spec: NodeSpec, mode: Mode) -> str:
+    """Rows ``[key, *properties]``: create or update the nodes."""
+    node = f"(n:{q(spec.label)} {{{q(spec.key_property)}: r[0]}})"
+    props = spec.properties
+    if mode is Mode.APPEND:
+        return f"UNWIND $rows AS r CREATE {node}" + _set("n", props, 1)
+    if mode is Mode.IGNORE:
+        return f"UNWIND $rows AS r MERGE {node}" + _set("n", props, 1, "ON CREATE SET")
+    return f"UNWIND $rows AS r MERGE {node}" + _set("n", props, 1)
+
+
+def _ends(spec: RelSpec, keys: dict[str, str], match: str, at: int) -> str:
+    """The two ends of ``spec``'s rows, whose keys are ``r[at]`` and ``r[at + 1]``."""
+    start, end = spec.start.label, spec.end.label
+    return (
+        f"{match} (a:{q(start)} {{{q(keys[start])}: r[{at}]}}) "
+        f"{match} (b:{q(end)} {{{q(keys[end])}: r[{at + 1}]}}) "
     )
 
 
 def rel_status(spec: RelSpec, keys: dict[str, str]) -> str:
-    """Rows ``{i, s, e, p}`` (both ends there): returns ``i`` and the status of the first
-    relationship of the type between the ends, for the rows that have one (a row not
-    returned is new)."""
+    """Rows ``[i, start, end, *properties]`` (both ends there): returns ``i`` and the
+    status of the first relationship of the type between the ends, for the rows that have
+    one (a row not returned is new)."""
     return (
-        f"UNWIND $rows AS r {_ends(spec, keys, 'MATCH')}"
+        f"UNWIND $rows AS r {_ends(spec, keys, 'MATCH', 1)}"
         f"MATCH (a)-[x:{q(spec.type)}]->(b) "
         f"WITH r, collect(x)[0] AS x "
-        f"RETURN r.i, {_status('x', spec.properties)}"
+        f"RETURN r[0], {_status('x', spec.properties, 3)}"
     )
 
 
-def rel_write(
-    spec: RelSpec, keys: dict[str, str], mode: Mode, *, require_nodes: bool, param: str = "rows"
-) -> str:
-    """Rows ``{s, e, p}``: the ends (placeholders made unless ``require_nodes``), then the
-    relationship."""
-    head = f"UNWIND ${param} AS r " + _ends(spec, keys, "MATCH" if require_nodes else "MERGE")
+def rel_write(spec: RelSpec, keys: dict[str, str], mode: Mode, *, require_nodes: bool) -> str:
+    """Rows ``[start, end, *properties]``: the ends (placeholders made unless
+    ``require_nodes``), then the relationship."""
+    head = "UNWIND $rows AS r " + _ends(spec, keys, "MATCH" if require_nodes else "MERGE", 0)
     rel = f"(a)-[x:{q(spec.type)}]->(b)"
+    props = spec.properties
     if mode is Mode.APPEND:
-        return head + f"CREATE {rel} SET x += r.p"
+        return head + f"CREATE {rel}" + _set("x", props, 2)
     if mode is Mode.IGNORE:
-        return head + f"MERGE {rel} ON CREATE SET x += r.p"
-    return head + f"MERGE {rel} SET x += r.p"
+        return head + f"MERGE {rel}" + _set("x", props, 2, "ON CREATE SET")
+    return head + f"MERGE {rel}" + _set("x", props, 2)
 
 
 def keep_node(param: str = "rows", label: str = CHECKPOINT_LABEL, key: str = "load_key") -> str:

@@ -69,8 +69,8 @@ def plan_batch(
     return plan
 
 
-def _statuses(read: Read, query: str, rows: list[dict[str, Any]]) -> dict[int, list[Any]]:
-    """What the statement returns for ``rows`` (each with its place ``i``), by place."""
+def _statuses(read: Read, query: str, rows: list[list[Any]]) -> dict[int, list[Any]]:
+    """What the statement returns for ``rows`` (each its place first), by place."""
     if not rows:
         return {}
     return {row[0]: list(row[1:]) for row in read(query, {"rows": rows})}
@@ -79,13 +79,15 @@ def _statuses(read: Read, query: str, rows: list[dict[str, Any]]) -> dict[int, l
 def _nodes(plan: Plan, nodes: NodeRows, mode: Mode, read: Read) -> None:
     spec = nodes.spec
     label = spec.label
+    there = read(
+        cypher.existing_nodes(label, spec.key_property),
+        {"rows": [[i, k] for i, k in enumerate(nodes.keys)]},
+    )
+    # only the nodes there are compared: their properties travel only then
     found = _statuses(
         read,
         cypher.node_status(spec),
-        [
-            {"i": i, "k": k, "p": p}
-            for i, (k, p) in enumerate(zip(nodes.keys, nodes.props, strict=True))
-        ],
+        [[r[0], nodes.keys[r[0]], *nodes.props[r[0]]] for r in there],
     )
     nodes.new = [i not in found for i in range(len(nodes.keys))]
     write = []
@@ -94,11 +96,11 @@ def _nodes(plan: Plan, nodes: NodeRows, mode: Mode, read: Read) -> None:
     ):
         state = found[i][0] if i in found else cypher.NEW
         if mode is Mode.APPEND and (state != cypher.NEW or len(records) > 1):
-            there = state != cypher.NEW
+            exists = state != cypher.NEW
             raise refused(
                 f"node {label}: key {spec.key_property}={key!r} "
-                + ("already exists" if there else "appears earlier in the input"),
-                records[0] if there else records[1],
+                + ("already exists" if exists else "appears earlier in the input"),
+                records[0] if exists else records[1],
                 spec.key.field,
                 Refusal.DUPLICATE_KEY,
             )
@@ -111,7 +113,7 @@ def _nodes(plan: Plan, nodes: NodeRows, mode: Mode, read: Read) -> None:
         else:
             plan.count(label, "skipped")
             continue
-        write.append({"k": key, "p": props})
+        write.append([key, *props])
     if write:
         plan.writes.append((cypher.node_write(spec, mode), {"rows": write}))
 
@@ -134,7 +136,7 @@ def _missing_ends(
         if not wanted:
             continue
         ids = list(wanted)
-        rows_ = [{"i": i, "k": wanted[ident]} for i, ident in enumerate(ids)]
+        rows_ = [[i, wanted[ident]] for i, ident in enumerate(ids)]
         gone = read(cypher.missing_nodes(label, keys[label]), {"rows": rows_})
         missing[label] = {ids[r[0]] for r in gone}
     return missing
@@ -176,7 +178,7 @@ def _rels(
                     made[end.label].add(identity(value))
                     plan.count(end.label, "placeholders")
         if existed and mode is not Mode.APPEND:
-            before.append({"i": i, "s": rels.starts[j], "e": rels.ends[j], "p": rels.props[j]})
+            before.append([i, rels.starts[j], rels.ends[j], *rels.props[j]])
     found = _statuses(read, cypher.rel_status(spec, keys), before)
     write = []
     for i, j in enumerate(order):
@@ -191,7 +193,7 @@ def _rels(
         else:
             plan.count(spec.name, "skipped")
             continue
-        write.append({"s": rels.starts[j], "e": rels.ends[j], "p": rels.props[j]})
+        write.append([rels.starts[j], rels.ends[j], *rels.props[j]])
     if write:
         query = cypher.rel_write(spec, keys, mode, require_nodes=require_nodes)
         plan.writes.append((query, {"rows": write}))
@@ -207,8 +209,7 @@ def _distinct(rels: RelRows, mode: Mode) -> list[int]:
         pair = (identity(pair[0]), identity(pair[1]))
         first = at.setdefault(pair, j)
         if first != j:
-            rels.props[j] = {**rels.props[first], **rels.props[j]}
-            at[pair] = j
+            at[pair] = j  # a record gives every property: the later one wins
     return sorted(at.values())
 
 

@@ -36,14 +36,15 @@ class NodeRows:
 
     spec: NodeSpec
     keys: list[Any] = field(default_factory=list)
-    props: list[dict[str, Any]] = field(default_factory=list)
+    #: each node's properties, in the mapping's order
+    props: list[list[Any]] = field(default_factory=list)
     #: the records each node came from (first to last)
     records: list[list[int]] = field(default_factory=list)
     #: whether each node is new to the graph (the sink finds out)
     new: list[bool] = field(default_factory=list)
     _at: dict[Any, int] = field(default_factory=dict)
 
-    def add(self, key: Any, props: dict[str, Any], record: int) -> None:
+    def add(self, key: Any, props: list[Any], record: int) -> None:
         found = self._at.get(identity(key))
         if found is None:
             self._at[identity(key)] = len(self.keys)
@@ -51,7 +52,7 @@ class NodeRows:
             self.props.append(props)
             self.records.append([record])
             return
-        self.props[found].update(props)
+        self.props[found] = props  # a record gives every property: the later one wins
         if self.records[found][-1] != record:
             self.records[found].append(record)
 
@@ -70,7 +71,8 @@ class RelRows:
     spec: RelSpec
     starts: list[Any] = field(default_factory=list)
     ends: list[Any] = field(default_factory=list)
-    props: list[dict[str, Any]] = field(default_factory=list)
+    #: each relationship's properties, in the mapping's order
+    props: list[list[Any]] = field(default_factory=list)
     records: list[int] = field(default_factory=list)
 
 
@@ -150,10 +152,10 @@ def _props(
     binding: dict[str, Any],
     i: int,
     adapt: Adapt,
-) -> dict[str, Any]:
+) -> list[Any]:
     if adapt is None:
-        return {p.name: _value(record, p.path, binding, i) for p in props}
-    return {p.name: adapt(_value(record, p.path, binding, i)) for p in props}
+        return [_value(record, p.path, binding, i) for p in props]
+    return [adapt(_value(record, p.path, binding, i)) for p in props]
 
 
 #: the one binding of a path through no array

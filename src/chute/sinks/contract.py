@@ -228,6 +228,16 @@ class Staging(Protocol):
 
 
 @runtime_checkable
+class PreparesBatches(Protocol):
+    """Work on a batch that needs no connection is done in the reader thread, while the
+    writer waits on the database: :meth:`prepare_batch` is called with each converted batch
+    before it is queued, and :meth:`Sink.write_rows` given that very batch object finds the
+    work done (a piece of it, cut after a refusal, is worked on then)."""
+
+    def prepare_batch(self, table: str, batch: pa.RecordBatch) -> None: ...
+
+
+@runtime_checkable
 class GraphTarget(Protocol):
     """A graph database: records become nodes and relationships through a mapping
     (:mod:`chute.graph.mapping`), and it counts what it did by label and relationship."""

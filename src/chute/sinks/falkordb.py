@@ -18,11 +18,14 @@ import time
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
+import numpy as np
+import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from chute.errors import ConfigError, RecordError, Refusal, SinkError, SinkUnavailableError
 from chute.graph import cypher
-from chute.graph.project import Adapt
+from chute.graph.project import Adapt, BadRecord
 from chute.sinks.graph import GraphSink
 from chute.sinks.locks import Holder, Taken
 from chute.urls import redact
@@ -30,6 +33,7 @@ from chute.urls import redact
 try:
     import falkordb
     import redis
+    from falkordb.helpers import stringify_param_value
 except ImportError as exc:  # pragma: no cover - the graph extra is missing
     raise ConfigError(
         f"the falkordb:// sink needs the falkordb client ({exc.name} is not installed)",
@@ -112,7 +116,7 @@ class FalkorSink(GraphSink):
     def _read(self, query: str, params: dict[str, Any]) -> list[list[Any]]:
         self.statements += 1
         try:
-            result = self._graph_handle.ro_query(query, params)
+            result = self._graph_handle.ro_query(params_header(params) + query)
         except redis.ResponseError as exc:
             if "empty key" in str(exc).lower():
                 return []  # no graph yet: nothing in it
@@ -137,7 +141,7 @@ class FalkorSink(GraphSink):
             query, params = _one_query(parts)
         self.statements += 1
         try:
-            self._graph_handle.query(query, params)
+            self._graph_handle.query(params_header(params) + query)
         except redis.ResponseError as exc:
             raise self._error(exc) from None
         except (redis.ConnectionError, redis.TimeoutError) as exc:
@@ -227,6 +231,21 @@ class FalkorSink(GraphSink):
                 raise SinkError(f"the unique constraint on {label}.{prop} is still {status}")
             time.sleep(0.02)
 
+    def _check_values(self, batch: pa.RecordBatch) -> None:
+        """NaN and infinity have no spelling in a query's parameters: their record is
+        refused."""
+        used = self._graph().fields()
+        for name in batch.schema.names:
+            column = batch.column(name)
+            if name not in used or not pa.types.is_floating(column.type):
+                continue
+            finite = pc.fill_null(pc.is_finite(column), True)
+            if not pc.all(finite).as_py():
+                row = int(np.flatnonzero(~finite.to_numpy(zero_copy_only=False))[0])
+                raise BadRecord(
+                    row, f"field {name}: FalkorDB cannot be sent {column[row].as_py()!r}", name
+                )
+
     def _adapter(self, schema: pa.Schema) -> Adapt:
         if not any(pa.types.is_temporal(f.type) for f in schema):
             return None
@@ -238,6 +257,29 @@ class FalkorSink(GraphSink):
         timeout = self.connect_timeout or 10
         params = {**self._params, "socket_connect_timeout": timeout}
         return RedisLock.take(params, f"chute:lock:{name}", holder)
+
+
+def params_header(params: dict[str, Any]) -> str:
+    """``CYPHER name=value ... ``: the parameters as FalkorDB reads them, in front of the
+    query.  A list (a batch's rows) is spelt by orjson, ten times faster than the client:
+    JSON spells lists, numbers, texts, true, false and null as Cypher does, but for a map's
+    quoted keys and the ``\\uXXXX`` escapes of control characters, which FalkorDB does not
+    read; a list holding either (or an integer past 64 bits) is spelt by the client, as is
+    every other value.  (orjson spells NaN as null: floats are checked finite before.)"""
+    if not params:
+        return ""
+    parts = []
+    for name, value in params.items():
+        text = None
+        if isinstance(value, list):
+            try:
+                raw = orjson.dumps(value)
+            except orjson.JSONEncodeError:
+                raw = b"{"  # an integer past 64 bits
+            if b"{" not in raw and b"\\u" not in raw:
+                text = raw.decode()
+        parts.append(f"{name}={text if text is not None else stringify_param_value(value)}")
+    return "CYPHER " + " ".join(parts) + " "
 
 
 def _iso(value: Any) -> Any:

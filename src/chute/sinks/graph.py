@@ -32,7 +32,7 @@ from chute.errors import ConfigError
 from chute.graph import cypher
 from chute.graph.mapping import GraphMapping
 from chute.graph.plan import CREATED, SKIPPED, UPDATED, plan_batch, refused
-from chute.graph.project import Adapt, BadRecord, project
+from chute.graph.project import Adapt, BadRecord, Projection, project
 from chute.sinks.contract import (
     Capabilities,
     Checkpoint,
@@ -66,6 +66,8 @@ class GraphSink(Sink):
         self._columns: dict[str, dict[str, ColumnType]] = {}
         #: what the sink did besides writing (constraints made), for the report
         self.notes: list[str] = []
+        #: batches projected in the reader's thread, by id (the batch is kept: ids reuse)
+        self._prepared: dict[int, tuple[pa.RecordBatch, Projection | BadRecord]] = {}
 
     def another(self) -> GraphSink:
         other = super().another()
@@ -89,6 +91,11 @@ class GraphSink(Sink):
         """Make ``label``'s ``prop`` unique (a constraint, or an index where the database has
         no constraint) if it is not already; True when it was made now."""
 
+    def _check_values(self, batch: pa.RecordBatch) -> None:
+        """Raise :class:`BadRecord` for a record holding a value the database cannot be
+        sent (none here)."""
+        return None
+
     def _adapter(self, schema: pa.Schema) -> Adapt:
         """What turns a property value of a batch of ``schema`` into what the driver sends
         (None: values go as they are)."""
@@ -111,6 +118,19 @@ class GraphSink(Sink):
         its key is made)."""
         self.mapping = mapping
         self.require_nodes = require_nodes
+
+    def prepare_batch(self, table: str, batch: pa.RecordBatch) -> None:
+        """Project the batch in the reader's thread; its write finds it done."""
+        try:
+            self._check_values(batch)
+            found: Projection | BadRecord = self._project(table, batch)
+        except BadRecord as bad:
+            found = bad
+        self._prepared[id(batch)] = (batch, found)
+
+    def _project(self, table: str, batch: pa.RecordBatch) -> Projection:
+        records = self._records(table, batch)
+        return project(self._graph(), records, self._adapter(batch.schema))
 
     def _graph(self) -> GraphMapping:
         if self.mapping is None:
@@ -245,13 +265,19 @@ class GraphSink(Sink):
         self, table: str, batch: pa.RecordBatch, mode: Mode, key: list[str]
     ) -> WriteCounts:
         mapping = self._graph()
-        records = self._records(table, batch)
+        done = self._prepared.pop(id(batch), None)
         try:
-            rows = project(mapping, records, self._adapter(batch.schema))
+            if done is not None and done[0] is batch:  # projected in the reader's thread
+                if isinstance(done[1], BadRecord):
+                    raise done[1]
+                rows = done[1]
+            else:
+                self._check_values(batch)
+                rows = self._project(table, batch)
         except BadRecord as bad:
             raise refused(bad.reason, bad.row, bad.column) from None
         plan = plan_batch(
-            mapping, rows, len(records), mode, self._read, require_nodes=self.require_nodes
+            mapping, rows, batch.num_rows, mode, self._read, require_nodes=self.require_nodes
         )
         for query, params in plan.writes:  # nodes first, then relationships
             self._write(query, params)
