@@ -9,6 +9,7 @@ import random
 import string
 from typing import Any
 
+import chute
 from tests.graph.graphs import GraphTarget
 from tests.graph.test_graph_loads import load
 
@@ -68,3 +69,21 @@ def test_a_float_sent_as_a_parameter_is_stored_to_the_last_bit(graph: GraphTarge
     )
     assert diff == 5.551115123125783e-17 or abs(diff - 5.551115123125783e-17) < 1e-30
     assert top == 0.0
+
+
+def test_nan_and_infinity_reject_their_record_on_falkordb(falkor: GraphTarget) -> None:
+    records = [{"id": 1, "x": 1.5}, {"id": 2, "x": float("nan")}, {"id": 3, "x": float("inf")}]
+    mapping = {"nodes": {"V": {"key": "id", "properties": ["x"]}}}
+
+    report = chute.load(
+        records, into=falkor.url, table="v", graph=mapping, rejects=str(falkor.tmp / "r.jsonl")
+    )
+
+    assert (report.created, report.rejected) == (1, 2)
+    assert "FalkorDB cannot be sent nan" in report.rejects[0].message
+    assert "FalkorDB cannot be sent inf" in report.rejects[1].message
+    assert graph_ids(falkor) == [1]
+
+
+def graph_ids(target: GraphTarget) -> list[Any]:
+    return sorted(target.nodes("V", "id"))
