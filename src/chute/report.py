@@ -125,6 +125,11 @@ class LoadReport:
                 f"database time per batch p50 {self.batch_ms.get('p50', 0):,.0f} ms, "
                 f"p95 {self.batch_ms.get('p95', 0):,.0f} ms, max "
                 f"{self.batch_ms.get('max', 0):,.0f} ms; {self.statements:,} statements"
+                + (
+                    f" ({self.write_seconds * 1000 / self.statements:,.1f} ms each)"
+                    if self.statements
+                    else ""
+                )
                 + (f", {self.retries} retries" if self.retries else "")
                 + (f", {self.workers} writers" if self.workers > 1 else "")
             )

@@ -82,9 +82,14 @@ class Projection:
     rels: list[RelRows]
 
 
+class _Bool(tuple[bool]):
+    """A boolean key, apart from the numbers Python holds equal to it."""
+
+
 def identity(key: Any) -> Any:
-    """Keys equal for the database are one node: 1 and 1.0 alike; True is not 1."""
-    return (type(key) is bool, key)
+    """Keys equal for the database are one node: 1 and 1.0 alike (as for Python); True is
+    not 1 (as it is for Python)."""
+    return key if type(key) is not bool else _Bool((key,))
 
 
 Adapt = Callable[[Any], Any] | None
