@@ -12,6 +12,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -26,6 +27,14 @@ POSTGRES_URL = os.environ.get(
     "CHUTE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 REQUIRE_SERVICES = os.environ.get("CHUTE_REQUIRE_SERVICES") == "1"
+
+
+def service_missing(tests: str, why: str) -> NoReturn:
+    """A service the tests need cannot run: skip them loudly, or fail under
+    ``CHUTE_REQUIRE_SERVICES=1``."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"CHUTE_REQUIRE_SERVICES=1 but {why}")
+    pytest.skip(f"SKIPPING THE {tests.upper()} TESTS: {why}")
 
 
 def _with_database(url: str, database: str) -> str:

