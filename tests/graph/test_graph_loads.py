@@ -172,9 +172,32 @@ def test_an_end_not_in_the_graph_is_made_as_a_placeholder(graph: GraphTarget) ->
     assert report.graph is not None
     assert report.graph["Artist"]["placeholders"] == 1
     assert "1 made as placeholders" in report.summary()
-    # the placeholder's record comes later: it fills the node in
-    load(graph, jsonl(graph, [{"artist_id": 40, "name": "Zed", "releases": []}], "b.jsonl"))
+    # the placeholder's record comes later: it fills the node in, which makes the node
+    later = load(graph, jsonl(graph, [{"artist_id": 40, "name": "Zed", "releases": []}], "b.jsonl"))
     assert graph.nodes("Artist", "artist_id")[40] == {"artist_id": 40, "name": "Zed"}
+    assert later.graph is not None
+    assert later.graph["Artist"] == {"created": 1, "updated": 0, "skipped": 0, "placeholders": 0}
+    assert later.created == 1
+
+
+@pytest.mark.parametrize("mode", ["append", "ignore"])
+def test_a_placeholder_is_filled_by_its_record_in_append_and_ignore_too(
+    graph: GraphTarget, mode: str
+) -> None:
+    records = [
+        {"artist_id": 1, "name": "Ann", "releases": [], "members": [{"id": 2}]},
+        {"artist_id": 2, "name": "Bob", "releases": [], "members": []},
+    ]
+
+    report = load(graph, jsonl(graph, records), mode=mode, batch_rows=1)
+
+    assert graph.nodes("Artist", "artist_id") == {
+        1: {"artist_id": 1, "name": "Ann"},
+        2: {"artist_id": 2, "name": "Bob"},
+    }
+    assert report.graph is not None
+    assert report.graph["Artist"] == {"created": 2, "updated": 0, "skipped": 0, "placeholders": 1}
+    assert (report.created, report.rejected) == (2, 0)
 
 
 def test_require_nodes_rejects_a_relationship_to_a_node_that_is_not_there(

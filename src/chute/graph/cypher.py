@@ -76,20 +76,22 @@ def existing_nodes(label: str, key: str) -> str:
     return f"UNWIND $rows AS r MATCH (n:{q(label)} {{{q(key)}: r[1]}}) RETURN r[0]"
 
 
-def missing_nodes(label: str, key: str) -> str:
-    """Rows ``[i, key]``: returns ``i`` of each key no node of ``label`` has."""
+def missing_nodes(label: str, key: str, *, which: bool) -> str:
+    """Rows ``[i, key]``: returns ``i`` of each key no node of ``label`` has (``which``),
+    or how many they are."""
     return (
         f"UNWIND $rows AS r OPTIONAL MATCH (n:{q(label)} {{{q(key)}: r[1]}}) "
-        "WITH r, n WHERE n IS NULL RETURN r[0]"
+        f"WITH r, n WHERE n IS NULL RETURN {'r[0]' if which else 'count(r)'}"
     )
 
 
 def node_status(spec: NodeSpec) -> str:
-    """Rows ``[i, key, *properties]``: returns ``i`` and the status of the nodes that
-    exist (a row not returned is new)."""
+    """Rows ``[i, key, *properties]``: returns ``i``, the status of the nodes that exist (a
+    row not returned is new), and whether the node has no property but its key (one a
+    relationship made as a placeholder)."""
     return (
         f"UNWIND $rows AS r MATCH (n:{q(spec.label)} {{{q(spec.key_property)}: r[1]}}) "
-        f"RETURN r[0], {_status('n', spec.properties, 2)}"
+        f"RETURN r[0], {_status('n', spec.properties, 2)}, size(keys(n)) = 1"
     )
 
 

@@ -62,7 +62,7 @@ def plan_batch(
     batch = {n.spec.label: n for n in rows.nodes}
     for nodes in rows.nodes:
         _nodes(plan, nodes, mode, read)
-    missing = _missing_ends(rows, batch, keys, read)
+    missing = _missing_ends(plan, rows, batch, keys, read, which=require_nodes)
     for rels in rows.rels:
         if rels.starts:
             _rels(plan, rels, batch, keys, missing, mode, read, require_nodes)
@@ -91,10 +91,16 @@ def _nodes(plan: Plan, nodes: NodeRows, mode: Mode, read: Read) -> None:
     )
     nodes.new = [i not in found for i in range(len(nodes.keys))]
     write = []
+    fill = []  # placeholders their record fills in, in any mode
     for i, (key, props, records) in enumerate(
         zip(nodes.keys, nodes.props, nodes.records, strict=True)
     ):
-        state = found[i][0] if i in found else cypher.NEW
+        state, bare = found.get(i, [cypher.NEW, False])
+        if bare and state == cypher.CHANGED:  # a placeholder: its record makes the node
+            plan.count(label, "created")
+            plan.mark(records[0], CREATED)
+            fill.append([key, *props])
+            continue
         if mode is Mode.APPEND and (state != cypher.NEW or len(records) > 1):
             exists = state != cypher.NEW
             raise refused(
@@ -116,13 +122,21 @@ def _nodes(plan: Plan, nodes: NodeRows, mode: Mode, read: Read) -> None:
         write.append([key, *props])
     if write:
         plan.writes.append((cypher.node_write(spec, mode), {"rows": write}))
+    if fill:
+        plan.writes.append((cypher.node_write(spec, Mode.UPSERT), {"rows": fill}))
 
 
 def _missing_ends(
-    rows: Projection, batch: dict[str, NodeRows], keys: dict[str, str], read: Read
-) -> dict[str, set[Any]]:
-    """By label, the identities of relationship ends that are neither in the batch nor in
-    the graph."""
+    plan: Plan,
+    rows: Projection,
+    batch: dict[str, NodeRows],
+    keys: dict[str, str],
+    read: Read,
+    *,
+    which: bool,
+) -> dict[str, set[Any]] | None:
+    """Count the relationship ends that are neither in the batch nor in the graph (made as
+    placeholders); with ``which``, return their identities by label (else None)."""
     outside: dict[str, dict[Any, Any]] = {}
     for rels in rows.rels:
         for end, values in ((rels.spec.start, rels.starts), (rels.spec.end, rels.ends)):
@@ -137,9 +151,13 @@ def _missing_ends(
             continue
         ids = list(wanted)
         rows_ = [[i, wanted[ident]] for i, ident in enumerate(ids)]
-        gone = read(cypher.missing_nodes(label, keys[label]), {"rows": rows_})
-        missing[label] = {ids[r[0]] for r in gone}
-    return missing
+        gone = read(cypher.missing_nodes(label, keys[label], which=which), {"rows": rows_})
+        if which:
+            missing[label] = {ids[r[0]] for r in gone}
+            plan.count(label, "placeholders", len(missing[label]))
+        else:
+            plan.count(label, "placeholders", int(gone[0][0]) if gone else 0)
+    return missing if which else None
 
 
 def _rels(
@@ -147,7 +165,7 @@ def _rels(
     rels: RelRows,
     batch: dict[str, NodeRows],
     keys: dict[str, str],
-    missing: dict[str, set[Any]],
+    missing: dict[str, set[Any]] | None,
     mode: Mode,
     read: Read,
     require_nodes: bool,
@@ -155,8 +173,8 @@ def _rels(
     spec = rels.spec
     order = _distinct(rels, mode)
     ends = ((spec.start, rels.starts), (spec.end, rels.ends))
-    before = []  # rows whose two ends were there before the batch: their relationship may be
-    made: dict[str, set[Any]] = {}
+    # rows whose two ends may have been there before the batch: their relationship may be
+    before = []
     for i, j in enumerate(order):
         existed = True
         for end, values in ends:
@@ -165,18 +183,13 @@ def _rels(
             at = nodes.find(value)
             if at is not None:
                 existed = existed and not nodes.new[at]
-            elif identity(value) in missing.get(end.label, ()):
-                existed = False
-                if require_nodes:
-                    raise refused(
-                        f"relationship {spec.name}: no {end.label} node with "
-                        f"{keys[end.label]}={value!r} (--require-nodes)",
-                        rels.records[j],
-                        end.path.field,
-                    )
-                if identity(value) not in made.setdefault(end.label, set()):
-                    made[end.label].add(identity(value))
-                    plan.count(end.label, "placeholders")
+            elif missing is not None and identity(value) in missing.get(end.label, ()):
+                raise refused(
+                    f"relationship {spec.name}: no {end.label} node with "
+                    f"{keys[end.label]}={value!r} (--require-nodes)",
+                    rels.records[j],
+                    end.path.field,
+                )
         if existed and mode is not Mode.APPEND:
             before.append([i, rels.starts[j], rels.ends[j], *rels.props[j]])
     found = _statuses(read, cypher.rel_status(spec, keys), before)
