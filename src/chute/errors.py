@@ -139,6 +139,9 @@ class RecordError(ChuteError):
         self.row: int | None = None
         #: the refused record itself, when known (a writer session's ``on_error="raise"``)
         self.record: dict[str, Any] | None = None
+        #: the other records of the same piece the sink refuses, by index, when it found
+        #: them all before writing anything (a graph sink's projection): set aside at once
+        self.others: dict[int, RecordError] | None = None
 
 
 class SessionError(ConfigError):

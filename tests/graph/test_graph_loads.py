@@ -324,3 +324,20 @@ def test_a_rerun_of_a_completed_load_does_nothing(graph: GraphTarget) -> None:
 
     assert again.nothing_to_do and again.status == "completed"
     assert graph.count("Artist") == 3
+
+
+def test_records_that_give_no_rows_are_set_aside_together_without_splitting_batches(
+    graph: GraphTarget,
+) -> None:
+    records = [
+        {"artist_id": None if n % 10 == 0 else n, "name": f"a{n}", "releases": []}
+        for n in range(1, 401)
+    ]
+
+    report = load(graph, jsonl(graph, records), batch_rows=200)
+
+    assert (report.read, report.created, report.rejected) == (400, 360, 40)
+    # each batch: once with its bad records (refused, all named), once without them
+    assert (report.batches, report.write_attempts) == (2, 4)
+    assert [r["line"] for r in rejects(graph)] == list(range(10, 401, 10))
+    assert graph.count("Artist") == 360

@@ -102,6 +102,10 @@ class BatchProgress:
             return None
         return np.setdiff1d(np.arange(lo, hi, dtype=np.int64), skip)
 
+    def skip(self, rows: list[int]) -> None:
+        """Send ``rows`` no more (they are rejects now)."""
+        self._skip = np.union1d(self._skip, np.array(rows, dtype=np.int64))
+
     def add(self, counts: WriteCounts) -> None:
         self.total.created += counts.created
         self.total.updated += counts.updated

@@ -183,6 +183,17 @@ class Isolator:
             except RecordError as exc:
                 if exc.refusal is Refusal.RETRY:  # not a record's fault: the batch again
                     raise
+                if exc.others is not None and exc.row is not None:
+                    # the sink named every record of the piece it refuses, and wrote none:
+                    # set them aside and write the piece again without them
+                    named = {exc.row: exc, **exc.others}
+                    at = [lo + r if rows is None else int(rows[r]) for r in named]
+                    for row, refusal in zip(at, named.values(), strict=True):
+                        progress.rejects.append(_database_reject(item, row, refusal))
+                    progress.skip(at)
+                    progress.refused = True
+                    pending.append((lo, hi))
+                    continue
                 self._note_refusal(exc, sink)
                 progress.refused = True
                 if len(piece) == 1:

@@ -96,10 +96,15 @@ Adapt = Callable[[Any], Any] | None
 
 
 def project(
-    mapping: GraphMapping, records: Sequence[dict[str, Any]], adapt: Adapt = None
+    mapping: GraphMapping,
+    records: Sequence[dict[str, Any]],
+    adapt: Adapt = None,
+    bad: dict[int, BadRecord] | None = None,
 ) -> Projection:
     """The node and relationship rows of ``records``; ``adapt`` turns a property value into
-    what the database's driver takes (None: as it is)."""
+    what the database's driver takes (None: as it is).  A record that cannot be projected
+    raises :class:`BadRecord`, or with ``bad`` is kept there (by its index) and gives no
+    row at all."""
     nodes = [NodeRows(spec) for spec in mapping.nodes]
     rels = [RelRows(spec) for spec in mapping.relationships]
     rel_arrays = [
@@ -110,35 +115,63 @@ def project(
     ]
     node_arrays = [tuple(FieldPath.parse(a, "") for a in n.key.arrays) for n in mapping.nodes]
     for i, record in enumerate(records):
-        for rows, arrays in zip(nodes, node_arrays, strict=True):
-            _add_nodes(rows, arrays, record, i, adapt)
-        for rel_rows, arrays in zip(rels, rel_arrays, strict=True):
-            _add_rels(rel_rows, arrays, record, i, adapt)
+        if bad is not None and i in bad:
+            continue  # refused already
+        try:  # every row of the record, before any is kept
+            node_rows = [
+                _node_rows(rows.spec, arrays, record, i, adapt)
+                for rows, arrays in zip(nodes, node_arrays, strict=True)
+            ]
+            rel_rows = [
+                _rel_rows(rows.spec, arrays, record, i, adapt)
+                for rows, arrays in zip(rels, rel_arrays, strict=True)
+            ]
+        except BadRecord as exc:
+            if bad is None:
+                raise
+            bad[i] = exc
+            continue
+        for rows, found in zip(nodes, node_rows, strict=True):
+            for key, props in found:
+                rows.add(key, props, i)
+        for rel, found_rels in zip(rels, rel_rows, strict=True):
+            for start, end, props in found_rels:
+                rel.starts.append(start)
+                rel.ends.append(end)
+                rel.props.append(props)
+                rel.records.append(i)
     return Projection(nodes, rels)
 
 
-def _add_nodes(
-    rows: NodeRows, arrays: tuple[FieldPath, ...], record: dict[str, Any], i: int, adapt: Adapt
-) -> None:
-    spec = rows.spec
-    for binding in _bindings(record, arrays, i):
-        key = _key(_value(record, spec.key, binding, i), spec.key, f"node {spec.label}", i)
-        rows.add(key, _props(record, spec.properties, binding, i, adapt), i)
+def _node_rows(
+    spec: NodeSpec, arrays: tuple[FieldPath, ...], record: dict[str, Any], i: int, adapt: Adapt
+) -> list[tuple[Any, list[Any]]]:
+    return [
+        (
+            _key(_value(record, spec.key, binding, i), spec.key, f"node {spec.label}", i),
+            _props(record, spec.properties, binding, i, adapt),
+        )
+        for binding in _bindings(record, arrays, i)
+    ]
 
 
-def _add_rels(
-    rows: RelRows, arrays: tuple[FieldPath, ...], record: dict[str, Any], i: int, adapt: Adapt
-) -> None:
-    spec = rows.spec
+def _rel_rows(
+    spec: RelSpec, arrays: tuple[FieldPath, ...], record: dict[str, Any], i: int, adapt: Adapt
+) -> list[tuple[Any, Any, list[Any]]]:
+    out = []
     for binding in _bindings(record, arrays, i):
         start = _value(record, spec.start.path, binding, i)
         end = _value(record, spec.end.path, binding, i)
         if start is None or end is None:
             continue  # no end: no relationship (a node key is checked with its node)
-        rows.starts.append(_key(start, spec.start.path, f"relationship {spec.name}", i))
-        rows.ends.append(_key(end, spec.end.path, f"relationship {spec.name}", i))
-        rows.props.append(_props(record, spec.properties, binding, i, adapt))
-        rows.records.append(i)
+        out.append(
+            (
+                _key(start, spec.start.path, f"relationship {spec.name}", i),
+                _key(end, spec.end.path, f"relationship {spec.name}", i),
+                _props(record, spec.properties, binding, i, adapt),
+            )
+        )
+    return out
 
 
 def _key(value: Any, path: FieldPath, what: str, i: int) -> Any:

@@ -231,7 +231,7 @@ class FalkorSink(GraphSink):
                 raise SinkError(f"the unique constraint on {label}.{prop} is still {status}")
             time.sleep(0.02)
 
-    def _check_values(self, batch: pa.RecordBatch) -> None:
+    def _check_values(self, batch: pa.RecordBatch, bad: dict[int, BadRecord]) -> None:
         """NaN and infinity have no spelling in a query's parameters: their record is
         refused."""
         used = self._graph().fields()
@@ -241,10 +241,10 @@ class FalkorSink(GraphSink):
                 continue
             finite = pc.fill_null(pc.is_finite(column), True)
             if not pc.all(finite).as_py():
-                row = int(np.flatnonzero(~finite.to_numpy(zero_copy_only=False))[0])
-                raise BadRecord(
-                    row, f"field {name}: FalkorDB cannot be sent {column[row].as_py()!r}", name
-                )
+                for row in np.flatnonzero(~finite.to_numpy(zero_copy_only=False)):
+                    value = column[int(row)].as_py()
+                    why = f"field {name}: FalkorDB cannot be sent {value!r}"
+                    bad.setdefault(int(row), BadRecord(int(row), why, name))
 
     def _adapter(self, schema: pa.Schema) -> Adapt:
         if not any(pa.types.is_temporal(f.type) for f in schema):

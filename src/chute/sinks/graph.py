@@ -67,7 +67,7 @@ class GraphSink(Sink):
         #: what the sink did besides writing (constraints made), for the report
         self.notes: list[str] = []
         #: batches projected in the reader's thread, by id (the batch is kept: ids reuse)
-        self._prepared: dict[int, tuple[pa.RecordBatch, Projection | BadRecord]] = {}
+        self._prepared: dict[int, tuple[pa.RecordBatch, Projection, dict[int, BadRecord]]] = {}
 
     def another(self) -> GraphSink:
         other = super().another()
@@ -91,9 +91,9 @@ class GraphSink(Sink):
         """Make ``label``'s ``prop`` unique (a constraint, or an index where the database has
         no constraint) if it is not already; True when it was made now."""
 
-    def _check_values(self, batch: pa.RecordBatch) -> None:
-        """Raise :class:`BadRecord` for a record holding a value the database cannot be
-        sent (none here)."""
+    def _check_values(self, batch: pa.RecordBatch, bad: dict[int, BadRecord]) -> None:
+        """Put in ``bad`` the records holding a value the database cannot be sent (none
+        here)."""
         return None
 
     def _adapter(self, schema: pa.Schema) -> Adapt:
@@ -121,16 +121,17 @@ class GraphSink(Sink):
 
     def prepare_batch(self, table: str, batch: pa.RecordBatch) -> None:
         """Project the batch in the reader's thread; its write finds it done."""
-        try:
-            self._check_values(batch)
-            found: Projection | BadRecord = self._project(table, batch)
-        except BadRecord as bad:
-            found = bad
-        self._prepared[id(batch)] = (batch, found)
+        self._prepared[id(batch)] = (batch, *self._project(table, batch))
 
-    def _project(self, table: str, batch: pa.RecordBatch) -> Projection:
+    def _project(
+        self, table: str, batch: pa.RecordBatch
+    ) -> tuple[Projection, dict[int, BadRecord]]:
+        """The batch's rows, and the records that give none, by index."""
+        bad: dict[int, BadRecord] = {}
+        self._check_values(batch, bad)
         records = self._records(table, batch)
-        return project(self._graph(), records, self._adapter(batch.schema))
+        rows = project(self._graph(), records, self._adapter(batch.schema), bad)
+        return rows, bad
 
     def _graph(self) -> GraphMapping:
         if self.mapping is None:
@@ -266,16 +267,15 @@ class GraphSink(Sink):
     ) -> WriteCounts:
         mapping = self._graph()
         done = self._prepared.pop(id(batch), None)
-        try:
-            if done is not None and done[0] is batch:  # projected in the reader's thread
-                if isinstance(done[1], BadRecord):
-                    raise done[1]
-                rows = done[1]
-            else:
-                self._check_values(batch)
-                rows = self._project(table, batch)
-        except BadRecord as bad:
-            raise refused(bad.reason, bad.row, bad.column) from None
+        if done is not None and done[0] is batch:  # projected in the reader's thread
+            rows, bad = done[1], done[2]
+        else:
+            rows, bad = self._project(table, batch)
+        if bad:  # every record that gives no row is named at once, none written
+            first, *more = sorted(bad)
+            error = refused(bad[first].reason, first, bad[first].column)
+            error.others = {i: refused(bad[i].reason, i, bad[i].column) for i in more}
+            raise error
         plan = plan_batch(
             mapping, rows, batch.num_rows, mode, self._read, require_nodes=self.require_nodes
         )
