@@ -126,7 +126,7 @@ class LoadReport:
                 f"p95 {self.batch_ms.get('p95', 0):,.0f} ms, max "
                 f"{self.batch_ms.get('max', 0):,.0f} ms; {self.statements:,} statements"
                 + (
-                    f" ({self.write_seconds * 1000 / self.statements:,.1f} ms each)"
+                    f" ({self.write_seconds * 1000 / self.statements:,.2f} ms each)"
                     if self.statements
                     else ""
                 )
