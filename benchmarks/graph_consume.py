@@ -18,15 +18,17 @@ a sample, nothing of a bad message), the queue must be empty and its dead-letter
 exactly the bad messages, once each.  Otherwise the run is WRONG.  Contenders, each in a
 process of its own under GNU ``time`` (peak RSS):
 
-- ``chute``: ``chute consume --graph mapping.json --idle-exit 2 --report r.json``, default
-  batches (5,000 messages or 1 s, adaptive); ``chute_rows_N`` the same with
-  ``--batch-rows N``.  msg/s = messages / (process wall - the 2 s idle wait); the table also
-  gives chute's own report (seconds, rows_per_second, peak_rss_bytes, statements,
-  write_seconds per statement);
+- ``chute``: ``chute consume --graph mapping.json --idle-exit 2 --log-json --report r.json``,
+  default batches (5,000 messages or 1 s, adaptive); ``chute_rows_N`` with ``--batch-rows N``.
+  Its time runs from the spawn to its last ``batch`` log line (written after that batch's
+  commit and ack), so the idle wait before it exits is not counted (``idle_wall``, the wall
+  less ``--idle-exit``, is kept too: it flatters, the wait overlaps the last writes).  The
+  table also gives chute's own report: seconds, rows_per_second, peak_rss_bytes, statements
+  and write_seconds (ms/query = write_seconds / statements);
 - ``pika_unwind_N``: report 03's "after", done with care: pika ``BlockingConnection``,
-  ``basic_qos(prefetch_count=2N)``, indexes on ``Artist(id)`` and ``Release(id)`` first, then
-  for every N messages (or after 1 s without one) a bad message is published to the
-  dead-letter queue (confirms on) and the good ones go to FalkorDB in ONE query (``UNWIND
+  ``basic_qos(prefetch_count=2N)``, indexes on ``Artist(id)`` and ``Release(id)`` first; a
+  bad message is published to ``QUEUE.dead-letter`` as it comes (confirmed), the good ones
+  go, every N messages or after 1 s without one, to FalkorDB in ONE query (``UNWIND
   $rows MERGE`` the artist, ``FOREACH`` release ``MERGE`` node and RELEASED, ``FOREACH``
   member ``MERGE`` node and MEMBER_OF), then one ``basic_ack(multiple=True)``.  It stops once
   it has handled every message (no idle wait to subtract).
@@ -58,7 +60,6 @@ HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parent))
 from consume_clients import DEFAULT_URL, declare_queue, delete_queue, queue_depth  # noqa: E402
 
-IDLE_EXIT = 2.0
 #: chute's exit codes for a finished run: done, done with dead letters (rejects)
 DONE = (0, 6)
 SEED = 13
@@ -194,7 +195,10 @@ def child(args: argparse.Namespace) -> int:
 @dataclass
 class Run:
     name: str
+    #: chute: spawn to its last batch's log line (committed and acked); pika: spawn to exit
     wall: float = 0.0
+    #: chute: spawn to exit less the --idle-exit wait (flatters: the wait overlaps the writes)
+    idle_wall: float = 0.0
     msg_per_s: float = 0.0
     rss_mb: float = 0.0
     queries: int | None = None
@@ -203,35 +207,91 @@ class Run:
     report: dict[str, Any] = field(default_factory=dict)
 
 
-def fill(url: str, queue: str, messages: list[dict[str, Any]]) -> None:
-    from chute.amqp import publish_records
+@dataclass
+class Bench:
+    args: argparse.Namespace
+    server: Any  # chute_bench.falkordb_server.FalkorServer
+    msgs: list[dict[str, Any]]
+    exp: Expected
+    mapping: Path
 
-    declare_queue(url, queue)
-    publish_records(messages, url, queue, source="bench")
-    if (depth := queue_depth(url, queue)) != len(messages):
-        raise SystemExit(f"filled {queue} with {depth} messages, expected {len(messages)}")
+    def fresh(self, name: str) -> tuple[str, str]:
+        """A new queue, filled with the messages, and a new graph's name."""
+        from chute.amqp import publish_records
+
+        suffix = f"{random.randrange(16**8):08x}"
+        queue = f"chute_bench_{name}_{suffix}"
+        declare_queue(self.args.url, queue)
+        publish_records(self.msgs, self.args.url, queue, source="bench")
+        if (depth := queue_depth(self.args.url, queue)) != len(self.msgs):
+            raise SystemExit(f"filled {queue} with {depth} messages, not {len(self.msgs)}")
+        return queue, f"consume_{name}_{suffix}"
+
+    def drop(self, queue: str, graph: str) -> None:
+        delete_queue(self.args.url, queue)
+        if graph in self.db().list_graphs():
+            self.db().select_graph(graph).delete()
+
+    def db(self) -> Any:
+        from falkordb import FalkorDB
+
+        return FalkorDB(host=self.server.host, port=self.server.port)
+
+    def chute(self, queue: str, graph: str, report: Path, rows: int | None) -> list[str]:
+        cmd = [sys.executable, "-m", "chute", "consume", self.args.url, "--queue", queue]
+        cmd += ["--into", self.server.url(graph), "--graph", str(self.mapping), "--log-json"]
+        cmd += ["--idle-exit", str(self.args.idle_exit), "--report", str(report)]
+        return cmd + (["--batch-rows", str(rows)] if rows else [])
+
+    def check(self, queue: str, graph: str) -> tuple[str | None, int]:
+        """What is wrong with the graph, the queue and the dead letters (None: nothing), and
+        how many dead letters repeat another (the same message id)."""
+        import orjson
+
+        g = self.db().select_graph(graph)
+
+        def one(cypher: str, params: dict[str, Any] | None = None) -> Any:
+            return g.ro_query(cypher, params).result_set[0][0]
+
+        got = Expected(
+            one("MATCH (a:Artist) RETURN count(a)"),
+            one("MATCH (r:Release) RETURN count(r)"),
+            one("MATCH ()-[x:RELEASED]->() RETURN count(x)"),
+            one("MATCH ()-[x:MEMBER_OF]->() RETURN count(x)"),
+            0,
+        )
+        problems = []
+        if stray := one("MATCH (n) WHERE n.id >= $b RETURN count(n)", {"b": BAD_ID_FROM}):
+            problems.append(f"{stray} nodes of bad messages")
+        named = "MATCH (a:Artist {id: $id}) RETURN [a.name, a.country]"
+        sample = [m for m in self.msgs[:: max(1, len(self.msgs) // 50)] if is_good(m)]
+        if off := [
+            m["id"] for m in sample if one(named, {"id": m["id"]}) != [m["name"], m["country"]]
+        ]:
+            problems.append(f"{len(off)} of {len(sample)} sampled artists unnamed, e.g. {off[0]}")
+        letters = dead_letters(self.args.url, queue)
+        ids = Counter(i for i, _ in letters)
+        repeats = sum(ids.values()) - len(ids)
+        got.bad = len(letters) - repeats
+        if got != self.exp:
+            problems.append(f"counts {asdict(got)}, expected {asdict(self.exp)}")
+        bad = {orjson.dumps(m) for m in self.msgs if not is_good(m)}
+        if {orjson.dumps(orjson.loads(b)) for _, b in letters} != bad:
+            problems.append("the dead letters are not the bad messages")
+        if left := queue_depth(self.args.url, queue):
+            problems.append(f"{left:,} messages left in the queue")
+        return "; ".join(problems) or None, repeats
 
 
-def timed(
-    cmd: list[str], env: dict[str, str] | None = None
-) -> tuple[subprocess.CompletedProcess[str], float, float]:
+def timed(cmd: list[str]) -> tuple[subprocess.CompletedProcess[str], float, float]:
     """Run ``cmd`` under GNU time: the process, its wall seconds and its peak RSS in MB."""
     with tempfile.NamedTemporaryFile(suffix=".rss") as rss:
         t0 = time.perf_counter()
         cmd = ["/usr/bin/time", "-f", "%M", "-o", rss.name, *cmd]
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        proc = subprocess.run(cmd, capture_output=True, text=True)
         wall = time.perf_counter() - t0
         kb = [line for line in Path(rss.name).read_text().splitlines() if line.strip().isdigit()]
     return proc, wall, int(kb[-1]) * 1024 / 1e6 if kb else 0.0
-
-
-def chute_cmd(
-    url: str, queue: str, into: str, mapping: Path, report: Path, rows: int | None
-) -> list[str]:
-    cmd = [sys.executable, "-m", "chute", "consume", url, "--queue", queue, "--into", into]
-    cmd += ["--graph", str(mapping), "--idle-exit", str(IDLE_EXIT), "--quiet"]
-    cmd += ["--report", str(report)]
-    return cmd + (["--batch-rows", str(rows)] if rows else [])
 
 
 def dead_letters(url: str, queue: str) -> list[tuple[str | None, bytes]]:
@@ -239,91 +299,37 @@ def dead_letters(url: str, queue: str) -> list[tuple[str | None, bytes]]:
     import pika
 
     conn = pika.BlockingConnection(pika.URLParameters(url))
-    ch = conn.channel()
-    out = []
-    while True:
-        method, props, body = ch.basic_get(queue + ".dead-letter", auto_ack=True)
-        if method is None:
-            break
-        out.append((props.message_id, body))
+    ch, out = conn.channel(), []
+    while (got := ch.basic_get(queue + ".dead-letter", auto_ack=True))[0] is not None:
+        out.append((got[1].message_id, got[2]))
     conn.close()
     return out
 
 
-def check(
-    db: Any, graph: str, url: str, queue: str, exp: Expected, msgs: list[dict[str, Any]]
-) -> str | None:
-    """What is wrong with the graph, the queue and the dead letters (None: nothing)."""
-    import orjson
-
-    g = db.select_graph(graph)
-
-    def one(cypher: str, params: dict[str, Any] | None = None) -> Any:
-        return g.ro_query(cypher, params).result_set[0][0]
-
-    problems = []
-    got = Expected(
-        one("MATCH (a:Artist) RETURN count(a)"),
-        one("MATCH (r:Release) RETURN count(r)"),
-        one("MATCH ()-[x:RELEASED]->() RETURN count(x)"),
-        one("MATCH ()-[x:MEMBER_OF]->() RETURN count(x)"),
-        0,
-    )
-    if (stray := one("MATCH (n) WHERE n.id >= $b RETURN count(n)", {"b": BAD_ID_FROM})) != 0:
-        problems.append(f"{stray} nodes of bad messages")
-    for m in msgs[:: max(1, len(msgs) // 50)]:
-        if is_good(m):
-            row = g.ro_query("MATCH (a:Artist {id: $id}) RETURN a.name, a.country", {"id": m["id"]})
-            if row.result_set != [[m["name"], m["country"]]]:
-                problems.append(f"artist {m['id']}: {row.result_set}")
-    letters = dead_letters(url, queue)
-    got.bad = len(letters)
-    if asdict(got) != asdict(exp):
-        problems.append(f"counts {asdict(got)}, expected {asdict(exp)}")
-    bad = Counter(orjson.dumps(m) for m in msgs if not is_good(m))
-    if Counter(orjson.dumps(orjson.loads(b)) for _, b in letters) != bad:
-        ids = Counter(i for i, _ in letters)
-        problems.append(
-            f"dead letters not the bad messages ({sum(ids.values()) - len(ids)} repeated)"
-        )
-    if (left := queue_depth(url, queue)) != 0:
-        problems.append(f"{left} messages left in the queue")
-    return "; ".join(problems) or None
-
-
-def run_one(
-    name: str,
-    args: argparse.Namespace,
-    server: Any,
-    msgs: list[dict[str, Any]],
-    exp: Expected,
-    mapping: Path,
-) -> Run:
-    from falkordb import FalkorDB
-
-    db = FalkorDB(host=server.host, port=server.port)
-    suffix = f"{random.randrange(16**8):08x}"
-    queue, graph = f"chute_bench_{name}_{suffix}", f"consume_{name}_{suffix}"
+def run_one(b: Bench, name: str) -> Run:
     run = Run(name)
-    fill(args.url, queue, msgs)
+    queue, graph = b.fresh(name)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             if name.startswith("chute"):
                 rows = int(name.rsplit("_", 1)[1]) if name.startswith("chute_rows_") else None
                 report = Path(tmp) / "report.json"
-                proc, wall, run.rss_mb = timed(
-                    chute_cmd(args.url, queue, server.url(graph), mapping, report, rows)
-                )
-                run.wall = wall - IDLE_EXIT
+                t0 = time.time()
+                proc, wall, run.rss_mb = timed(b.chute(queue, graph, report, rows))
+                run.idle_wall = wall - b.args.idle_exit
+                events = [json.loads(e) for e in proc.stderr.splitlines() if e.startswith("{")]
+                batches = [e["time"] for e in events if e.get("event") == "batch"]
+                run.wall = batches[-1] - t0 if batches else wall
                 if proc.returncode in DONE:
                     run.report = json.loads(report.read_text())
                     run.queries = run.report["statements"]
                     run.ms_per_query = run.report["write_seconds"] / max(1, run.queries) * 1000
             else:
-                cmd = [sys.executable, str(HERE), "--child", name, "--url", args.url]
-                cmd += ["--queue", queue, "--host", server.host, "--port", str(server.port)]
-                cmd += ["--graph", graph, "--messages", str(len(msgs))]
-                proc, run.wall, run.rss_mb = timed(cmd)
+                cmd = [sys.executable, str(HERE), "--child", name, "--url", b.args.url]
+                cmd += ["--queue", queue, "--host", b.server.host, "--port", str(b.server.port)]
+                proc, run.wall, run.rss_mb = timed(
+                    [*cmd, "--graph", graph, "--messages", str(len(b.msgs))]
+                )
                 if proc.returncode == 0:
                     out = json.loads(proc.stdout.strip().splitlines()[-1])
                     run.queries = out["queries"]
@@ -331,59 +337,46 @@ def run_one(
         if proc.returncode not in DONE:
             run.wrong = f"exit {proc.returncode}: {proc.stderr.strip()[-400:]}"
             return run
-        run.msg_per_s = len(msgs) / run.wall
+        run.msg_per_s = len(b.msgs) / run.wall
         time.sleep(0.5)  # a closed consumer's unacked messages go back to the queue
-        run.wrong = check(db, graph, args.url, queue, exp, msgs)
+        run.wrong, repeats = b.check(queue, graph)
+        if repeats:
+            run.wrong = f"{run.wrong or ''}; {repeats} dead letters repeated".strip("; ")
         return run
     finally:
-        delete_queue(args.url, queue)
-        if graph in db.list_graphs():
-            db.select_graph(graph).delete()
+        b.drop(queue, graph)
 
 
-def kill_check(
-    args: argparse.Namespace, server: Any, msgs: list[dict[str, Any]], exp: Expected, mapping: Path
-) -> str:
+def kill_check(b: Bench) -> str:
     """``chute consume`` killed (-9) after its 5th commit, then run again: what is wrong."""
-    from falkordb import FalkorDB
-
-    db = FalkorDB(host=server.host, port=server.port)
-    suffix = f"{random.randrange(16**8):08x}"
-    queue, graph = f"chute_bench_kill_{suffix}", f"consume_kill_{suffix}"
-    fill(args.url, queue, msgs)
+    queue, graph = b.fresh("kill")
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            cmd = chute_cmd(args.url, queue, server.url(graph), mapping, Path(tmp) / "r.json", 1000)
+            cmd = b.chute(queue, graph, Path(tmp) / "r.json", 1000)
             env = {**os.environ, "CHUTE_FAULT": "after-commit:5:kill"}
             crashed = subprocess.run(cmd, capture_output=True, text=True, env=env)
             if crashed.returncode != -signal.SIGKILL:
-                why = crashed.stderr[-300:]
-                return f"FAIL: the faulted run ended with {crashed.returncode}: {why}"
-            releases = (
-                db.select_graph(graph)
-                .ro_query("MATCH (r:Release) RETURN count(r)")
-                .result_set[0][0]
-            )
-            left = queue_depth(args.url, queue)
-            print(f"killed: {releases:,} of {exp.releases:,} releases stored, {left:,} queued")
+                return f"FAIL: the faulted run ended with {crashed.returncode}"
+            g = b.db().select_graph(graph)
+            releases = g.ro_query("MATCH (r:Release) RETURN count(r)").result_set[0][0]
+            left = queue_depth(b.args.url, queue)
+            print(f"killed: {releases:,} of {b.exp.releases:,} releases stored, {left:,} queued")
             rerun = subprocess.run(cmd, capture_output=True, text=True)
             if rerun.returncode not in DONE:
                 return f"FAIL: the rerun ended with {rerun.returncode}: {rerun.stderr[-300:]}"
         time.sleep(0.5)
-        wrong = check(db, graph, args.url, queue, exp, msgs)
-        return f"FAIL: {wrong}" if wrong else "pass"
+        wrong, repeats = b.check(queue, graph)
+        note = f" ({repeats} dead letters published twice, same message_id)" if repeats else ""
+        return (f"FAIL: {wrong}" if wrong else "pass") + note
     finally:
-        delete_queue(args.url, queue)
-        if graph in db.list_graphs():
-            db.select_graph(graph).delete()
+        b.drop(queue, graph)
 
 
 def print_table(runs: dict[str, list[Run]], n: int) -> list[dict[str, Any]]:
     print(
-        "| contender | msg/s | wall s | peak RSS MB | queries | ms/query | chute's report: s, ",
-        end="",
+        "| contender | msg/s | s | peak RSS MB | queries | ms/query | chute's report: s, rows/s, "
     )
-    print("rows/s, peak MiB, statements, write s | check |\n|---|--:|--:|--:|--:|--:|---|---|")
+    print("peak MiB, statements, write s | check |\n|---|--:|--:|--:|--:|--:|---|---|")
     rows = []
     for name, rs in runs.items():
         good = [r for r in rs if not r.wrong]
@@ -392,8 +385,7 @@ def print_table(runs: dict[str, list[Run]], n: int) -> list[dict[str, Any]]:
             continue
         med = statistics.median(r.wall for r in good)
         mid = min(good, key=lambda r: abs(r.wall - med))
-        rep = mid.report
-        shown = ""
+        rep, shown = mid.report, ""
         if rep:
             shown = f"{rep['seconds']:.2f}, {rep['rows_per_second']:,.0f}, "
             shown += f"{rep['peak_rss_bytes'] / 2**20:,.0f}, {rep['statements']:,}, "
@@ -414,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--only", help=f"comma-separated contenders (default {','.join(NAMES)})")
     parser.add_argument("--kill", action="store_true", help="and the kill -9 check")
+    parser.add_argument("--idle-exit", type=float, default=2.0, help="chute consume's")
     parser.add_argument("--json", type=Path, help="write what was measured here")
     for hidden in ("--child", "--queue", "--host", "--graph"):
         parser.add_argument(hidden, help=argparse.SUPPRESS)
@@ -434,25 +427,28 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp, falkordb_server() as server:
         mapping = Path(tmp) / "mapping.json"
         mapping.write_text(json.dumps(MAPPING))
+        bench = Bench(args, server, msgs, exp, mapping)
         for rnd in range(args.rounds):
             for name in names if rnd % 2 == 0 else reversed(names):
-                run = run_one(name, args, server, msgs, exp, mapping)
+                run = run_one(bench, name)
                 runs[name].append(run)
                 state = f"WRONG {run.wrong}" if run.wrong else "ok"
                 rate = f"{run.msg_per_s:8,.0f} msg/s {run.wall:7.2f} s {run.rss_mb:5.0f} MB"
                 print(f"round {rnd + 1} {name:<16} {rate}  {state}", flush=True)
         if args.kill:
-            kill = kill_check(args, server, msgs, exp, mapping)
+            kill = kill_check(bench)
             print(f"kill -9 after the 5th commit, then a rerun: {kill}")
     print(f"\n{len(msgs):,} messages into FalkorDB, {args.rounds} round(s), medians\n")
     rows = print_table(runs, len(msgs))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        runs_out = {n: [asdict(r) for r in rs] for n, rs in runs.items()}
-        date = datetime.now(UTC).isoformat(timespec="seconds")
-        doc = {"date": date, "expected": asdict(exp), "summary": rows, "kill": kill}
-        doc["runs"] = runs_out
-        args.json.write_text(json.dumps(doc, indent=1))
+        doc: dict[str, Any] = {
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "args": vars(args),
+        }
+        doc |= {"expected": asdict(exp), "summary": rows, "kill": kill}
+        doc["runs"] = {n: [asdict(r) for r in rs] for n, rs in runs.items()}
+        args.json.write_text(json.dumps(doc, indent=1, default=str))
     failed = any(r.wrong for rs in runs.values() for r in rs) or (kill not in (None, "pass"))
     return 1 if failed else 0
 
