@@ -94,18 +94,14 @@ def generate(n: int, bad_every: int, seed: int = SEED) -> list[dict[str, Any]]:
     space = n + max(1, n // 100)  # members beyond n never get a message: placeholders
     for i in range(1, n + 1):
         members = rnd.sample(range(1, space + 1), rnd.randint(0, 4))
-        out.append(
-            {
-                "id": i,
-                "name": f"artist {i}",
-                "country": COUNTRIES[rnd.randrange(len(COUNTRIES))],
-                "members": [{"id": m, "name": f"artist {m}"} for m in members if m != i],
-                "releases": [
-                    {"id": i * 10 + k, "title": f"record {i}-{k}", "year": rnd.randint(1960, 2026)}
-                    for k in range(rnd.randint(1, 5))
-                ],
-            }
-        )
+        country = COUNTRIES[rnd.randrange(len(COUNTRIES))]
+        releases = [
+            {"id": i * 10 + k, "title": f"record {i}-{k}", "year": rnd.randint(1960, 2026)}
+            for k in range(rnd.randint(1, 5))
+        ]
+        crew = [{"id": m, "name": f"artist {m}"} for m in members if m != i]
+        out.append({"id": i, "name": f"artist {i}", "country": country, "members": crew})
+        out[-1]["releases"] = releases
     bad = [
         {"name": f"nameless {j}", "releases": [{"id": BAD_ID_FROM + j, "title": "x"}]}
         if j % 2
@@ -135,10 +131,8 @@ class Expected:
         artists = {m["id"] for m in good} | {p["id"] for m in good for p in m["members"]}
         released = {(m["id"], r["id"]) for m in good for r in m["releases"]}
         member_of = {(p["id"], m["id"]) for m in good for p in m["members"]}
-        releases = {r for _, r in released}
-        return cls(
-            len(artists), len(releases), len(released), len(member_of), len(messages) - len(good)
-        )
+        bad = len(messages) - len(good)
+        return cls(len(artists), len({r for _, r in released}), len(released), len(member_of), bad)
 
 
 # -- the contenders, in child processes -----------------------------------------------------
@@ -182,11 +176,6 @@ def pika_unwind(args: argparse.Namespace, batch: int) -> dict[str, Any]:
     ch.cancel()
     conn.close()
     return {"handled": handled, "queries": queries, "query_seconds": query_seconds}
-
-
-def child(args: argparse.Namespace) -> int:
-    print(json.dumps(pika_unwind(args, int(args.child.rsplit("_", 1)[1]))))
-    return 0
 
 
 # -- the runner -----------------------------------------------------------------------------
@@ -412,8 +401,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(hidden, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.child:
-        return child(args)
+    if args.child:  # a hand-written contender, in this process
+        print(json.dumps(pika_unwind(args, int(args.child.rsplit("_", 1)[1]))))
+        return 0
     from chute_bench.falkordb_server import falkordb_server
 
     names = args.only.split(",") if args.only else list(NAMES)
