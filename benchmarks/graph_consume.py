@@ -51,14 +51,41 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parent))
-from consume_clients import DEFAULT_URL, declare_queue, delete_queue, queue_depth  # noqa: E402
+import consume_clients as cc  # noqa: E402
+
+T = TypeVar("T")
+
+
+def broker(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``fn(*args)``, tried again for up to a minute while the broker is away (the tests of
+    other work on this machine restart it)."""
+    import pika.exceptions
+
+    from chute.amqp import BrokerUnavailableError
+
+    for attempt in range(30):
+        try:
+            return fn(*args, **kwargs)
+        except (pika.exceptions.AMQPError, BrokerUnavailableError, ConnectionError):
+            if attempt == 29:
+                raise
+            time.sleep(2)
+    raise AssertionError("unreachable")
+
+
+def queue_depth(url: str, queue: str) -> int:
+    return broker(cc.queue_depth, url, queue)
+
+
+DEFAULT_URL = cc.DEFAULT_URL
 
 #: chute's exit codes for a finished run: done, done with dead letters (rejects)
 DONE = (0, 6)
@@ -210,14 +237,19 @@ class Bench:
 
         suffix = f"{random.randrange(16**8):08x}"
         queue = f"chute_bench_{name}_{suffix}"
-        declare_queue(self.args.url, queue)
-        publish_records(self.msgs, self.args.url, queue, source="bench")
-        if (depth := queue_depth(self.args.url, queue)) != len(self.msgs):
+
+        def fill() -> int:  # whole again after a lost connection
+            cc.delete_queue(self.args.url, queue)
+            cc.declare_queue(self.args.url, queue)
+            publish_records(self.msgs, self.args.url, queue, source="bench")
+            return cc.queue_depth(self.args.url, queue)
+
+        if (depth := broker(fill)) != len(self.msgs):
             raise SystemExit(f"filled {queue} with {depth} messages, not {len(self.msgs)}")
         return queue, f"consume_{name}_{suffix}"
 
     def drop(self, queue: str, graph: str) -> None:
-        delete_queue(self.args.url, queue)
+        broker(cc.delete_queue, self.args.url, queue)
         if graph in self.db().list_graphs():
             self.db().select_graph(graph).delete()
 
@@ -258,7 +290,7 @@ class Bench:
             m["id"] for m in sample if one(named, {"id": m["id"]}) != [m["name"], m["country"]]
         ]:
             problems.append(f"{len(off)} of {len(sample)} sampled artists unnamed, e.g. {off[0]}")
-        letters = dead_letters(self.args.url, queue)
+        letters = broker(dead_letters, self.args.url, queue)
         ids = Counter(i for i, _ in letters)
         repeats = sum(ids.values()) - len(ids)
         got.bad = len(letters) - repeats
@@ -420,7 +452,10 @@ def main(argv: list[str] | None = None) -> int:
         bench = Bench(args, server, msgs, exp, mapping)
         for rnd in range(args.rounds):
             for name in names if rnd % 2 == 0 else reversed(names):
-                run = run_one(bench, name)
+                try:
+                    run = run_one(bench, name)
+                except Exception as exc:  # the broker went away for good, ...: say so, go on
+                    run = Run(name, wrong=f"the harness failed: {exc!r}")
                 runs[name].append(run)
                 state = f"WRONG {run.wrong}" if run.wrong else "ok"
                 rate = f"{run.msg_per_s:8,.0f} msg/s {run.wall:7.2f} s {run.rss_mb:5.0f} MB"
