@@ -394,10 +394,10 @@ def kill_check(b: Bench) -> str:
 
 
 def print_table(runs: dict[str, list[Run]], n: int) -> list[dict[str, Any]]:
+    head = "| contender | msg/s | s | peak RSS MB | queries | ms/query | chute's report: s, "
     print(
-        "| contender | msg/s | s | peak RSS MB | queries | ms/query | chute's report: s, rows/s, "
+        head + "rows/s, peak MiB, statements, write s | check |\n|---|--:|--:|--:|--:|--:|---|---|"
     )
-    print("peak MiB, statements, write s | check |\n|---|--:|--:|--:|--:|--:|---|---|")
     rows = []
     for name, rs in runs.items():
         good = [r for r in rs if not r.wrong]
