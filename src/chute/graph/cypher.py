@@ -8,13 +8,12 @@ properties, which ends of relationships are missing, and whether a relationship 
 two ends that were there already exists (see :mod:`chute.graph.plan`): the counts come from
 them, and the write leaves out what would change nothing.
 Names come from a validated mapping (letters, digits, underscores) and are quoted all the
-same.  The statements are the openCypher both Neo4j and FalkorDB run; where the two differ,
-:class:`Dialect` says how.
+same.  The statements are the openCypher both Neo4j and FalkorDB run; the one thing they do
+differently, making a key unique, each sink does its own way (:func:`neo4j_constraint` for
+Neo4j; FalkorDB's client commands).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from chute.graph.mapping import NodeSpec, Property, RelSpec
 from chute.sinks.contract import Mode
@@ -26,18 +25,6 @@ SCHEMA_LABEL = "_ChuteTable"
 
 #: a row's status, as the status statements return it
 NEW, SAME, CHANGED = 0, 1, 2
-
-
-@dataclass(frozen=True)
-class Dialect:
-    name: str
-    #: ``CREATE CONSTRAINT … IF NOT EXISTS`` (Neo4j); else an index and a constraint made
-    #: through the database's own commands (FalkorDB)
-    constraint_statements: bool
-
-
-NEO4J = Dialect("neo4j", constraint_statements=True)
-FALKORDB = Dialect("falkordb", constraint_statements=False)
 
 
 def q(name: str) -> str:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -139,10 +139,11 @@ class GraphMapping:
     relationships: tuple[RelSpec, ...] = ()
     #: where it was read from, for messages
     origin: str = "the graph mapping"
-    labels: dict[str, NodeSpec] = field(default_factory=dict, compare=False)
 
-    def __post_init__(self) -> None:
-        self.labels.update({n.label: n for n in self.nodes})
+    @cached_property
+    def labels(self) -> dict[str, NodeSpec]:
+        """Each node's spec by its label."""
+        return {n.label: n for n in self.nodes}
 
     def fields(self) -> set[str]:
         """Every top-level field the mapping reads."""

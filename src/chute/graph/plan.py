@@ -26,6 +26,18 @@ Read = Callable[[str, dict[str, Any]], list[list[Any]]]
 
 #: what each record did: nothing new, changed something, made something
 SKIPPED, UPDATED, CREATED = 0, 1, 2
+#: the names counts are kept under, per label or relationship
+COUNTS = ("created", "updated", "skipped", "placeholders")
+
+Counts = dict[str, dict[str, int]]
+
+
+def add_counts(into: Counts, more: Counts) -> None:
+    """Add ``more`` (by label or relationship, by count name) to ``into``."""
+    for kind, counts in more.items():
+        total = into.setdefault(kind, dict.fromkeys(COUNTS, 0))
+        for name, n in counts.items():
+            total[name] += n
 
 
 @dataclass
@@ -33,15 +45,12 @@ class Plan:
     #: statements to run in the batch's transaction, nodes first
     writes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     #: by label or relationship: created, updated, skipped, placeholders
-    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    counts: Counts = field(default_factory=dict)
     #: per record: SKIPPED, UPDATED or CREATED
     outcome: list[int] = field(default_factory=list)
 
     def count(self, kind: str, name: str, n: int = 1) -> None:
-        counts = self.counts.setdefault(
-            kind, {"created": 0, "updated": 0, "skipped": 0, "placeholders": 0}
-        )
-        counts[name] += n
+        add_counts(self.counts, {kind: {name: n}})
 
     def mark(self, record: int, what: int) -> None:
         if what > self.outcome[record]:

@@ -55,7 +55,6 @@ CONSTRAINT_WAIT = 60.0
 
 class FalkorSink(GraphSink):
     schemes = ("falkordb",)
-    dialect = cypher.FALKORDB
     _ensured: ClassVar[set[tuple[str, str, str]]] = set()
 
     def __init__(self, url: str) -> None:
@@ -180,7 +179,7 @@ class FalkorSink(GraphSink):
             return False
         graph = self._graph_handle
         made = False
-        if not self._has_constraint(label, prop):
+        if self._constraint(label, prop) is None:
             try:
                 graph.query(f"CREATE INDEX FOR (n:{cypher.q(label)}) ON (n.{cypher.q(prop)})")
             except redis.ResponseError as exc:
@@ -209,9 +208,6 @@ class FalkorSink(GraphSink):
             ):
                 return dict(c)
         return None
-
-    def _has_constraint(self, label: str, prop: str) -> bool:
-        return self._constraint(label, prop) is not None
 
     def _wait_operational(self, label: str, prop: str) -> None:
         deadline = time.monotonic() + CONSTRAINT_WAIT

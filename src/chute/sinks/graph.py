@@ -3,10 +3,10 @@ contract without SQL.
 
 The engine sees a graph as a table of records: it reads, batches, converts, isolates bad
 records and checkpoints as for any table.  :meth:`GraphSink.write_rows` turns a batch into
-the rows of each label and relationship type (:mod:`chute.graph.project`), asks the
-database which of them are new or changed (one read per label and type), pins what cannot
-be written on its record (a :class:`~chute.errors.RecordError` the isolator bisects by), and
-writes the nodes, then the relationships, one ``UNWIND`` statement each
+the rows of each label and relationship type (:mod:`chute.graph.project`, in the reader's
+thread), asks the database only what can exist of them (:mod:`chute.graph.plan`), names
+every record that cannot be written (one :class:`~chute.errors.RecordError`, with
+``others``), and writes the nodes, then the relationships, one ``UNWIND`` statement each
 (:mod:`chute.graph.cypher`).  Checkpoints are ``_ChuteCheckpoint`` nodes written in the
 batch's transaction; counts per label and relationship type go with them.
 
@@ -22,7 +22,7 @@ import uuid
 from abc import abstractmethod
 from collections.abc import Iterator
 from dataclasses import asdict, fields
-from typing import Any, ClassVar
+from typing import Any
 
 import orjson
 import pyarrow as pa
@@ -31,7 +31,7 @@ from chute.coltypes import ColumnType, Kind, Stores
 from chute.errors import ConfigError
 from chute.graph import cypher
 from chute.graph.mapping import GraphMapping
-from chute.graph.plan import CREATED, SKIPPED, UPDATED, plan_batch, refused
+from chute.graph.plan import CREATED, SKIPPED, UPDATED, Counts, add_counts, plan_batch, refused
 from chute.graph.project import Adapt, BadRecord, Projection, project
 from chute.sinks.contract import (
     Capabilities,
@@ -42,26 +42,20 @@ from chute.sinks.contract import (
     WriteCounts,
 )
 
-#: the names counts are kept under, per label or relationship
-COUNTS = ("created", "updated", "skipped", "placeholders")
-
-_Counts = dict[str, dict[str, int]]
-
 
 class GraphSink(Sink):
     """A graph database written through a :class:`~chute.graph.mapping.GraphMapping`."""
 
     # no exact decimals (a property is an integer, a float or a text), like SQLite
     capabilities = Capabilities(stores=Stores(exact_decimals=False))
-    dialect: ClassVar[cypher.Dialect]
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
         self.mapping: GraphMapping | None = None
         self.require_nodes = False
         #: committed counts, by label and relationship (see :data:`COUNTS`)
-        self.counts: _Counts = {}
-        self._pending: _Counts = {}
+        self.counts: Counts = {}
+        self._pending: Counts = {}
         #: the record columns of each "table" (a load's records), as the engine converts them
         self._columns: dict[str, dict[str, ColumnType]] = {}
         #: what the sink did besides writing (constraints made), for the report
@@ -153,7 +147,7 @@ class GraphSink(Sink):
             if self._ensure_unique(node.label, node.key_property):
                 self.notes.append(f"made {node.label}.{node.key_property} unique")
 
-    def counts_by_kind(self) -> _Counts:
+    def counts_by_kind(self) -> Counts:
         return {k: dict(v) for k, v in self.counts.items()}
 
     # -- tables: a load's records
@@ -245,20 +239,12 @@ class GraphSink(Sink):
 
     def commit(self) -> None:
         self._commit()
-        for kind, counts in self._pending.items():
-            total = self.counts.setdefault(kind, dict.fromkeys(COUNTS, 0))
-            for name, n in counts.items():
-                total[name] += n
+        add_counts(self.counts, self._pending)
         self._pending = {}
 
     def rollback(self) -> None:
         self._pending = {}
         self._rollback()
-
-    def _count(self, kind: str, name: str, n: int = 1) -> None:
-        if n:
-            counts = self._pending.setdefault(kind, dict.fromkeys(COUNTS, 0))
-            counts[name] += n
 
     # -- writing
 
@@ -281,9 +267,7 @@ class GraphSink(Sink):
         )
         for query, params in plan.writes:  # nodes first, then relationships
             self._write(query, params)
-        for kind, counts in plan.counts.items():
-            for name, n in counts.items():
-                self._count(kind, name, n)
+        add_counts(self._pending, plan.counts)
         outcome = plan.outcome
         return WriteCounts(
             created=outcome.count(CREATED),
@@ -334,11 +318,9 @@ class GraphCheckpoints:
 
     def save(self, load_key: str, checkpoint: Checkpoint) -> None:
         sink = self.sink
-        totals = {k: dict(v) for k, v in sink.counts.items()}
-        for kind, counts in sink._pending.items():
-            total = totals.setdefault(kind, dict.fromkeys(COUNTS, 0))
-            for name, n in counts.items():
-                total[name] += n
+        totals: Counts = {}
+        add_counts(totals, sink.counts)
+        add_counts(totals, sink._pending)
         props = {k: v for k, v in asdict(checkpoint).items() if v is not None}
         props |= {"load_key": load_key, "graph_counts": json.dumps(totals)}
         sink._write(cypher.keep_node(), {"rows": [{"k": load_key, "p": props}]})

@@ -40,7 +40,6 @@ _REFUSED = {
 
 class Neo4jSink(GraphSink):
     schemes = ("neo4j", "bolt")
-    dialect = cypher.NEO4J
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
