@@ -341,3 +341,26 @@ def test_records_that_give_no_rows_are_set_aside_together_without_splitting_batc
     assert (report.batches, report.write_attempts) == (2, 4)
     assert [r["line"] for r in rejects(graph)] == list(range(10, 401, 10))
     assert graph.count("Artist") == 360
+
+
+def test_falkordb_keys_get_an_index_and_append_loads_a_unique_constraint_too(
+    falkor: GraphTarget,
+) -> None:
+    """MERGE needs no constraint in FalkorDB (one write at a time), and one makes it ~9x
+    slower on integer keys; CREATE (append) has only the constraint to refuse a duplicate."""
+    report = load(falkor, jsonl(falkor, ARTISTS))
+
+    assert "made Artist.artist_id indexed" in report.changes
+    assert "made Release.release_id indexed" in report.changes
+    indexed = {(r[0], tuple(r[1])) for r in falkor.query("CALL db.indexes()")}
+    assert {("Artist", ("artist_id",)), ("Release", ("release_id",))} <= indexed
+    assert falkor.query("CALL db.constraints()") == []
+
+    more = [{"artist_id": 7, "name": "Gus", "releases": []}]
+    appended = load(falkor, jsonl(falkor, more, "more.jsonl"), mode="append")
+
+    assert "made Artist.artist_id unique" in appended.changes
+    constraints = falkor.query("CALL db.constraints() YIELD type, label, properties, status")
+    assert ["UNIQUE", "Artist", ["artist_id"], "OPERATIONAL"] in constraints
+    with pytest.raises(Exception, match="(?i)unique constraint"):
+        falkor.query_write("CREATE (:Artist {artist_id: 7})")

@@ -52,4 +52,4 @@ def attach_graph(
             "a graph has no table to replace or publish at once: use append, upsert or ignore",
             hint="each batch is committed with its checkpoint; a rerun resumes",
         )
-    sink.use_graph(load_mapping(graph), require_nodes=require_nodes)
+    sink.use_graph(load_mapping(graph), require_nodes=require_nodes, mode=mode)

@@ -245,7 +245,9 @@ class GraphTarget(Protocol):
     #: what it did besides writing (the constraints it made), for the report
     notes: list[str]
 
-    def use_graph(self, mapping: GraphMapping, *, require_nodes: bool = False) -> None: ...
+    def use_graph(
+        self, mapping: GraphMapping, *, require_nodes: bool = False, mode: Mode = Mode.UPSERT
+    ) -> None: ...
 
     def load_identity(self) -> str:
         """What besides source, table, mode and key makes a load this load (the mapping)."""

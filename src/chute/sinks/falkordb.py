@@ -4,8 +4,8 @@ FalkorDB runs each query atomically: a query that fails changes nothing.  It has
 transaction of several queries, so a transaction here is one query: the statements of a
 batch (its nodes, its relationships, its checkpoint and rejects) are kept until commit and
 sent as one query of ``CALL { … }`` parts.  Reads (the status of a batch's rows) go at once,
-read-only.  Keys are made unique by an exact-match index and a unique constraint (FalkorDB
-needs the index first).  Two runs of one load exclude each other through a Redis key that
+read-only.  Keys get an exact-match index; an append load also a unique constraint (upserts
+need none: FalkorDB runs one write at a time, and ``MERGE`` keeps keys unique).  Two runs of one load exclude each other through a Redis key that
 names the connection holding it (:class:`RedisLock`).  Dates and timestamps are stored as ISO 8601
 texts: the client has no parameter form for them.
 """
@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 from chute.errors import ConfigError, RecordError, Refusal, SinkError, SinkUnavailableError
 from chute.graph import cypher
 from chute.graph.project import Adapt, BadRecord
+from chute.sinks.contract import Mode
 from chute.sinks.graph import GraphSink
 from chute.sinks.locks import Holder, Taken
 from chute.urls import redact
@@ -55,7 +56,7 @@ CONSTRAINT_WAIT = 60.0
 
 class FalkorSink(GraphSink):
     schemes = ("falkordb",)
-    _ensured: ClassVar[set[tuple[str, str, str]]] = set()
+    _ensured: ClassVar[set[tuple[str, str, str, bool]]] = set()
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
@@ -173,25 +174,33 @@ class FalkorSink(GraphSink):
 
     # -- keys
 
-    def _ensure_unique(self, label: str, prop: str) -> bool:
-        done = (self.url, label, prop)
+    def _ensure_unique(self, label: str, prop: str) -> str | None:
+        """An exact-match index on the key; for an append load, a unique constraint too.
+
+        FalkorDB runs one write query at a time on a graph, so ``MERGE`` (upsert, ignore)
+        never makes two nodes of one key, and the constraint only costs: measured here, it
+        makes ``MERGE`` on integer keys about 9 times slower (``benchmarks/RESULTS.md``).
+        ``CREATE`` (append) has nothing but the constraint to refuse a key already there."""
+        done = (self.url, label, prop, self.mode is Mode.APPEND)
         if done in self._ensured:
-            return False
+            return None
         graph = self._graph_handle
-        made = False
-        if self._constraint(label, prop) is None:
-            try:
-                graph.query(f"CREATE INDEX FOR (n:{cypher.q(label)}) ON (n.{cypher.q(prop)})")
-            except redis.ResponseError as exc:
-                if "already indexed" not in str(exc).lower():
-                    raise SinkError(f"cannot index {label}.{prop}: {exc}") from None
+        made = None
+        try:
+            graph.query(f"CREATE INDEX FOR (n:{cypher.q(label)}) ON (n.{cypher.q(prop)})")
+            made = "indexed"
+        except redis.ResponseError as exc:
+            if "already indexed" not in str(exc).lower():
+                raise SinkError(f"cannot index {label}.{prop}: {exc}") from None
+        if self.mode is Mode.APPEND and self._constraint(label, prop) is None:
             try:
                 graph.create_node_unique_constraint(label, prop)
             except redis.ResponseError as exc:
                 if "already exists" not in str(exc).lower():
                     raise SinkError(f"cannot make {label}.{prop} unique: {exc}") from None
-            made = True
-        self._wait_operational(label, prop)
+            made = "unique"
+        if self.mode is Mode.APPEND:
+            self._wait_operational(label, prop)
         self._ensured.add(done)
         return made
 

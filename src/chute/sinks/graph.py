@@ -53,6 +53,8 @@ class GraphSink(Sink):
         super().__init__(url)
         self.mapping: GraphMapping | None = None
         self.require_nodes = False
+        #: the load's mode (FalkorDB makes keys unique by a constraint only for append)
+        self.mode = Mode.UPSERT
         #: committed counts, by label and relationship (see :data:`COUNTS`)
         self.counts: Counts = {}
         self._pending: Counts = {}
@@ -66,7 +68,7 @@ class GraphSink(Sink):
     def another(self) -> GraphSink:
         other = super().another()
         if self.mapping is not None:
-            other.use_graph(self.mapping, require_nodes=self.require_nodes)
+            other.use_graph(self.mapping, require_nodes=self.require_nodes, mode=self.mode)
         return other
 
     # -- what a subclass provides
@@ -81,9 +83,10 @@ class GraphSink(Sink):
         statement, add it to the one sent at commit)."""
 
     @abstractmethod
-    def _ensure_unique(self, label: str, prop: str) -> bool:
+    def _ensure_unique(self, label: str, prop: str) -> str | None:
         """Make ``label``'s ``prop`` unique (a constraint, or an index where the database has
-        no constraint) if it is not already; True when it was made now."""
+        no constraint or needs none) if it is not already; what was made now, if anything
+        ("unique", "indexed")."""
 
     def _check_values(self, batch: pa.RecordBatch, bad: dict[int, BadRecord]) -> None:
         """Put in ``bad`` the records holding a value the database cannot be sent (none
@@ -106,12 +109,15 @@ class GraphSink(Sink):
 
     # -- the mapping
 
-    def use_graph(self, mapping: GraphMapping, *, require_nodes: bool = False) -> None:
-        """Write records through ``mapping``; with ``require_nodes``, a relationship whose
-        end is in neither the graph nor the batch rejects its record (else a node with just
-        its key is made)."""
+    def use_graph(
+        self, mapping: GraphMapping, *, require_nodes: bool = False, mode: Mode = Mode.UPSERT
+    ) -> None:
+        """Write records through ``mapping`` in ``mode``; with ``require_nodes``, a
+        relationship whose end is in neither the graph nor the batch rejects its record (else
+        a node with just its key is made)."""
         self.mapping = mapping
         self.require_nodes = require_nodes
+        self.mode = mode
 
     def prepare_batch(self, table: str, batch: pa.RecordBatch) -> None:
         """Project the batch in the reader's thread; its write finds it done."""
@@ -144,8 +150,9 @@ class GraphSink(Sink):
     def ensure_keys(self) -> None:
         """Make each label's key unique before the first write, idempotently."""
         for node in self._graph().nodes:
-            if self._ensure_unique(node.label, node.key_property):
-                self.notes.append(f"made {node.label}.{node.key_property} unique")
+            made = self._ensure_unique(node.label, node.key_property)
+            if made:
+                self.notes.append(f"made {node.label}.{node.key_property} {made}")
 
     def counts_by_kind(self) -> Counts:
         return {k: dict(v) for k, v in self.counts.items()}

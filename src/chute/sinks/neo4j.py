@@ -162,10 +162,10 @@ class Neo4jSink(GraphSink):
 
     # -- keys
 
-    def _ensure_unique(self, label: str, prop: str) -> bool:
+    def _ensure_unique(self, label: str, prop: str) -> str | None:
         try:
             summary = self._session.run(cypher.neo4j_constraint(label, prop)).consume()
-            return bool(summary.counters.constraints_added)
+            return "unique" if summary.counters.constraints_added else None
         except neo4j_errors.ClientError as exc:
             raise ConfigError(
                 f"cannot make {label}.{prop} unique: {exc.message or exc}",
@@ -179,9 +179,9 @@ class Neo4jSink(GraphSink):
                     f"CREATE INDEX FOR (n:{cypher.q(label)}) ON (n.{cypher.q(prop)})"
                 ).consume()
             except neo4j_errors.Neo4jError:
-                return False  # indexed already
+                return None  # indexed already
             self.notes.append(
                 f"the server made no constraint on {label}.{prop}: it has an index instead "
                 "(two writers could make two nodes of one key)"
             )
-            return False
+            return None
