@@ -362,5 +362,5 @@ def test_falkordb_keys_get_an_index_and_append_loads_a_unique_constraint_too(
     assert "made Artist.artist_id unique" in appended.changes
     constraints = falkor.query("CALL db.constraints() YIELD type, label, properties, status")
     assert ["UNIQUE", "Artist", ["artist_id"], "OPERATIONAL"] in constraints
-    with pytest.raises(Exception, match="(?i)unique constraint"):
+    with pytest.raises(Exception, match=r"(?i)unique constraint"):
         falkor.query_write("CREATE (:Artist {artist_id: 7})")

@@ -5,9 +5,10 @@ transaction of several queries, so a transaction here is one query: the statemen
 batch (its nodes, its relationships, its checkpoint and rejects) are kept until commit and
 sent as one query of ``CALL { … }`` parts.  Reads (the status of a batch's rows) go at once,
 read-only.  Keys get an exact-match index; an append load also a unique constraint (upserts
-need none: FalkorDB runs one write at a time, and ``MERGE`` keeps keys unique).  Two runs of one load exclude each other through a Redis key that
-names the connection holding it (:class:`RedisLock`).  Dates and timestamps are stored as ISO 8601
-texts: the client has no parameter form for them.
+need none: FalkorDB runs one write at a time, and ``MERGE`` keeps keys unique).  Two runs of
+one load exclude each other through a Redis key that names the connection holding it
+(:class:`RedisLock`).  Dates and timestamps are stored as ISO 8601 texts: the client has no
+parameter form for them.
 """
 
 from __future__ import annotations
