@@ -364,3 +364,49 @@ def test_falkordb_keys_get_an_index_and_append_loads_a_unique_constraint_too(
     assert ["UNIQUE", "Artist", ["artist_id"], "OPERATIONAL"] in constraints
     with pytest.raises(Exception, match=r"(?i)unique constraint"):
         falkor.query_write("CREATE (:Artist {artist_id: 7})")
+
+
+def test_a_node_given_twice_in_one_batch_takes_the_later_record_and_keeps_every_link(
+    graph: GraphTarget,
+) -> None:
+    """On FalkorDB a record's node and what hangs off it are one statement (graph/shape.py):
+    records of one key are one row there, or FalkorDB's MERGE keeps the earlier properties."""
+    records = [
+        {
+            "artist_id": 1,
+            "name": "Ann",
+            "country": "SE",
+            "releases": [{"release_id": 10, "title": "A", "year": 2001, "role": "lead"}],
+            "members": [{"id": 2}],
+        },
+        {"artist_id": 2, "name": "Bob", "releases": [], "members": [{"id": 1}]},
+        {
+            "artist_id": 1,
+            "name": "Ann B",
+            "country": None,
+            "releases": [
+                {"release_id": 10, "title": "A2", "year": 2002, "role": "guest"},
+                {"release_id": 11, "title": "B", "year": 2003, "role": None},
+            ],
+            "members": [{"id": 3}, {"id": 2}],
+        },
+    ]
+
+    report = load(graph, jsonl(graph, records))
+
+    assert (report.read, report.created, report.rejected) == (3, 3, 0)
+    assert graph.nodes("Artist", "artist_id") == {
+        1: {"artist_id": 1, "name": "Ann B"},
+        2: {"artist_id": 2, "name": "Bob"},
+        3: {"artist_id": 3},  # a placeholder
+    }
+    assert graph.nodes("Release", "release_id") == {
+        10: {"release_id": 10, "title": "A2", "year": 2002},
+        11: {"release_id": 11, "title": "B", "year": 2003},
+    }
+    assert graph.rels("RELEASED", "artist_id", "release_id") == [
+        (1, 10, {"role": "guest"}),
+        (1, 11, {}),
+    ]
+    assert graph.rels("MEMBER_OF", "artist_id", "artist_id") == [(1, 2, {}), (2, 1, {}), (3, 1, {})]
+    assert report.graph["Artist"]["placeholders"] == 1

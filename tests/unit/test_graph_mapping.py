@@ -145,3 +145,43 @@ def test_statements_of_one_transaction_become_one_query_with_their_parameters_ap
         "CALL { MATCH (c {k: $p1_k}) SET c += $p1_p } RETURN 1"
     )
     assert params == {"p0_rows": [1], "p1_k": "x", "p1_p": {"a": 1}}
+
+
+def test_a_record_shape_hangs_relationships_with_one_end_at_the_record_node() -> None:
+    from chute.graph.cypher import shape_write
+    from chute.graph.shape import record_shape
+
+    mapping = load_mapping(
+        {
+            "nodes": {
+                "Artist": {"key": "id", "properties": ["name"]},
+                "Release": {"key": "releases[].id", "properties": ["releases[].title"]},
+                "Label": {"key": "label.id"},
+            },
+            "relationships": [
+                {"type": "RELEASED", "from": {"Artist": "id"}, "to": {"Release": "releases[].id"}},
+                {"type": "MEMBER_OF", "from": {"Artist": "members[]"}, "to": {"Artist": "id"}},
+                {"type": "SELF", "from": {"Artist": "id"}, "to": {"Artist": "id"}},
+                {"type": "ON", "from": {"Release": "releases[].id"}, "to": {"Label": "label.id"}},
+            ],
+        }
+    )
+
+    shape = record_shape(mapping)
+
+    assert shape is not None and shape.anchor.label == "Artist"
+    assert [(a.rel.type, a.outward, a.other.label, a.fills) for a in shape.arms] == [
+        ("RELEASED", True, "Release", True),
+        ("MEMBER_OF", False, "Artist", False),
+    ]
+    assert {getattr(s, "label", getattr(s, "type", None)) for s in shape.covers} == {
+        "Artist", "Release", "RELEASED", "MEMBER_OF",
+    }  # fmt: skip
+    assert shape_write(shape) == (
+        "UNWIND $rows AS r MERGE (a:`Artist` {`id`: r[0]}) SET a.`name` = r[1] "
+        "FOREACH (x IN r[2] | MERGE (b:`Release` {`id`: x[0]}) SET b.`title` = x[1] "
+        "MERGE (a)-[e:`RELEASED`]->(b)) "
+        "FOREACH (x IN r[3] | MERGE (b:`Artist` {`id`: x[0]}) MERGE (b)-[e:`MEMBER_OF`]->(a))"
+    )
+    no_record_node = load_mapping({"nodes": {"Release": {"key": "releases[].id"}}})
+    assert record_shape(no_record_node) is None

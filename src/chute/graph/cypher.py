@@ -16,6 +16,7 @@ Neo4j; FalkorDB's client commands).
 from __future__ import annotations
 
 from chute.graph.mapping import NodeSpec, Property, RelSpec
+from chute.graph.shape import Shape
 from chute.sinks.contract import Mode
 
 #: the label of the nodes chute keeps a load's checkpoint in
@@ -50,11 +51,13 @@ def _status(var: str, props: tuple[Property, ...], at: int) -> str:
     return f"CASE WHEN {var} IS NULL THEN {NEW} WHEN {same} THEN {SAME} ELSE {CHANGED} END"
 
 
-def _set(var: str, props: tuple[Property, ...], at: int, how: str = "SET") -> str:
-    """Set the properties the row gives from ``r[at]`` on (a NULL removes one)."""
+def _set(var: str, props: tuple[Property, ...], at: int, how: str = "SET", row: str = "r") -> str:
+    """Set the properties the row gives from ``row[at]`` on (a NULL removes one)."""
     if not props:
         return ""
-    return f" {how} " + ", ".join(f"{var}.{q(p.name)} = r[{at + j}]" for j, p in enumerate(props))
+    return f" {how} " + ", ".join(
+        f"{var}.{q(p.name)} = {row}[{at + j}]" for j, p in enumerate(props)
+    )
 
 
 def existing_nodes(label: str, key: str) -> str:
@@ -146,3 +149,27 @@ def neo4j_constraint(label: str, prop: str) -> str:
         f"CREATE CONSTRAINT {q(name)} IF NOT EXISTS "
         f"FOR (n:{q(label)}) REQUIRE n.{q(prop)} IS UNIQUE"
     )
+
+
+def shape_write(shape: Shape) -> str:
+    """Rows of :func:`chute.graph.shape.shape_rows`: each record's node, then each arm's
+    other ends (their properties where the arm fills them) and relationships, under it."""
+    anchor = shape.anchor
+    out = (
+        f"UNWIND $rows AS r MERGE (a:{q(anchor.label)} {{{q(anchor.key_property)}: r[0]}})"
+        + _set("a", anchor.properties, 1)
+    )
+    for n, arm in enumerate(shape.arms, start=1 + len(anchor.properties)):
+        other = arm.other
+        out += (
+            f" FOREACH (x IN r[{n}] | MERGE (b:{q(other.label)} {{{q(other.key_property)}: x[0]}})"
+        )
+        at = 1
+        if arm.fills:
+            out += _set("b", other.properties, at, row="x")
+            at += len(other.properties)
+        rel = (
+            f"(a)-[e:{q(arm.rel.type)}]->(b)" if arm.outward else f"(b)-[e:{q(arm.rel.type)}]->(a)"
+        )
+        out += f" MERGE {rel}" + _set("e", arm.rel.properties, at, row="x") + ")"
+    return out

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from chute.errors import RecordError, Refusal
 from chute.graph import cypher
-from chute.graph.mapping import GraphMapping
+from chute.graph.mapping import GraphMapping, NodeSpec, RelSpec
 from chute.graph.project import NodeRows, Projection, RelRows, identity
+from chute.graph.shape import Shape, shape_rows
 from chute.sinks.contract import Mode
 
 #: runs a read-only statement with its parameters, returning its rows
@@ -40,10 +41,17 @@ def add_counts(into: Counts, more: Counts) -> None:
             total[name] += n
 
 
+class Write(NamedTuple):
+    #: what it writes: a label's nodes or a relationship's (None: several, a record shape)
+    spec: NodeSpec | RelSpec | None
+    query: str
+    params: dict[str, Any]
+
+
 @dataclass
 class Plan:
     #: statements to run in the batch's transaction, nodes first
-    writes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    writes: list[Write] = field(default_factory=list)
     #: by label or relationship: created, updated, skipped, placeholders
     counts: Counts = field(default_factory=dict)
     #: per record: SKIPPED, UPDATED or CREATED
@@ -65,7 +73,10 @@ def plan_batch(
     read: Read,
     *,
     require_nodes: bool,
+    shape: Shape | None = None,
 ) -> Plan:
+    """What to write of ``rows`` (``records`` records) and how it counts; with ``shape``,
+    an upsert writes what the shape covers by record (:mod:`chute.graph.shape`)."""
     plan = Plan(outcome=[SKIPPED] * records)
     keys = {n.label: n.key_property for n in mapping.nodes}
     batch = {n.spec.label: n for n in rows.nodes}
@@ -75,7 +86,23 @@ def plan_batch(
     for rels in rows.rels:
         if rels.starts:
             _rels(plan, rels, batch, keys, missing, mode, read, require_nodes)
+    if shape is not None and mode is Mode.UPSERT and not require_nodes:
+        _by_shape(plan, shape, rows)
     return plan
+
+
+def _by_shape(plan: Plan, shape: Shape, rows: Projection) -> None:
+    """Write what ``shape`` covers with its one statement (when any of it is to be written):
+    the other labels' nodes before it, the other relationships after."""
+    covers = shape.covers
+    if not any(w.spec in covers for w in plan.writes):
+        return  # nothing it covers changes
+    found = shape_rows(shape, rows)
+    if found is None:
+        return
+    nodes = [w for w in plan.writes if isinstance(w.spec, NodeSpec) and w.spec not in covers]
+    rels = [w for w in plan.writes if isinstance(w.spec, RelSpec) and w.spec not in covers]
+    plan.writes = [*nodes, Write(None, cypher.shape_write(shape), {"rows": found}), *rels]
 
 
 def _statuses(read: Read, query: str, rows: list[list[Any]]) -> dict[int, list[Any]]:
@@ -130,9 +157,9 @@ def _nodes(plan: Plan, nodes: NodeRows, mode: Mode, read: Read) -> None:
             continue
         write.append([key, *props])
     if write:
-        plan.writes.append((cypher.node_write(spec, mode), {"rows": write}))
+        plan.writes.append(Write(spec, cypher.node_write(spec, mode), {"rows": write}))
     if fill:
-        plan.writes.append((cypher.node_write(spec, Mode.UPSERT), {"rows": fill}))
+        plan.writes.append(Write(spec, cypher.node_write(spec, Mode.UPSERT), {"rows": fill}))
 
 
 def _missing_ends(
@@ -218,7 +245,7 @@ def _rels(
         write.append([rels.starts[j], rels.ends[j], *rels.props[j]])
     if write:
         query = cypher.rel_write(spec, keys, mode, require_nodes=require_nodes)
-        plan.writes.append((query, {"rows": write}))
+        plan.writes.append(Write(spec, query, {"rows": write}))
 
 
 def _distinct(rels: RelRows, mode: Mode) -> list[int]:

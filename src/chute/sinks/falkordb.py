@@ -57,6 +57,7 @@ CONSTRAINT_WAIT = 60.0
 
 class FalkorSink(GraphSink):
     schemes = ("falkordb",)
+    writes_by_record = True  # 3x less server time on report 03's artists
     _ensured: ClassVar[set[tuple[str, str, str, bool]]] = set()
 
     def __init__(self, url: str) -> None:
