@@ -58,7 +58,10 @@ class Plan:
     outcome: list[int] = field(default_factory=list)
 
     def count(self, kind: str, name: str, n: int = 1) -> None:
-        add_counts(self.counts, {kind: {name: n}})
+        counts = self.counts.get(kind)
+        if counts is None:
+            counts = self.counts[kind] = dict.fromkeys(COUNTS, 0)
+        counts[name] += n
 
     def mark(self, record: int, what: int) -> None:
         if what > self.outcome[record]:
@@ -125,16 +128,18 @@ def _nodes(plan: Plan, nodes: NodeRows, mode: Mode, read: Read) -> None:
         cypher.node_status(spec),
         [[r[0], nodes.keys[r[0]], *nodes.props[r[0]]] for r in there],
     )
-    nodes.new = [i not in found for i in range(len(nodes.keys))]
+    nodes.new = [i not in found for i in range(len(nodes.keys))] if found else _all_new(nodes)
     write = []
     fill = []  # placeholders their record fills in, in any mode
+    created = updated = skipped = 0
+    outcome = plan.outcome
     for i, (key, props, records) in enumerate(
         zip(nodes.keys, nodes.props, nodes.records, strict=True)
     ):
-        state, bare = found.get(i, [cypher.NEW, False])
+        state, bare = found.get(i, _NEW)
         if bare and state == cypher.CHANGED:  # a placeholder: its record makes the node
-            plan.count(label, "created")
-            plan.mark(records[0], CREATED)
+            created += 1
+            outcome[records[0]] = CREATED
             fill.append([key, *props])
             continue
         if mode is Mode.APPEND and (state != cypher.NEW or len(records) > 1):
@@ -147,15 +152,18 @@ def _nodes(plan: Plan, nodes: NodeRows, mode: Mode, read: Read) -> None:
                 Refusal.DUPLICATE_KEY,
             )
         if state == cypher.NEW:
-            plan.count(label, "created")
-            plan.mark(records[0], CREATED)
+            created += 1
+            outcome[records[0]] = CREATED
         elif state == cypher.CHANGED and mode is Mode.UPSERT:
-            plan.count(label, "updated")
+            updated += 1
             plan.mark(records[-1], UPDATED)
         else:
-            plan.count(label, "skipped")
+            skipped += 1
             continue
         write.append([key, *props])
+    plan.count(label, "created", created)
+    plan.count(label, "updated", updated)
+    plan.count(label, "skipped", skipped)
     if write:
         plan.writes.append(Write(spec, cypher.node_write(spec, mode), {"rows": write}))
     if fill:
@@ -176,11 +184,17 @@ def _missing_ends(
     outside: dict[str, dict[Any, Any]] = {}
     for rels in rows.rels:
         for end, values in ((rels.spec.start, rels.starts), (rels.spec.end, rels.ends)):
-            nodes = batch[end.label]
+            at = batch[end.label]._at
             wanted = outside.setdefault(end.label, {})
-            for value in values:
-                if not nodes.has(value):
-                    wanted.setdefault(identity(value), value)
+            if _has_bools(values):
+                for value in values:
+                    ident = identity(value)
+                    if ident not in at:
+                        wanted.setdefault(ident, value)
+            else:
+                for value in values:
+                    if value not in at and value not in wanted:
+                        wanted[value] = value
     missing: dict[str, set[Any]] = {}
     for label, wanted in outside.items():
         if not wanted:
@@ -208,41 +222,50 @@ def _rels(
 ) -> None:
     spec = rels.spec
     order = _distinct(rels, mode)
-    ends = ((spec.start, rels.starts), (spec.end, rels.ends))
     # rows whose two ends may have been there before the batch: their relationship may be
-    before = []
-    for i, j in enumerate(order):
-        existed = True
-        for end, values in ends:
+    there = [True] * len(order)
+    for end, values in ((spec.start, rels.starts), (spec.end, rels.ends)):
+        nodes = batch[end.label]
+        at, new = nodes._at, nodes.new
+        gone = missing.get(end.label, ()) if missing is not None else ()
+        plain = not _has_bools(values)
+        for i, j in enumerate(order):
             value = values[j]
-            nodes = batch[end.label]
-            at = nodes.find(value)
-            if at is not None:
-                existed = existed and not nodes.new[at]
-            elif missing is not None and identity(value) in missing.get(end.label, ()):
+            found = at.get(value if plain else identity(value))
+            if found is not None:
+                if new[found]:
+                    there[i] = False
+            elif gone and identity(value) in gone:
                 raise refused(
                     f"relationship {spec.name}: no {end.label} node with "
                     f"{keys[end.label]}={value!r} (--require-nodes)",
                     rels.records[j],
                     end.path.field,
                 )
-        if existed and mode is not Mode.APPEND:
-            before.append([i, rels.starts[j], rels.ends[j], *rels.props[j]])
+    before = []
+    if mode is not Mode.APPEND:
+        starts, ends, props = rels.starts, rels.ends, rels.props
+        before = [[i, starts[j], ends[j], *props[j]] for i, j in enumerate(order) if there[i]]
     found = _statuses(read, cypher.rel_status(spec, keys), before)
     write = []
+    created = updated = skipped = 0
+    outcome = plan.outcome
     for i, j in enumerate(order):
         state = found[i][0] if i in found else cypher.NEW
         record = rels.records[j]
         if state == cypher.NEW or mode is Mode.APPEND:
-            plan.count(spec.name, "created")
-            plan.mark(record, CREATED)
+            created += 1
+            outcome[record] = CREATED
         elif state == cypher.CHANGED and mode is Mode.UPSERT:
-            plan.count(spec.name, "updated")
+            updated += 1
             plan.mark(record, UPDATED)
         else:
-            plan.count(spec.name, "skipped")
+            skipped += 1
             continue
         write.append([rels.starts[j], rels.ends[j], *rels.props[j]])
+    plan.count(spec.name, "created", created)
+    plan.count(spec.name, "updated", updated)
+    plan.count(spec.name, "skipped", skipped)
     if write:
         query = cypher.rel_write(spec, keys, mode, require_nodes=require_nodes)
         plan.writes.append(Write(spec, query, {"rows": write}))
@@ -253,13 +276,24 @@ def _distinct(rels: RelRows, mode: Mode) -> list[int]:
     its properties merged over the earlier ones')."""
     if mode is Mode.APPEND:
         return list(range(len(rels.starts)))
-    at: dict[tuple[Any, Any], int] = {}
-    for j, pair in enumerate(zip(rels.starts, rels.ends, strict=True)):
-        pair = (identity(pair[0]), identity(pair[1]))
-        first = at.setdefault(pair, j)
-        if first != j:
-            at[pair] = j  # a record gives every property: the later one wins
-    return sorted(at.values())
+    pairs: list[tuple[Any, Any]] = list(zip(rels.starts, rels.ends, strict=True))
+    if _has_bools(rels.starts) or _has_bools(rels.ends):
+        pairs = [(identity(a), identity(b)) for a, b in pairs]
+    last = dict(zip(pairs, range(len(pairs)), strict=True))  # a later pair replaces
+    return sorted(last.values())
+
+
+def _has_bools(values: list[Any]) -> bool:
+    """Whether a key is a boolean (Python holds True equal to 1: see ``identity``)."""
+    return bool in set(map(type, values))
+
+
+def _all_new(nodes: NodeRows) -> list[bool]:
+    return [True] * len(nodes.keys)
+
+
+#: the status of a row the database did not return: new, and not a placeholder
+_NEW = (cypher.NEW, False)
 
 
 def refused(
