@@ -331,16 +331,17 @@ def test_records_that_give_no_rows_are_set_aside_together_without_splitting_batc
 ) -> None:
     records = [
         {"artist_id": None if n % 10 == 0 else n, "name": f"a{n}", "releases": []}
-        for n in range(1, 401)
+        for n in range(1, 201)
     ]
 
-    report = load(graph, jsonl(graph, records), batch_rows=200)
+    # (batches of 100: FalkorDB's Bolt port dies on a statement text past ~5,000 characters)
+    report = load(graph, jsonl(graph, records), batch_rows=100)
 
-    assert (report.read, report.created, report.rejected) == (400, 360, 40)
+    assert (report.read, report.created, report.rejected) == (200, 180, 20)
     # each batch: once with its bad records (refused, all named), once without them
     assert (report.batches, report.write_attempts) == (2, 4)
-    assert [r["line"] for r in rejects(graph)] == list(range(10, 401, 10))
-    assert graph.count("Artist") == 360
+    assert [r["line"] for r in rejects(graph)] == list(range(10, 201, 10))
+    assert graph.count("Artist") == 180
 
 
 def test_falkordb_keys_get_an_index_and_append_loads_a_unique_constraint_too(

@@ -3,7 +3,7 @@
 Every data statement takes its rows as one list parameter and goes through it with
 ``UNWIND``: one statement per label or relationship type per batch.  A row is a list (the
 key, then the properties in the mapping's order): lists travel and parse faster than maps.
-Before a write, read-only statements tell which nodes exist, whether those have the same
+Before a write, read-only statements tell which nodes exist and whether those have the same
 properties, which ends of relationships are missing, and whether a relationship between
 two ends that were there already exists (see :mod:`chute.graph.plan`): the counts come from
 them, and the write leaves out what would change nothing.
@@ -24,8 +24,9 @@ CHECKPOINT_LABEL = "_ChuteCheckpoint"
 #: the label of the node that keeps the record columns a load's mapping reads
 SCHEMA_LABEL = "_ChuteTable"
 
-#: a row's status, as the status statements return it
-NEW, SAME, CHANGED = 0, 1, 2
+#: a row's status, as the status statements return it (FILLED: a node that had nothing but
+#: its key, a relationship's placeholder, and now gets properties)
+NEW, SAME, CHANGED, FILLED = 0, 1, 2, 3
 
 
 def q(name: str) -> str:
@@ -60,12 +61,6 @@ def _set(var: str, props: tuple[Property, ...], at: int, how: str = "SET", row: 
     )
 
 
-def existing_nodes(label: str, key: str) -> str:
-    """Rows ``[i, key]``: returns ``i`` of each key a node of ``label`` has (a first load:
-    none)."""
-    return f"UNWIND $rows AS r MATCH (n:{q(label)} {{{q(key)}: r[1]}}) RETURN r[0]"
-
-
 def missing_nodes(label: str, key: str, *, which: bool) -> str:
     """Rows ``[i, key]``: returns ``i`` of each key no node of ``label`` has (``which``),
     or how many they are."""
@@ -76,12 +71,13 @@ def missing_nodes(label: str, key: str, *, which: bool) -> str:
 
 
 def node_status(spec: NodeSpec) -> str:
-    """Rows ``[i, key, *properties]``: returns ``i``, the status of the nodes that exist (a
-    row not returned is new), and whether the node has no property but its key (one a
-    relationship made as a placeholder)."""
+    """Rows ``[i, key, *properties]``: for each node that exists, one integer, ``4 * i`` plus
+    its status (SAME, CHANGED or FILLED); a row not returned is new.  (One integer a row:
+    a first load's placeholders, filled by their records, come back by the ten thousand.)"""
     return (
         f"UNWIND $rows AS r MATCH (n:{q(spec.label)} {{{q(spec.key_property)}: r[1]}}) "
-        f"RETURN r[0], {_status('n', spec.properties, 2)}, size(keys(n)) = 1"
+        f"WITH r, {_status('n', spec.properties, 2)} AS s, size(keys(n)) = 1 AS bare "
+        f"RETURN r[0] * 4 + CASE WHEN bare AND s = {CHANGED} THEN {FILLED} ELSE s END"
     )
 
 

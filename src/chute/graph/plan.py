@@ -118,16 +118,10 @@ def _statuses(read: Read, query: str, rows: list[list[Any]]) -> dict[int, list[A
 def _nodes(plan: Plan, nodes: NodeRows, mode: Mode, read: Read) -> None:
     spec = nodes.spec
     label = spec.label
-    there = read(
-        cypher.existing_nodes(label, spec.key_property),
-        {"rows": [[i, k] for i, k in enumerate(nodes.keys)]},
-    )
-    # only the nodes there are compared: their properties travel only then
-    found = _statuses(
-        read,
-        cypher.node_status(spec),
-        [[r[0], nodes.keys[r[0]], *nodes.props[r[0]]] for r in there],
-    )
+    # one int a node that is there: its place and its status (see cypher.node_status)
+    rows = [[i, k, *p] for i, (k, p) in enumerate(zip(nodes.keys, nodes.props, strict=True))]
+    there = read(cypher.node_status(spec), {"rows": rows}) if rows else []
+    found = {code // 4: code % 4 for (code,) in there}
     nodes.new = [i not in found for i in range(len(nodes.keys))] if found else _all_new(nodes)
     write = []
     fill = []  # placeholders their record fills in, in any mode
@@ -136,8 +130,8 @@ def _nodes(plan: Plan, nodes: NodeRows, mode: Mode, read: Read) -> None:
     for i, (key, props, records) in enumerate(
         zip(nodes.keys, nodes.props, nodes.records, strict=True)
     ):
-        state, bare = found.get(i, _NEW)
-        if bare and state == cypher.CHANGED:  # a placeholder: its record makes the node
+        state = found.get(i, cypher.NEW)
+        if state == cypher.FILLED:  # a placeholder: its record makes the node
             created += 1
             outcome[records[0]] = CREATED
             fill.append([key, *props])
@@ -290,10 +284,6 @@ def _has_bools(values: list[Any]) -> bool:
 
 def _all_new(nodes: NodeRows) -> list[bool]:
     return [True] * len(nodes.keys)
-
-
-#: the status of a row the database did not return: new, and not a placeholder
-_NEW = (cypher.NEW, False)
 
 
 def refused(
