@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 
 from chute.config import DEFAULT_WORKERS, LoadOptions
 from chute.engine.accounting import Accounts
-from chute.engine.batch_control import BatchController, byte_budget, current_rss
+from chute.engine.batch_control import START_ROWS, BatchController, byte_budget, current_rss
 from chute.engine.checkpoint import Checkpoints
 from chute.engine.convert import Converter
 from chute.engine.inflight import Item
@@ -183,11 +183,13 @@ class Pipeline:
         fixed = options.batch_rows is not None
         self.report.batch_sizing = "fixed" if fixed else "adaptive"
         self.report.memory_limit_bytes = options.memory_limit
+        capabilities = self.run_state.sink.capabilities
         return BatchController(
             BatchSize(options.batch_rows or 0, budget),
             adaptive=not fixed,
             memory_limit=options.memory_limit,
-            min_rows=self.run_state.sink.capabilities.min_batch_rows,
+            min_rows=capabilities.min_batch_rows,
+            start_rows=capabilities.start_batch_rows or START_ROWS,
         )
 
     def _finish(self) -> None:

@@ -82,6 +82,10 @@ class Capabilities:
     #: transaction of fewer rows than a row group through its log, twice): an adaptive load
     #: does not back off below it for a slow batch (refusals and memory still may)
     min_batch_rows: int = 0
+    #: the rows of an adaptive load's first batches (None: the engine's START_ROWS); a sink
+    #: whose batches cost much Python work besides the database's (a graph's projection and
+    #: plan) overlaps it across batches, and starts smaller
+    start_batch_rows: int | None = None
 
 
 @dataclass(frozen=True)
