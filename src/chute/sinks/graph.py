@@ -72,6 +72,9 @@ class GraphSink(Sink):
         self.notes: list[str] = []
         #: batches projected in the reader's thread, by id (the batch is kept: ids reuse)
         self._prepared: dict[int, tuple[pa.RecordBatch, Projection, dict[int, BadRecord]]] = {}
+        #: the piece a write refused records of, less them, and its projection: the
+        #: isolator writes it next
+        self._refused: tuple[pa.RecordBatch, Projection] | None = None
 
     def another(self) -> GraphSink:
         other = super().another()
@@ -269,11 +272,17 @@ class GraphSink(Sink):
     ) -> WriteCounts:
         mapping = self._graph()
         done = self._prepared.pop(id(batch), None)
+        again, self._refused = self._refused, None
         if done is not None and done[0] is batch:  # projected in the reader's thread
             rows, bad = done[1], done[2]
+        elif again is not None and again[0].num_rows == batch.num_rows and again[0].equals(batch):
+            rows, bad = again[1], {}  # the records of a refused piece but those it named
         else:
             rows, bad = self._project(table, batch)
         if bad:  # every record that gives no row is named at once, none written
+            keep = [i for i in range(batch.num_rows) if i not in bad]
+            rows.renumber(keep)  # what the piece written again without them projects to
+            self._refused = (batch.take(keep), rows)
             first, *more = sorted(bad)
             error = refused(bad[first].reason, first, bad[first].column)
             error.others = {i: refused(bad[i].reason, i, bad[i].column) for i in more}
