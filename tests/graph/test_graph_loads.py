@@ -411,3 +411,29 @@ def test_a_node_given_twice_in_one_batch_takes_the_later_record_and_keeps_every_
     ]
     assert graph.rels("MEMBER_OF", "artist_id", "artist_id") == [(1, 2, {}), (2, 1, {}), (3, 1, {})]
     assert report.graph["Artist"]["placeholders"] == 1
+
+
+def test_a_record_refused_after_others_were_set_aside_is_named_by_its_own_line(
+    graph: GraphTarget,
+) -> None:
+    """The piece written again without the records that gave no rows reuses their batch's
+    projection: a refusal found then names the right record."""
+    load(graph, jsonl(graph, ARTISTS[:1]), mode="append")
+    more = [
+        {"artist_id": None, "name": "nobody", "releases": []},
+        {"artist_id": 5, "name": "Eve", "releases": []},
+        {"artist_id": None, "name": "nobody", "releases": []},
+        {"artist_id": 1, "name": "Ann again", "releases": []},
+        {"artist_id": 6, "name": "Fay", "releases": []},
+    ]
+
+    report = load(graph, jsonl(graph, more, "more.jsonl"), mode="append")
+
+    assert (report.read, report.created, report.rejected) == (5, 2, 3)
+    # the piece; again without the two (Ann named); Eve, Ann alone (refused), Fay
+    assert report.write_attempts == 5
+    lines = {r["line"]: r["message"] for r in rejects(graph)}
+    assert sorted(lines) == [1, 3, 4]
+    assert "key artist_id=1 already exists" in lines[4]
+    assert "no value for its key" in lines[1]
+    assert set(graph.nodes("Artist", "artist_id")) == {1, 2, 3, 5, 6}

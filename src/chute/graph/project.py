@@ -81,15 +81,6 @@ class Projection:
     nodes: list[NodeRows]
     rels: list[RelRows]
 
-    def renumber(self, keep: list[int]) -> None:
-        """Make the rows' records those of a batch of only the records ``keep`` (in order;
-        the records left out gave no row)."""
-        new_of = {old: new for new, old in enumerate(keep)}
-        for nodes in self.nodes:
-            nodes.records = [[new_of[r] for r in records] for records in nodes.records]
-        for rels in self.rels:
-            rels.records = [new_of[r] for r in rels.records]
-
 
 class _Bool(tuple[bool]):
     """A boolean key, apart from the numbers Python holds equal to it."""

@@ -16,6 +16,7 @@ statement is read or written and what a transaction is.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import uuid
@@ -24,11 +25,12 @@ from collections.abc import Iterator
 from dataclasses import asdict, fields
 from typing import Any
 
+import numpy as np
 import orjson
 import pyarrow as pa
 
 from chute.coltypes import ColumnType, Kind, Stores
-from chute.errors import ConfigError
+from chute.errors import ConfigError, RecordError
 from chute.graph import cypher
 from chute.graph.mapping import GraphMapping
 from chute.graph.plan import CREATED, SKIPPED, UPDATED, Counts, add_counts, plan_batch, refused
@@ -72,9 +74,9 @@ class GraphSink(Sink):
         self.notes: list[str] = []
         #: batches projected in the reader's thread, by id (the batch is kept: ids reuse)
         self._prepared: dict[int, tuple[pa.RecordBatch, Projection, dict[int, BadRecord]]] = {}
-        #: the piece a write refused records of, less them, and its projection: the
-        #: isolator writes it next
-        self._refused: tuple[pa.RecordBatch, Projection] | None = None
+        #: the piece a write refused records of, less them, its projection and the records
+        #: left out: the isolator writes it next
+        self._refused: tuple[pa.RecordBatch, Projection, list[int]] | None = None
 
     def another(self) -> GraphSink:
         other = super().another()
@@ -273,29 +275,34 @@ class GraphSink(Sink):
         mapping = self._graph()
         done = self._prepared.pop(id(batch), None)
         again, self._refused = self._refused, None
+        left_out: list[int] = []  # records of the projection that are not in the batch
         if done is not None and done[0] is batch:  # projected in the reader's thread
             rows, bad = done[1], done[2]
         elif again is not None and again[0].num_rows == batch.num_rows and again[0].equals(batch):
-            rows, bad = again[1], {}  # the records of a refused piece but those it named
+            _, rows, left_out = again  # a refused piece without the records it named
+            bad = {}
         else:
             rows, bad = self._project(table, batch)
         if bad:  # every record that gives no row is named at once, none written
-            keep = [i for i in range(batch.num_rows) if i not in bad]
-            rows.renumber(keep)  # what the piece written again without them projects to
-            self._refused = (batch.take(keep), rows)
+            self._refused = (batch.filter(_without(batch.num_rows, bad)), rows, sorted(bad))
             first, *more = sorted(bad)
             error = refused(bad[first].reason, first, bad[first].column)
             error.others = {i: refused(bad[i].reason, i, bad[i].column) for i in more}
             raise error
-        plan = plan_batch(
-            mapping,
-            rows,
-            batch.num_rows,
-            mode,
-            self._read,
-            require_nodes=self.require_nodes,
-            shape=self._shape,
-        )
+        try:
+            plan = plan_batch(
+                mapping,
+                rows,
+                batch.num_rows + len(left_out),
+                mode,
+                self._read,
+                require_nodes=self.require_nodes,
+                shape=self._shape,
+            )
+        except RecordError as exc:  # its place in this batch, not in the projected one
+            if left_out and exc.row is not None:
+                exc.row -= bisect.bisect_left(left_out, exc.row)
+            raise
         for write in plan.writes:  # nodes first, then relationships
             self._write(write.query, write.params)
         add_counts(self._pending, plan.counts)
@@ -303,7 +310,7 @@ class GraphSink(Sink):
         return WriteCounts(
             created=outcome.count(CREATED),
             updated=outcome.count(UPDATED),
-            skipped=outcome.count(SKIPPED),
+            skipped=outcome.count(SKIPPED) - len(left_out),  # those gave no rows: skipped
         )
 
     def _records(self, table: str, batch: pa.RecordBatch) -> list[dict[str, Any]]:
@@ -328,6 +335,13 @@ class GraphSink(Sink):
 
     def reject_store(self, table: str) -> GraphRejects:
         return GraphRejects(self, table)
+
+
+def _without(n: int, bad: dict[int, Any]) -> pa.Array:
+    """A mask of ``n`` records without those of ``bad``."""
+    mask = np.ones(n, dtype=bool)
+    mask[list(bad)] = False
+    return pa.array(mask)
 
 
 class GraphCheckpoints:
