@@ -22,8 +22,9 @@ from chute.graph.project import NodeRows, Projection, RelRows, identity
 from chute.graph.shape import Shape, shape_rows
 from chute.sinks.contract import Mode
 
-#: runs a read-only statement with its parameters, returning its rows
-Read = Callable[[str, dict[str, Any]], list[list[Any]]]
+#: runs read-only statements with their parameters (at once, where the database can),
+#: returning the rows of each (none for a statement of no rows)
+Read = Callable[[list[tuple[str, dict[str, Any]]]], list[list[list[Any]]]]
 
 #: what each record did: nothing new, changed something, made something
 SKIPPED, UPDATED, CREATED = 0, 1, 2
@@ -83,12 +84,28 @@ def plan_batch(
     plan = Plan(outcome=[SKIPPED] * records)
     keys = {n.label: n.key_property for n in mapping.nodes}
     batch = {n.spec.label: n for n in rows.nodes}
-    for nodes in rows.nodes:
-        _nodes(plan, nodes, mode, read)
-    missing = _missing_ends(plan, rows, batch, keys, read, which=require_nodes)
-    for rels in rows.rels:
-        if rels.starts:
-            _rels(plan, rels, batch, keys, missing, mode, read, require_nodes)
+    # first, at once: each label's nodes, and the relationship ends outside the batch
+    outside = {k: v for k, v in _outside(rows, batch).items() if v}
+    first = [(cypher.node_status(n.spec), {"rows": _node_rows(n)}) for n in rows.nodes]
+    first += [
+        (cypher.missing_nodes(label, keys[label], which=require_nodes), {"rows": _keyed(w)})
+        for label, w in outside.items()
+    ]
+    found = read(first)
+    for nodes, there in zip(rows.nodes, found, strict=False):
+        _nodes(plan, nodes, mode, there)
+    missing = _missing(plan, outside, found[len(rows.nodes) :], which=require_nodes)
+    # then, at once: the relationships whose two ends were there before the batch
+    rels = [r for r in rows.rels if r.starts]
+    befores = [_rels_before(r, batch, keys, missing, mode) for r in rels]
+    statuses = read(
+        [
+            (cypher.rel_status(r.spec, keys), {"rows": b})
+            for r, (_, b) in zip(rels, befores, strict=True)
+        ]
+    )
+    for r, (order, _), there in zip(rels, befores, statuses, strict=True):
+        _rels(plan, r, order, there, keys, mode, require_nodes)
     if shape is not None and mode is Mode.UPSERT and not require_nodes:
         _by_shape(plan, shape, rows)
     return plan
@@ -108,19 +125,19 @@ def _by_shape(plan: Plan, shape: Shape, rows: Projection) -> None:
     plan.writes = [*nodes, Write(None, cypher.shape_write(shape), {"rows": found}), *rels]
 
 
-def _statuses(read: Read, query: str, rows: list[list[Any]]) -> dict[int, list[Any]]:
-    """What the statement returns for ``rows`` (each its place first), by place."""
-    if not rows:
-        return {}
-    return {row[0]: list(row[1:]) for row in read(query, {"rows": rows})}
+def _node_rows(nodes: NodeRows) -> list[list[Any]]:
+    return [[i, k, *p] for i, (k, p) in enumerate(zip(nodes.keys, nodes.props, strict=True))]
 
 
-def _nodes(plan: Plan, nodes: NodeRows, mode: Mode, read: Read) -> None:
+def _keyed(wanted: dict[Any, Any]) -> list[list[Any]]:
+    return [[i, value] for i, value in enumerate(wanted.values())]
+
+
+def _nodes(plan: Plan, nodes: NodeRows, mode: Mode, there: list[list[Any]]) -> None:
+    """Count and write the batch's nodes of a label, given what its status read returned
+    (one integer a node that is there: see :func:`cypher.node_status`)."""
     spec = nodes.spec
     label = spec.label
-    # one int a node that is there: its place and its status (see cypher.node_status)
-    rows = [[i, k, *p] for i, (k, p) in enumerate(zip(nodes.keys, nodes.props, strict=True))]
-    there = read(cypher.node_status(spec), {"rows": rows}) if rows else []
     found = {code // 4: code % 4 for (code,) in there}
     nodes.new = [i not in found for i in range(len(nodes.keys))] if found else _all_new(nodes)
     write = []
@@ -164,17 +181,8 @@ def _nodes(plan: Plan, nodes: NodeRows, mode: Mode, read: Read) -> None:
         plan.writes.append(Write(spec, cypher.node_write(spec, Mode.UPSERT), {"rows": fill}))
 
 
-def _missing_ends(
-    plan: Plan,
-    rows: Projection,
-    batch: dict[str, NodeRows],
-    keys: dict[str, str],
-    read: Read,
-    *,
-    which: bool,
-) -> dict[str, set[Any]] | None:
-    """Count the relationship ends that are neither in the batch nor in the graph (made as
-    placeholders); with ``which``, return their identities by label (else None)."""
+def _outside(rows: Projection, batch: dict[str, NodeRows]) -> dict[str, dict[Any, Any]]:
+    """The relationship ends that are not nodes of the batch, by label (identity: value)."""
     outside: dict[str, dict[Any, Any]] = {}
     for rels in rows.rels:
         for end, values in ((rels.spec.start, rels.starts), (rels.spec.end, rels.ends)):
@@ -189,14 +197,23 @@ def _missing_ends(
                 for value in values:
                     if value not in at and value not in wanted:
                         wanted[value] = value
+    return outside
+
+
+def _missing(
+    plan: Plan,
+    outside: dict[str, dict[Any, Any]],
+    found: list[list[list[Any]]],
+    *,
+    which: bool,
+) -> dict[str, set[Any]] | None:
+    """Count the ends outside the batch that are not in the graph either (made as
+    placeholders), from what the missing reads returned; with ``which``, return their
+    identities by label (else None)."""
     missing: dict[str, set[Any]] = {}
-    for label, wanted in outside.items():
-        if not wanted:
-            continue
-        ids = list(wanted)
-        rows_ = [[i, wanted[ident]] for i, ident in enumerate(ids)]
-        gone = read(cypher.missing_nodes(label, keys[label], which=which), {"rows": rows_})
+    for (label, wanted), gone in zip(outside.items(), found, strict=True):
         if which:
+            ids = list(wanted)
             missing[label] = {ids[r[0]] for r in gone}
             plan.count(label, "placeholders", len(missing[label]))
         else:
@@ -204,16 +221,15 @@ def _missing_ends(
     return missing if which else None
 
 
-def _rels(
-    plan: Plan,
+def _rels_before(
     rels: RelRows,
     batch: dict[str, NodeRows],
     keys: dict[str, str],
     missing: dict[str, set[Any]] | None,
     mode: Mode,
-    read: Read,
-    require_nodes: bool,
-) -> None:
+) -> tuple[list[int], list[list[Any]]]:
+    """The rows to write (see :func:`_distinct`), and those whose two ends were there
+    before the batch, for the status read (``[i, start, end, *properties]``)."""
     spec = rels.spec
     order = _distinct(rels, mode)
     # rows whose two ends may have been there before the batch: their relationship may be
@@ -240,12 +256,27 @@ def _rels(
     if mode is not Mode.APPEND:
         starts, ends, props = rels.starts, rels.ends, rels.props
         before = [[i, starts[j], ends[j], *props[j]] for i, j in enumerate(order) if there[i]]
-    found = _statuses(read, cypher.rel_status(spec, keys), before)
+    return order, before
+
+
+def _rels(
+    plan: Plan,
+    rels: RelRows,
+    order: list[int],
+    there: list[list[Any]],
+    keys: dict[str, str],
+    mode: Mode,
+    require_nodes: bool,
+) -> None:
+    """Count and write the rows ``order`` of a relationship, given what its status read
+    returned (``[i, status]`` of each that exists)."""
+    spec = rels.spec
+    found = {row[0]: row[1] for row in there}
     write = []
     created = updated = skipped = 0
     outcome = plan.outcome
     for i, j in enumerate(order):
-        state = found[i][0] if i in found else cypher.NEW
+        state = found.get(i, cypher.NEW)
         record = rels.records[j]
         if state == cypher.NEW or mode is Mode.APPEND:
             created += 1

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
@@ -53,6 +54,8 @@ _REFUSED = (
 )
 #: seconds a unique constraint may take to be built over the nodes already there
 CONSTRAINT_WAIT = 60.0
+#: reads a batch's plan runs at once (its labels', its relationship types')
+READERS = 4
 
 
 class FalkorSink(GraphSink):
@@ -82,6 +85,7 @@ class FalkorSink(GraphSink):
         self._db: Any = None
         self._graph_handle: Any = None
         self._queued: list[tuple[str, dict[str, Any]]] | None = None
+        self._readers: ThreadPoolExecutor | None = None
 
     @property
     def display_url(self) -> str:
@@ -109,6 +113,9 @@ class FalkorSink(GraphSink):
         self._graph_handle = self._db.select_graph(self.graph_name)
 
     def close(self) -> None:
+        if self._readers is not None:
+            self._readers.shutdown()
+            self._readers = None
         if self._db is not None:
             self._db.connection.close()
             self._db = None
@@ -117,6 +124,9 @@ class FalkorSink(GraphSink):
 
     def _read(self, query: str, params: dict[str, Any]) -> list[list[Any]]:
         self.statements += 1
+        return self._ro_query(query, params)
+
+    def _ro_query(self, query: str, params: dict[str, Any]) -> list[list[Any]]:
         try:
             result = self._graph_handle.ro_query(params_header(params) + query)
         except redis.ResponseError as exc:
@@ -126,6 +136,19 @@ class FalkorSink(GraphSink):
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise self._lost(exc) from None
         return [list(r) for r in result.result_set]
+
+    def _read_all(self, statements: list[tuple[str, dict[str, Any]]]) -> list[list[list[Any]]]:
+        """Several reads at once, each on a connection of the client's pool: FalkorDB runs
+        read queries in parallel on its threads (a batch's reads of 100,000 artists: 11 s
+        one after the other)."""
+        asked = [i for i, (_, p) in enumerate(statements) if p.get("rows") != []]
+        if len(asked) < 2:
+            return super()._read_all(statements)
+        if self._readers is None:
+            self._readers = ThreadPoolExecutor(READERS, thread_name_prefix="chute-falkordb-read")
+        self.statements += len(asked)
+        futures = {i: self._readers.submit(self._ro_query, *statements[i]) for i in asked}
+        return [futures[i].result() if i in futures else [] for i in range(len(statements))]
 
     def _write(self, query: str, params: dict[str, Any]) -> None:
         if self._queued is not None:

@@ -90,6 +90,11 @@ class GraphSink(Sink):
     def _read(self, query: str, params: dict[str, Any]) -> list[list[Any]]:
         """Run a read-only statement (inside the open transaction where there is one)."""
 
+    def _read_all(self, statements: list[tuple[str, dict[str, Any]]]) -> list[list[list[Any]]]:
+        """Run read-only statements (one after the other here; at once where a subclass
+        can), the rows of each; a statement given no rows returns none unasked."""
+        return [self._read(q, p) if p.get("rows") != [] else [] for q, p in statements]
+
     @abstractmethod
     def _write(self, query: str, params: dict[str, Any]) -> None:
         """Run a statement in the open transaction (or, where a transaction is one
@@ -295,7 +300,7 @@ class GraphSink(Sink):
                 rows,
                 batch.num_rows + len(left_out),
                 mode,
-                self._read,
+                self._read_all,
                 require_nodes=self.require_nodes,
                 shape=self._shape,
             )
