@@ -57,6 +57,10 @@ class Plan:
     counts: Counts = field(default_factory=dict)
     #: per record: SKIPPED, UPDATED or CREATED
     outcome: list[int] = field(default_factory=list)
+    #: what a record shape writes instead of the statements per label and type (their rows
+    #: are not made), and whether any of it changes
+    covers: set[NodeSpec | RelSpec] = field(default_factory=set)
+    covered_changes: bool = False
 
     def count(self, kind: str, name: str, n: int = 1) -> None:
         counts = self.counts.get(kind)
@@ -81,7 +85,11 @@ def plan_batch(
 ) -> Plan:
     """What to write of ``rows`` (``records`` records) and how it counts; with ``shape``,
     an upsert writes what the shape covers by record (:mod:`chute.graph.shape`)."""
-    plan = Plan(outcome=[SKIPPED] * records)
+    by_record = None  # the rows of the record shape's statement, when it writes this batch
+    if shape is not None and mode is Mode.UPSERT and not require_nodes:
+        by_record = rows.by_record if rows.shaped else shape_rows(shape, rows)
+    covers = shape.covers if shape is not None and by_record is not None else set()
+    plan = Plan(outcome=[SKIPPED] * records, covers=covers)
     keys = {n.label: n.key_property for n in mapping.nodes}
     batch = {n.spec.label: n for n in rows.nodes}
     # first, at once: each label's nodes, and the relationship ends outside the batch
@@ -106,23 +114,13 @@ def plan_batch(
     )
     for r, (order, _), there in zip(rels, befores, statuses, strict=True):
         _rels(plan, r, order, there, keys, mode, require_nodes)
-    if shape is not None and mode is Mode.UPSERT and not require_nodes:
-        _by_shape(plan, shape, rows)
+    if shape is not None and by_record is not None and plan.covered_changes:
+        # the other labels' nodes before it, the other relationships after
+        node_writes = [w for w in plan.writes if isinstance(w.spec, NodeSpec)]
+        rel_writes = [w for w in plan.writes if isinstance(w.spec, RelSpec)]
+        by_shape = Write(None, cypher.shape_write(shape), {"rows": by_record})
+        plan.writes = [*node_writes, by_shape, *rel_writes]
     return plan
-
-
-def _by_shape(plan: Plan, shape: Shape, rows: Projection) -> None:
-    """Write what ``shape`` covers with its one statement (when any of it is to be written):
-    the other labels' nodes before it, the other relationships after."""
-    covers = shape.covers
-    if not any(w.spec in covers for w in plan.writes):
-        return  # nothing it covers changes
-    found = shape_rows(shape, rows)
-    if found is None:
-        return
-    nodes = [w for w in plan.writes if isinstance(w.spec, NodeSpec) and w.spec not in covers]
-    rels = [w for w in plan.writes if isinstance(w.spec, RelSpec) and w.spec not in covers]
-    plan.writes = [*nodes, Write(None, cypher.shape_write(shape), {"rows": found}), *rels]
 
 
 def _node_rows(nodes: NodeRows) -> list[list[Any]]:
@@ -140,6 +138,7 @@ def _nodes(plan: Plan, nodes: NodeRows, mode: Mode, there: list[list[Any]]) -> N
     label = spec.label
     found = {code // 4: code % 4 for (code,) in there}
     nodes.new = [i not in found for i in range(len(nodes.keys))] if found else _all_new(nodes)
+    covered = spec in plan.covers  # written by the record shape: no rows of its own
     write = []
     fill = []  # placeholders their record fills in, in any mode
     created = updated = skipped = 0
@@ -151,7 +150,8 @@ def _nodes(plan: Plan, nodes: NodeRows, mode: Mode, there: list[list[Any]]) -> N
         if state == cypher.FILLED:  # a placeholder: its record makes the node
             created += 1
             outcome[records[0]] = CREATED
-            fill.append([key, *props])
+            if not covered:
+                fill.append([key, *props])
             continue
         if mode is Mode.APPEND and (state != cypher.NEW or len(records) > 1):
             exists = state != cypher.NEW
@@ -171,7 +171,9 @@ def _nodes(plan: Plan, nodes: NodeRows, mode: Mode, there: list[list[Any]]) -> N
         else:
             skipped += 1
             continue
-        write.append([key, *props])
+        if not covered:
+            write.append([key, *props])
+    plan.covered_changes |= covered and created + updated > 0
     plan.count(label, "created", created)
     plan.count(label, "updated", updated)
     plan.count(label, "skipped", skipped)
@@ -272,6 +274,7 @@ def _rels(
     returned (``[i, status]`` of each that exists)."""
     spec = rels.spec
     found = {row[0]: row[1] for row in there}
+    covered = spec in plan.covers  # written by the record shape: no rows of its own
     write = []
     created = updated = skipped = 0
     outcome = plan.outcome
@@ -287,7 +290,9 @@ def _rels(
         else:
             skipped += 1
             continue
-        write.append([rels.starts[j], rels.ends[j], *rels.props[j]])
+        if not covered:
+            write.append([rels.starts[j], rels.ends[j], *rels.props[j]])
+    plan.covered_changes |= covered and created + updated > 0
     plan.count(spec.name, "created", created)
     plan.count(spec.name, "updated", updated)
     plan.count(spec.name, "skipped", skipped)

@@ -80,6 +80,10 @@ class RelRows:
 class Projection:
     nodes: list[NodeRows]
     rels: list[RelRows]
+    #: the rows by record (:func:`chute.graph.shape.shape_rows`), when made beforehand
+    #: (``shaped``) in the reader's thread; None: the shape does not fit this batch
+    by_record: list[list[Any]] | None = None
+    shaped: bool = False
 
 
 class _Bool(tuple[bool]):

@@ -35,7 +35,7 @@ from chute.graph import cypher
 from chute.graph.mapping import GraphMapping
 from chute.graph.plan import CREATED, SKIPPED, UPDATED, Counts, add_counts, plan_batch, refused
 from chute.graph.project import Adapt, BadRecord, Projection, project
-from chute.graph.shape import Shape, record_shape
+from chute.graph.shape import Shape, record_shape, shape_rows
 from chute.sinks.contract import (
     Capabilities,
     Checkpoint,
@@ -150,6 +150,8 @@ class GraphSink(Sink):
         self._check_values(batch, bad)
         records = self._records(table, batch)
         rows = project(self._graph(), records, self._adapter(batch.schema), bad)
+        if self._shape is not None and self.mode is Mode.UPSERT and not self.require_nodes:
+            rows.by_record, rows.shaped = shape_rows(self._shape, rows), True
         return rows, bad
 
     def _graph(self) -> GraphMapping:
