@@ -437,3 +437,15 @@ def test_a_record_refused_after_others_were_set_aside_is_named_by_its_own_line(
     assert "key artist_id=1 already exists" in lines[4]
     assert "no value for its key" in lines[1]
     assert set(graph.nodes("Artist", "artist_id")) == {1, 2, 3, 5, 6}
+
+
+def test_an_adaptive_graph_load_starts_at_5000_records_a_batch(falkor: GraphTarget) -> None:
+    """A batch's projection and plan overlap the database's work on the batch before only
+    across batches: a graph load starts smaller than a table's (Capabilities)."""
+    records = [{"artist_id": n, "name": f"a{n}", "releases": []} for n in range(12_000)]
+
+    report = load(falkor, jsonl(falkor, records))
+
+    assert report.created == 12_000
+    sizes = report.to_dict()["batch_rows"]
+    assert (sizes["max"], sizes["last"]) == (5_000, 2_000)
