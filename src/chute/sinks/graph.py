@@ -8,7 +8,8 @@ thread), asks the database only what can exist of them (:mod:`chute.graph.plan`)
 every record that cannot be written (one :class:`~chute.errors.RecordError`, with
 ``others``), and writes the nodes, then the relationships, one ``UNWIND`` statement each
 (:mod:`chute.graph.cypher`).  Checkpoints are ``_ChuteCheckpoint`` nodes written in the
-batch's transaction; counts per label and relationship type go with them.
+batch's transaction; counts per label and relationship type go with them
+(:mod:`chute.sinks.graph_books`).
 
 A driver subclass (:mod:`chute.sinks.falkordb`, :mod:`chute.sinks.neo4j`) says how a
 statement is read or written and what a transaction is.
@@ -22,7 +23,6 @@ import json
 import uuid
 from abc import abstractmethod
 from collections.abc import Iterator
-from dataclasses import asdict, fields
 from typing import Any
 
 import numpy as np
@@ -38,12 +38,12 @@ from chute.graph.project import Adapt, BadRecord, Projection, project
 from chute.graph.shape import Shape, record_shape, shape_rows
 from chute.sinks.contract import (
     Capabilities,
-    Checkpoint,
     Mode,
     Sink,
     TableColumn,
     WriteCounts,
 )
+from chute.sinks.graph_books import GraphCheckpoints, GraphRejects
 
 
 class GraphSink(Sink):
@@ -349,71 +349,3 @@ def _without(n: int, bad: dict[int, Any]) -> pa.Array:
     mask = np.ones(n, dtype=bool)
     mask[list(bad)] = False
     return pa.array(mask)
-
-
-class GraphCheckpoints:
-    """Checkpoints as ``_ChuteCheckpoint`` nodes, with the sink's counts by label."""
-
-    def __init__(self, sink: GraphSink) -> None:
-        self.sink = sink
-
-    def load(self, load_key: str) -> Checkpoint | None:
-        rows = self.sink._read(cypher.find_node(cypher.CHECKPOINT_LABEL), {"k": load_key})
-        if not rows:
-            return None
-        props = dict(rows[0][0])
-        counts = props.pop("graph_counts", None)
-        if counts:
-            self.sink.counts = json.loads(counts)
-        names = {f.name for f in fields(Checkpoint)}
-        return Checkpoint(**{k: v for k, v in props.items() if k in names})
-
-    def save(self, load_key: str, checkpoint: Checkpoint) -> None:
-        sink = self.sink
-        totals: Counts = {}
-        add_counts(totals, sink.counts)
-        add_counts(totals, sink._pending)
-        props = {k: v for k, v in asdict(checkpoint).items() if v is not None}
-        props |= {"load_key": load_key, "graph_counts": json.dumps(totals)}
-        sink._write(cypher.keep_node(), {"rows": [{"k": load_key, "p": props}]})
-
-    def mark_completed(self, load_key: str, table_token: str | None) -> None:
-        token = {"table_token": table_token} if table_token is not None else {}
-        self.sink._write(
-            f"MATCH (c:{cypher.q(cypher.CHECKPOINT_LABEL)} {{load_key: $k}}) SET c += $p",
-            {"k": load_key, "p": {"completed": 1, **token}},
-        )
-
-    def clear(self, load_key: str) -> None:
-        with self.sink.transaction():
-            self.sink._write(cypher.drop_node(cypher.CHECKPOINT_LABEL), {"k": load_key})
-
-
-class GraphRejects:
-    """``--rejects table:NAME``: rejected records as nodes labelled ``NAME``."""
-
-    def __init__(self, sink: GraphSink, label: str) -> None:
-        from chute.graph.mapping import _name
-
-        self.sink = sink
-        self.label = _name(label, "label", "--rejects table:NAME")
-
-    def prepare(self) -> None:
-        return None  # nodes need no table
-
-    def append(self, batch: pa.RecordBatch) -> None:
-        rows = []
-        for r in batch.to_pylist():
-            if r.get("record") is not None and not isinstance(r["record"], str):
-                r["record"] = json.dumps(r["record"], default=str)
-            rows.append({k: v for k, v in r.items() if v is not None})
-        self.sink._write(
-            f"UNWIND $rows AS r CREATE (c:{cypher.q(self.label)}) SET c = r", {"rows": rows}
-        )
-
-    def forget_from(self, record_number: int) -> None:
-        with self.sink.transaction():
-            self.sink._write(
-                f"MATCH (c:{cypher.q(self.label)}) WHERE c.record_number >= $n DELETE c",
-                {"n": record_number},
-            )
