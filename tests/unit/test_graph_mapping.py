@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chute.errors import ConfigError
 from chute.graph.mapping import load_mapping
@@ -185,3 +187,68 @@ def test_a_record_shape_hangs_relationships_with_one_end_at_the_record_node() ->
     )
     no_record_node = load_mapping({"nodes": {"Release": {"key": "releases[].id"}}})
     assert record_shape(no_record_node) is None
+
+
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.floats(allow_nan=False, allow_infinity=False, width=16),
+    st.sampled_from(["a", "b", ""]),
+    st.just({"k": 1}),
+    st.just([1]),
+)
+_RECORDS = st.lists(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "id": _VALUES,
+            "name": _VALUES,
+            "tags": st.one_of(_VALUES, st.lists(_VALUES, max_size=4)),
+        },
+    ),
+    max_size=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(records=_RECORDS)
+def test_the_short_ways_of_projecting_give_what_the_long_way_gives(
+    records: list[dict[str, Any]],
+) -> None:
+    """Nodes keyed by a top-level field and relationships to a top-level array's elements
+    take a short way (graph/project.py); it must agree with the general one, bad records
+    and their reasons included."""
+    from chute.graph import project as projecting
+
+    node = {"A": {"key": "id", "properties": ["name"]}}
+    mappings = [
+        {
+            "nodes": node,
+            "relationships": [
+                {"type": "T", "from": {"A": "id"}, "to": {"A": "tags[]"}, "properties": ["name"]},
+                {"type": "U", "from": {"A": "tags[]"}, "to": {"A": "id"}},
+            ],
+        },
+        # an end that is no node's key: which end is checked first shows
+        {
+            "nodes": node,
+            "relationships": [{"type": "W", "from": {"A": "tags[]"}, "to": {"A": "name"}}],
+        },
+    ]
+
+    def seen(rows: Any, bad: dict[int, Any]) -> Any:
+        nodes = [(n.keys, n.props, n.records) for n in rows.nodes]
+        rels = [(r.starts, r.ends, r.props, r.records) for r in rows.rels]
+        return repr((nodes, rels, {i: (b.reason, b.column) for i, b in bad.items()}))
+
+    for spec in mappings:
+        mapping = load_mapping(spec)
+        short: dict[int, Any] = {}
+        short_rows = project(mapping, records, None, short)
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr(projecting, "_simple_node", lambda spec: None)
+            m.setattr(projecting, "_simple_rel", lambda spec: None)
+            long: dict[int, Any] = {}
+            long_rows = project(mapping, records, None, long)
+        assert seen(short_rows, short) == seen(long_rows, long)
