@@ -6,7 +6,8 @@ relationships, its checkpoint and its rejects, committed together.  The database
 *codes* decide: a constraint violation refuses a duplicate key, a type error a value, a
 transient error (deadlock, leader switch) makes the engine write the batch again.  Keys are
 made unique with ``CREATE CONSTRAINT … IF NOT EXISTS``; a server that cannot make one gets
-an index instead, and the report says so.
+an index instead, and the report says so.  Two runs of one load exclude each other through
+a lease on a ``_ChuteLock`` node (:mod:`chute.sinks.neo4j_lock`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from urllib.parse import unquote, urlsplit
 from chute.errors import ConfigError, RecordError, Refusal, SinkError, SinkUnavailableError
 from chute.graph import cypher
 from chute.sinks.graph import GraphSink
+from chute.sinks.locks import Holder
+from chute.sinks.neo4j_lock import LeaseLock, ensure_lock_constraint
 from chute.urls import redact
 
 try:
@@ -81,6 +84,12 @@ class Neo4jSink(GraphSink):
                 hint="is the server running at that host and port?",
             ) from None
         self._session = self._driver.session(database=self.database)
+
+    # -- two runs of one load
+
+    def lock_load(self, name: str, holder: Holder) -> LeaseLock:
+        ensure_lock_constraint(self._session)
+        return LeaseLock.take(self._driver, self.database, name, holder)
 
     def _close_driver(self) -> None:
         if self._driver is not None:
