@@ -63,6 +63,8 @@ class Plan:
     covered_changes: bool = False
 
     def count(self, kind: str, name: str, n: int = 1) -> None:
+        if not n:
+            return  # a label or type with nothing to count is not in the counts
         counts = self.counts.get(kind)
         if counts is None:
             counts = self.counts[kind] = dict.fromkeys(COUNTS, 0)

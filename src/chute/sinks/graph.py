@@ -73,10 +73,14 @@ class GraphSink(Sink):
         #: what the sink did besides writing (constraints made), for the report
         self.notes: list[str] = []
         #: batches projected in the reader's thread, by id (the batch is kept: ids reuse)
-        self._prepared: dict[int, tuple[pa.RecordBatch, Projection, dict[int, BadRecord]]] = {}
-        #: the piece a write refused records of, less them, its projection and the records
-        #: left out: the isolator writes it next
-        self._refused: tuple[pa.RecordBatch, Projection, list[int]] | None = None
+        #: (and the version of the column types they were projected with)
+        self._prepared: dict[int, tuple[pa.RecordBatch, Projection, dict[int, BadRecord], int]] = {}
+        #: the piece a write refused records of, less them, its projection, the records left
+        #: out and the column types' version: the isolator writes it next
+        self._refused: tuple[pa.RecordBatch, Projection, list[int], int] | None = None
+        #: bumped whenever a "table"'s column types change (a batch projected before is
+        #: projected again: a column widened to JSON holds texts to parse)
+        self._columns_seen = 0
 
     def another(self) -> GraphSink:
         other = super().another()
@@ -140,7 +144,8 @@ class GraphSink(Sink):
 
     def prepare_batch(self, table: str, batch: pa.RecordBatch) -> None:
         """Project the batch in the reader's thread; its write finds it done."""
-        self._prepared[id(batch)] = (batch, *self._project(table, batch))
+        version = self._columns_seen
+        self._prepared[id(batch)] = (batch, *self._project(table, batch), version)
 
     def _project(
         self, table: str, batch: pa.RecordBatch
@@ -201,6 +206,7 @@ class GraphSink(Sink):
                 "the first batch has: check their spelling"
             )
         self._columns[table] = dict(columns)
+        self._columns_seen += 1
         self.ensure_keys()
 
     def alter_column(
@@ -214,6 +220,7 @@ class GraphSink(Sink):
         """Properties read from ``column`` take its wider type from now on, and those
         already stored are converted (to text or to a float)."""
         self._columns.setdefault(table, {})[column] = new_type
+        self._columns_seen += 1
         to = {Kind.TEXT: "toString", Kind.DOUBLE: "toFloat"}.get(new_type.kind)
         if to is None:
             return
@@ -232,9 +239,11 @@ class GraphSink(Sink):
 
     def add_column(self, table: str, column: str, new_type: ColumnType) -> None:
         self._columns.setdefault(table, {})[column] = new_type
+        self._columns_seen += 1
 
     def drop_table(self, table: str) -> None:
         self._columns.pop(table, None)
+        self._columns_seen += 1
 
     def primary_key(self, table: str) -> list[str]:
         return []
@@ -283,15 +292,24 @@ class GraphSink(Sink):
         done = self._prepared.pop(id(batch), None)
         again, self._refused = self._refused, None
         left_out: list[int] = []  # records of the projection that are not in the batch
-        if done is not None and done[0] is batch:  # projected in the reader's thread
+        # projected in the reader's thread, with the column types of now (a batch that widens
+        # a column, or one read before that batch was written, is projected again)
+        current = self._columns_seen
+        if done is not None and done[0] is batch and done[3] == current:
             rows, bad = done[1], done[2]
-        elif again is not None and again[0].num_rows == batch.num_rows and again[0].equals(batch):
-            _, rows, left_out = again  # a refused piece without the records it named
+        elif (
+            again is not None
+            and again[3] == current
+            and again[0].num_rows == batch.num_rows
+            and again[0].equals(batch)
+        ):
+            _, rows, left_out, _ = again  # a refused piece without the records it named
             bad = {}
         else:
             rows, bad = self._project(table, batch)
         if bad:  # every record that gives no row is named at once, none written
-            self._refused = (batch.filter(_without(batch.num_rows, bad)), rows, sorted(bad))
+            kept = batch.filter(_without(batch.num_rows, bad))
+            self._refused = (kept, rows, sorted(bad), current)
             first, *more = sorted(bad)
             error = refused(bad[first].reason, first, bad[first].column)
             error.others = {i: refused(bad[i].reason, i, bad[i].column) for i in more}

@@ -9,8 +9,9 @@ gone (a run killed with -9, then run again, takes its lock over at once).
 
 Taking is one ``MERGE`` on the name, which a unique constraint on ``_ChuteLock.name`` makes
 safe against a run taking it at the same instant (a server without constraints, FalkorDB's
-Bolt port, runs one write at a time).  A run whose process stalls past the lease loses the
-lock to the next; it is told on its log, once, and goes on.
+Bolt port, runs one write at a time); leases are timed by the server's clock.  A run whose
+process stalls past the lease loses the lock to the next; it is told on its log, once, and
+goes on.
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ import logging
 import os
 import socket
 import threading
-import time
 import uuid
-from contextlib import suppress
 from typing import Any
 
+from chute.errors import ConfigError
 from chute.sinks.locks import Holder, Taken
 
 log = logging.getLogger(__name__)
@@ -33,15 +33,20 @@ LABEL = "_ChuteLock"
 LEASE = 60.0
 RENEW = 10.0
 
+# times are the server's (``timestamp()``, milliseconds), never two hosts' clocks compared;
+# ``SET l.taking`` takes the node's write lock before its lease is read, so two runs taking
+# over a lease that ran out at the same instant go one after the other
 _TAKE = f"""
 MERGE (l:{LABEL} {{name: $name}})
-ON CREATE SET l.token = $token, l.pid = $pid, l.host = $host, l.until = $until
-FOREACH (_ IN CASE WHEN l.until < $now OR l.token = $gone THEN [1] ELSE [] END |
-    SET l.token = $token, l.pid = $pid, l.host = $host, l.until = $until)
+ON CREATE SET l.token = $token, l.pid = $pid, l.host = $host, l.until = timestamp() + $lease
+SET l.taking = $token
+FOREACH (_ IN CASE WHEN l.until < timestamp() OR l.token = $gone THEN [1] ELSE [] END |
+    SET l.token = $token, l.pid = $pid, l.host = $host, l.until = timestamp() + $lease)
 RETURN l.token, l.pid, l.host
 """
 _RENEW = f"""
-MATCH (l:{LABEL} {{name: $name}}) WHERE l.token = $token SET l.until = $until RETURN count(l)
+MATCH (l:{LABEL} {{name: $name}}) WHERE l.token = $token SET l.until = timestamp() + $lease
+RETURN count(l)
 """
 _DROP = f"MATCH (l:{LABEL} {{name: $name}}) WHERE l.token = $token DELETE l"
 _CONSTRAINT = (
@@ -66,7 +71,6 @@ class LeaseLock:
         token = uuid.uuid4().hex
         gone = None  # the token of a holder found dead, to take over
         for _ in range(2):
-            now = time.time()
             with driver.session(database=database) as session:
                 row = session.run(
                     _TAKE,
@@ -74,8 +78,7 @@ class LeaseLock:
                     token=token,
                     pid=holder.pid,
                     host=holder.host,
-                    now=now,
-                    until=now + LEASE,
+                    lease=int(LEASE * 1000),
                     gone=gone,
                 ).single()
             held, pid, host = row.values() if row is not None else (None, None, None)
@@ -92,7 +95,7 @@ class LeaseLock:
             try:
                 with self._driver.session(database=self._database) as session:
                     kept = session.run(
-                        _RENEW, name=self.name, token=self.token, until=time.time() + LEASE
+                        _RENEW, name=self.name, token=self.token, lease=int(LEASE * 1000)
                     ).single()
             except Exception as exc:  # the load finds a lost server itself
                 log.debug("could not renew the load lock: %s", exc)
@@ -120,9 +123,16 @@ def ensure_lock_constraint(session: Any) -> None:
     time: nothing to do there)."""
     from neo4j import exceptions as neo4j_errors
 
-    # FalkorDB's Bolt port: no constraints, and one write at a time
-    with suppress(neo4j_errors.DatabaseError):
+    try:
         session.run(_CONSTRAINT).consume()
+    except neo4j_errors.DatabaseError:
+        pass  # FalkorDB's Bolt port: no constraints, and one write at a time
+    except neo4j_errors.ClientError as exc:
+        raise ConfigError(
+            f"cannot make {LABEL}.name unique, which keeps two runs of one load apart: "
+            f"{exc.message or exc}",
+            hint="give the user the right to create constraints, or create it once: " + _CONSTRAINT,
+        ) from None
 
 
 def _dead_here(holder: Holder) -> bool:
