@@ -481,3 +481,18 @@ def test_a_column_widened_to_json_mid_load_is_read_as_json_in_every_batch_after(
     reasons = {r["record_number"]: r["message"] for r in rejects(graph)}
     assert "its key artist_id is a map" in reasons[3]
     assert "no value for its key releases[].release_id" in reasons[4]
+
+
+def test_a_graph_deleted_and_loaded_again_in_one_process_gets_its_index_again(
+    falkor: GraphTarget,
+) -> None:
+    load(falkor, jsonl(falkor, ARTISTS))
+    falkor.query_write("MATCH (n) DETACH DELETE n")
+    falkor.redis().execute_command("GRAPH.DELETE", falkor.url.rsplit("/", 1)[1])
+
+    again = load(falkor, jsonl(falkor, ARTISTS, "again.jsonl"))
+
+    assert again.created == 3
+    assert "made Artist.artist_id indexed" in again.changes
+    indexed = {(r[0], tuple(r[1])) for r in falkor.query("CALL db.indexes()")}
+    assert ("Artist", ("artist_id",)) in indexed

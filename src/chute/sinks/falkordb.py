@@ -17,7 +17,7 @@ import datetime as dt
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import numpy as np
@@ -61,7 +61,6 @@ READERS = 4
 class FalkorSink(GraphSink):
     schemes = ("falkordb",)
     writes_by_record = True  # 3x less server time on report 03's artists
-    _ensured: ClassVar[set[tuple[str, str, str, bool]]] = set()
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
@@ -86,6 +85,9 @@ class FalkorSink(GraphSink):
         self._graph_handle: Any = None
         self._queued: list[tuple[str, dict[str, Any]]] | None = None
         self._readers: ThreadPoolExecutor | None = None
+        #: keys made unique (or indexed) by this sink: once a load, so a graph deleted and
+        #: made again in one process gets its indexes again
+        self._ensured: set[tuple[str, str, bool]] = set()
 
     @property
     def display_url(self) -> str:
@@ -206,7 +208,7 @@ class FalkorSink(GraphSink):
         never makes two nodes of one key, and the constraint only costs: measured here, it
         makes ``MERGE`` on integer keys about 9 times slower (``benchmarks/RESULTS.md``).
         ``CREATE`` (append) has nothing but the constraint to refuse a key already there."""
-        done = (self.url, label, prop, self.mode is Mode.APPEND)
+        done = (label, prop, self.mode is Mode.APPEND)
         if done in self._ensured:
             return None
         graph = self._graph_handle
