@@ -139,7 +139,7 @@ def _nodes(plan: Plan, nodes: NodeRows, mode: Mode, there: list[list[Any]]) -> N
     spec = nodes.spec
     label = spec.label
     found = {code // 4: code % 4 for (code,) in there}
-    nodes.new = [i not in found for i in range(len(nodes.keys))] if found else _all_new(nodes)
+    nodes.new = [i not in found for i in range(len(nodes.keys))]
     covered = spec in plan.covers  # written by the record shape: no rows of its own
     write = []
     fill = []  # placeholders their record fills in, in any mode
@@ -318,10 +318,6 @@ def _distinct(rels: RelRows, mode: Mode) -> list[int]:
 def _has_bools(values: list[Any]) -> bool:
     """Whether a key is a boolean (Python holds True equal to 1: see ``identity``)."""
     return bool in set(map(type, values))
-
-
-def _all_new(nodes: NodeRows) -> list[bool]:
-    return [True] * len(nodes.keys)
 
 
 def refused(

@@ -208,7 +208,8 @@ class FalkorSink(GraphSink):
         never makes two nodes of one key, and the constraint only costs: measured here, it
         makes ``MERGE`` on integer keys about 9 times slower (``benchmarks/RESULTS.md``).
         ``CREATE`` (append) has nothing but the constraint to refuse a key already there."""
-        done = (label, prop, self.mode is Mode.APPEND)
+        append = self.mode is Mode.APPEND
+        done = (label, prop, append)
         if done in self._ensured:
             return None
         graph = self._graph_handle
@@ -219,14 +220,14 @@ class FalkorSink(GraphSink):
         except redis.ResponseError as exc:
             if "already indexed" not in str(exc).lower():
                 raise SinkError(f"cannot index {label}.{prop}: {exc}") from None
-        if self.mode is Mode.APPEND and self._constraint(label, prop) is None:
+        if append and self._constraint(label, prop) is None:
             try:
                 graph.create_node_unique_constraint(label, prop)
             except redis.ResponseError as exc:
                 if "already exists" not in str(exc).lower():
                     raise SinkError(f"cannot make {label}.{prop} unique: {exc}") from None
             made = "unique"
-        if self.mode is Mode.APPEND:
+        if append:
             self._wait_operational(label, prop)
         self._ensured.add(done)
         return made

@@ -140,7 +140,9 @@ class GraphSink(Sink):
         self.mapping = mapping
         self.require_nodes = require_nodes
         self.mode = mode
-        self._shape = record_shape(mapping) if self.writes_by_record else None
+        # by record: upserts only (MERGE then SET), with every end MERGEd
+        by_record = self.writes_by_record and mode is Mode.UPSERT and not require_nodes
+        self._shape = record_shape(mapping) if by_record else None
 
     def prepare_batch(self, table: str, batch: pa.RecordBatch) -> None:
         """Project the batch in the reader's thread; its write finds it done."""
@@ -155,7 +157,7 @@ class GraphSink(Sink):
         self._check_values(batch, bad)
         records = self._records(table, batch)
         rows = project(self._graph(), records, self._adapter(batch.schema), bad)
-        if self._shape is not None and self.mode is Mode.UPSERT and not self.require_nodes:
+        if self._shape is not None:
             rows.by_record, rows.shaped = shape_rows(self._shape, rows), True
         return rows, bad
 
