@@ -162,3 +162,32 @@ def test_loads_of_two_files_into_one_table_run_at_once(pg_url: str, tmp_path: Pa
     _, err = holder.communicate(timeout=120)
     assert holder.returncode == 0, err
     _all_rows_once(pg_url)
+
+
+def test_a_run_opening_a_new_sqlite_file_another_holds_a_lock_on_waits_for_it(
+    tmp_path: Path,
+) -> None:
+    """SQLite answers "database is locked" at once, without its busy wait, to the switch to
+    WAL while another connection holds a lock on a file not yet in WAL: two runs opening a
+    new database together (seen in CI: the second exited 5, not 7).  The switch is tried
+    again until the connect timeout."""
+    import sqlite3
+    import threading
+
+    from chute.sinks.sqlite import SqliteSink
+
+    path = tmp_path / "new.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE t (x)")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO t VALUES (1)")
+    threading.Timer(0.3, lambda: other.execute("COMMIT")).start()
+
+    sink = SqliteSink(f"sqlite:///{path}")
+    sink.connect()
+    try:
+        assert sink.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert sink.conn.execute("SELECT x FROM t").fetchall() == [(1,)]
+    finally:
+        sink.close()
+        other.close()

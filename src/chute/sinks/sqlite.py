@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,6 +57,8 @@ _CREATE_INDEX = re.compile(rf"^CREATE (UNIQUE )?INDEX\s+{_NAME}\s+ON\s+{_NAME}",
 #: keys looked up per statement when counting an upsert's existing rows (SQLite allows
 #: 32,766 parameters per statement since 3.32)
 KEYS_PER_COUNT = 10_000
+#: seconds to wait for the switch to WAL when no connect timeout is given
+WAL_WAIT = 10.0
 
 
 class SqliteSink(SqlSink, Savepoints, LoadLocks):
@@ -97,12 +100,26 @@ class SqliteSink(SqlSink, Savepoints, LoadLocks):
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             conn.create_function(NUMBER_TEXT, 1, number_text, deterministic=True)
             self._conn = cast(sqlite3.Connection, Counted(conn, self))
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._use_wal(self._conn)
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA temp_store=MEMORY")
             self._conn.execute("PRAGMA foreign_keys=ON")  # declared foreign keys are kept
         except sqlite3.Error as exc:
             raise SinkUnavailableError(f"cannot open {self.display_url}: {exc}") from exc
+
+    def _use_wal(self, conn: sqlite3.Connection) -> None:
+        """Switch the file to WAL.  SQLite answers "database is locked" at once, without
+        waiting, when another connection holds a lock on a file not yet in WAL (two runs
+        opening a new database together): try again until the connect timeout."""
+        deadline = time.monotonic() + (self.connect_timeout or WAL_WAIT)
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def describe(self, table: str) -> list[TableColumn] | None:
         # table_xinfo also lists generated columns (hidden 2: virtual, 3: stored)
