@@ -20,6 +20,7 @@ from chute.config import (
     parse_mode,
     parse_size,
 )
+from chute.datasets.importer import import_file
 from chute.engine.loader import Pipeline
 from chute.engine.observers import Observer
 from chute.engine.rejects import open_rejects
@@ -57,6 +58,9 @@ def load(
     restart: bool = False,
     atomic: bool = False,
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    dataset: str | None = None,
+    branch: str = "main",
+    message: str = "",
     observers: Sequence[Observer] = (),
     cancel: threading.Event | None = None,
 ) -> LoadReport:
@@ -77,7 +81,9 @@ def load(
     into a graph database as nodes and relationships (in mode ``upsert`` unless given);
     with ``require_nodes`` a relationship to a node that is not there rejects its record
     instead of making the node with just its key.  Setting ``cancel`` stops the load
-    after the batch in hand.  Returns the :class:`LoadReport`; raises a
+    after the batch in hand.  ``dataset`` imports the file as the next commit of that
+    versioned dataset on ``branch`` (with commit ``message``) instead of into a table: see
+    :mod:`chute.datasets`.  Returns the :class:`LoadReport`; raises a
     :class:`~chute.errors.ChuteError` whose ``report`` holds what was committed.
     """
     options = LoadOptions(
@@ -102,13 +108,22 @@ def load(
         connect_timeout=connect_timeout,
         graph=graph is not None,
     )
-    table_name = check_table_name(table if table is not None else default_table(source))
+    if dataset is not None and (table is not None or graph is not None):
+        raise ConfigError("--dataset imports into the dataset: leave out --table and --graph")
+    table_name = check_table_name(
+        dataset or (table if table is not None else default_table(source))
+    )
     sink = open_sink(into, connect_timeout=options.connect_timeout)
     attach_graph(sink, graph, require_nodes=require_nodes, mode=options.mode, atomic=options.atomic)
     src = open_source(source, options)  # first: a source that cannot be opened says so
     try:
         store = open_rejects(rejects, sink=sink, table=table_name, source=source)
         try:
+            if dataset is not None:
+                return import_file(
+                    src, sink, options, store, dataset=dataset, branch=branch,
+                    message=message, observers=observers, cancel=cancel,
+                )  # fmt: skip
             pipeline = Pipeline(
                 src, sink, options, table_name, store, observers, cancel, must_store=True
             )

@@ -67,6 +67,9 @@ class LoadReport:
     queue: dict[str, Any] | None = None
     #: a graph load: by label and relationship type, created, updated, skipped, placeholders
     graph: dict[str, dict[str, int]] | None = None
+    #: an import into a versioned dataset: its name, branch, the commit made (or None)
+    #: and what it added, changed and removed
+    dataset: dict[str, Any] | None = None
     table_created: bool = False
     columns: dict[str, str] = field(default_factory=dict)
     changes: list[str] = field(default_factory=list)
@@ -155,11 +158,25 @@ class LoadReport:
                 + (f", {n['placeholders']:,} made as placeholders" if n["placeholders"] else "")
             )
         lines.extend(f"note: {c}" for c in self.changes)
+        if self.dataset:
+            lines.append(dataset_line(self.dataset))
         if self.error:
             lines.append(f"error: {self.error}")
             if self.committed_through:
                 lines.append(f"committed through {self.committed_through}")
         return "\n".join(lines)
+
+
+def dataset_line(d: dict[str, Any]) -> str:
+    """What an import did to its dataset, in one line."""
+    where = f"{d['dataset']}/{d['branch']}"
+    if d.get("commit") is None:
+        at = f"stays at {d['head'][:12]}" if d.get("head") else "stays empty"
+        return f"no changes: {where} {at}; no commit made"
+    return (
+        f"committed {d['commit'][:12]} to {where}: {d['added']:,} added, "
+        f"{d['changed']:,} changed, {d['removed']:,} removed"
+    )
 
 
 class BatchStats:

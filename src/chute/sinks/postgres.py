@@ -48,11 +48,11 @@ from chute.sinks.postgres_wire import (
 )
 from chute.sinks.sql.counted import Counted
 from chute.sinks.sql.dialect import quote_identifier as q
-from chute.sinks.sql.sql_sink import SqlSink
+from chute.sinks.sql.sql_sink import RowPages, SqlSink, StreamsRows
 from chute.urls import redact, scrub, with_param
 
 
-class PostgresSink(SqlSink, LoadLocks):
+class PostgresSink(SqlSink, LoadLocks, StreamsRows):
     schemes = ("postgresql", "postgres")
     dialect = DIALECT
     # no Savepoints: ADBC refuses every statement after a failed one until a full rollback
@@ -231,6 +231,19 @@ class PostgresSink(SqlSink, LoadLocks):
         except adbc_driver_manager.Error as exc:
             raise wrap(exc) from exc
         return list(rows or [])
+
+    def stream(self, sql: str, params: Sequence[Any] = (), size: int = 10_000) -> RowPages:
+        cur = self._conn.cursor()
+        try:
+            cur.execute(self.dialect.params(sql), parameters=tuple(params) or None)
+            names = [d[0] for d in cur.description]
+            while page := cur.fetchmany(size):
+                yield names, page
+        except adbc_driver_manager.Error as exc:
+            raise wrap(exc) from exc
+        finally:
+            cur.close()
+            self._end_read()
 
     def primary_key(self, table: str) -> list[str]:
         rows = self.execute(

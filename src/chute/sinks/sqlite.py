@@ -35,9 +35,10 @@ from chute.sinks.contract import (
 )
 from chute.sinks.locks import FileLock
 from chute.sinks.sql.counted import Counted
+from chute.sinks.sql.digest import DIGEST_FUNCTION, digest
 from chute.sinks.sql.dialect import SqliteDialect
 from chute.sinks.sql.dialect import quote_identifier as q
-from chute.sinks.sql.sql_sink import SqlSink
+from chute.sinks.sql.sql_sink import RowPages, SqlSink, StreamsRows
 from chute.sinks.sqlite_values import SqliteValueOracle
 from chute.sinks.sqlite_wire import (
     DECLARED,
@@ -61,7 +62,7 @@ KEYS_PER_COUNT = 10_000
 WAL_WAIT = 10.0
 
 
-class SqliteSink(SqlSink, Savepoints, LoadLocks):
+class SqliteSink(SqlSink, Savepoints, LoadLocks, StreamsRows):
     schemes = ("sqlite",)
     dialect = SqliteDialect()
     capabilities = Capabilities(
@@ -99,6 +100,7 @@ class SqliteSink(SqlSink, Savepoints, LoadLocks):
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             conn.create_function(NUMBER_TEXT, 1, number_text, deterministic=True)
+            conn.create_function(DIGEST_FUNCTION, -1, digest, deterministic=True)
             self._conn = cast(sqlite3.Connection, Counted(conn, self))
             self._use_wal(self._conn)
             self._conn.execute("PRAGMA synchronous=NORMAL")
@@ -216,6 +218,15 @@ class SqliteSink(SqlSink, Savepoints, LoadLocks):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
             return self.conn.execute(sql, tuple(params)).fetchall()
+        except sqlite3.Error as exc:
+            raise _wrap(exc) from exc
+
+    def stream(self, sql: str, params: Sequence[Any] = (), size: int = 10_000) -> RowPages:
+        try:
+            cur = self.conn.execute(sql, tuple(params))
+            names = [d[0] for d in cur.description]
+            while page := cur.fetchmany(size):
+                yield names, page
         except sqlite3.Error as exc:
             raise _wrap(exc) from exc
 

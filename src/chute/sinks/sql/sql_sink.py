@@ -7,10 +7,10 @@ its dialect and writes what its driver does best (COPY, ``executemany``, LOAD DA
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import fields
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import pyarrow as pa
 
@@ -25,7 +25,19 @@ from chute.sinks.contract import (
 from chute.sinks.sql.dialect import Dialect
 
 CHECKPOINTS_TABLE = "_chute_checkpoints"
+#: a query's rows, page by page: the column names and a list of rows each time
+RowPages = Iterator[tuple[list[str], list[tuple[Any, ...]]]]
 _CHECKPOINT_COLUMNS = [f.name for f in fields(Checkpoint)]
+
+
+@runtime_checkable
+class StreamsRows(Protocol):
+    """A SQL sink that can hand over a large result a page at a time (versioned datasets
+    need it for checkouts)."""
+
+    def stream(self, sql: str, params: Sequence[Any] = (), size: int = 10_000) -> RowPages:
+        """Run one query (``?`` placeholders) and yield its rows ``size`` at a time."""
+        ...
 
 
 class SqlSink(Sink, Staging):

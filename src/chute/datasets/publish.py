@@ -1,0 +1,207 @@
+"""A commit: a change set written as versions, in one short transaction.
+
+Whatever makes it (an import, a merge, a revert), a commit is a temp table of changes,
+``_chute_ds_chg``: each changed row's ``_id``, its new digest ``_h`` (NULL: removed), its old
+one ``old_h`` (NULL: added) and its new values.  :class:`Publisher` locks the dataset, lets
+the caller fill that table against the branch's head, and then, only if anything changed:
+closes the branch's versions of the changed rows, inserts the new versions (and on a branch
+with a parent, a tombstone per removed row, so the parent's row does not show through),
+records the commit and moves the branch's head by compare-and-swap.  Nothing is written
+before the lock, so a killed commit leaves the dataset as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chute.datasets.revs import History, Position
+from chute.datasets.state import StateSql
+from chute.datasets.store import MAIN, SYSTEM_COLUMNS, Commit, DatasetError, Store, now
+from chute.sinks.sql.sql_sink import SqlSink
+
+CHANGES = "_chute_ds_chg"
+
+
+@dataclass(frozen=True)
+class Counts:
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.added + self.changed + self.removed
+
+
+@dataclass
+class Head:
+    """What a change set is built against: the branch's head, under the dataset's lock."""
+
+    history: History
+    position: Position
+    seq: int  # the new commit's number
+    branch_id: int
+    state: StateSql
+
+
+BuildChanges = Callable[[Head], None]
+
+
+class Publisher:
+    def __init__(self, sink: SqlSink, store: Store, dataset: str) -> None:
+        self.sink = sink
+        self.store = store
+        self.dataset = dataset
+        self.table = f"_chute_ds_{dataset}"
+        self.state = StateSql(sink, self.table)
+
+    def commit(
+        self,
+        branch: str,
+        columns: list[tuple[str, str]],
+        build: BuildChanges,
+        *,
+        message: str,
+        merge_seq: int | None = None,
+    ) -> tuple[Commit | None, Counts]:
+        """Make a commit on ``branch`` whose dataset has ``columns`` (name, declared type)
+        from the changes ``build`` puts in :data:`CHANGES`; ``(None, counts)`` when nothing
+        changed (no commit is made)."""
+        sink = self.sink
+        with sink.transaction(commit=False):
+            seq = self.store.take_seq(self.dataset)  # the dataset's lock, to the end
+            history = History(self.store, self.dataset)
+            target = history.branch(branch)
+            parent = target.head_seq
+            self.ensure_columns(columns)
+            head = Head(history, history.position(parent, target), seq, target.id, self.state)
+            build(head)
+            counts = self._counts()
+            if counts.total == 0 and merge_seq is None:
+                sink.rollback()
+                return None, counts
+            self._write(target.id, seq, tombstones=target.parent_id is not None, columns=columns)
+            commit = Commit(
+                seq=seq,
+                id=_commit_id(self.dataset, seq, history.commit(parent), message),
+                branch_id=target.id,
+                parent_seq=parent or None,
+                merge_seq=merge_seq,
+                message=message,
+                created_at=now(),
+                added=counts.added,
+                changed=counts.changed,
+                removed=counts.removed,
+                columns=tuple(columns),
+            )
+            self.store.add_commit(self.dataset, commit)
+            self.store.move_head(self.dataset, branch, parent, seq)
+            before = history.commit(parent)
+            if before is None or list(before.columns) != columns:
+                self.make_view(branch, [c for c, _ in columns], history)
+            sink.commit()
+        return commit, counts
+
+    # -- the versions table
+
+    def ensure_columns(self, columns: list[tuple[str, str]]) -> None:
+        """Create the versions table, add columns it lacks and retype (to text) a column
+        whose type changed, so that every version of every commit fits."""
+        q = self.sink.q
+        postgres = self.state.postgres
+        have = {c.name: c.declared.lower() for c in self.sink.describe(self.table) or []}
+        t = q(self.table)
+        if not have:
+            cols = "".join(f", {q(n)} {decl if postgres else ''}" for n, decl in columns)
+            self.sink.execute(
+                f"CREATE TABLE {t} (_id text NOT NULL, _h text, _b integer NOT NULL, "
+                f"_from bigint NOT NULL, _to bigint{cols})"
+            )
+            cur = f"_chute_ds_{self.dataset}_cur"
+            where = " WHERE _to IS NULL" if postgres else ""
+            self.sink.execute(f"CREATE INDEX {q(cur)} ON {t} (_b, _id){where}")
+            self.sink.execute(f"CREATE INDEX {q(cur + '_id')} ON {t} (_id, _b, _from)")
+            self.sink.execute(f"CREATE INDEX {q(cur + '_f')} ON {t} (_b, _from)")
+            self.sink.execute(f"CREATE INDEX {q(cur + '_t')} ON {t} (_b, _to)")
+        else:
+            for name, declared in columns:
+                if name in SYSTEM_COLUMNS:
+                    raise DatasetError(f"column {name!r} is reserved in a dataset")
+                if name not in have:
+                    self.sink.execute(
+                        f"ALTER TABLE {t} ADD COLUMN {q(name)} {declared if postgres else ''}"
+                    )
+                elif postgres and have[name] != declared.lower() and have[name] != "text":
+                    self.sink.execute(
+                        f"ALTER TABLE {t} ALTER COLUMN {q(name)} TYPE text USING {q(name)}::text"
+                    )
+        self.sink.forget_table(self.table)
+
+    def _counts(self) -> Counts:
+        (added, changed, removed) = self.sink.execute(
+            "SELECT "
+            "coalesce(sum(CASE WHEN old_h IS NULL THEN 1 ELSE 0 END), 0), "
+            "coalesce(sum(CASE WHEN old_h IS NOT NULL AND _h IS NOT NULL THEN 1 ELSE 0 END), 0), "
+            f"coalesce(sum(CASE WHEN _h IS NULL THEN 1 ELSE 0 END), 0) FROM {CHANGES}"
+        )[0]
+        return Counts(int(added), int(changed), int(removed))
+
+    def _write(
+        self, branch: int, seq: int, *, tombstones: bool, columns: list[tuple[str, str]]
+    ) -> None:
+        q, t, x = self.sink.q, self.sink.q(self.table), self.sink.execute
+        x(
+            f"UPDATE {t} SET _to = {int(seq)} WHERE _b = {int(branch)} AND _to IS NULL AND "
+            f"_id IN (SELECT _id FROM {CHANGES})"
+        )
+        cols = "".join(f", {q(c)}" for c, _ in columns)
+        x(
+            f"INSERT INTO {t} (_id, _h, _b, _from{cols}) SELECT _id, _h, {int(branch)}, "
+            f"{int(seq)}{cols} FROM {CHANGES} WHERE _h IS NOT NULL"
+        )
+        if tombstones:
+            x(
+                f"INSERT INTO {t} (_id, _h, _b, _from) SELECT _id, NULL, {int(branch)}, "
+                f"{int(seq)} FROM {CHANGES} WHERE _h IS NULL"
+            )
+
+    # -- the head, as a view
+
+    def make_view(self, branch: str, columns: list[str], history: History) -> None:
+        """(Re)make the view that shows ``branch``'s head: ``<dataset>`` for main,
+        ``<dataset>__<branch>`` for another."""
+        target = history.branch(branch)
+        pos = history.position(target.head_seq, target)
+        pos = Position(pos.levels, pos.seq, head=True)
+        name = view_name(self.dataset, branch)
+        found = self.sink.execute(_IS_VIEW[self.state.postgres], [name])
+        if found and found[0][0] != "view":
+            raise DatasetError(
+                f"a table named {name} is in the way of dataset {self.dataset}'s view of "
+                f"{branch}",
+                hint="rename or drop that table, or use another dataset name",
+            )
+        cols = ", ".join(self.sink.q(c) for c in columns)
+        self.sink.execute(f"DROP VIEW IF EXISTS {self.sink.q(name)}")
+        select = self.state.rows(pos, columns)
+        self.sink.execute(f"CREATE VIEW {self.sink.q(name)} AS SELECT {cols} FROM ({select}) s")
+
+
+_IS_VIEW = {
+    True: "SELECT CASE WHEN table_type = 'VIEW' THEN 'view' ELSE 'table' END FROM "
+    "information_schema.tables WHERE table_schema = current_schema() AND table_name = ?",
+    False: "SELECT type FROM sqlite_master WHERE name = ? AND type IN ('table', 'view')",
+}
+
+
+def view_name(dataset: str, branch: str) -> str:
+    if branch == MAIN:
+        return dataset
+    return f"{dataset}__" + "".join(ch if ch.isalnum() else "_" for ch in branch)
+
+
+def _commit_id(dataset: str, seq: int, parent: Commit | None, message: str) -> str:
+    text = f"{dataset}\0{seq}\0{parent.id if parent else ''}\0{now()}\0{message}"
+    return hashlib.sha1(text.encode()).hexdigest()

@@ -1,0 +1,94 @@
+"""The SQL that reads a dataset's rows at a position, and the rows two positions differ in.
+
+A position's rows are those of its own branch valid at its commit, then those of the parent
+branch valid at the fork that the branch has no version of (changed or deleted there), and
+so on: a branch costs nothing to make and reads through to its parent.  A diff reads only
+the rows touched by the commits one position has and the other has not (the
+``_from``/``_to`` indexes find them), never the whole dataset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from chute.datasets.revs import History, Position
+from chute.sinks.sql.sql_sink import SqlSink
+
+CANDIDATES = "_chute_ds_cand"
+
+
+class StateSql:
+    """Queries over the versions table ``table`` (its user columns ``columns``)."""
+
+    def __init__(self, sink: SqlSink, table: str) -> None:
+        self.sink = sink
+        self.q = sink.q
+        self.table = table
+        self.postgres = sink.dialect.name == "postgresql"
+
+    def _valid(self, alias: str, branch: int, seq: int, current: bool) -> str:
+        at = (
+            f"{alias}._to IS NULL"
+            if current
+            else f"{alias}._from <= {int(seq)} AND ({alias}._to IS NULL OR {alias}._to > {int(seq)})"
+        )
+        return f"{alias}._b = {int(branch)} AND {at}"
+
+    def rows(
+        self, pos: Position, columns: Iterable[str], *, only: str | None = None, deleted: bool = False
+    ) -> str:
+        """SELECT ``_id, _h`` and ``columns`` of the rows at ``pos`` (only those whose
+        ``_id`` is in table ``only``; with ``deleted``, a branch's tombstones too, as rows
+        whose ``_h`` is NULL)."""
+        cols = "".join(f", v.{self.q(c)}" for c in columns)
+        t = self.q(self.table)
+        parts = []
+        for i, (branch, seq) in enumerate(pos.levels):
+            where = [self._valid("v", branch, seq, i == 0 and pos.head)]
+            for j, (b2, s2) in enumerate(pos.levels[:i]):
+                cond = self._valid("w", b2, s2, j == 0 and pos.head)
+                where.append(f"NOT EXISTS (SELECT 1 FROM {t} w WHERE w._id = v._id AND {cond})")
+            if only is not None:
+                where.append(f"v._id IN (SELECT _id FROM {only})")
+            if not deleted:
+                where.append("v._h IS NOT NULL")
+            parts.append(f"SELECT v._id, v._h{cols} FROM {t} v WHERE {' AND '.join(where)}")
+        return " UNION ALL ".join(parts)
+
+    def touched(self, history: History, a: Position, b: Position) -> str | None:
+        """Fill temp table :data:`CANDIDATES` with the ids of the rows the commits between
+        ``a`` and ``b`` touched; None: no commit lies between them."""
+        between = history.ancestors(a.seq) ^ history.ancestors(b.seq)
+        if not between:
+            return None
+        by_branch: dict[int, list[int]] = {}
+        for seq in between:
+            by_branch.setdefault(history.commits[seq].branch_id, []).append(seq)
+        ors = []
+        for branch, seqs in sorted(by_branch.items()):
+            listed = ", ".join(str(s) for s in sorted(seqs))
+            ors.append(f"(_b = {branch} AND (_from IN ({listed}) OR _to IN ({listed})))")
+        self.make_temp(
+            CANDIDATES, f"SELECT DISTINCT _id FROM {self.q(self.table)} WHERE {' OR '.join(ors)}"
+        )
+        return CANDIDATES
+
+    def make_temp(self, name: str, select: str) -> None:
+        self.sink.execute(f"DROP TABLE IF EXISTS {name}")
+        self.sink.execute(f"CREATE TEMP TABLE {name} AS {select}")
+
+    def differs(self, left: str, right: str) -> str:
+        """SQL: the digests ``left`` and ``right`` differ (either may be NULL)."""
+        return f"{left} IS DISTINCT FROM {right}" if self.postgres else f"{left} IS NOT {right}"
+
+    def diff(self, a: Position, b: Position, columns: list[str], only: str) -> str:
+        """SELECT, for each row that differs between ``a`` and ``b`` among ``only``:
+        ``_id``, ``_ha``, ``_hb``, then ``columns`` at ``a`` and ``columns`` at ``b``."""
+        cols_a = "".join(f", a.{self.q(c)}" for c in columns)
+        cols_b = "".join(f", b.{self.q(c)}" for c in columns)
+        return (
+            f"SELECT coalesce(a._id, b._id) AS _id, a._h AS _ha, b._h AS _hb{cols_a}{cols_b} "
+            f"FROM ({self.rows(a, columns, only=only)}) a "
+            f"FULL OUTER JOIN ({self.rows(b, columns, only=only)}) b ON a._id = b._id "
+            f"WHERE {self.differs('a._h', 'b._h')}"
+        )
