@@ -1,6 +1,7 @@
 """chute: move records into databases fast and safely."""
 
 from chute.api import load
+from chute.datasets.dataset import Dataset, dataset
 from chute.engine.observers import Observer
 from chute.errors import (
     ChuteError,
@@ -49,6 +50,8 @@ from chute.sources.base import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Dataset",
+    "dataset",
     "Acknowledging",
     "AsyncSession",
     "Capabilities",

@@ -126,6 +126,19 @@ def load_command(
             "part-way (rows it loaded stay).",
         ),
     ] = False,
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            help="Import the file as the next commit of this versioned dataset (see "
+            "docs/datasets.md), not into a table."
+        ),
+    ] = None,
+    branch: Annotated[
+        str, typer.Option(help="With --dataset: the branch the commit goes to.")
+    ] = "main",
+    message: Annotated[
+        str, typer.Option("--message", "-m", help="With --dataset: the commit's message.")
+    ] = "",
     connect_timeout: ConnectTimeout = config.DEFAULT_CONNECT_TIMEOUT,
     report: ReportPath = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -165,6 +178,9 @@ def load_command(
             restart=restart,
             atomic=atomic,
             connect_timeout=connect_timeout,
+            dataset=dataset,
+            branch=branch,
+            message=message,
             observers=observers,
             cancel=cancel,
         )
@@ -211,7 +227,7 @@ def bench_command(ctx: typer.Context) -> None:
 
 
 # the queue's commands, after load and bench (the order --help lists them in)
-from chute import cli_queue  # noqa: E402, F401
+from chute import cli_datasets, cli_queue  # noqa: E402, F401
 
 
 def main() -> None:

@@ -1,0 +1,132 @@
+"""A revision's rows, into a table of the same database or into a file.
+
+A table is made by the database itself (``CREATE TABLE`` with the commit's column types,
+then one ``INSERT … SELECT``); a file (``.csv``, ``.jsonl``, ``.parquet``) is written page by
+page as the rows stream from the database, in constant memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import decimal
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from chute.datasets.revs import Position
+from chute.datasets.state import StateSql
+from chute.datasets.store import DatasetError
+from chute.errors import ConfigError
+from chute.sinks.names import check_table_name
+from chute.sinks.sql.sql_sink import StreamsRows
+
+FORMATS = (".csv", ".jsonl", ".parquet")
+
+
+def to_table(
+    state: StateSql, pos: Position, columns: list[tuple[str, str]], table: str
+) -> int:
+    """Make ``table`` hold the rows at ``pos``; returns how many."""
+    check_table_name(table)
+    sink, q = state.sink, state.sink.q
+    with sink.transaction():
+        if sink.describe(table) is not None:
+            raise DatasetError(
+                f"table {table} already exists in {sink.display_url}",
+                hint="drop it first, or check out into another --table",
+            )
+        cols = ", ".join(f"{q(c)} {decl}" for c, decl in columns)
+        sink.execute(f"CREATE TABLE {q(table)} ({cols})")
+        names = ", ".join(q(c) for c, _ in columns)
+        select = state.rows(pos, [c for c, _ in columns])
+        sink.execute(f"INSERT INTO {q(table)} ({names}) SELECT {names} FROM ({select}) s")
+        (n,) = sink.execute(f"SELECT count(*) FROM {q(table)}")[0]
+    sink.forget_table(table)
+    return int(n)
+
+
+def to_file(state: StateSql, pos: Position, columns: list[tuple[str, str]], path: str) -> int:
+    """Write the rows at ``pos`` to ``path`` (format by its extension); returns how many.
+    The file appears whole or not at all (written beside it, then renamed)."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise ConfigError(
+            f"cannot check out into {path!r}: the file must end in {', '.join(FORMATS)}"
+        )
+    sink = state.sink
+    assert isinstance(sink, StreamsRows)
+    names = [c for c, _ in columns]
+    pages = sink.stream(f"SELECT {', '.join(sink.q(c) for c in names)} FROM "
+                        f"({state.rows(pos, names)}) s")  # fmt: skip
+    part = f"{path}.part"
+    n = 0
+    try:
+        if suffix == ".parquet":
+            schema = pa.schema([(c, _arrow_type(decl)) for c, decl in columns])
+            with pq.ParquetWriter(part, schema) as writer:
+                for _, page in pages:
+                    cols = list(zip(*page, strict=True))
+                    arrays = [
+                        pa.array([_plain(v, f.type) for v in col], type=f.type)
+                        for col, f in zip(cols, schema, strict=True)
+                    ]
+                    writer.write_batch(pa.record_batch(arrays, schema=schema))
+                    n += len(page)
+        else:
+            with open(part, "w", encoding="utf-8", newline="") as out:
+                if suffix == ".csv":
+                    w = csv.writer(out)
+                    w.writerow(names)
+                    for _, page in pages:
+                        w.writerows([[_text(v) for v in row] for row in page])
+                        n += len(page)
+                else:
+                    for _, page in pages:
+                        out.writelines(
+                            json.dumps(dict(zip(names, row, strict=True)), default=_json) + "\n"
+                            for row in page
+                        )
+                        n += len(page)
+        os.replace(part, path)
+    except BaseException:
+        Path(part).unlink(missing_ok=True)
+        raise
+    return n
+
+
+def _arrow_type(declared: str) -> pa.DataType:
+    d = declared.lower()
+    if "int" in d:
+        return pa.int64()
+    if any(t in d for t in ("real", "double", "float")):
+        return pa.float64()
+    if "bool" in d:
+        return pa.bool_()
+    return pa.string()
+
+
+def _plain(value: Any, type_: pa.DataType) -> Any:
+    if value is None or not pa.types.is_string(type_):
+        return value
+    return _text(value)
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime | dt.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal | uuid.UUID):
+        return str(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return value
+
+
+def _json(value: Any) -> Any:
+    out = _text(value)
+    return out if out is not value else str(value)
