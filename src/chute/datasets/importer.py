@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from chute.config import LoadOptions
 from chute.datasets.publish import CHANGES, Head, Publisher
 from chute.datasets.store import MAIN, DatasetError, Store, check_dataset_name
+from chute.engine.faults import fault
 from chute.engine.lock import exclude_others
 from chute.engine.loader import Pipeline
 from chute.engine.observers import Observer
@@ -66,9 +67,12 @@ def import_file(
         )
     db = dataset_sink(sink)
     db.connect()
-    store = Store(db)
-    store.ensure()
-    key = _agree_on_key(store, dataset, list(options.key), branch)
+    try:
+        store = Store(db)
+        store.ensure()
+        key = _agree_on_key(store, dataset, list(options.key), branch)
+    finally:
+        db.close()  # the pipeline connects it again
     lock = exclude_others(db, f"dataset\0{dataset}\0{branch}\0{source.name}", source.name, dataset)
     try:
         stage = _stage_name(dataset, branch, source.name)
@@ -78,7 +82,6 @@ def import_file(
         )
         report = pipeline.run()
         report.table = dataset
-        db.connect()
         columns = [(c.name, c.declared) for c in db.describe(stage) or []]
         if not columns:
             raise DatasetError(f"the stage of {source.name} is gone: run the import again")
@@ -100,6 +103,7 @@ def import_file(
             "changed": counts.changed,
             "removed": counts.removed,
         }
+        fault("dataset-committed")
         db.drop_table(stage)
         checkpoints = pipeline.run_state.checkpoints
         if checkpoints is not None:

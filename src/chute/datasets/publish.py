@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from chute.datasets.revs import History, Position
 from chute.datasets.state import StateSql
 from chute.datasets.store import MAIN, SYSTEM_COLUMNS, Commit, DatasetError, Store, now
+from chute.engine.faults import fault
 from chute.sinks.sql.sql_sink import SqlSink
 
 CHANGES = "_chute_ds_chg"
@@ -101,6 +102,7 @@ class Publisher:
             before = history.commit(parent)
             if before is None or list(before.columns) != columns:
                 self.make_view(branch, [c for c, _ in columns], history)
+            fault("dataset-written")
             sink.commit()
         return commit, counts
 

@@ -39,6 +39,10 @@ POINTS: dict[str, str] = {
     "publish transaction, before the completion mark",
     "completion-mark": "the load's completion mark is about to be written (in the publish "
     "transaction of a staged load; in a transaction of its own after a plain load's last batch)",
+    "dataset-written": "a dataset commit's versions, commit row and head move are written in "
+    "its transaction; the commit has not happened",
+    "dataset-committed": "a dataset import's commit is made; its stage table is not yet dropped "
+    "nor its checkpoint cleared",
     "rejects-forgotten": "a resumed load has rewritten the rejects of the earlier run that it "
     "will find again, and not yet put the new reject file in place",
 }
