@@ -50,8 +50,6 @@ from chute.sources.base import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "Dataset",
-    "dataset",
     "Acknowledging",
     "AsyncSession",
     "Capabilities",
@@ -59,6 +57,7 @@ __all__ = [
     "CheckpointStore",
     "ChuteError",
     "ConfigError",
+    "Dataset",
     "Halting",
     "HasColumns",
     "Interrupted",
@@ -94,6 +93,7 @@ __all__ = [
     "connect",
     "connect_async",
     "consume",
+    "dataset",
     "exit_code",
     "load",
     "publish",

@@ -85,10 +85,10 @@ def diff_command(
     name: Name,
     a: Annotated[str, typer.Argument(help="The revision before.")],
     b: Annotated[str, typer.Argument(help="The revision after.")] = "main",
-    stat: Annotated[bool, typer.Option("--stat", help="Only the counts and schema changes.")] = False,
-    format: Annotated[
-        str, typer.Option("--format", help="table | jsonl | csv")
-    ] = "table",
+    stat: Annotated[
+        bool, typer.Option("--stat", help="Only the counts and schema changes.")
+    ] = False,
+    format: Annotated[str, typer.Option("--format", help="table | jsonl | csv")] = "table",
     into: Into = config.DEFAULT_INTO,
     as_json: Json = False,
     connect_timeout: ConnectTimeout = config.DEFAULT_CONNECT_TIMEOUT,
@@ -155,8 +155,11 @@ def checkout_command(
     def act(ds: Dataset) -> None:
         n = ds.checkout(rev, table=table, to=to)
         where = f"table {table}" if table else to
-        _emit(as_json, {"rows": n, "rev": rev, "table": table, "to": to},
-              f"checked out {n:,} rows of {name} at {rev} into {where}")  # fmt: skip
+        _emit(
+            as_json,
+            {"rows": n, "rev": rev, "table": table, "to": to},
+            f"checked out {n:,} rows of {name} at {rev} into {where}",
+        )
 
     _run(into, name, connect_timeout, debug, act)
 
@@ -182,8 +185,12 @@ def branch_command(
             _emit(as_json, found, lines)
             return
         made = ds.branch(branch, from_)
-        _emit(as_json, made, f"made branch {branch} of {name} at "
-              f"{(made['head'] or 'the empty start')[:12]}; its head is view {made['view']}")  # fmt: skip
+        _emit(
+            as_json,
+            made,
+            f"made branch {branch} of {name} at "
+            f"{(made['head'] or 'the empty start')[:12]}; its head is view {made['view']}",
+        )
 
     _run(into, name, connect_timeout, debug, act)
 

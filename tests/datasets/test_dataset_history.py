@@ -13,7 +13,8 @@ import pytest
 import chute
 from chute.datasets.store import DatasetError
 from tests.datasets.conftest import import_rows, view
-from tests.helpers import assert_error, chute as run_chute, execute, query
+from tests.helpers import assert_error, execute, query
+from tests.helpers import chute as run_chute
 
 COLS = ["id", "name", "qty"]
 BASE = [{"id": i, "name": f"n{i}", "qty": i} for i in range(1, 6)]
@@ -70,7 +71,9 @@ def test_a_second_merge_uses_the_first_as_its_base(two_branches: str, tmp_path: 
     assert query(url, "SELECT qty FROM orders WHERE id IN (2, 3) ORDER BY id") == [(222,), (333,)]
 
 
-def test_conflicts_refuse_a_merge_unless_a_side_is_chosen(two_branches: str, tmp_path: Path) -> None:
+def test_conflicts_refuse_a_merge_unless_a_side_is_chosen(
+    two_branches: str, tmp_path: Path
+) -> None:
     url = two_branches
     side = [r for r in view(url, "orders__side")]
     rows = [{"id": r[0], "name": r[1], "qty": r[2]} for r in side]
@@ -116,7 +119,10 @@ def test_revisions_by_tag_prefix_ancestry_and_time(db_url: str, tmp_path: Path) 
     with chute.dataset(db_url, "orders") as ds:
         first = ds.log()[-1]["id"]
         ds.tag("v1", first[:6])
-        at = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(middle)) + f".{int(middle % 1 * 1e6):06d}"
+        at = (
+            time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(middle))
+            + f".{int(middle % 1 * 1e6):06d}"
+        )
         for rev in ("v1", first, first[:4], "main~1", f"@{at}", f"main@{at}"):
             assert ds.diff(rev, "main").stat()["removed"] == 2, rev
         for bad, said in [

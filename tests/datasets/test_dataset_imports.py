@@ -10,7 +10,8 @@ import pytest
 import chute
 from chute.errors import ConfigError, NothingStoredError
 from tests.datasets.conftest import import_rows, view, write_csv
-from tests.helpers import assert_error, chute as run_chute, query
+from tests.helpers import assert_error, query
+from tests.helpers import chute as run_chute
 
 COLS = ["id", "name", "qty"]
 ROWS = [{"id": i, "name": f"n{i}", "qty": i * 10} for i in range(1, 6)]
@@ -32,7 +33,7 @@ def test_an_identical_file_makes_no_commit_and_says_so(db_url: str, tmp_path: Pa
 def test_rows_without_a_key_are_identified_by_content_never_by_row_number(
     db_url: str, tmp_path: Path
 ) -> None:
-    rows = [{"id": 1, "name": "a", "qty": 1}, {"id": 1, "name": "a", "qty": 1}] + ROWS
+    rows = [{"id": 1, "name": "a", "qty": 1}, {"id": 1, "name": "a", "qty": 1}, *ROWS]
     import_rows(db_url, tmp_path / "o.csv", COLS, rows, key=None)
     top = [{"id": 99, "name": "new", "qty": 0}, *rows]  # one row inserted at the top
     report = import_rows(db_url, tmp_path / "o.csv", COLS, top, key=None)
@@ -56,9 +57,7 @@ def test_a_key_twice_in_the_file_rejects_the_second_record(db_url: str, tmp_path
     assert "again" in (tmp_path / "o.csv.rejects.jsonl").read_text()
 
 
-def test_schema_changes_make_commits_and_show_in_the_diff_stat(
-    db_url: str, tmp_path: Path
-) -> None:
+def test_schema_changes_make_commits_and_show_in_the_diff_stat(db_url: str, tmp_path: Path) -> None:
     import_rows(db_url, tmp_path / "o.csv", COLS, ROWS)
     wide = [{**r, "note": "x"} for r in ROWS]
     report = import_rows(db_url, tmp_path / "o.csv", [*COLS, "note"], wide)
@@ -84,9 +83,7 @@ def test_schema_changes_make_commits_and_show_in_the_diff_stat(
     ] == [1, 7]
 
 
-def test_a_file_whose_records_are_all_rejected_makes_no_commit(
-    db_url: str, tmp_path: Path
-) -> None:
+def test_a_file_whose_records_are_all_rejected_makes_no_commit(db_url: str, tmp_path: Path) -> None:
     import_rows(db_url, tmp_path / "o.csv", COLS, ROWS)
     bad = tmp_path / "bad.csv"
     write_csv(bad, COLS, [{"id": "", "name": "x", "qty": 1}])  # a key that is empty
@@ -106,7 +103,9 @@ def test_bad_inputs_of_an_import_each_get_one_clear_error(db_url: str, tmp_path:
     assert run_chute(*base, "--dataset", "orders", "--key", "id").returncode == 0
     assert_error(run_chute(*base, "--dataset", "orders", "--key", "name"), 2, "keyed on (id)")
     assert_error(
-        run_chute(*base, "--dataset", "orders", "--key", "id", "--mode", "upsert"), 2, "--mode upsert"
+        run_chute(*base, "--dataset", "orders", "--key", "id", "--mode", "upsert"),
+        2,
+        "--mode upsert",
     )
     assert_error(run_chute(*base, "--dataset", "orders", "--table", "t"), 2, "--table")
     assert_error(run_chute(*base, "--dataset", "_chute_x"), 2, "reserved")

@@ -29,9 +29,7 @@ from chute.sinks.sql.sql_sink import StreamsRows
 FORMATS = (".csv", ".jsonl", ".parquet")
 
 
-def to_table(
-    state: StateSql, pos: Position, columns: list[tuple[str, str]], table: str
-) -> int:
+def to_table(state: StateSql, pos: Position, columns: list[tuple[str, str]], table: str) -> int:
     """Make ``table`` hold the rows at ``pos``; returns how many."""
     check_table_name(table)
     sink, q = state.sink, state.sink.q

@@ -44,7 +44,10 @@ class Diff:
     def records(self) -> list[dict[str, Any]]:
         out = []
         for change, values, old in zip(self.changes, self.values, self.old, strict=True):
-            rec: dict[str, Any] = {"change": change, "row": dict(zip(self.columns, values, strict=True))}
+            rec: dict[str, Any] = {
+                "change": change,
+                "row": dict(zip(self.columns, values, strict=True)),
+            }
             if old is not None:
                 rec["before"] = {
                     c: o for c, o, v in zip(self.columns, old, values, strict=True) if o != v

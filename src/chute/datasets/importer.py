@@ -20,8 +20,8 @@ from chute.config import LoadOptions
 from chute.datasets.publish import CHANGES, Head, Publisher
 from chute.datasets.store import MAIN, DatasetError, Store, check_dataset_name
 from chute.engine.faults import fault
-from chute.engine.lock import exclude_others
 from chute.engine.loader import Pipeline
+from chute.engine.lock import exclude_others
 from chute.engine.observers import Observer
 from chute.engine.rejects import RejectStore
 from chute.errors import ConfigError
@@ -77,9 +77,7 @@ def import_file(
     try:
         stage = _stage_name(dataset, branch, source.name)
         staged = LoadOptions(**{**vars(options), "key": tuple(key), "table": stage})
-        pipeline = Pipeline(
-            source, db, staged, stage, rejects, observers, cancel, must_store=True
-        )
+        pipeline = Pipeline(source, db, staged, stage, rejects, observers, cancel, must_store=True)
         report = pipeline.run()
         report.table = dataset
         columns = [(c.name, c.declared) for c in db.describe(stage) or []]

@@ -181,8 +181,7 @@ class Publisher:
         found = self.sink.execute(_IS_VIEW[self.state.postgres], [name])
         if found and found[0][0] != "view":
             raise DatasetError(
-                f"a table named {name} is in the way of dataset {self.dataset}'s view of "
-                f"{branch}",
+                f"a table named {name} is in the way of dataset {self.dataset}'s view of {branch}",
                 hint="rename or drop that table, or use another dataset name",
             )
         cols = ", ".join(self.sink.q(c) for c in columns)

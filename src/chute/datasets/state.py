@@ -27,15 +27,21 @@ class StateSql:
         self.postgres = sink.dialect.name == "postgresql"
 
     def _valid(self, alias: str, branch: int, seq: int, current: bool) -> str:
+        s, a = int(seq), alias
         at = (
-            f"{alias}._to IS NULL"
+            f"{a}._to IS NULL"
             if current
-            else f"{alias}._from <= {int(seq)} AND ({alias}._to IS NULL OR {alias}._to > {int(seq)})"
+            else f"{a}._from <= {s} AND ({a}._to IS NULL OR {a}._to > {s})"
         )
         return f"{alias}._b = {int(branch)} AND {at}"
 
     def rows(
-        self, pos: Position, columns: Iterable[str], *, only: str | None = None, deleted: bool = False
+        self,
+        pos: Position,
+        columns: Iterable[str],
+        *,
+        only: str | None = None,
+        deleted: bool = False,
     ) -> str:
         """SELECT ``_id, _h`` and ``columns`` of the rows at ``pos`` (only those whose
         ``_id`` is in table ``only``; with ``deleted``, a branch's tombstones too, as rows

@@ -35,9 +35,9 @@ from chute.sinks.contract import (
 )
 from chute.sinks.locks import FileLock
 from chute.sinks.sql.counted import Counted
-from chute.sinks.sql.digest import DIGEST_FUNCTION, digest
 from chute.sinks.sql.dialect import SqliteDialect
 from chute.sinks.sql.dialect import quote_identifier as q
+from chute.sinks.sql.digest import DIGEST_FUNCTION, digest
 from chute.sinks.sql.sql_sink import RowPages, SqlSink, StreamsRows
 from chute.sinks.sqlite_values import SqliteValueOracle
 from chute.sinks.sqlite_wire import (
