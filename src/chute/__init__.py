@@ -2,6 +2,7 @@
 
 from chute.api import load
 from chute.datasets.dataset import Dataset, dataset
+from chute.datasets.store import DatasetError
 from chute.engine.observers import Observer
 from chute.errors import (
     ChuteError,
@@ -58,6 +59,7 @@ __all__ = [
     "ChuteError",
     "ConfigError",
     "Dataset",
+    "DatasetError",
     "Halting",
     "HasColumns",
     "Interrupted",

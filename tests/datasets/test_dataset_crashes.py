@@ -17,9 +17,9 @@ from tests.helpers import query, tables
 COLS = ["id", "name", "qty"]
 V1 = [{"id": i, "name": f"n{i}", "qty": i} for i in range(1, 61)]
 # v2: 10 changed, 5 removed, 5 added
-V2 = [
-    {**r, "qty": -r["id"]} if r["id"] <= 10 else r for r in V1 if r["id"] <= 55
-] + [{"id": i, "name": f"new{i}", "qty": 0} for i in range(100, 105)]
+V2 = [{**r, "qty": -r["id"]} if r["id"] <= 10 else r for r in V1 if r["id"] <= 55] + [
+    {"id": i, "name": f"new{i}", "qty": 0} for i in range(100, 105)
+]
 
 
 def _import(url: str, path: Path, fault: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -74,10 +74,25 @@ def test_two_imports_into_one_branch_at_once_end_in_a_linear_chain(
     env = {k: v for k, v in os.environ.items() if k != "CHUTE_FAULT"}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "chute", "load", str(p), "--into", db_url, "--dataset",
-             "orders", "--quiet", "--batch-rows", "10"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "chute",
+                "load",
+                str(p),
+                "--into",
+                db_url,
+                "--dataset",
+                "orders",
+                "--quiet",
+                "--batch-rows",
+                "10",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for p in (a, b)
     ]
     for p in procs:

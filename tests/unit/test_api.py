@@ -12,6 +12,9 @@ def test_public_names_are_exactly_the_curated_ones() -> None:
     assert sorted(chute.__all__) == sorted(
         [
             "Acknowledging",
+            "Dataset",
+            "DatasetError",
+            "dataset",
             "Halting",
             "HasColumns",
             "ReadsStdin",
