@@ -10,7 +10,7 @@ import pytest
 import chute
 from chute.errors import ConfigError, NothingStoredError
 from tests.datasets.conftest import import_rows, view, write_csv
-from tests.helpers import assert_error, query
+from tests.helpers import assert_error, execute, query
 from tests.helpers import chute as run_chute
 
 COLS = ["id", "name", "qty"]
@@ -130,3 +130,27 @@ def test_a_database_without_dataset_support_says_so(tmp_path: Path) -> None:
         "load", str(path), "--into", f"duckdb:///{tmp_path / 'd.duckdb'}", "--dataset", "o"
     )
     assert_error(result, 2, "versioned datasets are kept in PostgreSQL or SQLite")
+
+
+def test_the_servers_text_settings_do_not_make_rows_look_changed(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL digests are of values as text; a new session time zone or date style must
+    not change them (the commit fixes both)."""
+    rows = [{"id": 1, "at": "2026-01-01T10:00:00+02:00", "day": "2026-01-02", "x": 0.1}]
+    import_rows(pg_url, tmp_path / "o.csv", ["id", "at", "day", "x"], rows)
+    (database,) = query(pg_url, "SELECT current_database()")[0]
+    execute(
+        pg_url,
+        f'ALTER DATABASE "{database}" SET timezone = \'America/New_York\'',
+        f'ALTER DATABASE "{database}" SET datestyle = \'SQL, DMY\'',
+    )
+    try:
+        again = import_rows(pg_url, tmp_path / "o.csv", ["id", "at", "day", "x"], rows)
+    finally:
+        execute(
+            pg_url,
+            f'ALTER DATABASE "{database}" RESET timezone',
+            f'ALTER DATABASE "{database}" RESET datestyle',
+        )
+    assert again.dataset is not None and again.dataset["commit"] is None

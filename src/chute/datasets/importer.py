@@ -154,8 +154,9 @@ def _changes_from_stage(
         ident = f"md5({n})" if postgres else f"chute_digest({n})"
         inner = "".join(f", s.{q(c)}" for c in columns)
         hashed = (
-            f"SELECT {ident} AS _id, s._h{cols} FROM (SELECT {content} AS _h, row_number() "
-            f"OVER (PARTITION BY {content}) AS _n{inner} FROM {q(stage)} s) s"
+            f"SELECT {ident} AS _id, s._h{cols} FROM (SELECT s._h, row_number() OVER "
+            f"(PARTITION BY s._h) AS _n{inner} FROM (SELECT {content} AS _h{inner} "
+            f"FROM {q(stage)} s) s) s"
         )
     news = "".join(f", n.{q(c)}" for c in columns)
     head.state.make_temp(

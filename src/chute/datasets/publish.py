@@ -73,6 +73,9 @@ class Publisher:
         sink = self.sink
         with sink.transaction(commit=False):
             seq = self.store.take_seq(self.dataset)  # the dataset's lock, to the end
+            if self.state.postgres:  # digests of ROW(...)::text: the same text every time
+                for setting in _STABLE_TEXT:
+                    sink.execute(f"SET LOCAL {setting}")
             history = History(self.store, self.dataset)
             target = history.branch(branch)
             parent = target.head_seq
@@ -189,6 +192,15 @@ class Publisher:
         select = self.state.rows(pos, columns)
         self.sink.execute(f"CREATE VIEW {self.sink.q(name)} AS SELECT {cols} FROM ({select}) s")
 
+
+#: the settings that decide how PostgreSQL writes values as text (and so their digests)
+_STABLE_TEXT = (
+    "TimeZone = 'UTC'",
+    "DateStyle = 'ISO, YMD'",
+    "IntervalStyle = 'postgres'",
+    "extra_float_digits = 1",
+    "bytea_output = 'hex'",
+)
 
 _IS_VIEW = {
     True: "SELECT CASE WHEN table_type = 'VIEW' THEN 'view' ELSE 'table' END FROM "
