@@ -170,12 +170,13 @@ class LoadReport:
 def dataset_line(d: dict[str, Any]) -> str:
     """What an import did to its dataset, in one line."""
     where = f"{d['dataset']}/{d['branch']}"
+    same = f", {d['unchanged']:,} unchanged" if "unchanged" in d else ""
     if d.get("commit") is None:
         at = f"stays at {d['head'][:12]}" if d.get("head") else "stays empty"
-        return f"no changes: {where} {at}; no commit made"
+        return f"no changes: {where} {at}{same}; no commit made"
     return (
         f"committed {d['commit'][:12]} to {where}: {d['added']:,} added, "
-        f"{d['changed']:,} changed, {d['removed']:,} removed"
+        f"{d['changed']:,} changed, {d['removed']:,} removed{same}"
     )
 
 

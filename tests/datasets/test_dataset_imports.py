@@ -24,6 +24,7 @@ def test_an_identical_file_makes_no_commit_and_says_so(db_url: str, tmp_path: Pa
     again = import_rows(db_url, tmp_path / "o.csv", COLS, ROWS)
     assert again.dataset is not None and again.dataset["commit"] is None
     assert again.dataset["head"] == first.dataset["commit"]
+    assert again.dataset["unchanged"] == again.read == 5
     assert "no changes: orders/main stays at" in again.summary()
     with chute.dataset(db_url, "orders") as ds:
         assert len(ds.log()) == 1
@@ -53,6 +54,9 @@ def test_a_key_twice_in_the_file_rejects_the_second_record(db_url: str, tmp_path
     report = import_rows(db_url, tmp_path / "o.csv", COLS, rows)
     assert report.rejected == 1 and report.read == 6
     assert report.dataset is not None and report.dataset["added"] == 5
+    # every line read is counted: added, changed, unchanged or rejected
+    d = report.dataset
+    assert d["added"] + d["changed"] + d["unchanged"] + report.rejected == report.read
     assert query(db_url, "SELECT name FROM orders WHERE id = 3") == [("n3",)]
     assert "again" in (tmp_path / "o.csv.rejects.jsonl").read_text()
 

@@ -100,6 +100,8 @@ def import_file(
             "added": counts.added,
             "changed": counts.changed,
             "removed": counts.removed,
+            # every row staged is added, changed or the same as in the head
+            "unchanged": report.written - counts.added - counts.changed,
         }
         fault("dataset-committed")
         db.drop_table(stage)

@@ -187,8 +187,10 @@ class Publisher:
                 f"a table named {name} is in the way of dataset {self.dataset}'s view of {branch}",
                 hint="rename or drop that table, or use another dataset name",
             )
-        cols = ", ".join(self.sink.q(c) for c in columns)
         self.sink.execute(f"DROP VIEW IF EXISTS {self.sink.q(name)}")
+        if not columns:  # a branch of a dataset with no commit yet: a view once it has one
+            return
+        cols = ", ".join(self.sink.q(c) for c in columns)
         select = self.state.rows(pos, columns)
         self.sink.execute(f"CREATE VIEW {self.sink.q(name)} AS SELECT {cols} FROM ({select}) s")
 

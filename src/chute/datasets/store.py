@@ -154,12 +154,13 @@ class Store:
         """Make the dataset (no commit yet; ``main`` at the empty commit 0), in the open
         transaction."""
         self.sink.execute(
-            f"INSERT INTO {DATASETS} (name, key_columns, next_seq, created_at) VALUES (?,?,1,?)",
+            f"INSERT INTO {DATASETS} (name, key_columns, next_seq, created_at) VALUES "
+            "(?, ?, 1, ?) ON CONFLICT DO NOTHING",  # two first imports at once: one makes it
             [dataset, json.dumps(key), now()],
         )
         self.sink.execute(
             f"INSERT INTO {REFS} (dataset, name, kind, branch_id, parent_id, fork_seq, "
-            "head_seq) VALUES (?, ?, 'branch', 1, NULL, 0, 0)",
+            "head_seq) VALUES (?, ?, 'branch', 1, NULL, 0, 0) ON CONFLICT DO NOTHING",
             [dataset, MAIN],
         )
 
