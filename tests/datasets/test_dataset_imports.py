@@ -146,8 +146,8 @@ def test_the_servers_text_settings_do_not_make_rows_look_changed(
     (database,) = query(pg_url, "SELECT current_database()")[0]
     execute(
         pg_url,
-        f'ALTER DATABASE "{database}" SET timezone = \'America/New_York\'',
-        f'ALTER DATABASE "{database}" SET datestyle = \'SQL, DMY\'',
+        f"ALTER DATABASE \"{database}\" SET timezone = 'America/New_York'",
+        f"ALTER DATABASE \"{database}\" SET datestyle = 'SQL, DMY'",
     )
     try:
         again = import_rows(pg_url, tmp_path / "o.csv", ["id", "at", "day", "x"], rows)
