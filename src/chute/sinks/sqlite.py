@@ -11,7 +11,6 @@ one that turns number-like text into a number (``JSON TEXT``, not ``JSON``).
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import time
 import uuid
@@ -39,6 +38,7 @@ from chute.sinks.sql.dialect import SqliteDialect
 from chute.sinks.sql.dialect import quote_identifier as q
 from chute.sinks.sql.digest import DIGEST_FUNCTION, digest
 from chute.sinks.sql.sql_sink import RowPages, SqlSink, StreamsRows
+from chute.sinks.sqlite_ddl import TOKEN_TRIGGER, copy_statements, token_trigger
 from chute.sinks.sqlite_values import SqliteValueOracle
 from chute.sinks.sqlite_wire import (
     DECLARED,
@@ -48,12 +48,6 @@ from chute.sinks.sqlite_wire import (
     python_rows,
 )
 from chute.urls import redact
-
-# a name ends at a space or a parenthesis: CREATE TABLE t(id ...) is a table named t
-_NAME = r'("[^"]*"|`[^`]*`|\[[^\]]*\]|[^\s(]+)'
-_CREATE_TABLE = re.compile(rf"^CREATE TABLE\s+{_NAME}", re.IGNORECASE)
-_CREATE_INDEX = re.compile(rf"^CREATE (UNIQUE )?INDEX\s+{_NAME}\s+ON\s+{_NAME}", re.IGNORECASE)
-
 
 #: keys looked up per statement when counting an upsert's existing rows (SQLite allows
 #: 32,766 parameters per statement since 3.32)
@@ -194,7 +188,7 @@ class SqliteSink(SqlSink, Savepoints, LoadLocks, StreamsRows):
                 f"INSERT INTO {q(tmp)} ({names}) SELECT {values} FROM {q(table)}",
                 f"DROP TABLE {q(table)}",
                 f"ALTER TABLE {q(tmp)} RENAME TO {q(table)}",
-                *([_token_trigger(table, token)] if token else []),  # the same table still
+                *([token_trigger(table, token)] if token else []),  # the same table still
             ]
         )
 
@@ -266,9 +260,9 @@ class SqliteSink(SqlSink, Savepoints, LoadLocks, StreamsRows):
         rows = self.execute(
             "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? "
             "COLLATE NOCASE AND name LIKE ? ESCAPE '\\' ORDER BY name",
-            [table, _TOKEN_TRIGGER.replace("_", "\\_") + "%"],
+            [table, TOKEN_TRIGGER.replace("_", "\\_") + "%"],
         )
-        return str(rows[0][0])[len(_TOKEN_TRIGGER) :] if rows else None
+        return str(rows[0][0])[len(TOKEN_TRIGGER) :] if rows else None
 
     def is_table(self, table: str, token: str | None) -> bool:
         if token is not None and token.isdigit():
@@ -284,7 +278,7 @@ class SqliteSink(SqlSink, Savepoints, LoadLocks, StreamsRows):
         token = self.table_token(table)
         if token is None and self.describe(table) is not None:
             token = uuid.uuid4().hex
-            self._sql(_token_trigger(table, token))
+            self._sql(token_trigger(table, token))
         return token
 
     def lock_load(self, name: str, holder: Holder) -> Held:
@@ -379,21 +373,7 @@ class SqliteSink(SqlSink, Savepoints, LoadLocks, StreamsRows):
 
     def create_like(self, table: str, like: str, key: list[str]) -> None:
         """A copy of ``like``'s CREATE TABLE and CREATE INDEX statements under new names."""
-        found = self.conn.execute(
-            "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL "
-            "ORDER BY type DESC",  # the table before its indexes
-            (like,),
-        ).fetchall()
-        statements = []
-        for kind, name, sql in found:
-            if kind == "table":
-                statements.append(_CREATE_TABLE.sub(f"CREATE TABLE {q(table)}", sql, count=1))
-            elif kind == "index":
-                head = _CREATE_INDEX.match(sql)
-                if head:
-                    renamed = f"CREATE {head.group(1) or ''}INDEX {q(table + '__' + name)} "
-                    statements.append(renamed + f"ON {q(table)}" + sql[head.end() :])
-        self._run_ddl(statements)
+        self._run_ddl(copy_statements(self.conn, table, like))
 
     def _rollback(self) -> None:
         if self._conn is not None and self._conn.in_transaction:
@@ -403,18 +383,6 @@ class SqliteSink(SqlSink, Savepoints, LoadLocks, StreamsRows):
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-
-
-_TOKEN_TRIGGER = "_chute_id_"
-
-
-def _token_trigger(table: str, token: str) -> str:
-    """A trigger that marks ``table`` with ``token`` and never fires (no UPDATE can set a
-    column that does not exist, and its condition is false), so it costs no write."""
-    return (
-        f'CREATE TRIGGER {q(_TOKEN_TRIGGER + token)} BEFORE UPDATE OF "_chute_none" '
-        f"ON {q(table)} WHEN 0 BEGIN SELECT 0; END"
-    )
 
 
 class _Unlocked:
