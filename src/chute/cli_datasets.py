@@ -272,3 +272,46 @@ def revert_command(
         _emit(as_json, done, _commit_line(name, done))
 
     _run(into, name, connect_timeout, debug, act)
+
+
+@app.command("search")
+def search_command(
+    name: Name,
+    words: Annotated[str | None, typer.Argument(help="The words a row must hold.")] = None,
+    enable: Annotated[
+        bool, typer.Option("--enable", help="Make the search table (from main's head).")
+    ] = False,
+    columns: Annotated[
+        str | None, typer.Option(help="With --enable: the columns searched (default: text ones).")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 100,
+    into: Into = config.DEFAULT_INTO,
+    as_json: Json = False,
+    connect_timeout: ConnectTimeout = config.DEFAULT_CONNECT_TIMEOUT,
+    debug: Debug = False,
+) -> None:
+    """Search main's head by words (after --enable made its search table)."""
+
+    def act(ds: Dataset) -> None:
+        if enable:
+            made = ds.enable_search(columns.split(",") if columns else None)
+            _emit(
+                as_json,
+                made,
+                f"search table of {name}: {made['rows']:,} rows, columns "
+                f"{', '.join(made['columns'])}; kept up to date by every commit on main",
+            )
+            if words is None:
+                return
+        if words is None:
+            print_error("give the words to search for (or --enable)", None)
+            raise typer.Exit(2)
+        found = ds.search(words, limit)
+        if as_json:
+            typer.echo(json.dumps(found, default=str))
+            return
+        for row in found:
+            typer.echo(", ".join(f"{k}={v!r}" for k, v in row.items()))
+        typer.echo(f"{len(found):,} row(s)", err=True)
+
+    _run(into, name, connect_timeout, debug, act)

@@ -194,3 +194,26 @@ def test_a_corrupted_ref_is_detected_in_one_line(db_url: str, tmp_path: Path) ->
         run_chute("load", str(tmp_path / "o.csv"), "--into", db_url, "--dataset", "orders", "-q"),
         2, "corrupted ref",
     )  # fmt: skip
+
+
+def test_the_search_table_follows_each_commit_on_main(db_url: str, tmp_path: Path) -> None:
+    rows = [{"id": i, "name": f"red apple {i}", "qty": i} for i in range(1, 6)]
+    import_rows(db_url, tmp_path / "o.csv", COLS, rows)
+    assert_error(run_chute("search", "orders", "apple", "--into", db_url), 2, "no search table")
+    with chute.dataset(db_url, "orders") as ds:
+        made = ds.enable_search()
+        assert (made["columns"], made["rows"]) == (["name"], 5)
+        assert len(ds.search("apple red")) == 5
+    v2 = [*_set(rows, 2, name="green pear")[:4], {"id": 9, "name": "Red Plum", "qty": 9}]
+    import_rows(db_url, tmp_path / "o.csv", COLS, v2)  # id 5 removed, 2 changed, 9 added
+    with chute.dataset(db_url, "orders") as ds:
+        assert sorted(r["id"] for r in ds.search("red")) == [1, 3, 4, 9]
+        assert [r["id"] for r in ds.search("pear")] == [2]
+        assert ds.search("apple 5") == []
+    side = [{"id": 1, "name": "side only", "qty": 0}]
+    with chute.dataset(db_url, "orders") as ds:
+        ds.branch("b")
+    import_rows(db_url, tmp_path / "b.csv", COLS, side, branch="b")
+    found = json.loads(run_chute("search", "orders", "side", "--into", db_url, "--json").stdout)
+    assert found == []  # the search table is main's
+    assert query(db_url, "SELECT count(*) FROM _chute_dss_orders") == [(5,)]

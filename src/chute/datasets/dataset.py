@@ -16,6 +16,7 @@ from chute.datasets.importer import dataset_sink
 from chute.datasets.merge import build_merge, build_revert
 from chute.datasets.publish import Head, Publisher, view_name
 from chute.datasets.revs import History
+from chute.datasets.search import Search
 from chute.datasets.state import StateSql
 from chute.datasets.store import MAIN, Commit, DatasetError, Store, versions_table
 from chute.sinks import open_sink
@@ -94,6 +95,18 @@ class Dataset:
             {"tag": name, "commit": c.id if (c := h.commit(seq)) else None}
             for name, seq in sorted(h.tags.items())
         ]
+
+    # -- the search table
+
+    def enable_search(self, columns: list[str] | None = None) -> dict[str, Any]:
+        """Make main's search table over ``columns`` (default: the text columns), kept up
+        to date by every later commit on main."""
+        return Search(self.state, self.name).enable(self.history(), columns)
+
+    def search(self, words: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Main's rows that hold every word of ``words`` (at most ``limit``)."""
+        names, rows = Search(self.state, self.name).find(self.history(), words, limit)
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     # -- refs
 

@@ -17,12 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from chute.datasets.revs import History, Position
-from chute.datasets.state import StateSql
+from chute.datasets.search import Search
+from chute.datasets.state import CHANGES, StateSql
 from chute.datasets.store import MAIN, SYSTEM_COLUMNS, Commit, DatasetError, Store, now
 from chute.engine.faults import fault
 from chute.sinks.sql.sql_sink import SqlSink
 
-CHANGES = "_chute_ds_chg"
+__all__ = ["CHANGES", "Counts", "Head", "Publisher", "view_name"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ class Publisher:
                 sink.rollback()
                 return None, counts
             self._write(target.id, seq, tombstones=target.parent_id is not None, columns=columns)
+            if branch == MAIN:
+                Search(self.state, self.dataset).apply([c for c, _ in columns])
             commit = Commit(
                 seq=seq,
                 id=_commit_id(self.dataset, seq, history.commit(parent), message),

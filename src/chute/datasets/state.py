@@ -15,6 +15,8 @@ from chute.datasets.revs import History, Position
 from chute.sinks.sql.sql_sink import SqlSink
 
 CANDIDATES = "_chute_ds_cand"
+#: a commit's change set (see chute.datasets.publish)
+CHANGES = "_chute_ds_chg"
 
 
 class StateSql:

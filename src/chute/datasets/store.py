@@ -113,7 +113,8 @@ class Store:
         with self.sink.transaction():
             x(
                 f"CREATE TABLE IF NOT EXISTS {DATASETS} (name text PRIMARY KEY, "
-                "key_columns text NOT NULL, next_seq bigint NOT NULL, created_at text NOT NULL)"
+                "key_columns text NOT NULL, next_seq bigint NOT NULL, created_at text NOT NULL, "
+                "search_columns text)"
             )
             x(
                 f"CREATE TABLE IF NOT EXISTS {REFS} (dataset text NOT NULL, name text NOT NULL,"
