@@ -164,7 +164,8 @@ def _changes_from_stage(
     head.state.make_temp(
         CHANGES,
         f"SELECT coalesce(n._id, c._id) AS _id, n._h AS _h, c._h AS old_h{news} "
-        f"FROM ({hashed}) n FULL OUTER JOIN ({head.state.rows(head.position, [])}) c "
+        f"FROM {head.state.side(hashed, '_chute_ds_new')} n FULL OUTER JOIN "
+        f"{head.state.side(head.state.rows(head.position, []), '_chute_ds_old')} c "
         f"ON n._id = c._id WHERE {head.state.differs('n._h', 'c._h')}",
     )
 

@@ -63,8 +63,10 @@ def build_revert(head: Head, commit_seq: int, key: list[str], prefer: str | None
     state.make_temp(
         "_chute_ds_conflicts",
         f"SELECT coalesce(x._id, y._id) AS _id FROM "
-        f"({state.rows(after, [], only='_chute_ds_take')}) x FULL OUTER JOIN "
-        f"({state.rows(head.position, [], only='_chute_ds_take')}) y ON x._id = y._id "
+        f"{state.side(state.rows(after, [], only='_chute_ds_take'), '_chute_ds_a')} x "
+        "FULL OUTER JOIN "
+        f"{state.side(state.rows(head.position, [], only='_chute_ds_take'), '_chute_ds_b')} y "
+        "ON x._id = y._id "
         f"WHERE {state.differs('x._h', 'y._h')}",
     )
     _refuse_conflicts(state, head.position, key, prefer, "revert")
@@ -128,7 +130,8 @@ def _changes_to(head: Head, source: Position, take: str) -> None:
     state.make_temp(
         CHANGES,
         f"SELECT coalesce(n._id, c._id) AS _id, n._h AS _h, c._h AS old_h{news} FROM "
-        f"({state.rows(source, cols, only=take)}) n FULL OUTER JOIN "
-        f"({state.rows(head.position, [], only=take)}) c ON n._id = c._id "
+        f"{state.side(state.rows(source, cols, only=take), '_chute_ds_new')} n FULL OUTER JOIN "
+        f"{state.side(state.rows(head.position, [], only=take), '_chute_ds_old')} c "
+        "ON n._id = c._id "
         f"WHERE {state.differs('n._h', 'c._h')}",
     )

@@ -81,6 +81,16 @@ class StateSql:
         )
         return CANDIDATES
 
+    def side(self, select: str, name: str) -> str:
+        """``select`` as one side of a join on ``_id``: inline on PostgreSQL (it hashes),
+        a temp table indexed on ``_id`` on SQLite (whose FULL JOIN of two subqueries scans
+        one side for each row of the other)."""
+        if self.postgres:
+            return f"({select})"
+        self.make_temp(name, select)
+        self.sink.execute(f"CREATE INDEX {name}_id ON {name} (_id)")
+        return name
+
     def make_temp(self, name: str, select: str) -> None:
         self.sink.execute(f"DROP TABLE IF EXISTS {name}")
         self.sink.execute(f"CREATE TEMP TABLE {name} AS {select}")
@@ -96,7 +106,8 @@ class StateSql:
         cols_b = "".join(f", b.{self.q(c)}" for c in columns)
         return (
             f"SELECT coalesce(a._id, b._id) AS _id, a._h AS _ha, b._h AS _hb{cols_a}{cols_b} "
-            f"FROM ({self.rows(a, columns, only=only)}) a "
-            f"FULL OUTER JOIN ({self.rows(b, columns, only=only)}) b ON a._id = b._id "
+            f"FROM {self.side(self.rows(a, columns, only=only), '_chute_ds_a')} a "
+            f"FULL OUTER JOIN {self.side(self.rows(b, columns, only=only), '_chute_ds_b')} b "
+            "ON a._id = b._id "
             f"WHERE {self.differs('a._h', 'b._h')}"
         )
