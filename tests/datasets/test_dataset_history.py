@@ -216,4 +216,4 @@ def test_the_search_table_follows_each_commit_on_main(db_url: str, tmp_path: Pat
     import_rows(db_url, tmp_path / "b.csv", COLS, side, branch="b")
     found = json.loads(run_chute("search", "orders", "side", "--into", db_url, "--json").stdout)
     assert found == []  # the search table is main's
-    assert query(db_url, "SELECT count(*) FROM _chute_dss_orders") == [(5,)]
+    assert query(db_url, "SELECT count(*) FROM _chute_s_orders") == [(5,)]

@@ -28,7 +28,7 @@ from chute.errors import ConfigError
 from chute.report import LoadReport
 from chute.sinks.contract import Mode, Sink
 from chute.sinks.sql.sql_sink import SqlSink, StreamsRows
-from chute.sources.base import Source
+from chute.sources.base import Resumable, Source
 
 
 def dataset_sink(sink: Sink) -> SqlSink:
@@ -66,16 +66,16 @@ def import_file(
             hint="leave --mode out",
         )
     db = dataset_sink(sink)
-    db.connect()
-    try:
-        store = Store(db)
-        store.ensure()
-        key = _agree_on_key(store, dataset, list(options.key), branch)
-    finally:
-        db.close()  # the pipeline connects it again
     lock = exclude_others(db, f"dataset\0{dataset}\0{branch}\0{source.name}", source.name, dataset)
     try:
-        stage = _stage_name(dataset, branch, source.name)
+        stage = _fresh_stage(db, dataset, branch, source, restart=options.restart)
+        db.connect()
+        try:
+            store = Store(db)
+            store.ensure()
+            key = _agree_on_key(store, dataset, list(options.key), branch)
+        finally:
+            db.close()  # the pipeline connects it again
         staged = LoadOptions(**{**vars(options), "key": tuple(key), "table": stage})
         pipeline = Pipeline(source, db, staged, stage, rejects, observers, cancel, must_store=True)
         report = pipeline.run()
@@ -134,40 +134,83 @@ def _agree_on_key(store: Store, dataset: str, key: list[str], branch: str) -> li
     return have
 
 
-def _stage_name(dataset: str, branch: str, source: str) -> str:
-    where = os.path.abspath(source) if source != "-" else source
-    digest = hashlib.sha256(f"{dataset}\0{branch}\0{where}".encode()).hexdigest()[:16]
-    return f"_chute_dstage_{digest}"
+def _fresh_stage(db: SqlSink, dataset: str, branch: str, source: Source, *, restart: bool) -> str:
+    """The stage table of this import: named after the dataset, the branch, the file and
+    its fingerprint, so that a changed file never lands on the stage of its earlier version.
+    Stages of earlier versions of the file are dropped, and so is this one when the import
+    cannot resume (``--restart``, standard input)."""
+    where = os.path.abspath(source.name) if source.name != "-" else source.name
+    prefix = (
+        "_chute_dstage_" + hashlib.sha256(f"{dataset}\0{branch}\0{where}".encode()).hexdigest()[:16]
+    )
+    resumable = isinstance(source, Resumable) and source.resumable
+    mark = hashlib.sha256(source.fingerprint().encode()).hexdigest()[:10] if resumable else "0"
+    stage = f"{prefix}_{mark}"
+    db.connect()
+    try:
+        listing = (
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+            "current_schema() AND table_name LIKE ?"
+            if db.dialect.name == "postgresql"
+            else "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ?"
+        )
+        for (name,) in db.execute(listing, [prefix + "%"]):
+            if name.startswith(prefix) and (name != stage or restart or not resumable):
+                db.drop_table(name)
+    finally:
+        db.close()
+    return stage
 
 
 def _changes_from_stage(
     db: SqlSink, head: Head, stage: str, columns: list[str], key: list[str]
 ) -> None:
     """The changes that make ``head`` into the stage's rows, into :data:`CHANGES`."""
-    q = db.q
-    postgres = head.state.postgres
-    content = _digest(postgres, [f"s.{q(c)}" for c in sorted(columns)])
+    q, state = db.q, head.state
+    postgres = state.postgres
+    content = content_digest(postgres, [f"s.{q(c)}" for c in sorted(columns)], sorted(columns))
     cols = "".join(f", s.{q(c)}" for c in columns)
-    if key:
-        ident = _digest(postgres, [f"s.{q(k)}" for k in key])
-        hashed = f"SELECT {ident} AS _id, {content} AS _h{cols} FROM {q(stage)} s"
-    else:  # identity by content: the n-th copy of a row is row (content, n)
-        n = "s._h || ':' || s._n" if postgres else "s._h, s._n"
-        ident = f"md5({n})" if postgres else f"chute_digest({n})"
-        inner = "".join(f", s.{q(c)}" for c in columns)
-        hashed = (
-            f"SELECT {ident} AS _id, s._h{cols} FROM (SELECT s._h, row_number() OVER "
-            f"(PARTITION BY s._h) AS _n{inner} FROM (SELECT {content} AS _h{inner} "
-            f"FROM {q(stage)} s) s) s"
-        )
     news = "".join(f", n.{q(c)}" for c in columns)
-    head.state.make_temp(
-        CHANGES,
-        f"SELECT coalesce(n._id, c._id) AS _id, n._h AS _h, c._h AS old_h{news} "
-        f"FROM {head.state.side(hashed, '_chute_ds_new')} n FULL OUTER JOIN "
-        f"{head.state.side(head.state.rows(head.position, []), '_chute_ds_old')} c "
-        f"ON n._id = c._id WHERE {head.state.differs('n._h', 'c._h')}",
+    if key:
+        keys = [f"s.{q(k)}" if postgres else f"CAST(s.{q(k)} AS text)" for k in key]
+        ident = _digest(postgres, keys)
+        hashed = f"SELECT {ident} AS _id, {content} AS _h{cols} FROM {q(stage)} s"
+        state.make_temp(
+            CHANGES,
+            f"SELECT coalesce(n._id, c._id) AS _id, n._h AS _h, c._h AS _old_h{news} "
+            f"FROM {state.side(hashed, '_chute_t_new')} n FULL OUTER JOIN "
+            f"{state.side(state.rows(head.position, []), '_chute_t_old')} c "
+            f"ON n._id = c._id WHERE {state.differs('n._h', 'c._h')}",
+        )
+        return
+    # identity by content: the rows of one content pair off, copy by copy, with the head's
+    # copies of it; a copy left over is added (a new id) or removed (its id)
+    hashed = (
+        f"SELECT s._h, row_number() OVER (PARTITION BY s._h) AS _n{cols} FROM "
+        f"(SELECT {content} AS _h{cols} FROM {q(stage)} s) s"
     )
+    old = (
+        "SELECT c._id, c._h, row_number() OVER (PARTITION BY c._h ORDER BY c._id) AS _n "
+        f"FROM ({state.rows(head.position, [])}) c"
+    )
+    fresh = f"n._h || ':{int(head.seq)}:' || n._n" if postgres else f"n._h, {int(head.seq)}, n._n"
+    ident = f"md5({fresh})" if postgres else f"chute_digest({fresh})"
+    state.make_temp(
+        CHANGES,
+        f"SELECT coalesce(c._id, {ident}) AS _id, n._h AS _h, c._h AS _old_h{news} "
+        f"FROM {state.side(hashed, '_chute_t_new', on='_h, _n')} n FULL OUTER JOIN "
+        f"{state.side(old, '_chute_t_old', on='_h, _n')} c "
+        "ON n._h = c._h AND n._n = c._n WHERE n._h IS NULL OR c._h IS NULL",
+    )
+
+
+def content_digest(postgres: bool, exprs: list[str], names: list[str]) -> str:
+    """SQL: the digest of a row's values and the names of their columns (a renamed column
+    is a change)."""
+    label = "'" + ",".join(names).replace("'", "''") + "'"
+    if postgres:
+        return f"md5({label} || ROW({', '.join(exprs)})::text)"
+    return f"chute_digest({label}, {', '.join(exprs)})"
 
 
 def _digest(postgres: bool, exprs: list[str]) -> str:

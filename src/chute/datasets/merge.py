@@ -30,19 +30,19 @@ def build_merge(head: Head, source: Position, key: list[str], prefer: str | None
     """Put the changes of a merge of ``source`` into ``head`` into the changes table."""
     history, state = head.history, head.state
     base = history.position(merge_base(history, source.seq, head.position.seq))
-    _changed_since(state, history, base, source, "_chute_ds_theirs")
-    _changed_since(state, history, base, head.position, "_chute_ds_ours")
+    _changed_since(state, history, base, source, "_chute_t_theirs")
+    _changed_since(state, history, base, head.position, "_chute_t_ours")
     conflicts = (
-        "SELECT t._id FROM _chute_ds_theirs t JOIN _chute_ds_ours o ON o._id = t._id "
+        "SELECT t._id FROM _chute_t_theirs t JOIN _chute_t_ours o ON o._id = t._id "
         f"WHERE {state.differs('t._h', 'o._h')}"
     )
-    state.make_temp("_chute_ds_conflicts", conflicts)
+    state.make_temp("_chute_t_conflicts", conflicts)
     _refuse_conflicts(state, source, key, prefer, "merge")
-    take = "SELECT _id FROM _chute_ds_theirs"
+    take = "SELECT _id FROM _chute_t_theirs"
     if prefer == "ours":
-        take += " WHERE _id NOT IN (SELECT _id FROM _chute_ds_conflicts)"
-    state.make_temp("_chute_ds_take", take)
-    _changes_to(head, source, "_chute_ds_take")
+        take += " WHERE _id NOT IN (SELECT _id FROM _chute_t_conflicts)"
+    state.make_temp("_chute_t_take", take)
+    _changes_to(head, source, "_chute_t_take")
 
 
 def build_revert(head: Head, commit_seq: int, key: list[str], prefer: str | None) -> None:
@@ -58,26 +58,26 @@ def build_revert(head: Head, commit_seq: int, key: list[str], prefer: str | None
         f"SELECT DISTINCT _id FROM {state.q(state.table)} WHERE _b = {commit.branch_id} "
         f"AND (_from = {commit_seq} OR _to = {commit_seq})"
     )
-    state.make_temp("_chute_ds_take", touched)
+    state.make_temp("_chute_t_take", touched)
     # a row changed again after the commit: reverting would lose that change
     state.make_temp(
-        "_chute_ds_conflicts",
+        "_chute_t_conflicts",
         f"SELECT coalesce(x._id, y._id) AS _id FROM "
-        f"{state.side(state.rows(after, [], only='_chute_ds_take'), '_chute_ds_a')} x "
+        f"{state.side(state.rows(after, [], only='_chute_t_take'), '_chute_t_a')} x "
         "FULL OUTER JOIN "
-        f"{state.side(state.rows(head.position, [], only='_chute_ds_take'), '_chute_ds_b')} y "
+        f"{state.side(state.rows(head.position, [], only='_chute_t_take'), '_chute_t_b')} y "
         "ON x._id = y._id "
         f"WHERE {state.differs('x._h', 'y._h')}",
     )
     _refuse_conflicts(state, head.position, key, prefer, "revert")
     if prefer != "theirs":
         state.make_temp(
-            "_chute_ds_take2",
-            "SELECT _id FROM _chute_ds_take WHERE _id NOT IN (SELECT _id FROM _chute_ds_conflicts)",
+            "_chute_t_take2",
+            "SELECT _id FROM _chute_t_take WHERE _id NOT IN (SELECT _id FROM _chute_t_conflicts)",
         )
-        _changes_to(head, before, "_chute_ds_take2")
+        _changes_to(head, before, "_chute_t_take2")
     else:
-        _changes_to(head, before, "_chute_ds_take")
+        _changes_to(head, before, "_chute_t_take")
 
 
 def _changed_since(
@@ -95,13 +95,13 @@ def _changed_since(
 def _refuse_conflicts(
     state: StateSql, pos: Position, key: list[str], prefer: str | None, what: str
 ) -> None:
-    (n,) = state.sink.execute("SELECT count(*) FROM _chute_ds_conflicts")[0]
+    (n,) = state.sink.execute("SELECT count(*) FROM _chute_t_conflicts")[0]
     if not n or prefer is not None:
         return
     shown = key or []
     rows = (
         state.sink.execute(
-            f"SELECT * FROM ({state.rows(pos, shown, only='_chute_ds_conflicts', deleted=True)}) "
+            f"SELECT * FROM ({state.rows(pos, shown, only='_chute_t_conflicts', deleted=True)}) "
             f"s LIMIT {SHOWN}"
         )
         if shown
@@ -129,9 +129,9 @@ def _changes_to(head: Head, source: Position, take: str) -> None:
     )
     state.make_temp(
         CHANGES,
-        f"SELECT coalesce(n._id, c._id) AS _id, n._h AS _h, c._h AS old_h{news} FROM "
-        f"{state.side(state.rows(source, cols, only=take), '_chute_ds_new')} n FULL OUTER JOIN "
-        f"{state.side(state.rows(head.position, [], only=take), '_chute_ds_old')} c "
+        f"SELECT coalesce(n._id, c._id) AS _id, n._h AS _h, c._h AS _old_h{news} FROM "
+        f"{state.side(state.rows(source, cols, only=take), '_chute_t_new')} n FULL OUTER JOIN "
+        f"{state.side(state.rows(head.position, [], only=take), '_chute_t_old')} c "
         "ON n._id = c._id "
         f"WHERE {state.differs('n._h', 'c._h')}",
     )

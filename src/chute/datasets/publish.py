@@ -1,8 +1,8 @@
 """A commit: a change set written as versions, in one short transaction.
 
 Whatever makes it (an import, a merge, a revert), a commit is a temp table of changes,
-``_chute_ds_chg``: each changed row's ``_id``, its new digest ``_h`` (NULL: removed), its old
-one ``old_h`` (NULL: added) and its new values.  :class:`Publisher` locks the dataset, lets
+``_chute_t_chg``: each changed row's ``_id``, its new digest ``_h`` (NULL: removed), its old
+one ``_old_h`` (NULL: added) and its new values.  :class:`Publisher` locks the dataset, lets
 the caller fill that table against the branch's head, and then, only if anything changed:
 closes the branch's versions of the changed rows, inserts the new versions (and on a branch
 with a parent, a tombstone per removed row, so the parent's row does not show through),
@@ -19,7 +19,16 @@ from dataclasses import dataclass
 from chute.datasets.revs import History, Position
 from chute.datasets.search import Search
 from chute.datasets.state import CHANGES, StateSql
-from chute.datasets.store import MAIN, SYSTEM_COLUMNS, Commit, DatasetError, Store, now
+from chute.datasets.store import (
+    MAIN,
+    RESERVED_COLUMNS,
+    Commit,
+    DatasetError,
+    Store,
+    index_name,
+    now,
+    versions_table,
+)
 from chute.engine.faults import fault
 from chute.sinks.sql.sql_sink import SqlSink
 
@@ -56,7 +65,7 @@ class Publisher:
         self.sink = sink
         self.store = store
         self.dataset = dataset
-        self.table = f"_chute_ds_{dataset}"
+        self.table = versions_table(dataset)
         self.state = StateSql(sink, self.table)
 
     def commit(
@@ -119,6 +128,13 @@ class Publisher:
         whose type changed, so that every version of every commit fits."""
         q = self.sink.q
         postgres = self.state.postgres
+        for name, _ in columns:
+            if name in RESERVED_COLUMNS:
+                raise DatasetError(
+                    f"column {name!r} is reserved in a dataset "
+                    f"({', '.join(RESERVED_COLUMNS)} are chute's own)",
+                    hint="rename it in the input",
+                )
         have = {c.name: c.declared.lower() for c in self.sink.describe(self.table) or []}
         t = q(self.table)
         if not have:
@@ -127,16 +143,15 @@ class Publisher:
                 f"CREATE TABLE {t} (_id text NOT NULL, _h text, _b integer NOT NULL, "
                 f"_from bigint NOT NULL, _to bigint{cols})"
             )
-            cur = f"_chute_ds_{self.dataset}_cur"
             where = " WHERE _to IS NULL" if postgres else ""
-            self.sink.execute(f"CREATE INDEX {q(cur)} ON {t} (_b, _id){where}")
-            self.sink.execute(f"CREATE INDEX {q(cur + '_id')} ON {t} (_id, _b, _from)")
-            self.sink.execute(f"CREATE INDEX {q(cur + '_f')} ON {t} (_b, _from)")
-            self.sink.execute(f"CREATE INDEX {q(cur + '_t')} ON {t} (_b, _to)")
+            for suffix, cols in (("cur", "_b, _id"), ("id", "_id, _b, _from"),
+                                 ("f", "_b, _from"), ("t", "_b, _to")):  # fmt: skip
+                name = q(index_name(self.dataset, suffix))
+                self.sink.execute(
+                    f"CREATE INDEX {name} ON {t} ({cols}){where if suffix == 'cur' else ''}"
+                )
         else:
             for name, declared in columns:
-                if name in SYSTEM_COLUMNS:
-                    raise DatasetError(f"column {name!r} is reserved in a dataset")
                 if name not in have:
                     self.sink.execute(
                         f"ALTER TABLE {t} ADD COLUMN {q(name)} {declared if postgres else ''}"
@@ -150,8 +165,8 @@ class Publisher:
     def _counts(self) -> Counts:
         (added, changed, removed) = self.sink.execute(
             "SELECT "
-            "coalesce(sum(CASE WHEN old_h IS NULL THEN 1 ELSE 0 END), 0), "
-            "coalesce(sum(CASE WHEN old_h IS NOT NULL AND _h IS NOT NULL THEN 1 ELSE 0 END), 0), "
+            "coalesce(sum(CASE WHEN _old_h IS NULL THEN 1 ELSE 0 END), 0), "
+            "coalesce(sum(CASE WHEN _old_h IS NOT NULL AND _h IS NOT NULL THEN 1 ELSE 0 END), 0), "
             f"coalesce(sum(CASE WHEN _h IS NULL THEN 1 ELSE 0 END), 0) FROM {CHANGES}"
         )[0]
         return Counts(int(added), int(changed), int(removed))

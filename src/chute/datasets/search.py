@@ -16,11 +16,11 @@ from typing import Any
 
 from chute.datasets.revs import History
 from chute.datasets.state import CHANGES, StateSql
-from chute.datasets.store import DATASETS, MAIN, DatasetError
+from chute.datasets.store import DATASETS, MAIN, DatasetError, index_name
 
 
 def search_table(dataset: str) -> str:
-    return f"_chute_dss_{dataset}"
+    return f"_chute_s_{dataset}"
 
 
 class Search:
@@ -69,7 +69,8 @@ class Search:
                 f"({self.state.rows(pos, columns)}) s"
             )
             if self.state.postgres:
-                self.sink.execute(f"CREATE INDEX {q(self.table + '_doc')} ON {t} USING gin (_doc)")
+                name = q(index_name(self.dataset, "doc"))
+                self.sink.execute(f"CREATE INDEX {name} ON {t} USING gin (_doc)")
             self.sink.execute(
                 f"UPDATE {DATASETS} SET search_columns = ? WHERE name = ?",
                 [json.dumps(columns), self.dataset],

@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from chute.datasets.revs import History, Position
 from chute.sinks.sql.sql_sink import SqlSink
 
-CANDIDATES = "_chute_ds_cand"
+CANDIDATES = "_chute_t_cand"
 #: a commit's change set (see chute.datasets.publish)
-CHANGES = "_chute_ds_chg"
+CHANGES = "_chute_t_chg"
 
 
 class StateSql:
@@ -81,14 +81,14 @@ class StateSql:
         )
         return CANDIDATES
 
-    def side(self, select: str, name: str) -> str:
+    def side(self, select: str, name: str, on: str = "_id") -> str:
         """``select`` as one side of a join on ``_id``: inline on PostgreSQL (it hashes),
         a temp table indexed on ``_id`` on SQLite (whose FULL JOIN of two subqueries scans
         one side for each row of the other)."""
         if self.postgres:
             return f"({select})"
         self.make_temp(name, select)
-        self.sink.execute(f"CREATE INDEX {name}_id ON {name} (_id)")
+        self.sink.execute(f"CREATE INDEX {name}_on ON {name} ({on})")
         return name
 
     def make_temp(self, name: str, select: str) -> None:
@@ -106,8 +106,8 @@ class StateSql:
         cols_b = "".join(f", b.{self.q(c)}" for c in columns)
         return (
             f"SELECT coalesce(a._id, b._id) AS _id, a._h AS _ha, b._h AS _hb{cols_a}{cols_b} "
-            f"FROM {self.side(self.rows(a, columns, only=only), '_chute_ds_a')} a "
-            f"FULL OUTER JOIN {self.side(self.rows(b, columns, only=only), '_chute_ds_b')} b "
+            f"FROM {self.side(self.rows(a, columns, only=only), '_chute_t_a')} a "
+            f"FULL OUTER JOIN {self.side(self.rows(b, columns, only=only), '_chute_t_b')} b "
             "ON a._id = b._id "
             f"WHERE {self.differs('a._h', 'b._h')}"
         )

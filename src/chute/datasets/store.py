@@ -8,7 +8,7 @@ Three tables serve every dataset of a database, and one table of versions serves
   sequence number it forked at, and its head; a tag names a commit;
 - ``_chute_ds_commits``: one row per commit: its id, branch, parents, message, time, what it
   changed and the columns the dataset had;
-- ``_chute_ds_<name>``: one row per version of a row.  ``_id`` is the row's identity (a
+- ``_chute_v_<name>``: one row per version of a row.  ``_id`` is the row's identity (a
   digest of its key, or of its content and the occurrence of that content), ``_h`` the
   digest of its content (NULL: deleted on this branch), ``_b`` the branch, ``_from`` and
   ``_to`` the commits it is valid between (``_to`` NULL: still valid), then the dataset's
@@ -18,6 +18,7 @@ Three tables serve every dataset of a database, and one table of versions serves
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +33,8 @@ COMMITS = "_chute_ds_commits"
 MAIN = "main"
 #: the dataset's own columns of its versions table
 SYSTEM_COLUMNS = ("_id", "_h", "_b", "_from", "_to")
+#: names a dataset's columns cannot have: the system columns and the change set's own
+RESERVED_COLUMNS = (*SYSTEM_COLUMNS, "_old_h", "_n")
 
 
 class DatasetError(ConfigError):
@@ -87,13 +90,24 @@ _COMMIT_COLUMNS = (
 
 
 def versions_table(dataset: str) -> str:
-    return f"_chute_ds_{dataset}"
+    return f"_chute_v_{dataset}"
+
+
+def index_name(dataset: str, suffix: str) -> str:
+    """A name for one of the dataset's indexes: short, and no other dataset's."""
+    return f"_chute_i_{hashlib.sha1(dataset.encode()).hexdigest()[:20]}_{suffix}"
 
 
 def check_dataset_name(name: str) -> str:
     check_table_name(name)
     if len(versions_table(name)) > 63:
-        raise ConfigError(f"dataset name {name!r} is too long", hint="at most 53 characters")
+        raise ConfigError(f"dataset name {name!r} is too long", hint="at most 54 characters")
+    if "__" in name:
+        raise ConfigError(
+            f"dataset name {name!r} holds '__', which names the views of branches "
+            "(<dataset>__<branch>)",
+            hint="choose a name without a double underscore",
+        )
     return name
 
 
