@@ -143,8 +143,10 @@ def _fresh_stage(db: SqlSink, dataset: str, branch: str, source: Source, *, rest
     prefix = (
         "_chute_dstage_" + hashlib.sha256(f"{dataset}\0{branch}\0{where}".encode()).hexdigest()[:16]
     )
-    resumable = isinstance(source, Resumable) and source.resumable
-    mark = hashlib.sha256(source.fingerprint().encode()).hexdigest()[:10] if resumable else "0"
+    mark = "0"
+    if isinstance(source, Resumable) and source.resumable:
+        mark = hashlib.sha256(source.fingerprint().encode()).hexdigest()[:10]
+    resumable = mark != "0"
     stage = f"{prefix}_{mark}"
     db.connect()
     try:
