@@ -42,8 +42,12 @@ def to_table(state: StateSql, pos: Position, columns: list[tuple[str, str]], tab
         cols = ", ".join(f"{q(c)} {decl}" for c, decl in columns)
         sink.execute(f"CREATE TABLE {q(table)} ({cols})")
         names = ", ".join(q(c) for c, _ in columns)
+        # a column retyped since is text in the versions table: back to the commit's type
+        values = ", ".join(
+            f"CAST(s.{q(c)} AS {decl})" if state.postgres else f"s.{q(c)}" for c, decl in columns
+        )
         select = state.rows(pos, [c for c, _ in columns])
-        sink.execute(f"INSERT INTO {q(table)} ({names}) SELECT {names} FROM ({select}) s")
+        sink.execute(f"INSERT INTO {q(table)} ({names}) SELECT {values} FROM ({select}) s")
         (n,) = sink.execute(f"SELECT count(*) FROM {q(table)}")[0]
     sink.forget_table(table)
     return int(n)
@@ -70,10 +74,7 @@ def to_file(state: StateSql, pos: Position, columns: list[tuple[str, str]], path
             with pq.ParquetWriter(part, schema) as writer:
                 for _, page in pages:
                     cols = list(zip(*page, strict=True))
-                    arrays = [
-                        pa.array([_plain(v, f.type) for v in col], type=f.type)
-                        for col, f in zip(cols, schema, strict=True)
-                    ]
+                    arrays = [_array(col, f) for col, f in zip(cols, schema, strict=True)]
                     writer.write_batch(pa.record_batch(arrays, schema=schema))
                     n += len(page)
         else:
@@ -95,6 +96,8 @@ def to_file(state: StateSql, pos: Position, columns: list[tuple[str, str]], path
     except BaseException:
         Path(part).unlink(missing_ok=True)
         raise
+    finally:
+        pages.close()  # the cursor, while its connection is open
     return n
 
 
@@ -109,10 +112,25 @@ def _arrow_type(declared: str) -> pa.DataType:
     return pa.string()
 
 
-def _plain(value: Any, type_: pa.DataType) -> Any:
-    if value is None or not pa.types.is_string(type_):
-        return value
-    return _text(value)
+def _array(values: tuple[Any, ...], field: pa.Field) -> pa.Array:
+    """``values`` as an array of ``field``'s type: SQLite's 0/1 for booleans, a column
+    retyped to text since holding the digits of integers, and so on, are converted."""
+    if pa.types.is_string(field.type):
+        return pa.array([None if v is None else _text(v) for v in values], type=pa.string())
+    try:
+        return pa.array(values, type=field.type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    try:
+        return pa.array(values).cast(field.type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        texts = pa.array([None if v is None else str(v) for v in values], type=pa.string())
+        try:
+            return texts.cast(field.type)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise DatasetError(
+                f"column {field.name} holds values that are not {field.type}: {exc}"
+            ) from None
 
 
 def _text(value: Any) -> Any:

@@ -34,11 +34,11 @@ class Diff:
     def table(self) -> pa.Table:
         """One row per change: ``_change``, the columns, then ``_old_<column>`` (the value
         before, for changed rows)."""
-        data: dict[str, list[Any]] = {"_change": list(self.changes)}
+        data: dict[str, pa.Array] = {"_change": pa.array(self.changes, pa.string())}
         for i, c in enumerate(self.columns):
-            data[c] = [v[i] for v in self.values]
+            data[c] = _array([v[i] for v in self.values])
         for i, c in enumerate(self.columns):
-            data[f"_old_{c}"] = [o[i] if o is not None else None for o in self.old]
+            data[f"_old_{c}"] = _array([o[i] if o is not None else None for o in self.old])
         return pa.table(data)
 
     def records(self) -> list[dict[str, Any]]:
@@ -106,3 +106,12 @@ def diff(state: StateSql, history: History, a: Position, b: Position) -> Diff:
             result.values.append(vb)
             result.old.append(va)
     return result
+
+
+def _array(values: list[Any]) -> pa.Array:
+    """An Arrow array of ``values``; values of mixed types (a column whose type changed
+    between the two revisions) as their text."""
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([None if v is None else str(v) for v in values], type=pa.string())

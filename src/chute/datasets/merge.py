@@ -123,9 +123,10 @@ def _changes_to(head: Head, source: Position, take: str) -> None:
     state = head.state
     cols = [c for c, _ in head.history.columns(source.seq)]
     have = set(cols)
-    all_cols = cols + [c for c, _ in head.history.columns(head.position.seq) if c not in have]
-    news = "".join(
-        f", n.{state.q(c)}" if c in have else f", NULL AS {state.q(c)}" for c in all_cols
+    missing = [(c, t) for c, t in head.history.columns(head.position.seq) if c not in have]
+    # a column the source has not: NULL, of its type (PostgreSQL makes a bare NULL text)
+    news = "".join(f", n.{state.q(c)}" for c in cols) + "".join(
+        f", CAST(NULL AS {t if state.postgres else 'text'}) AS {state.q(c)}" for c, t in missing
     )
     state.make_temp(
         CHANGES,

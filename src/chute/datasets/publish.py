@@ -28,6 +28,7 @@ from chute.datasets.store import (
     index_name,
     now,
     versions_table,
+    view_name,
 )
 from chute.engine.faults import fault
 from chute.sinks.sql.sql_sink import SqlSink
@@ -89,7 +90,7 @@ class Publisher:
             history = History(self.store, self.dataset)
             target = history.branch(branch)
             parent = target.head_seq
-            self.ensure_columns(columns)
+            retyped = self.ensure_columns(columns, history)
             head = Head(history, history.position(parent, target), seq, target.id, self.state)
             build(head)
             counts = self._counts()
@@ -115,7 +116,11 @@ class Publisher:
             self.store.add_commit(self.dataset, commit)
             self.store.move_head(self.dataset, branch, parent, seq)
             before = history.commit(parent)
-            if before is None or list(before.columns) != columns:
+            if retyped:  # every view was dropped to retype its column: all made again
+                for other, b in history.branches.items():
+                    if other != branch:
+                        self.make_view(other, [c for c, _ in history.columns(b.head_seq)], history)
+            if retyped or before is None or list(before.columns) != columns:
                 self.make_view(branch, [c for c, _ in columns], history)
             fault("dataset-written")
             sink.commit()
@@ -123,9 +128,10 @@ class Publisher:
 
     # -- the versions table
 
-    def ensure_columns(self, columns: list[tuple[str, str]]) -> None:
+    def ensure_columns(self, columns: list[tuple[str, str]], history: History) -> bool:
         """Create the versions table, add columns it lacks and retype (to text) a column
-        whose type changed, so that every version of every commit fits."""
+        whose type changed, so that every version of every commit fits; True: a column was
+        retyped (PostgreSQL), and the views that read it were dropped to let it."""
         q = self.sink.q
         postgres = self.state.postgres
         for name, _ in columns:
@@ -136,6 +142,7 @@ class Publisher:
                     hint="rename it in the input",
                 )
         have = {c.name: c.declared.lower() for c in self.sink.describe(self.table) or []}
+        retyped = False
         t = q(self.table)
         if not have:
             cols = "".join(f", {q(n)} {decl if postgres else ''}" for n, decl in columns)
@@ -157,10 +164,16 @@ class Publisher:
                         f"ALTER TABLE {t} ADD COLUMN {q(name)} {declared if postgres else ''}"
                     )
                 elif postgres and have[name] != declared.lower() and have[name] != "text":
+                    if not retyped:
+                        for other in history.branches:
+                            view = q(view_name(self.dataset, other))
+                            self.sink.execute(f"DROP VIEW IF EXISTS {view}")
+                    retyped = True
                     self.sink.execute(
                         f"ALTER TABLE {t} ALTER COLUMN {q(name)} TYPE text USING {q(name)}::text"
                     )
         self.sink.forget_table(self.table)
+        return retyped
 
     def _counts(self) -> Counts:
         (added, changed, removed) = self.sink.execute(
@@ -200,7 +213,7 @@ class Publisher:
         pos = Position(pos.levels, pos.seq, head=True)
         name = view_name(self.dataset, branch)
         found = self.sink.execute(_IS_VIEW[self.state.postgres], [name])
-        if found and found[0][0] != "view":
+        if found and (found[0][0] != "view" or self.table not in str(found[0][1])):
             raise DatasetError(
                 f"a table named {name} is in the way of dataset {self.dataset}'s view of {branch}",
                 hint="rename or drop that table, or use another dataset name",
@@ -222,17 +235,13 @@ _STABLE_TEXT = (
     "bytea_output = 'hex'",
 )
 
+#: what is named like a view of a dataset: a table or a view, and a view's definition
 _IS_VIEW = {
-    True: "SELECT CASE WHEN table_type = 'VIEW' THEN 'view' ELSE 'table' END FROM "
-    "information_schema.tables WHERE table_schema = current_schema() AND table_name = ?",
-    False: "SELECT type FROM sqlite_master WHERE name = ? AND type IN ('table', 'view')",
+    True: "SELECT CASE WHEN c.relkind = 'v' THEN 'view' ELSE 'table' END, CASE WHEN c.relkind "
+    "= 'v' THEN pg_get_viewdef(c.oid) END FROM pg_class c WHERE c.oid = to_regclass("
+    "quote_ident(?))",
+    False: "SELECT type, sql FROM sqlite_master WHERE name = ? AND type IN ('table', 'view')",
 }
-
-
-def view_name(dataset: str, branch: str) -> str:
-    if branch == MAIN:
-        return dataset
-    return f"{dataset}__" + "".join(ch if ch.isalnum() else "_" for ch in branch)
 
 
 def _commit_id(dataset: str, seq: int, parent: Commit | None, message: str) -> str:

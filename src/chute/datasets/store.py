@@ -93,6 +93,13 @@ def versions_table(dataset: str) -> str:
     return f"_chute_v_{dataset}"
 
 
+def view_name(dataset: str, branch: str) -> str:
+    """The view of ``branch``'s head: ``<dataset>`` for main, ``<dataset>__<branch>``."""
+    if branch == MAIN:
+        return dataset
+    return f"{dataset}__" + "".join(ch if ch.isalnum() else "_" for ch in branch)
+
+
 def index_name(dataset: str, suffix: str) -> str:
     """A name for one of the dataset's indexes: short, and no other dataset's."""
     return f"_chute_i_{hashlib.sha1(dataset.encode()).hexdigest()[:20]}_{suffix}"
@@ -218,6 +225,17 @@ class Store:
             raise DatasetError(f"{dataset} already has a {taken[0][0]} named {name!r}")
         branch_id = parent_id = fork = None
         if kind == "branch":
+            view = view_name(dataset, name)
+            if len(view.encode()) > 63:
+                raise DatasetError(
+                    f"branch name {name!r} is too long: its view {view} would pass 63 bytes"
+                )
+            for other in self.branches(dataset):
+                if view_name(dataset, other) == view:
+                    raise DatasetError(
+                        f"branch {name!r} would share the view {view} with branch {other!r}",
+                        hint="choose a name that differs in more than - . / and _",
+                    )
             assert branch is not None
             (top,) = self.sink.execute(
                 f"SELECT max(branch_id) FROM {REFS} WHERE dataset = ?", [dataset]

@@ -7,7 +7,7 @@ its dialect and writes what its driver does best (COPY, ``executemany``, LOAD DA
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -26,7 +26,7 @@ from chute.sinks.sql.dialect import Dialect
 
 CHECKPOINTS_TABLE = "_chute_checkpoints"
 #: a query's rows, page by page: the column names and a list of rows each time
-RowPages = Iterator[tuple[list[str], list[tuple[Any, ...]]]]
+RowPages = Generator[tuple[list[str], list[tuple[Any, ...]]], None, None]
 _CHECKPOINT_COLUMNS = [f.name for f in fields(Checkpoint)]
 
 
