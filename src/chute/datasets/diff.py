@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from chute.datasets.revs import History, Position
 from chute.datasets.state import StateSql
+from chute.sinks.sql.sql_sink import StreamsRows
 
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
 
@@ -89,7 +90,9 @@ def diff(state: StateSql, history: History, a: Position, b: Position) -> Diff:
         return result
     in_a, in_b = set(dict(cols_a)), set(dict(cols_b))
     n = len(names)
-    for row in state.sink.execute(state.diff(a, b, names, only)):
+    assert isinstance(state.sink, StreamsRows)
+    rows = [r for _, page in state.sink.stream(state.diff(a, b, names, only)) for r in page]
+    for row in rows:
         ha, hb = row[1], row[2]
         va = tuple(v if c in in_a else None for c, v in zip(names, row[3 : 3 + n], strict=True))
         vb = tuple(v if c in in_b else None for c, v in zip(names, row[3 + n :], strict=True))

@@ -174,8 +174,7 @@ def _changes_from_stage(
     cols = "".join(f", s.{q(c)}" for c in columns)
     news = "".join(f", n.{q(c)}" for c in columns)
     if key:
-        keys = [f"s.{q(k)}" if postgres else f"CAST(s.{q(k)} AS text)" for k in key]
-        ident = _digest(postgres, keys)
+        ident = _key_identity(postgres, [f"s.{q(k)}" for k in key])
         hashed = f"SELECT {ident} AS _id, {content} AS _h{cols} FROM {q(stage)} s"
         state.make_temp(
             CHANGES,
@@ -215,7 +214,11 @@ def content_digest(postgres: bool, exprs: list[str], names: list[str]) -> str:
     return f"chute_digest({label}, {', '.join(exprs)})"
 
 
-def _digest(postgres: bool, exprs: list[str]) -> str:
+def _key_identity(postgres: bool, keys: list[str]) -> str:
+    """SQL: a row's identity from its key: the key as text (a number and its digits are
+    the same key), no digest to compute; for a key of several columns, a digest of them."""
+    if len(keys) == 1:
+        return f"CAST({keys[0]} AS text)"
     if postgres:
-        return f"md5(ROW({', '.join(exprs)})::text)"
-    return f"chute_digest({', '.join(exprs)})"
+        return f"md5(ROW({', '.join(keys)})::text)"
+    return f"chute_digest({', '.join(f'CAST({k} AS text)' for k in keys)})"

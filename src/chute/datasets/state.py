@@ -56,11 +56,12 @@ class StateSql:
             for j, (b2, s2) in enumerate(pos.levels[:i]):
                 cond = self._valid("w", b2, s2, j == 0 and pos.head)
                 where.append(f"NOT EXISTS (SELECT 1 FROM {t} w WHERE w._id = v._id AND {cond})")
-            if only is not None:
-                where.append(f"v._id IN (SELECT _id FROM {only})")
             if not deleted:
                 where.append("v._h IS NOT NULL")
-            parts.append(f"SELECT v._id, v._h{cols} FROM {t} v WHERE {' AND '.join(where)}")
+            # ``only`` joined, never ``v._id IN (SELECT ...)``: SQLite 3.40 answers that with
+            # rows outside a range on a later column of the index (tested)
+            source = f"{only} o JOIN {t} v ON v._id = o._id" if only is not None else f"{t} v"
+            parts.append(f"SELECT v._id, v._h{cols} FROM {source} WHERE {' AND '.join(where)}")
         return " UNION ALL ".join(parts)
 
     def touched(self, history: History, a: Position, b: Position) -> str | None:
@@ -75,10 +76,10 @@ class StateSql:
         ors = []
         for branch, seqs in sorted(by_branch.items()):
             listed = ", ".join(str(s) for s in sorted(seqs))
-            ors.append(f"(_b = {branch} AND (_from IN ({listed}) OR _to IN ({listed})))")
-        self.make_temp(
-            CANDIDATES, f"SELECT DISTINCT _id FROM {self.q(self.table)} WHERE {' OR '.join(ors)}"
-        )
+            t = self.q(self.table)  # two reads, one through each index
+            ors.append(f"SELECT _id FROM {t} WHERE _b = {branch} AND _from IN ({listed})")
+            ors.append(f"SELECT _id FROM {t} WHERE _b = {branch} AND _to IN ({listed})")
+        self.make_temp(CANDIDATES, " UNION ".join(ors))
         return CANDIDATES
 
     def side(self, select: str, name: str, on: str = "_id") -> str:

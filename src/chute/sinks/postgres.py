@@ -237,8 +237,9 @@ class PostgresSink(SqlSink, LoadLocks, StreamsRows):
         try:
             cur.execute(self.dialect.params(sql), parameters=tuple(params) or None)
             names = [d[0] for d in cur.description]
-            while page := cur.fetchmany(size):
-                yield names, page
+            for batch in cur.fetch_record_batch():  # by columns: the driver's rows one
+                columns = [c.to_pylist() for c in batch.columns]  # value at a time are slow
+                yield names, list(zip(*columns, strict=True))
         except adbc_driver_manager.Error as exc:
             raise wrap(exc) from exc
         finally:
