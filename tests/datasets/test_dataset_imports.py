@@ -81,7 +81,7 @@ def test_schema_changes_make_commits_and_show_in_the_diff_stat(db_url: str, tmp_
         # nothing is dropped: the old columns are there at the old commits
         old = tmp_path / "old.csv"
         assert ds.checkout("main~3", to=str(old)) == 5
-        assert old.read_text().splitlines()[0] == "id,name,qty"
+        assert old.read_text().splitlines()[0] == '"id","name","qty"'
     assert [c for c in query(db_url, "SELECT * FROM orders ORDER BY id")[0]] == [1, "7"] or [
         c for c in query(db_url, "SELECT * FROM orders ORDER BY id")[0]
     ] == [1, 7]

@@ -7,16 +7,17 @@ page as the rows stream from the database, in constant memory.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import decimal
 import json
 import os
 import uuid
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from chute.datasets.revs import Position
@@ -64,41 +65,55 @@ def to_file(state: StateSql, pos: Position, columns: list[tuple[str, str]], path
     sink = state.sink
     assert isinstance(sink, StreamsRows)
     names = [c for c, _ in columns]
-    pages = sink.stream(f"SELECT {', '.join(sink.q(c) for c in names)} FROM "
-                        f"({state.rows(pos, names)}) s")  # fmt: skip
+    inner = state.rows(pos, names)
     part = f"{path}.part"
     n = 0
+    pages: Generator[Any, None, None] | None = None
     try:
-        if suffix == ".parquet":
+        if suffix == ".csv":  # the database writes each value as text; Arrow writes the CSV
+            texts = ", ".join(f"CAST(s.{sink.q(c)} AS text) AS {sink.q(c)}" for c in names)
+            pages = sink.stream_arrow(f"SELECT {texts} FROM ({inner}) s")
+            schema = pa.schema([(c, pa.string()) for c in names])
+            with pacsv.CSVWriter(part, schema) as out:  # text quoted; NULL an empty field
+                for batch in pages:
+                    out.write_batch(_as_text(batch))
+                    n += batch.num_rows
+        elif suffix == ".parquet":
+            cols = ", ".join(f"s.{sink.q(c)}" for c in names)
+            pages = sink.stream(f"SELECT {cols} FROM ({inner}) s", size=65_536)
             schema = pa.schema([(c, _arrow_type(decl)) for c, decl in columns])
             with pq.ParquetWriter(part, schema) as writer:
                 for _, page in pages:
-                    cols = list(zip(*page, strict=True))
-                    arrays = [_array(col, f) for col, f in zip(cols, schema, strict=True)]
+                    by_column = zip(*page, strict=True)
+                    arrays = [_array(col, f) for col, f in zip(by_column, schema, strict=True)]
                     writer.write_batch(pa.record_batch(arrays, schema=schema))
                     n += len(page)
         else:
+            cols = ", ".join(f"s.{sink.q(c)}" for c in names)
+            pages = sink.stream(f"SELECT {cols} FROM ({inner}) s", size=65_536)
             with open(part, "w", encoding="utf-8", newline="") as out:
-                if suffix == ".csv":
-                    w = csv.writer(out)
-                    w.writerow(names)
-                    for _, page in pages:
-                        w.writerows([[_text(v) for v in row] for row in page])
-                        n += len(page)
-                else:
-                    for _, page in pages:
-                        out.writelines(
-                            json.dumps(dict(zip(names, row, strict=True)), default=_json) + "\n"
-                            for row in page
-                        )
-                        n += len(page)
+                for _, page in pages:
+                    out.writelines(
+                        json.dumps(dict(zip(names, row, strict=True)), default=_json) + "\n"
+                        for row in page
+                    )
+                    n += len(page)
         os.replace(part, path)
     except BaseException:
         Path(part).unlink(missing_ok=True)
         raise
     finally:
-        pages.close()  # the cursor, while its connection is open
+        if pages is not None:
+            pages.close()  # the cursor, while its connection is open
     return n
+
+
+def _as_text(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Every column of ``batch`` as plain strings (SQLite's all-NULL page is of type null)."""
+    arrays = [
+        col if pa.types.is_string(col.type) else col.cast(pa.string()) for col in batch.columns
+    ]
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
 def _arrow_type(declared: str) -> pa.DataType:

@@ -48,7 +48,7 @@ from chute.sinks.postgres_wire import (
 )
 from chute.sinks.sql.counted import Counted
 from chute.sinks.sql.dialect import quote_identifier as q
-from chute.sinks.sql.sql_sink import RowPages, SqlSink, StreamsRows
+from chute.sinks.sql.sql_sink import ArrowPages, RowPages, SqlSink, StreamsRows
 from chute.urls import redact, scrub, with_param
 
 
@@ -231,6 +231,17 @@ class PostgresSink(SqlSink, LoadLocks, StreamsRows):
         except adbc_driver_manager.Error as exc:
             raise wrap(exc) from exc
         return list(rows or [])
+
+    def stream_arrow(self, sql: str, params: Sequence[Any] = ()) -> ArrowPages:
+        cur = self._conn.cursor()
+        try:
+            cur.execute(self.dialect.params(sql), parameters=tuple(params) or None)
+            yield from cur.fetch_record_batch()
+        except adbc_driver_manager.Error as exc:
+            raise wrap(exc) from exc
+        finally:
+            cur.close()
+            self._end_read()
 
     def stream(self, sql: str, params: Sequence[Any] = (), size: int = 10_000) -> RowPages:
         cur = self._conn.cursor()

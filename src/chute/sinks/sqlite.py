@@ -37,7 +37,13 @@ from chute.sinks.sql.counted import Counted
 from chute.sinks.sql.dialect import SqliteDialect
 from chute.sinks.sql.dialect import quote_identifier as q
 from chute.sinks.sql.digest import DIGEST_FUNCTION, digest
-from chute.sinks.sql.sql_sink import RowPages, SqlSink, StreamsRows
+from chute.sinks.sql.sql_sink import (
+    ArrowPages,
+    RowPages,
+    SqlSink,
+    StreamsRows,
+    rows_to_batch,
+)
 from chute.sinks.sqlite_ddl import TOKEN_TRIGGER, copy_statements, token_trigger
 from chute.sinks.sqlite_values import SqliteValueOracle
 from chute.sinks.sqlite_wire import (
@@ -214,6 +220,10 @@ class SqliteSink(SqlSink, Savepoints, LoadLocks, StreamsRows):
             return self.conn.execute(sql, tuple(params)).fetchall()
         except sqlite3.Error as exc:
             raise _wrap(exc) from exc
+
+    def stream_arrow(self, sql: str, params: Sequence[Any] = ()) -> ArrowPages:
+        for names, page in self.stream(sql, params, 65_536):
+            yield rows_to_batch(names, page)
 
     def stream(self, sql: str, params: Sequence[Any] = (), size: int = 10_000) -> RowPages:
         try:

@@ -27,6 +27,7 @@ from chute.sinks.sql.dialect import Dialect
 CHECKPOINTS_TABLE = "_chute_checkpoints"
 #: a query's rows, page by page: the column names and a list of rows each time
 RowPages = Generator[tuple[list[str], list[tuple[Any, ...]]], None, None]
+ArrowPages = Generator[pa.RecordBatch, None, None]
 _CHECKPOINT_COLUMNS = [f.name for f in fields(Checkpoint)]
 
 
@@ -38,6 +39,21 @@ class StreamsRows(Protocol):
     def stream(self, sql: str, params: Sequence[Any] = (), size: int = 10_000) -> RowPages:
         """Run one query (``?`` placeholders) and yield its rows ``size`` at a time."""
         ...
+
+    def stream_arrow(self, sql: str, params: Sequence[Any] = ()) -> ArrowPages:
+        """The same, as Arrow record batches."""
+        ...
+
+
+def rows_to_batch(names: list[str], rows: list[tuple[Any, ...]]) -> pa.RecordBatch:
+    """A page of rows as a record batch; a column of mixed types as its values' text."""
+    arrays = []
+    for values in zip(*rows, strict=True) if rows else [() for _ in names]:
+        try:
+            arrays.append(pa.array(values))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            arrays.append(pa.array([None if v is None else str(v) for v in values], pa.string()))
+    return pa.RecordBatch.from_arrays(arrays, names=names)
 
 
 class SqlSink(Sink, Staging):
