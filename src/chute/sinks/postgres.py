@@ -244,18 +244,9 @@ class PostgresSink(SqlSink, LoadLocks, StreamsRows):
             self._end_read()
 
     def stream(self, sql: str, params: Sequence[Any] = (), size: int = 10_000) -> RowPages:
-        cur = self._conn.cursor()
-        try:
-            cur.execute(self.dialect.params(sql), parameters=tuple(params) or None)
-            names = [d[0] for d in cur.description]
-            for batch in cur.fetch_record_batch():  # by columns: the driver's rows one
-                columns = [c.to_pylist() for c in batch.columns]  # value at a time are slow
-                yield names, list(zip(*columns, strict=True))
-        except adbc_driver_manager.Error as exc:
-            raise wrap(exc) from exc
-        finally:
-            cur.close()
-            self._end_read()
+        for batch in self.stream_arrow(sql, params):  # by columns: the driver's rows, one
+            columns = [c.to_pylist() for c in batch.columns]  # value at a time, are slow
+            yield batch.schema.names, list(zip(*columns, strict=True))
 
     def primary_key(self, table: str) -> list[str]:
         rows = self.execute(
