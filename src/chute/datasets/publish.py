@@ -177,8 +177,12 @@ class Publisher:
                             view = q(view_name(self.dataset, other))
                             self.sink.execute(f"DROP VIEW IF EXISTS {view}")
                     retyped = True
+                    # each value as the digests printed it (its output function), not as
+                    # its cast to text: true is 't', an inet has no '/32'
+                    c = q(name)
                     self.sink.execute(
-                        f"ALTER TABLE {t} ALTER COLUMN {q(name)} TYPE text USING {q(name)}::text"
+                        f"ALTER TABLE {t} ALTER COLUMN {c} TYPE text USING "
+                        f"CASE WHEN {c} IS NULL THEN NULL ELSE format('%s', {c}) END"
                     )
         self.sink.forget_table(self.table)
         return retyped
