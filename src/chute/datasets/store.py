@@ -186,6 +186,15 @@ class Store:
             [dataset, MAIN],
         )
 
+    def versions_written(self, dataset: str) -> int:
+        """At most how many rows the dataset's versions table holds: the versions its
+        commits wrote (a removal writes a tombstone on a branch, nothing on main)."""
+        rows = self.sink.execute(
+            f"SELECT coalesce(sum(added + changed + removed), 0) FROM {COMMITS} WHERE dataset = ?",
+            [dataset],
+        )
+        return int(rows[0][0])
+
     def take_seq(self, dataset: str) -> int:
         """Lock the dataset (until the transaction ends) and hand out its next commit
         sequence number: commits of one dataset are made one at a time, of two datasets
