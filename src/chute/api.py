@@ -48,6 +48,7 @@ def load(
     quote: str | None = None,
     encoding: str = DEFAULT_ENCODING,
     header: bool = True,
+    sheet: str | int | None = None,
     batch_rows: int | None = None,
     batch_bytes: int | None = None,
     memory_limit: int | str = DEFAULT_MEMORY_LIMIT,
@@ -66,7 +67,8 @@ def load(
 ) -> LoadReport:
     """Load ``source`` into table ``table`` of the database at ``into``.
 
-    ``source`` is a file path (``.csv``, ``.tsv``, ``.jsonl``, optionally ``.gz``), ``"-"``
+    ``source`` is a file path (``.csv``, ``.tsv``, ``.jsonl``, optionally ``.gz``; or an
+    Excel workbook, ``.xlsx``, whose ``sheet`` is a name or a number counted from 1), ``"-"``
     for stdin, or an iterable of dicts.  Bad records are rejected to ``rejects`` (a path,
     ``table:NAME``, or by default ``<table>.rejects.jsonl`` beside the source) and the load
     goes on, unless more than ``max_errors`` are rejected.  A load of a file that stopped
@@ -96,6 +98,7 @@ def load(
         quote=quote,
         encoding=encoding,
         header=header,
+        sheet=None if sheet is None else str(sheet),
         batch_rows=batch_rows,
         batch_bytes=batch_bytes,
         memory_limit=parse_size(memory_limit),

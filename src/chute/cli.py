@@ -40,7 +40,10 @@ from chute.report import LoadReport
 @app.command("load")
 def load_command(
     source: Annotated[
-        str, typer.Argument(help="A .csv/.tsv/.jsonl/.json file (optionally .gz), or - for stdin.")
+        str,
+        typer.Argument(
+            help="A .csv/.tsv/.jsonl/.json file (optionally .gz), an .xlsx workbook, or - (stdin)."
+        ),
     ],
     into: Into = config.DEFAULT_INTO,
     table: Annotated[
@@ -57,7 +60,13 @@ def load_command(
     require_nodes: RequireNodes = False,
     format: Annotated[
         str | None,
-        typer.Option("--format", help="csv | tsv | jsonl | json (default: from the extension)."),
+        typer.Option(
+            "--format", help="csv | tsv | jsonl | json | xlsx (default: from the extension)."
+        ),
+    ] = None,
+    sheet: Annotated[
+        str | None,
+        typer.Option(help="The sheet of an .xlsx workbook: its name or number (1 = first)."),
     ] = None,
     delimiter: Annotated[str | None, typer.Option(help="CSV field delimiter.")] = None,
     quote: Annotated[str | None, typer.Option(help="CSV quote character; '' for none.")] = None,
@@ -67,7 +76,8 @@ def load_command(
     no_header: Annotated[
         bool,
         typer.Option(
-            "--no-header", help="The CSV has no header row; columns are column_1, column_2, ..."
+            "--no-header",
+            help="The CSV (or sheet) has no header row; columns are column_1, column_2, ...",
         ),
     ] = False,
     batch_rows: Annotated[
@@ -168,6 +178,7 @@ def load_command(
             quote=quote,
             encoding=encoding,
             header=not no_header,
+            sheet=sheet,
             batch_rows=batch_rows,
             batch_bytes=batch_bytes,
             memory_limit=memory_limit,

@@ -43,6 +43,8 @@ class LoadOptions:
     quote: str | None = None
     encoding: str = DEFAULT_ENCODING
     header: bool = True
+    #: the sheet of an Excel workbook: its name, or its number counted from 1 (None: the first)
+    sheet: str | None = None
     #: rows per batch; None: adaptive (the controller picks, see batch_control)
     batch_rows: int | None = None
     #: input bytes per batch at most; None: from the memory limit

@@ -39,7 +39,15 @@ from chute.engine.writer import Writer
 from chute.errors import ChuteError
 from chute.report import BatchStats, LoadReport
 from chute.sinks.contract import GraphTarget, Sink
-from chute.sources.base import BatchSize, Halting, ReadsStdin, Resumable, Source, SourceBatch
+from chute.sources.base import (
+    BatchSize,
+    Halting,
+    HasNotes,
+    ReadsStdin,
+    Resumable,
+    Source,
+    SourceBatch,
+)
 
 
 class Pipeline:
@@ -203,6 +211,8 @@ class Pipeline:
         if isinstance(run.sink, GraphTarget):
             report.graph = run.sink.counts_by_kind()
             report.changes.extend(run.sink.notes)
+        if isinstance(run.source, HasNotes):
+            report.changes.extend(run.source.notes)
         self._stats.fill(report)
         for obs in run.observers:
             obs.on_finish(report)

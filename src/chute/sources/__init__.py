@@ -14,8 +14,9 @@ from chute.sources.csv import CsvSource
 from chute.sources.iterable import IterableSource
 from chute.sources.json_array import JsonArraySource
 from chute.sources.jsonl import JsonlSource
+from chute.sources.xlsx import XlsxSource
 
-FORMATS = ("csv", "tsv", "jsonl", "json")
+FORMATS = ("csv", "tsv", "jsonl", "json", "xlsx")
 _EXTENSIONS = {
     ".csv": "csv",
     ".tsv": "tsv",
@@ -23,6 +24,8 @@ _EXTENSIONS = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".json": "json",  # or JSON Lines: see _json_or_lines
+    ".xlsx": "xlsx",
+    ".xlsm": "xlsx",
 }
 
 __all__ = ["FORMATS", "Position", "Source", "SourceBatch", "detect_format", "open_source"]
@@ -42,14 +45,14 @@ def detect_format(path: str) -> str:
 
 def open_source(source: str | os.PathLike[str] | Iterable[Any], options: LoadOptions) -> Source:
     """Open ``source`` (a path, ``-`` for stdin, or an iterable of dicts) for reading, as
-    ``options`` say (format, delimiter, quote, encoding, header, batch size)."""
+    ``options`` say (format, delimiter, quote, encoding, header, sheet, batch size)."""
     # the size of batches read without the engine (which passes its own to batches())
     batch_rows = options.batch_rows or DEFAULT_BATCH_ROWS
     batch_bytes = options.batch_bytes or DEFAULT_BATCH_BYTES
     format = options.format
     if not isinstance(source, (str, os.PathLike)):
-        if format is not None:
-            raise ConfigError("format applies to files, not to an iterable of records")
+        if format is not None or options.sheet is not None:
+            raise ConfigError("format and sheet apply to files, not to an iterable of records")
         return IterableSource(source, batch_rows=batch_rows)
     path = os.fspath(source)
     if format is None:
@@ -58,6 +61,19 @@ def open_source(source: str | os.PathLike[str] | Iterable[Any], options: LoadOpt
         format = detect_format(path)
         if format == "json":
             format = _json_or_lines(path, options.encoding)
+    if options.sheet is not None and format != "xlsx":
+        raise ConfigError(
+            f"--sheet picks a sheet of an Excel workbook; {path} is read as {format}",
+            hint="leave --sheet out, or pass --format xlsx",
+        )
+    if format == "xlsx":
+        return XlsxSource(
+            path,
+            sheet=options.sheet,
+            header=options.header,
+            batch_rows=batch_rows,
+            batch_bytes=batch_bytes,
+        )
     if format not in FORMATS:  # a format of another package (entry point chute.sources)
         from chute.registry import source_class
 

@@ -181,7 +181,7 @@ class Source(Protocol):
     """A readable input.  Sources are registered by format in :mod:`chute.sources`.
 
     What some sources can do besides is said by the protocols below (:class:`Resumable`,
-    :class:`HasColumns`, :class:`Acknowledging`, :class:`TransactionHooks`,
+    :class:`HasColumns`, :class:`HasNotes`, :class:`Acknowledging`, :class:`TransactionHooks`,
     :class:`Halting`, :class:`ReadsStdin`); the engine checks them with ``isinstance``."""
 
     #: A name for messages and reports (a path, ``<stdin>``, ``<iterable>``).
@@ -233,6 +233,13 @@ class ReadsStdin(Protocol):
 
     @property
     def is_stdin(self) -> bool: ...
+
+
+@runtime_checkable
+class HasNotes(Protocol):
+    """A source with something to say in the report (header cells it had to name)."""
+
+    notes: list[str]
 
 
 @runtime_checkable

@@ -1,0 +1,222 @@
+"""Excel workbooks as a source: values as the same file in CSV would give them (the CSV is
+the oracle, loaded into the same database), header cells named, sheets picked, bad cells
+rejected, bad workbooks refused, resume after a kill, standard input."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import Workbook
+
+import chute
+from chute.sources.xlsx import cell_text
+from tests.helpers import assert_error, query
+from tests.helpers import chute as run_chute
+
+
+def _workbook(path: Path, rows: list[list[Any]], *, title: str = "Orders", **sheets: Any) -> Path:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = title
+    for row in rows:
+        sheet.append(row)
+    for name, more in sheets.items():
+        other = book.create_sheet(name)
+        for row in more:
+            other.append(row)
+    book.save(path)
+    return path
+
+
+def _random_rows(rng: random.Random, n: int) -> list[list[Any]]:
+    """Rows of every kind of cell: integers, decimals, doubles, dates, date-times, times,
+    booleans, text, empty cells."""
+    rows: list[list[Any]] = []
+    for i in range(1, n + 1):
+        rows.append(
+            [
+                i,
+                rng.choice([rng.randint(-(10**12), 10**12), None]),
+                rng.choice([round(rng.uniform(-1e6, 1e6), 2), 0.1, 1e-7, 123456789.125, None]),
+                rng.choice([dt.date(2000, 1, 1) + dt.timedelta(days=rng.randint(0, 20000)), None]),
+                rng.choice(
+                    [
+                        dt.datetime(2023, 1, 2, 3, 4, 5, rng.choice([0, 123000, 999000])),
+                        dt.datetime(1999, 12, 31),
+                        None,
+                    ]
+                ),
+                rng.choice([True, False, None]),
+                rng.choice(["plain", 'comma, quote " and\nnewline', "ünïcödé ✓", "", None]),
+            ]
+        )
+    return rows
+
+
+HEADER = ["id", "big", "amount", "day", "at", "ok", "note"]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_sheet_loads_as_the_same_rows_in_csv_would(
+    db_url: str, tmp_path: Path, seed: int
+) -> None:
+    rows = _random_rows(random.Random(seed), 300)
+    book = _workbook(tmp_path / "orders.xlsx", [HEADER, *rows])
+    text = tmp_path / "orders.csv"
+    with open(text, "w", newline="", encoding="utf-8") as out:
+        w = csv.writer(out)
+        w.writerow(HEADER)
+        for row in rows:  # an empty cell is an unquoted empty field: NULL, as in the sheet
+            w.writerow(["" if v is None else cell_text(v, _format(v)) for v in row])
+    from_book = chute.load(str(book), into=db_url, table="from_book")
+    from_csv = chute.load(str(text), into=db_url, table="from_csv")
+    assert from_book.read == from_book.written == len(rows)
+    assert from_book.columns == from_csv.columns
+    assert from_book.columns["day"] == "date" and from_book.columns["ok"] == "boolean"
+    cols = ", ".join(f'"{c}"' for c in HEADER)
+    got = query(db_url, f"SELECT {cols} FROM from_book ORDER BY id")
+    assert got == query(db_url, f"SELECT {cols} FROM from_csv ORDER BY id")
+    assert len(got) == len(rows)
+    # and the values are the sheet's, exactly: integers, dates, milliseconds
+    first = {r[0]: r for r in rows}
+    for row in got[:50]:
+        want = first[row[0]]
+        assert row[1] == want[1]
+        if want[3] is not None:
+            assert str(row[3]).startswith(want[3].isoformat())
+
+
+def _format(value: Any) -> str:
+    """The number format openpyxl writes for a value of this type."""
+    if isinstance(value, dt.datetime):
+        return "yyyy-mm-dd h:mm:ss"
+    if isinstance(value, dt.date):
+        return "yyyy-mm-dd"
+    return "General"
+
+
+def test_empty_merged_and_repeated_header_cells_are_named_and_reported(
+    db_url: str, tmp_path: Path
+) -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["id", "Address", None, None, "id", None])
+    sheet.merge_cells("B1:C1")
+    sheet.append([1, "street", "town", "x", 7])
+    book.save(tmp_path / "h.xlsx")
+    report = chute.load(str(tmp_path / "h.xlsx"), into=db_url, table="h")
+    assert list(report.columns) == ["id", "Address", "Address_2", "column_D", "id_2"]
+    notes = " | ".join(report.changes)
+    assert "header cell C1 is merged with B1: named Address_2" in notes
+    assert "header cell D1 is empty: named column_D" in notes
+    assert "header cell E1 repeats 'id': named id_2" in notes
+    assert query(db_url, 'SELECT "Address", "Address_2", "column_D", id_2 FROM h') == [
+        ("street", "town", "x", 7)
+    ]
+
+
+def test_a_sheet_is_picked_by_name_or_number_and_an_unknown_one_is_refused(
+    db_url: str, tmp_path: Path
+) -> None:
+    book = _workbook(tmp_path / "b.xlsx", [["a"], [1]], Returns=[["r", "s"], [2, "x"], [3, "y"]])
+    by_name = chute.load(str(book), into=db_url, table="by_name", sheet="Returns")
+    by_number = chute.load(str(book), into=db_url, table="by_number", sheet=2)
+    first = chute.load(str(book), into=db_url, table="first")
+    assert (by_name.written, by_number.written, first.written) == (2, 2, 1)
+    assert query(db_url, "SELECT r, s FROM by_number ORDER BY r") == [(2, "x"), (3, "y")]
+    result = run_chute("load", str(book), "--into", db_url, "--sheet", "Nope")
+    assert_error(result, 2, "no sheet 'Nope'", "1 'Orders', 2 'Returns'")
+    result = run_chute("load", str(book), "--into", db_url, "--sheet", "3")
+    assert_error(result, 2, "no sheet '3'")
+
+
+def test_error_cells_and_cells_right_of_the_header_reject_their_records(
+    db_url: str, tmp_path: Path
+) -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in (["id", "v"], [1, 10], [2, "#DIV/0!"], [], [3, 30, "extra"], [4, 40]):
+        sheet.append(row)
+    sheet["B3"].data_type = "e"
+    book.save(tmp_path / "e.xlsx")
+    rejects = tmp_path / "e.rejects.jsonl"
+    result = run_chute(
+        "load", str(tmp_path / "e.xlsx"), "--into", db_url, "--table", "e",
+        "--rejects", str(rejects), "--report", str(tmp_path / "e.json"),
+    )  # fmt: skip
+    assert result.returncode == 6, result.stderr
+    assert query(db_url, "SELECT id, v FROM e ORDER BY id") == [(1, 10), (4, 40)]
+    lines = [chute_json(line) for line in rejects.read_text().splitlines()]
+    assert [(r["line"], r["error"], r["column"]) for r in lines] == [
+        (3, "conversion", "v"),
+        (5, "shape", None),
+    ]
+    assert "cell B3 holds the Excel error #DIV/0!" in lines[0]["message"]
+    assert "cell C5 has a value, right of the header's last column B" in lines[1]["message"]
+    report = chute_json((tmp_path / "e.json").read_text())
+    assert (report["read"], report["written"], report["rejected"]) == (4, 2, 2)
+
+
+def chute_json(text: str) -> dict[str, Any]:
+    import json
+
+    value: dict[str, Any] = json.loads(text)
+    return value
+
+
+def test_bad_workbooks_get_one_clear_error(db_url: str, tmp_path: Path) -> None:
+    fake = tmp_path / "fake.xlsx"
+    fake.write_text("id,name\n1,a\n")
+    assert_error(run_chute("load", str(fake), "--into", db_url), 3, "not an Excel workbook")
+    empty = _workbook(tmp_path / "empty.xlsx", [])
+    assert_error(run_chute("load", str(empty), "--into", db_url), 3, "sheet 'Orders' is empty")
+    text = tmp_path / "t.csv"
+    text.write_text("a\n1\n")
+    result = run_chute("load", str(text), "--into", db_url, "--sheet", "1")
+    assert_error(result, 2, "--sheet picks a sheet of an Excel workbook")
+    assert (
+        query(db_url, "SELECT count(*) FROM sqlite_master WHERE type = 'table'") == [(0,)]
+        if db_url.startswith("sqlite")
+        else True
+    )
+
+
+def test_a_killed_load_resumes_at_the_row_after_the_last_commit(
+    db_url: str, tmp_path: Path
+) -> None:
+    rows = [[i, f"name {i}", i * 1.5] for i in range(1, 2001)]
+    sheet = [["id", "name", "amount"], *rows[:1000], [], *rows[1000:]]
+    book = _workbook(tmp_path / "k.xlsx", sheet)
+    out = tmp_path / "k.json"
+    cmd = ("load", str(book), "--into", db_url, "--table", "k", "--batch-rows", "150", "--quiet")
+    env = {**os.environ, "CHUTE_FAULT": "after-commit:4:kill"}
+    killed = run_chute(*cmd, env=env)
+    assert killed.returncode != 0
+    (done,) = query(db_url, "SELECT count(*) FROM k")[0]
+    assert 0 < done < len(rows)
+    again = run_chute(*cmd, "--report", str(out))
+    assert again.returncode == 0, again.stderr
+    report = chute_json(out.read_text())
+    assert report["read"] == report["written"] == len(rows)
+    assert query(db_url, "SELECT count(*), count(DISTINCT id), sum(id) FROM k") == [
+        (len(rows), len(rows), len(rows) * (len(rows) + 1) // 2)
+    ]
+
+
+def test_a_workbook_on_standard_input(db_url: str, tmp_path: Path) -> None:
+    book = _workbook(tmp_path / "s.xlsx", [["id", "at"], [1, dt.date(2024, 2, 29)]])
+    result = run_chute(
+        "load", "-", "--format", "xlsx", "--into", db_url, "--table", "s", "--quiet",
+        stdin=book.read_bytes(),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert [str(v) for v in query(db_url, "SELECT at FROM s")[0]] == ["2024-02-29"]
