@@ -70,20 +70,8 @@ def to_file(state: StateSql, pos: Position, columns: list[tuple[str, str]], path
     n = 0
     pages: Generator[Any, None, None] | None = None
     try:
-        if suffix == ".csv" and not state.postgres:  # SQLite writes each line itself
-            lines = " || ',' || ".join(
-                f"""coalesce('"' || replace(CAST(s.{sink.q(c)} AS text), '"', '""') || '"', '')"""
-                for c in names
-            )
-            pages = sink.stream(f"SELECT {lines} FROM ({inner}) s", size=65_536)
-            with open(part, "w", encoding="utf-8", newline="") as out:
-                out.write(",".join('"' + c.replace('"', '""') + '"' for c in names) + "\n")
-                for _, page in pages:
-                    out.write("\n".join(line for (line,) in page) + "\n")
-                    n += len(page)
-        elif suffix == ".csv":  # the database writes each value as text; Arrow the CSV
-            texts = ", ".join(f"CAST(s.{sink.q(c)} AS text) AS {sink.q(c)}" for c in names)
-            pages = sink.stream_arrow(f"SELECT {texts} FROM ({inner}) s")
+        if suffix == ".csv":  # the database writes each value as text; Arrow the CSV
+            pages = sink.stream_texts(inner, names)
             schema = pa.schema([(c, pa.string()) for c in names])
             with pacsv.CSVWriter(part, schema) as out:  # text quoted; NULL an empty field
                 for batch in pages:

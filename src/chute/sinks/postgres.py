@@ -243,6 +243,10 @@ class PostgresSink(SqlSink, LoadLocks, StreamsRows):
             cur.close()
             self._end_read()
 
+    def stream_texts(self, select: str, columns: list[str]) -> ArrowPages:
+        casts = ", ".join(f"CAST(s.{q(c)} AS text) AS {q(c)}" for c in columns)
+        yield from self.stream_arrow(f"SELECT {casts} FROM ({select}) s")
+
     def stream(self, sql: str, params: Sequence[Any] = (), size: int = 10_000) -> RowPages:
         for batch in self.stream_arrow(sql, params):  # by columns: the driver's rows, one
             columns = [c.to_pylist() for c in batch.columns]  # value at a time, are slow

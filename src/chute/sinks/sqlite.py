@@ -44,6 +44,7 @@ from chute.sinks.sql.sql_sink import (
     StreamsRows,
     rows_to_batch,
 )
+from chute.sinks.sqlite_arrow import text_pages, texts_of_rows
 from chute.sinks.sqlite_ddl import TOKEN_TRIGGER, copy_statements, token_trigger
 from chute.sinks.sqlite_values import SqliteValueOracle
 from chute.sinks.sqlite_wire import (
@@ -224,6 +225,13 @@ class SqliteSink(SqlSink, Savepoints, LoadLocks, StreamsRows):
     def stream_arrow(self, sql: str, params: Sequence[Any] = ()) -> ArrowPages:
         for names, page in self.stream(sql, params, 65_536):
             yield rows_to_batch(names, page)
+
+    def stream_texts(self, select: str, columns: list[str]) -> ArrowPages:
+        """Through the ADBC driver (a connection of its own: what is committed), but for an
+        in-memory database, which only this connection sees."""
+        if self.path != ":memory:":
+            return text_pages(self.path, select, columns, q)
+        return texts_of_rows(self.stream, select, columns, q)
 
     def stream(self, sql: str, params: Sequence[Any] = (), size: int = 10_000) -> RowPages:
         try:

@@ -44,6 +44,11 @@ class StreamsRows(Protocol):
         """The same, as Arrow record batches."""
         ...
 
+    def stream_texts(self, select: str, columns: list[str]) -> ArrowPages:
+        """``columns`` of the rows of ``select`` as the database's own text of each value
+        (NULL stays NULL), as Arrow batches of strings."""
+        ...
+
 
 def rows_to_batch(names: list[str], rows: list[tuple[Any, ...]]) -> pa.RecordBatch:
     """A page of rows as a record batch; a column of mixed types as its values' text."""
