@@ -114,7 +114,7 @@ class Dataset:
         """Make branch ``name`` at revision ``from_``: O(1), whatever the dataset's size;
         its head is readable as view ``<dataset>__<name>``."""
         with self.sink.transaction():
-            self.store.take_seq(self.name)  # one change of the refs at a time
+            self.store.lock(self.name)  # one change of the refs at a time
             h = self.history()
             pos = h.resolve(from_)
             parent = next(b for b in h.branches.values() if b.id == pos.levels[0][0])
@@ -129,6 +129,7 @@ class Dataset:
 
     def tag(self, name: str, rev: str = MAIN) -> dict[str, Any]:
         with self.sink.transaction():
+            self.store.lock(self.name)
             h = self.history()
             pos = h.resolve(rev)
             if not pos.seq:
@@ -150,14 +151,19 @@ class Dataset:
         if source.seq in h.ancestors(target.head_seq):
             return self._result(into, None, "already merged: nothing to do")
         key = h.key
-        columns = _union(h.columns(target.head_seq), h.columns(source.seq))
+
+        def columns(now: History) -> list[tuple[str, str]]:  # both sides as they are now
+            return _union(now.columns(now.branch(into).head_seq), now.columns(merged(now)))
+
+        def merged(now: History) -> int:
+            return now.resolve(from_).seq
 
         def build(head: Head) -> None:
             build_merge(head, head.history.resolve(from_), key, prefer)
 
         commit, _ = Publisher(self.sink, self.store, self.name).commit(
             into, columns, build, message=message or f"merge {from_} into {into}",
-            merge_seq=source.seq,
+            merged=merged,
         )  # fmt: skip
         return self._result(into, commit)
 
@@ -170,9 +176,8 @@ class Dataset:
         seq = h.resolve(rev).seq
         if not seq:
             raise DatasetError(f"{rev} has no commit to revert")
-        columns = h.columns(h.branch(branch).head_seq)
         commit, _ = Publisher(self.sink, self.store, self.name).commit(
-            branch, columns, lambda head: build_revert(head, seq, h.key, prefer),
+            branch, lambda now: now.columns(now.branch(branch).head_seq), lambda head: build_revert(head, seq, h.key, prefer),
             message=message or f"revert {h.commits[seq].short}",
         )  # fmt: skip
         return self._result(branch, commit, "nothing to revert: the rows are as before it")

@@ -59,6 +59,9 @@ class Head:
 
 
 BuildChanges = Callable[[Head], None]
+#: a commit's columns (name, declared type), or what gives them from the history read
+#: under the dataset's lock (a merge's: the union of both sides' as they are then)
+ColumnsOf = list[tuple[str, str]] | Callable[[History], list[tuple[str, str]]]
 
 
 class Publisher:
@@ -72,15 +75,16 @@ class Publisher:
     def commit(
         self,
         branch: str,
-        columns: list[tuple[str, str]],
+        columns_of: ColumnsOf,
         build: BuildChanges,
         *,
         message: str,
-        merge_seq: int | None = None,
+        merged: Callable[[History], int] | None = None,
     ) -> tuple[Commit | None, Counts]:
-        """Make a commit on ``branch`` whose dataset has ``columns`` (name, declared type)
-        from the changes ``build`` puts in :data:`CHANGES`; ``(None, counts)`` when nothing
-        changed (no commit is made)."""
+        """Make a commit on ``branch`` whose dataset has ``columns_of`` (name, declared
+        type) from the changes ``build`` puts in :data:`CHANGES`; a merge commit whose
+        second parent ``merged`` gives.  What depends on the history is read under the
+        lock.  ``(None, counts)`` when nothing changed (no commit is made)."""
         sink = self.sink
         with sink.transaction(commit=False):
             seq = self.store.take_seq(self.dataset)  # the dataset's lock, to the end
@@ -90,6 +94,8 @@ class Publisher:
             history = History(self.store, self.dataset)
             target = history.branch(branch)
             parent = target.head_seq
+            columns = columns_of(history) if callable(columns_of) else columns_of
+            merge_seq = merged(history) if merged is not None else None
             retyped = self.ensure_columns(columns, history)
             head = Head(history, history.position(parent, target), seq, target.id, self.state)
             build(head)

@@ -195,15 +195,18 @@ class Store:
         )
         return int(rows[0][0])
 
-    def take_seq(self, dataset: str) -> int:
-        """Lock the dataset (until the transaction ends) and hand out its next commit
-        sequence number: commits of one dataset are made one at a time, of two datasets
-        at once."""
+    def lock(self, dataset: str) -> int:
+        """Lock the dataset until the transaction ends (changes of its commits and refs are
+        made one at a time, of two datasets at once); its next commit sequence number."""
         lock = " FOR UPDATE" if self.postgres else ""
         rows = self.sink.execute(f"SELECT next_seq FROM {DATASETS} WHERE name = ?{lock}", [dataset])
         if not rows:
-            raise DatasetError(f"dataset {dataset!r} was dropped during the import")
-        seq = int(rows[0][0])
+            raise DatasetError(f"dataset {dataset!r} was dropped meanwhile")
+        return int(rows[0][0])
+
+    def take_seq(self, dataset: str) -> int:
+        """Lock the dataset and hand out its next commit sequence number."""
+        seq = self.lock(dataset)
         self.sink.execute(f"UPDATE {DATASETS} SET next_seq = ? WHERE name = ?", [seq + 1, dataset])
         return seq
 
