@@ -18,6 +18,7 @@ from chute import config
 from chute.cli_common import ConnectTimeout, Debug, Into, app, print_error
 from chute.datasets.dataset import Dataset
 from chute.datasets.diff import Diff
+from chute.datasets.store import DatasetError
 from chute.errors import ChuteError
 from chute.exits import exit_code
 
@@ -169,14 +170,27 @@ def branch_command(
     name: Name,
     branch: Annotated[str | None, typer.Argument(help="The new branch (none: list them).")] = None,
     from_: Annotated[str, typer.Option("--from", help="Where it starts.")] = "main",
+    delete: Annotated[bool, typer.Option("--delete", help="Delete the branch instead.")] = False,
     into: Into = config.DEFAULT_INTO,
     as_json: Json = False,
     connect_timeout: ConnectTimeout = config.DEFAULT_CONNECT_TIMEOUT,
     debug: Debug = False,
 ) -> None:
-    """Make a branch (at no cost, whatever the size), or list the branches."""
+    """Make a branch (at no cost, whatever the size), delete one, or list the branches."""
 
     def act(ds: Dataset) -> None:
+        if delete:
+            if branch is None:
+                raise DatasetError("--delete needs the branch to delete")
+            gone = ds.delete_branch(branch)
+            kept = gone["commits_kept"]
+            what = (
+                f"its {kept} commit(s) stay, since other refs reach them"
+                if kept
+                else f"its {gone['commits']} commit(s) and {gone['versions']:,} versions are gone"
+            )
+            _emit(as_json, gone, f"deleted branch {branch} of {name}: {what}")
+            return
         if branch is None:
             found = ds.branches()
             lines = "\n".join(
@@ -200,14 +214,21 @@ def tag_command(
     name: Name,
     tag: Annotated[str | None, typer.Argument(help="The new tag (none: list them).")] = None,
     rev: Annotated[str, typer.Argument(help="The revision it names.")] = "main",
+    delete: Annotated[bool, typer.Option("--delete", help="Delete the tag instead.")] = False,
     into: Into = config.DEFAULT_INTO,
     as_json: Json = False,
     connect_timeout: ConnectTimeout = config.DEFAULT_CONNECT_TIMEOUT,
     debug: Debug = False,
 ) -> None:
-    """Name a commit, or list the tags."""
+    """Name a commit, delete a tag, or list the tags."""
 
     def act(ds: Dataset) -> None:
+        if delete:
+            if tag is None:
+                raise DatasetError("--delete needs the tag to delete")
+            gone = ds.delete_tag(tag)
+            _emit(as_json, gone, f"deleted tag {tag} of {name} (it named {gone['commit'][:12]})")
+            return
         if tag is None:
             found = ds.tags()
             _emit(as_json, found, "\n".join(f"{t['tag']}  {t['commit'][:12]}" for t in found))

@@ -14,6 +14,7 @@ from chute.datasets.checkout import to_file, to_table
 from chute.datasets.diff import Diff, diff
 from chute.datasets.importer import dataset_sink
 from chute.datasets.merge import build_merge, build_revert
+from chute.datasets.prune import delete_branch, delete_tag
 from chute.datasets.publish import Head, Publisher, view_name
 from chute.datasets.revs import History
 from chute.datasets.search import Search
@@ -127,6 +128,14 @@ class Dataset:
         return {"branch": name, "head": commit.id if commit else None,
                 "view": view_name(self.name, name)}  # fmt: skip
 
+    def delete_branch(self, name: str) -> dict[str, Any]:
+        """Delete branch ``name`` and its view; its commits and versions go with it unless
+        another ref reaches them (see :mod:`chute.datasets.prune`)."""
+        return delete_branch(self.store, self.name, name)
+
+    def delete_tag(self, name: str) -> dict[str, Any]:
+        return delete_tag(self.store, self.name, name)
+
     def tag(self, name: str, rev: str = MAIN) -> dict[str, Any]:
         with self.sink.transaction():
             self.store.lock(self.name)
@@ -176,8 +185,12 @@ class Dataset:
         seq = h.resolve(rev).seq
         if not seq:
             raise DatasetError(f"{rev} has no commit to revert")
+
+        def columns(now: History) -> list[tuple[str, str]]:
+            return now.columns(now.branch(branch).head_seq)
+
         commit, _ = Publisher(self.sink, self.store, self.name).commit(
-            branch, lambda now: now.columns(now.branch(branch).head_seq), lambda head: build_revert(head, seq, h.key, prefer),
+            branch, columns, lambda head: build_revert(head, seq, h.key, prefer),
             message=message or f"revert {h.commits[seq].short}",
         )  # fmt: skip
         return self._result(branch, commit, "nothing to revert: the rows are as before it")

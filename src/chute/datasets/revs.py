@@ -36,7 +36,9 @@ class History:
         self.branches = store.branches(dataset)
         self.tags = store.tags(dataset)
         self.commits = store.commits(dataset)
-        self._by_id = {b.id: b for b in self.branches.values()}
+        #: deleted branches that other refs still read through (kept, nameless)
+        self.retired = store.retired(dataset)
+        self._by_id = {**self.retired, **{b.id: b for b in self.branches.values()}}
         for name, branch in self.branches.items():
             self._check(f"branch {name}", branch.head_seq)
             if branch.parent_id is not None and branch.parent_id not in self._by_id:

@@ -220,6 +220,46 @@ class Store:
         )
         return {r[0]: Branch(r[0], int(r[1]), r[2], int(r[3] or 0), int(r[4])) for r in rows}
 
+    def retired(self, dataset: str) -> dict[int, Branch]:
+        """Deleted branches whose commits other refs still reach (merged, or under a
+        deleted branch made from them), by id: their versions stay readable."""
+        rows = self.sink.execute(
+            f"SELECT name, branch_id, parent_id, fork_seq, head_seq FROM {REFS} "
+            "WHERE dataset = ? AND kind = 'retired'",
+            [dataset],
+        )
+        return {int(r[1]): Branch(r[0], int(r[1]), r[2], int(r[3] or 0), int(r[4])) for r in rows}
+
+    def retire(self, dataset: str, branch: Branch) -> None:
+        """Take branch ``branch``'s name away, keep its id, fork and commits (its name
+        becomes ``NAME@ID``, which no ref can be named)."""
+        self.sink.execute(
+            f"UPDATE {REFS} SET kind = 'retired', name = ? WHERE dataset = ? AND name = ? "
+            "AND kind = 'branch'",
+            [f"{branch.name}@{branch.id}", dataset, branch.name],
+        )
+
+    def purge_branch(self, dataset: str, branch: Branch, versions: str) -> int:
+        """Delete branch ``branch``, its commits and its versions (in table ``versions``);
+        how many versions went."""
+        (n,) = self.sink.execute(
+            f"SELECT count(*) FROM {self.sink.q(versions)} WHERE _b = ?", [branch.id]
+        )[0]
+        self.sink.execute(f"DELETE FROM {self.sink.q(versions)} WHERE _b = ?", [branch.id])
+        self.sink.execute(
+            f"DELETE FROM {COMMITS} WHERE dataset = ? AND branch_id = ?", [dataset, branch.id]
+        )
+        self.sink.execute(
+            f"DELETE FROM {REFS} WHERE dataset = ? AND name = ? AND kind = 'branch'",
+            [dataset, branch.name],
+        )
+        return int(n)
+
+    def drop_tag(self, dataset: str, name: str) -> None:
+        self.sink.execute(
+            f"DELETE FROM {REFS} WHERE dataset = ? AND name = ? AND kind = 'tag'", [dataset, name]
+        )
+
     def tags(self, dataset: str) -> dict[str, int]:
         rows = self.sink.execute(
             f"SELECT name, head_seq FROM {REFS} WHERE dataset = ? AND kind = 'tag'", [dataset]
@@ -252,7 +292,7 @@ class Store:
             (top,) = self.sink.execute(
                 f"SELECT max(branch_id) FROM {REFS} WHERE dataset = ?", [dataset]
             )[0]
-            branch_id, parent_id, fork = int(top or 1) + 1, branch.id, seq
+            branch_id, parent_id, fork = int(top or 1) + 1, branch.id, seq  # retired too
         self.sink.execute(
             f"INSERT INTO {REFS} (dataset, name, kind, branch_id, parent_id, fork_seq, "
             "head_seq) VALUES (?, ?, ?, ?, ?, ?, ?)",
