@@ -32,9 +32,7 @@ def _side(url: str, tmp_path: Path, name: str = "side") -> None:
     import_rows(url, tmp_path / f"{name}.csv", COLS, rows, branch=name, message=name)
 
 
-def test_an_unmerged_branch_goes_with_its_commits_and_versions(
-    db_url: str, tmp_path: Path
-) -> None:
+def test_an_unmerged_branch_goes_with_its_commits_and_versions(db_url: str, tmp_path: Path) -> None:
     import_rows(db_url, tmp_path / "o.csv", COLS, BASE, message="base")
     _side(db_url, tmp_path)
     (side_id,) = query(db_url, "SELECT branch_id FROM _chute_ds_refs WHERE name = 'side'")[0]
@@ -94,9 +92,7 @@ def test_a_tagged_commit_keeps_its_branch_and_a_tag_can_be_deleted(
             ds.delete_tag("kept")
 
 
-def test_main_a_parent_branch_and_unknown_names_are_refused(
-    db_url: str, tmp_path: Path
-) -> None:
+def test_main_a_parent_branch_and_unknown_names_are_refused(db_url: str, tmp_path: Path) -> None:
     import_rows(db_url, tmp_path / "o.csv", COLS, BASE, message="base")
     _side(db_url, tmp_path)
     with chute.dataset(db_url, "orders") as ds:
