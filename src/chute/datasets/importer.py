@@ -151,13 +151,7 @@ def _fresh_stage(db: SqlSink, dataset: str, branch: str, source: Source, *, rest
     stage = f"{prefix}_{mark}"
     db.connect()
     try:
-        listing = (
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = "
-            "current_schema() AND table_name LIKE ?"
-            if db.dialect.name == "postgresql"
-            else "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ?"
-        )
-        for (name,) in db.execute(listing, [prefix + "%"]):
+        for (name,) in db.execute(db.dialect.tables_like, [prefix + "%"]):
             if name.startswith(prefix) and (name != stage or restart or not resumable):
                 db.drop_table(name)
     finally:
@@ -182,13 +176,7 @@ def _changes_from_stage(
     if key:
         ident = _key_identity(postgres, [f"s.{q(k)}" for k in key])
         hashed = f"SELECT {ident} AS _id, {content} AS _h{cols} FROM {q(stage)} s"
-        state.make_temp(
-            CHANGES,
-            f"SELECT coalesce(n._id, c._id) AS _id, n._h AS _h, c._h AS _old_h{news} "
-            f"FROM {state.side(hashed, '_chute_t_new')} n FULL OUTER JOIN "
-            f"{state.side(state.rows(head.position, []), '_chute_t_old')} c "
-            f"ON n._id = c._id WHERE {state.differs('n._h', 'c._h')}",
-        )
+        state.change_set(hashed, state.rows(head.position, []), news)
         return
     # identity by content: the rows of one content pair off, copy by copy, with the head's
     # copies of it; a copy left over is added (a new id) or removed (its id)

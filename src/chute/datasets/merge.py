@@ -11,7 +11,7 @@ before it, unless a later commit changed them again (a conflict, as for a merge)
 
 from __future__ import annotations
 
-from chute.datasets.publish import CHANGES, Head
+from chute.datasets.publish import Head
 from chute.datasets.revs import History, Position
 from chute.datasets.state import StateSql
 from chute.datasets.store import DatasetError
@@ -128,11 +128,5 @@ def _changes_to(head: Head, source: Position, take: str) -> None:
     news = "".join(f", n.{state.q(c)}" for c in cols) + "".join(
         f", CAST(NULL AS {t if state.postgres else 'text'}) AS {state.q(c)}" for c, t in missing
     )
-    state.make_temp(
-        CHANGES,
-        f"SELECT coalesce(n._id, c._id) AS _id, n._h AS _h, c._h AS _old_h{news} FROM "
-        f"{state.side(state.rows(source, cols, only=take), '_chute_t_new')} n FULL OUTER JOIN "
-        f"{state.side(state.rows(head.position, [], only=take), '_chute_t_old')} c "
-        "ON n._id = c._id "
-        f"WHERE {state.differs('n._h', 'c._h')}",
-    )
+    new = state.rows(source, cols, only=take)
+    state.change_set(new, state.rows(head.position, [], only=take), news)

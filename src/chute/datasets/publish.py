@@ -239,7 +239,7 @@ class Publisher:
         pos = history.position(target.head_seq, target)
         pos = Position(pos.levels, pos.seq, head=True)
         name = view_name(self.dataset, branch)
-        found = self.sink.execute(_IS_VIEW[self.state.postgres], [name])
+        found = self.sink.execute(self.sink.dialect.relation_of, [name])
         if found and (found[0][0] != "view" or self.table not in str(found[0][1])):
             raise DatasetError(
                 f"a table named {name} is in the way of dataset {self.dataset}'s view of {branch}",
@@ -264,14 +264,6 @@ _STABLE_TEXT = (
     # spilled to disk (1M rows: 7.2 s with the default 4MB, 5.2 s; benchmarks/RESULTS.md)
     "work_mem = '256MB'",
 )
-
-#: what is named like a view of a dataset: a table or a view, and a view's definition
-_IS_VIEW = {
-    True: "SELECT CASE WHEN c.relkind = 'v' THEN 'view' ELSE 'table' END, CASE WHEN c.relkind "
-    "= 'v' THEN pg_get_viewdef(c.oid) END FROM pg_class c WHERE c.oid = to_regclass("
-    "quote_ident(?))",
-    False: "SELECT type, sql FROM sqlite_master WHERE name = ? AND type IN ('table', 'view')",
-}
 
 
 def _commit_id(dataset: str, seq: int, parent: Commit | None, message: str) -> str:

@@ -92,6 +92,19 @@ class StateSql:
         self.sink.execute(f"CREATE INDEX {name}_on ON {name} ({on})")
         return name
 
+    def change_set(self, new: str, old: str, news: str) -> None:
+        """Fill :data:`CHANGES` from ``new`` (SELECT ``_id``, ``_h`` and the new values)
+        and ``old`` (SELECT ``_id``, ``_h``): each row whose digest differs, with its
+        ``_id``, new ``_h`` (NULL: removed), ``_old_h`` (NULL: added) and ``news`` (the
+        columns of ``n`` to keep, each as ``, n."c"``)."""
+        self.make_temp(
+            CHANGES,
+            f"SELECT coalesce(n._id, c._id) AS _id, n._h AS _h, c._h AS _old_h{news} "
+            f"FROM {self.side(new, '_chute_t_new')} n FULL OUTER JOIN "
+            f"{self.side(old, '_chute_t_old')} c ON n._id = c._id "
+            f"WHERE {self.differs('n._h', 'c._h')}",
+        )
+
     def make_temp(self, name: str, select: str) -> None:
         self.sink.execute(f"DROP TABLE IF EXISTS {name}")
         self.sink.execute(f"CREATE TEMP TABLE {name} AS {select}")

@@ -71,6 +71,16 @@ class Dialect:
     transactional_ddl = True
     #: the type of a text column that is a key (MySQL cannot index a plain TEXT)
     key_text = "text"
+    #: SELECT the names of the tables (of the current schema) named LIKE ``?``
+    tables_like = (
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+        "current_schema() AND table_name LIKE ?"
+    )
+    #: SELECT what the relation named ``?`` is ('table' or 'view') and a view's definition
+    relation_of = (
+        "SELECT CASE WHEN table_type = 'VIEW' THEN 'view' ELSE 'table' END, NULL FROM "
+        "information_schema.tables WHERE table_schema = current_schema() AND table_name = ?"
+    )
 
     # -- names and parameters
 
@@ -140,6 +150,11 @@ class PostgresDialect(Dialect):
     name = "postgresql"
     placeholder = "numeric"
     max_name_bytes = 63  # NAMEDATALEN - 1: a longer name is cut short
+    relation_of = (
+        "SELECT CASE WHEN c.relkind = 'v' THEN 'view' ELSE 'table' END, CASE WHEN c.relkind "
+        "= 'v' THEN pg_get_viewdef(c.oid) END FROM pg_class c WHERE c.oid = to_regclass("
+        "quote_ident(?))"
+    )
 
     def classify(
         self, code: str | None, message: str, *, column: str | None = None, lost: str = ""
@@ -160,6 +175,8 @@ class SqliteDialect(Dialect):
     """SQLite: its result code names (``SQLITE_CONSTRAINT_UNIQUE``) stand in for SQLSTATEs."""
 
     name = "sqlite"
+    tables_like = "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE ?"
+    relation_of = "SELECT type, sql FROM sqlite_master WHERE name = ? AND type IN ('table', 'view')"
 
     def classify(
         self, code: str | None, message: str, *, column: str | None = None, lost: str = ""
