@@ -47,6 +47,7 @@ BUILTIN_SOURCES: dict[str, str] = {
     "tsv": "chute.sources.csv:CsvSource",
     "jsonl": "chute.sources.jsonl:JsonlSource",
     "json": "chute.sources.json_array:JsonArraySource",
+    "xlsx": "chute.sources.xlsx:XlsxSource",
 }
 
 

@@ -220,3 +220,27 @@ def test_a_workbook_on_standard_input(db_url: str, tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert [str(v) for v in query(db_url, "SELECT at FROM s")[0]] == ["2024-02-29"]
+
+
+def test_a_sheet_declaring_a_million_rows_of_two_is_read_as_two(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A dimension bomb: the sheet says A1:XFD1048576 and holds three rows. Nothing is sized
+    from the declared dimensions: the load reads what is there."""
+    import zipfile
+
+    plain = _workbook(tmp_path / "plain.xlsx", [["id", "v"], [1, "a"], [2, "b"]])
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename.startswith("xl/worksheets/sheet"):
+                assert b'<dimension ref="A1:B3" />' in data
+                data = data.replace(
+                    b'<dimension ref="A1:B3"/>', b'<dimension ref="A1:XFD1048576"/>'
+                )
+            out.writestr(item, data)
+    report = chute.load(str(bomb), into=db_url, table="bomb")
+    assert (report.read, report.written) == (2, 2)
+    assert report.peak_rss_bytes < 400 * 2**20
+    assert query(db_url, "SELECT id, v FROM bomb ORDER BY id") == [(1, "a"), (2, "b")]
