@@ -244,3 +244,82 @@ def test_a_sheet_declaring_a_million_rows_of_two_is_read_as_two(
     assert (report.read, report.written) == (2, 2)
     assert report.peak_rss_bytes < 400 * 2**20
     assert query(db_url, "SELECT id, v FROM bomb ORDER BY id") == [(1, "a"), (2, "b")]
+
+
+def test_a_merged_header_cell_at_the_right_end_makes_its_columns(
+    db_url: str, tmp_path: Path
+) -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["id", "Address"])
+    sheet.merge_cells("B1:C1")
+    sheet.append([1, "street", "city"])
+    book.save(tmp_path / "m.xlsx")
+    report = chute.load(str(tmp_path / "m.xlsx"), into=db_url, table="m")
+    assert list(report.columns) == ["id", "Address", "Address_2"]
+    assert query(db_url, 'SELECT id, "Address", "Address_2" FROM m') == [(1, "street", "city")]
+
+
+def test_formulas_never_computed_refuse_the_sheet_before_anything_is_written(
+    db_url: str, tmp_path: Path
+) -> None:
+    book = _workbook(tmp_path / "f.xlsx", [["id", "twice"], [1, "=A2*2"], [2, "=1/0"]])
+    result = run_chute("load", str(book), "--into", db_url, "--table", "f")
+    assert_error(result, 3, "2 formula cell(s) that were never computed (the first: B2)")
+    assert "save the workbook in Excel or LibreOffice" in result.stderr
+
+
+def test_charts_hidden_sheets_and_the_1904_calendar(db_url: str, tmp_path: Path) -> None:
+    from openpyxl.chart import BarChart
+
+    book = Workbook()
+    hidden = book.active
+    assert hidden is not None
+    hidden.title = "secret"
+    hidden.append(["s"])
+    hidden.append(["x"])
+    hidden.sheet_state = "hidden"
+    book.create_chartsheet("chart").add_chart(BarChart())
+    data = book.create_sheet("data")
+    data.append(["id", "day", "at"])
+    data.append([1, dt.date(1904, 1, 1), dt.datetime(1904, 1, 1, 12, 0)])
+    data.append([2, dt.date(2024, 2, 29), dt.datetime(2024, 2, 29, 8, 30)])
+    book.epoch = dt.datetime(1904, 1, 1)  # old Mac Excel's calendar: day 0 is 1904-01-01
+    book.save(tmp_path / "c.xlsx")
+    report = chute.load(str(tmp_path / "c.xlsx"), into=db_url, table="c")  # the visible one
+    assert any("read sheet 'data' (2 of 2: 'secret', 'data')" in n for n in report.changes)
+    assert report.columns["day"] == "date" and report.columns["at"] == "timestamp"
+    got = [tuple(str(v) for v in r) for r in query(db_url, "SELECT id, day, at FROM c ORDER BY id")]
+    assert got == [
+        ("1", "1904-01-01", "1904-01-01 12:00:00"),
+        ("2", "2024-02-29", "2024-02-29 08:30:00"),
+    ]
+    assert chute.load(str(tmp_path / "c.xlsx"), into=db_url, table="c2", sheet=2).written == 2
+    result = run_chute("load", str(tmp_path / "c.xlsx"), "--into", db_url, "--sheet", "chart")
+    assert_error(result, 2, "sheet 'chart'", "is a chart")
+
+
+def test_a_damaged_or_missing_workbook_is_one_error_and_leaves_no_temp_file(
+    db_url: str, tmp_path: Path
+) -> None:
+    import glob
+    import tempfile
+    import zipfile
+
+    plain = _workbook(tmp_path / "plain.xlsx", [["id"], [1]])
+    broken = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(broken, "w") as out:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/workbook.xml":
+                data = data[: len(data) // 2]
+            out.writestr(item, data)
+    spooled = os.path.join(tempfile.gettempdir(), "chute-stdin-*.xlsx")
+    before = set(glob.glob(spooled))
+    for args, stdin in (((str(broken),), None), (("-", "--format", "xlsx"), broken.read_bytes())):
+        result = run_chute("load", *args, "--into", db_url, "--table", "b", stdin=stdin)
+        assert_error(result, 3, "damaged")
+    assert set(glob.glob(spooled)) == before
+    result = run_chute("load", str(tmp_path / "nothere.xlsx"), "--into", db_url)
+    assert_error(result, 3, "no such file")

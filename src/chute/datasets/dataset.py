@@ -174,7 +174,7 @@ class Dataset:
             into, columns, build, message=message or f"merge {from_} into {into}",
             merged=merged,
         )  # fmt: skip
-        return self._result(into, commit)
+        return self._result(into, commit, "already merged: nothing to do")
 
     def revert(
         self, rev: str, branch: str = MAIN, *, prefer: str | None = None, message: str = ""

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from chute.config import LoadOptions
 from chute.datasets.publish import CHANGES, Head, Publisher
+from chute.datasets.state import content_digest
 from chute.datasets.store import MAIN, DatasetError, Store, check_dataset_name
 from chute.engine.faults import fault
 from chute.engine.loader import Pipeline
@@ -251,15 +252,6 @@ def _changes_by_value(
         f"({state.rows(head.position, names)}) c ON n._id = c._id "
         f"WHERE n._id IS NULL OR c._id IS NULL OR {differs}"
     )
-
-
-def content_digest(postgres: bool, exprs: list[str], names: list[str]) -> str:
-    """SQL: the digest of a row's values and the names of their columns (a renamed column
-    is a change)."""
-    label = "'" + ",".join(names).replace("'", "''") + "'"
-    if postgres:
-        return f"md5({label} || ROW({', '.join(exprs)})::text)"
-    return f"chute_digest({label}, {', '.join(exprs)})"
 
 
 def _key_identity(postgres: bool, keys: list[str]) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from chute.datasets.publish import Head
 from chute.datasets.revs import History, Position
-from chute.datasets.state import StateSql
+from chute.datasets.state import StateSql, content_digest
 from chute.datasets.store import DatasetError
 
 #: how many conflicting keys a refused merge names
@@ -119,14 +119,24 @@ def _refuse_conflicts(
 
 
 def _changes_to(head: Head, source: Position, take: str) -> None:
-    """The changes that give the rows ``take`` names their versions at ``source``."""
-    state = head.state
+    """The changes that give the rows ``take`` names their versions at ``source``.  Each
+    version taken is digested again over the new commit's columns (the source's may be
+    others): a version's digest is always that of its values under its commit's columns,
+    as an import of the same rows would make it."""
+    state, q = head.state, head.state.q
     cols = [c for c, _ in head.history.columns(source.seq)]
     have = set(cols)
-    missing = [(c, t) for c, t in head.history.columns(head.position.seq) if c not in have]
+    missing = [(c, t) for c, t in head.columns if c not in have]
     # a column the source has not: NULL, of its type (PostgreSQL makes a bare NULL text)
-    news = "".join(f", n.{state.q(c)}" for c in cols) + "".join(
-        f", CAST(NULL AS {t if state.postgres else 'text'}) AS {state.q(c)}" for c, t in missing
+    nulls = "".join(
+        f", CAST(NULL AS {t if state.postgres else 'text'}) AS {q(c)}" for c, t in missing
     )
-    new = state.rows(source, cols, only=take)
+    names = sorted(c for c, _ in head.columns)
+    digest = content_digest(
+        state.postgres, [f"r.{q(c)}" if c in have else "NULL" for c in names], names
+    )
+    kept = "".join(f", r.{q(c)}" for c in cols)
+    rows = state.rows(source, cols, only=take)
+    new = f"SELECT r._id, {digest} AS _h{kept}{nulls} FROM ({rows}) r"
+    news = "".join(f", n.{q(c)}" for c in [*cols, *(c for c, _ in missing)])
     state.change_set(new, state.rows(head.position, [], only=take), news)

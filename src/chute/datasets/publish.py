@@ -56,6 +56,8 @@ class Head:
     seq: int  # the new commit's number
     branch_id: int
     state: StateSql
+    #: the new commit's columns (name, declared type): each new version's digest is over them
+    columns: list[tuple[str, str]]
 
 
 BuildChanges = Callable[[Head], None]
@@ -97,7 +99,11 @@ class Publisher:
             columns = columns_of(history) if callable(columns_of) else columns_of
             merge_seq = merged(history) if merged is not None else None
             retyped = self.ensure_columns(columns, history)
-            head = Head(history, history.position(parent, target), seq, target.id, self.state)
+            if merge_seq is not None and merge_seq in history.ancestors(parent):
+                sink.rollback()  # merged meanwhile, by another merge
+                return None, Counts()
+            at = history.position(parent, target)
+            head = Head(history, at, seq, target.id, self.state, columns)
             build(head)
             counts = self._counts()
             if counts.total == 0 and merge_seq is None:

@@ -125,3 +125,12 @@ class StateSql:
             "ON a._id = b._id "
             f"WHERE {self.differs('a._h', 'b._h')}"
         )
+
+
+def content_digest(postgres: bool, exprs: list[str], names: list[str]) -> str:
+    """SQL: the digest of a row's values and the names of their columns (a renamed column
+    is a change)."""
+    label = "'" + ",".join(names).replace("'", "''") + "'"
+    if postgres:
+        return f"md5({label} || ROW({', '.join(exprs)})::text)"
+    return f"chute_digest({label}, {', '.join(exprs)})"

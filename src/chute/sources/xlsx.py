@@ -1,12 +1,17 @@
 """Excel workbooks (``.xlsx``, ``.xlsm``) as a source, read by openpyxl in read-only mode:
-the sheet's XML is parsed as it is read, so memory stays flat at any size.
+the sheet's XML is parsed as it is read, so memory stays flat in the number of rows.  What
+openpyxl holds whole is the workbook's shared-strings table (each distinct text once,
+about 100 bytes a string): a sheet of millions of distinct texts costs memory for them.
+Before reading, one scan of the sheet's XML finds its merged cells and refuses a sheet with
+formulas that were never computed (:mod:`chute.sources.xlsx_facts`).
 
 Every value reaches the engine as the text the engine would read from a CSV file, so types
 are inferred (and checked against an existing table) exactly as for CSV: an integer as its
 digits, a number as the shortest text that reads back as the same double, a date cell as
 ``YYYY-MM-DD`` and a date-and-time cell as ISO 8601 without a zone, as Excel keeps them,
 booleans as ``true``/``false``.  An empty cell is NULL; a cell holding an Excel error
-(``#DIV/0!``, ``#N/A``) rejects its record.  Empty rows are not records.
+(``#DIV/0!``, ``#N/A``) rejects its record.  Empty rows are not records.  The default sheet
+is the first visible one; which sheet was read is noted when the workbook has several.
 
 The first non-empty row is the header (``header=False``: columns ``column_1, column_2, ...``).
 An empty header cell under a merged cell is named after the merged cell (``Address``,
@@ -24,7 +29,6 @@ import re
 import shutil
 import sys
 import tempfile
-import zipfile
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -32,10 +36,10 @@ import numpy as np
 import pyarrow as pa
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 
 from chute.errors import ConfigError, SourceError
 from chute.sources.base import BatchSize, Position, Reject, Sizes, SourceBatch
+from chute.sources.xlsx_facts import sheet_facts
 from chute.sources.xlsx_header import name_header
 
 __all__ = ["XlsxSource"]
@@ -66,20 +70,25 @@ class XlsxSource:
         self.batch_size = BatchSize(batch_rows, batch_bytes)
         #: what the report should say about the input (renamed header cells)
         self.notes: list[str] = []
+        if not os.path.isfile(path):
+            raise SourceError("no such file", source=self.name)
         self._size = os.path.getsize(path)
         try:
             self._book = load_workbook(path, read_only=True, data_only=True)
-        except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
+        except Exception as exc:  # openpyxl raises what its zip and XML readers raise
             self._cleanup()
             raise SourceError(
-                f"not an Excel workbook (.xlsx): {exc}",
+                f"not an Excel workbook (.xlsx), or a damaged one: {type(exc).__name__}: {exc}",
                 source=self.name,
                 hint="an old .xls file must be saved as .xlsx first",
             ) from exc
         try:
             self._sheet = self._pick(sheet)
             self.sheet_name: str = self._sheet.title
+            self._epoch_1904 = self._book.epoch.year == 1904
             self._declared_rows = self._sheet.max_row or 0
+            self._facts = sheet_facts(self._sheet)
+            self._facts.refuse_uncomputed(self.name, self.sheet_name)
             self._sheet.reset_dimensions()  # the file's own dimensions may be wrong: read all
             self._first_record = 1
             self._next_row = 1  # the sheet row reading goes on at
@@ -96,18 +105,33 @@ class XlsxSource:
     # -- opening
 
     def _pick(self, sheet: str | None) -> Any:
-        names = self._book.sheetnames
+        """The sheet of cells ``sheet`` names or numbers (charts are not counted); by
+        default the first visible one.  Which one was read is noted when there are more."""
+        sheets = self._book.worksheets  # sheets of cells, not charts
+        names = [s.title for s in sheets]
         if sheet is None:
-            return self._book.worksheets[0]
-        if sheet in names:
-            return self._book[sheet]
-        if sheet.isdigit() and 1 <= int(sheet) <= len(names):
-            return self._book.worksheets[int(sheet) - 1]
-        raise ConfigError(
-            f"{self.name} has no sheet {sheet!r}; its sheets are: "
-            + ", ".join(f"{i} {n!r}" for i, n in enumerate(names, 1)),
-            hint="--sheet NAME, or its number counted from 1",
-        )
+            visible = [s for s in sheets if s.sheet_state == "visible"] or sheets
+            if not visible:
+                raise SourceError("the workbook has no sheet of cells", source=self.name)
+            found = visible[0]
+        elif sheet in names:
+            found = sheets[names.index(sheet)]
+        elif sheet in self._book.sheetnames:
+            raise ConfigError(f"sheet {sheet!r} of {self.name} is a chart: it has no cells")
+        elif sheet.isdigit() and 1 <= int(sheet) <= len(sheets):
+            found = sheets[int(sheet) - 1]
+        else:
+            raise ConfigError(
+                f"{self.name} has no sheet {sheet!r}; its sheets are: "
+                + ", ".join(f"{i} {n!r}" for i, n in enumerate(names, 1)),
+                hint="--sheet NAME, or its number counted from 1",
+            )
+        if len(sheets) > 1:
+            self.notes.append(
+                f"{self.name}: read sheet {found.title!r} ({names.index(found.title) + 1} of "
+                f"{len(sheets)}: {', '.join(repr(n) for n in names)})"
+            )
+        return found
 
     def _read_header(self, header: bool) -> list[str]:
         for row in self._rows:
@@ -121,7 +145,7 @@ class XlsxSource:
                 return [f"column_{i + 1}" for i in range(_width(values))]
 
             def merges(at: int = number) -> list[tuple[int, int]]:
-                return _header_merges(self._sheet, at)
+                return self._facts.merged_across(at)
 
             names, notes = name_header(values, merges, row=number)
             self.notes.extend(f"{self.name} [{self.sheet_name}]: {n}" for n in notes)
@@ -143,8 +167,8 @@ class XlsxSource:
             lines: list[int] = []
             rejects: list[Reject] = []
             used = 0
-            for number, cells in rows:
-                texts, problem = _texts(cells, width, number)
+            for number, cells in _guarded(rows, self.name):
+                texts, problem = _texts(cells, width, number, self._epoch_1904)
                 if problem is not None:
                     where = Position(self.name, record, number, number)
                     shown = dict(zip(self.columns, texts, strict=False))
@@ -243,7 +267,7 @@ def _width(values: list[Any]) -> int:
 
 
 def _texts(
-    cells: Sequence[Any], width: int, row: int
+    cells: Sequence[Any], width: int, row: int, epoch_1904: bool = False
 ) -> tuple[list[str | None], tuple[str, str, int | None] | None]:
     """A row's values as text; and (error kind, message, column) when it cannot be a
     record."""
@@ -265,18 +289,23 @@ def _texts(
                 f"cell {get_column_letter(i + 1)}{row} holds the Excel error {value}",
                 i,
             )
-        out.append(cell_text(value, getattr(cell, "number_format", "General")))
+        out.append(cell_text(value, getattr(cell, "number_format", "General"), epoch_1904))
     out.extend([None] * (width - len(out)))
     return out, None
 
 
 #: what a number format shows of a time: hours or seconds (minutes are "m", as are months)
 _SHOWS_TIME = re.compile(r"[hs]")
+_SHOWS_DATE = re.compile(r"[yd]")
 _LITERALS = re.compile(r'"[^"]*"|\[[^\]]*\]|\\.')
 
 
-def cell_text(value: Any, number_format: str = "General") -> str | None:
-    """A cell's value as the text a CSV file would hold."""
+def cell_text(value: Any, number_format: str = "General", epoch_1904: bool = False) -> str | None:
+    """A cell's value as the text a CSV file would hold.  ``epoch_1904``: the workbook counts
+    days from 1904-01-01 (old Mac Excel), where a date on that first day reads as a time."""
+    shown = _LITERALS.sub("", (number_format or "General").lower())
+    if epoch_1904 and isinstance(value, dt.time) and _SHOWS_DATE.search(shown):
+        value = dt.datetime.combine(dt.date(1904, 1, 1), value)
     if value is None:
         return None
     if isinstance(value, bool):
@@ -287,7 +316,7 @@ def cell_text(value: Any, number_format: str = "General") -> str | None:
         text = repr(value)
         return text[:-2] if text.endswith(".0") else text
     if isinstance(value, dt.datetime):
-        shows_time = bool(_SHOWS_TIME.search(_LITERALS.sub("", number_format.lower())))
+        shows_time = bool(_SHOWS_TIME.search(shown))
         if not shows_time and value.time() == dt.time():
             return value.date().isoformat()
         return value.isoformat(sep=" ")
@@ -302,29 +331,23 @@ def cell_text(value: Any, number_format: str = "General") -> str | None:
     return str(value)
 
 
-def _header_merges(sheet: Any, row: int) -> list[tuple[int, int]]:
-    """The column ranges (first, last; 1-based) of cells merged across header row ``row``.
-    Merges are listed at the end of a sheet's XML: read only when the header has an empty
-    cell, by a scan of the sheet's XML (no parse of its rows)."""
-    found: list[tuple[int, int]] = []
-    pattern = re.compile(rb'<(?:\w+:)?mergeCell\s+ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
-    tail = b""
-    with sheet._get_source() as xml:
-        while chunk := xml.read(1 << 20):
-            data = tail + chunk
-            for m in pattern.finditer(data):
-                top, bottom = int(m.group(2)), int(m.group(4))
-                if top <= row <= bottom:
-                    found.append((_column(m.group(1)), _column(m.group(3))))
-            tail = data[-200:]
-    return sorted(set(found))
-
-
-def _column(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ch - 64
-    return n
+def _guarded(
+    rows: Iterator[tuple[int, Sequence[Any]]], name: str
+) -> Iterator[tuple[int, Sequence[Any]]]:
+    """The rows, with a damaged sheet (XML that stops parsing) said as a source error at
+    the row after the last one read."""
+    last = 0
+    try:
+        for number, cells in rows:
+            last = number
+            yield number, cells
+    except (SourceError, ConfigError):
+        raise
+    except Exception as exc:  # openpyxl raises what its XML parser raises
+        raise SourceError(
+            f"the sheet's XML is damaged after row {last}: {type(exc).__name__}: {exc}",
+            source=name,
+        ) from exc
 
 
 def _spool_stdin() -> str:

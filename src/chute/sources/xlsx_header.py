@@ -14,18 +14,23 @@ from chute.errors import SourceError
 def name_header(
     values: list[Any], merges: Callable[[], list[tuple[int, int]]], *, row: int
 ) -> tuple[list[str], list[str]]:
-    """The names of header cells ``values`` (row ``row``) up to the last non-empty one, and
-    notes of what was renamed.  ``merges`` gives the column ranges merged across the row;
-    it is asked only when a cell is empty."""
+    """The names of header cells ``values`` (row ``row``) up to the last non-empty one (or
+    the end of a cell merged from it), and notes of what was renamed.  ``merges`` gives the
+    column ranges merged across the row."""
     texts = [_text(v) for v in values]
-    while texts and not texts[-1]:
-        texts.pop()
-    if not texts:
+    width = len(texts)
+    while width and not texts[width - 1]:
+        width -= 1
+    if not width:
         raise SourceError(f"the header row {row} is empty")
+    spans = merges()
+    for first, last in spans:  # a merged cell at the right end: its columns are columns
+        if first <= width and texts[first - 1]:
+            width = max(width, last)
+    texts = (texts + [""] * width)[:width]
     notes: list[str] = []
     names: list[str] = list(texts)
     if not all(texts):
-        spans = merges()
         for i, text in enumerate(texts):
             if text:
                 continue
