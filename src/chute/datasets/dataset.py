@@ -19,7 +19,7 @@ from chute.datasets.publish import Head, Publisher, view_name
 from chute.datasets.revs import History
 from chute.datasets.search import Search
 from chute.datasets.state import StateSql
-from chute.datasets.store import MAIN, Commit, DatasetError, Store, versions_table
+from chute.datasets.store import MAIN, Commit, DatasetError, Store
 from chute.sinks import open_sink
 
 
@@ -35,7 +35,7 @@ class Dataset:
         self.sink.connect()
         self.store = Store(self.sink)
         self.store.require(name)  # an unknown dataset says so at once
-        self.state = StateSql(self.sink, versions_table(name))
+        self.state = StateSql(self.sink, name)
 
     def close(self) -> None:
         self.sink.close()

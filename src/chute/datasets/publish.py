@@ -72,7 +72,7 @@ class Publisher:
         self.store = store
         self.dataset = dataset
         self.table = versions_table(dataset)
-        self.state = StateSql(sink, self.table)
+        self.state = StateSql(sink, dataset)
 
     def commit(
         self,

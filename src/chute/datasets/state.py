@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from chute.datasets.revs import History, Position
+from chute.datasets.store import index_name, versions_table
 from chute.sinks.sql.sql_sink import SqlSink
 
 CANDIDATES = "_chute_t_cand"
@@ -22,10 +23,11 @@ CHANGES = "_chute_t_chg"
 class StateSql:
     """Queries over the versions table ``table`` (its user columns ``columns``)."""
 
-    def __init__(self, sink: SqlSink, table: str) -> None:
+    def __init__(self, sink: SqlSink, dataset: str) -> None:
         self.sink = sink
         self.q = sink.q
-        self.table = table
+        self.dataset = dataset
+        self.table = versions_table(dataset)
         self.postgres = sink.dialect.name == "postgresql"
 
     def _valid(self, alias: str, branch: int, seq: int, current: bool) -> str:
@@ -74,11 +76,19 @@ class StateSql:
         for seq in between:
             by_branch.setdefault(history.commits[seq].branch_id, []).append(seq)
         ors = []
+        t = self.q(self.table)
+        # two reads, one through each index; SQLite is told which (its statistics, taken
+        # when every row had _from 1 and no _to, make it scan the table instead: 1.9 s at
+        # 10M rows, benchmarks/RESULTS.md)
+        by_from, by_to = (
+            (t, t)
+            if self.postgres
+            else tuple(f"{t} INDEXED BY {self.q(index_name(self.dataset, s))}" for s in "ft")
+        )
         for branch, seqs in sorted(by_branch.items()):
             listed = ", ".join(str(s) for s in sorted(seqs))
-            t = self.q(self.table)  # two reads, one through each index
-            ors.append(f"SELECT _id FROM {t} WHERE _b = {branch} AND _from IN ({listed})")
-            ors.append(f"SELECT _id FROM {t} WHERE _b = {branch} AND _to IN ({listed})")
+            ors.append(f"SELECT _id FROM {by_from} WHERE _b = {branch} AND _from IN ({listed})")
+            ors.append(f"SELECT _id FROM {by_to} WHERE _b = {branch} AND _to IN ({listed})")
         self.make_temp(CANDIDATES, " UNION ".join(ors))
         return CANDIDATES
 

@@ -46,7 +46,8 @@ class StreamsRows(Protocol):
 
     def stream_texts(self, select: str, columns: list[str]) -> ArrowPages:
         """``columns`` of the rows of ``select`` as the database's own text of each value
-        (NULL stays NULL), as Arrow batches of strings."""
+        (NULL stays NULL), as Arrow batches of strings.  SQLite reads them through a
+        connection of its own (what is committed): call it outside a transaction."""
         ...
 
 
