@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import adbc_driver_sqlite.dbapi as adbc_sqlite
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -30,6 +29,8 @@ def text_pages(path: str, select: str, columns: list[str], q: Callable[[str], st
     casts = ", ".join(f"CAST(s.{q(c)} AS text) AS {q(c)}" for c in columns)
     empties = ", ".join(f"'' AS {q(c)}" for c in columns)
     sql = f"SELECT 0 AS {MARK}, {empties} UNION ALL SELECT 1, {casts} FROM ({select}) s"
+    import adbc_driver_sqlite.dbapi as adbc_sqlite  # imported when needed
+
     conn = adbc_sqlite.connect(path)
     try:
         cur = conn.cursor()

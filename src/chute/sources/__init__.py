@@ -14,7 +14,6 @@ from chute.sources.csv import CsvSource
 from chute.sources.iterable import IterableSource
 from chute.sources.json_array import JsonArraySource
 from chute.sources.jsonl import JsonlSource
-from chute.sources.xlsx import XlsxSource
 
 FORMATS = ("csv", "tsv", "jsonl", "json", "xlsx")
 _EXTENSIONS = {
@@ -67,6 +66,8 @@ def open_source(source: str | os.PathLike[str] | Iterable[Any], options: LoadOpt
             hint="leave --sheet out, or pass --format xlsx",
         )
     if format == "xlsx":
+        from chute.sources.xlsx import XlsxSource  # openpyxl: 0.1 s to import, when needed
+
         return XlsxSource(
             path,
             sheet=options.sheet,
