@@ -22,13 +22,16 @@ V2 = [{**r, "qty": -r["id"]} if r["id"] <= 10 else r for r in V1 if r["id"] <= 5
 ]
 
 
-def _import(url: str, path: Path, fault: str | None = None) -> subprocess.CompletedProcess[str]:
+def _import(
+    url: str, path: Path, fault: str | None = None, *, restart: bool = False
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "CHUTE_FAULT"}
     if fault:
         env["CHUTE_FAULT"] = fault
     cmd = [
         sys.executable, "-m", "chute", "load", str(path), "--into", url, "--dataset", "orders",
         "--batch-rows", "10", "--quiet", "--rejects", str(path) + ".rejects.jsonl",
+        *(["--restart"] if restart else []),
     ]  # fmt: skip
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
 
@@ -122,3 +125,34 @@ def test_two_identical_imports_at_once_make_one_commit(db_url: str, tmp_path: Pa
     assert codes in ([0, 0], [0, 7]), errors
     with chute.dataset(db_url, "orders") as ds:
         assert len(ds.log()) == 2
+
+
+def test_a_stage_the_database_lost_is_refused_and_a_restart_imports_it_whole(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL's stage is UNLOGGED (no WAL): a server crash leaves it empty while the
+    checkpoints (logged) say rows were stored. Emptying it by hand stands for the crash."""
+    import_rows(pg_url, tmp_path / "v1.csv", COLS, V1)
+    path = write_csv(tmp_path / "v2.csv", COLS, V2)
+    assert _import(pg_url, path, "after-commit:3:kill").returncode != 0
+    stages = query(
+        pg_url,
+        "SELECT relname, relpersistence FROM pg_class WHERE relkind = 'r' AND relname LIKE "
+        "'\\_chute\\_dstage\\_%'",
+    )
+    assert len(stages) == 1 and stages[0][1] == "u", stages
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {stages[0][0]}")
+    lost = _import(pg_url, path)
+    assert lost.returncode == 2, lost.stderr
+    assert "holds 30 rows where the import stored 60" in lost.stderr  # 30 lost
+    assert "--restart" in lost.stderr
+    with chute.dataset(pg_url, "orders") as ds:
+        assert len(ds.log()) == 1  # nothing committed
+    again = _import(pg_url, path, restart=True)
+    assert again.returncode == 0, again.stderr
+    with chute.dataset(pg_url, "orders") as ds:
+        stat = ds.diff("main~1", "main").stat()
+    assert (stat["changed"], stat["added"], stat["removed"]) == (10, 5, 5)

@@ -48,11 +48,11 @@ from chute.sinks.postgres_wire import (
 )
 from chute.sinks.sql.counted import Counted
 from chute.sinks.sql.dialect import quote_identifier as q
-from chute.sinks.sql.sql_sink import ArrowPages, RowPages, SqlSink, StreamsRows
+from chute.sinks.sql.sql_sink import ArrowPages, RowPages, ScratchTables, SqlSink, StreamsRows
 from chute.urls import redact, scrub, with_param
 
 
-class PostgresSink(SqlSink, LoadLocks, StreamsRows):
+class PostgresSink(SqlSink, LoadLocks, StreamsRows, ScratchTables):
     schemes = ("postgresql", "postgres")
     dialect = DIALECT
     # no Savepoints: ADBC refuses every statement after a failed one until a full rollback
@@ -83,6 +83,7 @@ class PostgresSink(SqlSink, LoadLocks, StreamsRows):
         self._conn: Any = None
         self._columns: dict[str, dict[str, PgColumn]] = {}
         self._in_transaction = False  # between begin() and commit()/rollback()
+        self._scratch: set[str] = set()  # tables to create UNLOGGED
 
     @property
     def display_url(self) -> str:
@@ -190,8 +191,12 @@ class PostgresSink(SqlSink, LoadLocks, StreamsRows):
         ]
         if key:
             cols.append(f"PRIMARY KEY ({', '.join(q(k) for k in key)})")
-        self._commit([f"CREATE TABLE {q(table)} ({', '.join(cols)})"])
+        unlogged = " UNLOGGED" if table in self._scratch else ""
+        self._commit([f"CREATE{unlogged} TABLE {q(table)} ({', '.join(cols)})"])
         self._columns.pop(table, None)
+
+    def make_scratch(self, table: str) -> None:
+        self._scratch.add(table)
 
     def alter_column(
         self,

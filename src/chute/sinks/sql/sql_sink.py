@@ -51,6 +51,18 @@ class StreamsRows(Protocol):
         ...
 
 
+@runtime_checkable
+class ScratchTables(Protocol):
+    """A SQL sink that can make a table cheaper to write by keeping no log of it
+    (PostgreSQL's UNLOGGED: no WAL).  Such a table's rows survive the loader's crash, not
+    the database server's (it comes back empty): whoever uses one counts its rows before
+    trusting them."""
+
+    def make_scratch(self, table: str) -> None:
+        """Create ``table`` without a log, when it is created."""
+        ...
+
+
 def rows_to_batch(names: list[str], rows: list[tuple[Any, ...]]) -> pa.RecordBatch:
     """A page of rows as a record batch; a column of mixed types as its values' text."""
     arrays = []
