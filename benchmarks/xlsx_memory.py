@@ -78,24 +78,27 @@ def chute_load(path: Path) -> dict[str, float]:
 
 
 def pandas_read(path: Path) -> dict[str, float]:
-    code = (
-        "import pandas, resource, time, sys; t = time.perf_counter(); "
-        f"df = pandas.read_excel({str(path)!r}, engine='openpyxl'); "
-        "print(len(df), time.perf_counter() - t, "
-        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    """pandas' ``read_excel`` (openpyxl, the whole sheet in a data frame), no database."""
+    return _read_in_child(
+        "import pandas", f"rows = len(pandas.read_excel({str(path)!r}, engine='openpyxl'))"
     )
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
-    rows, seconds, peak = out.stdout.split()
-    return {"rows": int(rows), "seconds": float(seconds), "peak_mib": float(peak)}
 
 
 def calamine_read(path: Path) -> dict[str, float]:
     """python-calamine (Rust) reading the whole sheet into Python lists, no database."""
+    return _read_in_child(
+        "from python_calamine import CalamineWorkbook",
+        f"rows = len(CalamineWorkbook.from_path({str(path)!r}).get_sheet_by_index(0)"
+        ".to_python()) - 1",
+    )
+
+
+def _read_in_child(setup: str, read: str) -> dict[str, float]:
+    """Run ``setup``, then time ``read`` (which sets ``rows``), in a process of its own:
+    rows, seconds, peak RSS."""
     code = (
-        "import resource, time; from python_calamine import CalamineWorkbook; "
-        "t = time.perf_counter(); "
-        f"rows = CalamineWorkbook.from_path({str(path)!r}).get_sheet_by_index(0).to_python(); "
-        "print(len(rows) - 1, time.perf_counter() - t, "
+        f"import resource, time; {setup}; t = time.perf_counter(); {read}; "
+        "print(rows, time.perf_counter() - t, "
         "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
     )
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
