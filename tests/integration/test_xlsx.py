@@ -241,8 +241,9 @@ def test_a_sheet_declaring_a_million_rows_of_two_is_read_as_two(
                 )
             out.writestr(item, data)
     report = chute.load(str(bomb), into=db_url, table="bomb")
+    # in time, too: a reader that trusted the dimensions would walk 1,048,576 rows of
+    # 16,384 empty cells each (the test's timeout); peak RSS here is the test process's
     assert (report.read, report.written) == (2, 2)
-    assert report.peak_rss_bytes < 400 * 2**20
     assert query(db_url, "SELECT id, v FROM bomb ORDER BY id") == [(1, "a"), (2, "b")]
 
 
