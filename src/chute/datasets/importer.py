@@ -186,7 +186,7 @@ def _changes_from_stage(
     postgres = state.postgres
     columns = [c for c, _ in typed]
     if key and postgres and _same_columns(db, head, typed):
-        state.make_temp(CHANGES, _changes_by_value(db, head, stage, typed, key))
+        _changes_by_value(db, head, stage, typed, key)
         return
     content = content_digest(postgres, [f"s.{q(c)}" for c in sorted(columns)], sorted(columns))
     cols = "".join(f", s.{q(c)}" for c in columns)
@@ -233,20 +233,14 @@ def _same_columns(db: SqlSink, head: Head, typed: list[tuple[str, str]]) -> bool
     at_head = head.history.columns(head.position.seq)
     if not at_head or sorted(map(tuple, at_head)) != sorted(typed):
         return False
-    stored = dict(
-        db.execute(
-            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
-            "WHERE attrelid = CAST(? AS regclass) AND attnum > 0 AND NOT attisdropped",
-            [db.q(head.state.table)],
-        )
-    )
+    stored = {c.name: c.declared for c in db.describe(head.state.table) or []}
     return all(stored.get(name) == declared for name, declared in typed)
 
 
 def _changes_by_value(
     db: SqlSink, head: Head, stage: str, typed: list[tuple[str, str]], key: list[str]
-) -> str:
-    """SELECT the change set of a keyed import by comparing the stage's values with the
+) -> None:
+    """The change set of a keyed import, by comparing the stage's values with the
     head's, column by column, and taking digests of the changed rows only: the same rows
     and digests as comparing digests, without digesting every staged row (1M rows: 2.5 s
     instead of 4.0 s, benchmarks/RESULTS.md)."""
@@ -262,12 +256,12 @@ def _changes_by_value(
     cols = "".join(f", s.{q(c)}" for c, _ in typed)
     news = "".join(f", n.{q(c)}" for c, _ in typed)
     content = content_digest(True, [f"n.{q(c)}" for c in names], names)
-    return (
-        f"SELECT coalesce(n._id, c._id) AS _id, "
-        f"CASE WHEN n._id IS NOT NULL THEN {content} END AS _h, c._h AS _old_h{news} "
-        f"FROM (SELECT {ident} AS _id{cols} FROM {q(stage)} s) n FULL OUTER JOIN "
-        f"({state.rows(head.position, names)}) c ON n._id = c._id "
-        f"WHERE n._id IS NULL OR c._id IS NULL OR {differs}"
+    state.change_set(
+        f"SELECT {ident} AS _id{cols} FROM {q(stage)} s",
+        state.rows(head.position, names),
+        news,
+        digest=f"CASE WHEN n._id IS NOT NULL THEN {content} END",
+        differs=f"n._id IS NULL OR c._id IS NULL OR {differs}",
     )
 
 

@@ -98,10 +98,10 @@ class Publisher:
             parent = target.head_seq
             columns = columns_of(history) if callable(columns_of) else columns_of
             merge_seq = merged(history) if merged is not None else None
-            retyped = self.ensure_columns(columns, history)
             if merge_seq is not None and merge_seq in history.ancestors(parent):
                 sink.rollback()  # merged meanwhile, by another merge
                 return None, Counts()
+            retyped = self.ensure_columns(columns, history)
             at = history.position(parent, target)
             head = Head(history, at, seq, target.id, self.state, columns)
             build(head)

@@ -102,17 +102,20 @@ class StateSql:
         self.sink.execute(f"CREATE INDEX {name}_on ON {name} ({on})")
         return name
 
-    def change_set(self, new: str, old: str, news: str) -> None:
+    def change_set(
+        self, new: str, old: str, news: str, *, digest: str = "n._h", differs: str = ""
+    ) -> None:
         """Fill :data:`CHANGES` from ``new`` (SELECT ``_id``, ``_h`` and the new values)
         and ``old`` (SELECT ``_id``, ``_h``): each row whose digest differs, with its
         ``_id``, new ``_h`` (NULL: removed), ``_old_h`` (NULL: added) and ``news`` (the
-        columns of ``n`` to keep, each as ``, n."c"``)."""
+        columns of ``n`` to keep, each as ``, n."c"``).  A change set by value gives
+        ``differs`` (which rows differ) and ``digest`` (the new ``_h``, of those only)."""
         self.make_temp(
             CHANGES,
-            f"SELECT coalesce(n._id, c._id) AS _id, n._h AS _h, c._h AS _old_h{news} "
+            f"SELECT coalesce(n._id, c._id) AS _id, {digest} AS _h, c._h AS _old_h{news} "
             f"FROM {self.side(new, '_chute_t_new')} n FULL OUTER JOIN "
             f"{self.side(old, '_chute_t_old')} c ON n._id = c._id "
-            f"WHERE {self.differs('n._h', 'c._h')}",
+            f"WHERE {differs or self.differs('n._h', 'c._h')}",
         )
 
     def make_temp(self, name: str, select: str) -> None:

@@ -213,22 +213,20 @@ class Store:
     # -- refs
 
     def branches(self, dataset: str) -> dict[str, Branch]:
-        rows = self.sink.execute(
-            f"SELECT name, branch_id, parent_id, fork_seq, head_seq FROM {REFS} "
-            "WHERE dataset = ? AND kind = 'branch'",
-            [dataset],
-        )
-        return {r[0]: Branch(r[0], int(r[1]), r[2], int(r[3] or 0), int(r[4])) for r in rows}
+        return {b.name: b for b in self._branches(dataset, "branch")}
 
     def retired(self, dataset: str) -> dict[int, Branch]:
         """Deleted branches whose commits other refs still reach (merged, or under a
         deleted branch made from them), by id: their versions stay readable."""
+        return {b.id: b for b in self._branches(dataset, "retired")}
+
+    def _branches(self, dataset: str, kind: str) -> list[Branch]:
         rows = self.sink.execute(
             f"SELECT name, branch_id, parent_id, fork_seq, head_seq FROM {REFS} "
-            "WHERE dataset = ? AND kind = 'retired'",
-            [dataset],
+            "WHERE dataset = ? AND kind = ?",
+            [dataset, kind],
         )
-        return {int(r[1]): Branch(r[0], int(r[1]), r[2], int(r[3] or 0), int(r[4])) for r in rows}
+        return [Branch(r[0], int(r[1]), r[2], int(r[3] or 0), int(r[4])) for r in rows]
 
     def retire(self, dataset: str, branch: Branch) -> None:
         """Take branch ``branch``'s name away, keep its id, fork and commits (its name
