@@ -238,7 +238,7 @@ def bench_command(ctx: typer.Context) -> None:
 
 
 # the queue's commands, after load and bench (the order --help lists them in)
-from chute import cli_datasets, cli_queue  # noqa: E402, F401
+from chute import cli_datasets, cli_queue, cli_service  # noqa: E402, F401
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from chute.engine.batch_control import BatchController
 from chute.engine.checkpoint import Checkpoint
 from chute.engine.faults import fault
 from chute.engine.inflight import BatchProgress, Item
+from chute.engine.observers import guard_commit
 from chute.engine.run import LoadRun
 from chute.errors import TooManyRejectsError
 from chute.report import BatchStats
@@ -64,6 +65,7 @@ class Accounts:
                 self._hooks.in_transaction(
                     sink, progress.item.source, progress.source_row(rows_done)
                 )
+            guard_commit(run.observers, sink)
             fault("before-commit")
             run.scope.commit(sink)
             progress.item.committed = True

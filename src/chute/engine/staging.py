@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 
 from chute.engine.faults import fault
+from chute.engine.observers import guard_commit
 from chute.engine.run import LoadRun
 from chute.errors import ChuteError, ConfigError, RecordError, Refusal, SinkError
 from chute.sinks.contract import Mode, Sink, Staging
@@ -70,6 +71,7 @@ class Stage:
                 fault("stage-published")
                 if run.checkpoints is not None:
                     run.checkpoints.mark_completed()
+                guard_commit(run.observers, sink)
         except RecordError as exc:
             if exc.refusal is Refusal.RETRY:  # not the rows' fault: as any database failure
                 failed = SinkError(exc.reason, sqlstate=exc.sqlstate)

@@ -1,0 +1,58 @@
+"""What an uploaded file is, by its first bytes (never by its name alone)."""
+
+from __future__ import annotations
+
+import gzip
+import zipfile
+from pathlib import Path
+
+#: the formats an import takes, as ``chute load --format`` names them
+KNOWN = ("csv", "tsv", "jsonl", "json", "xlsx")
+_HEAD = 64 * 1024
+
+
+def sniff(path: Path, name: str = "") -> str | None:
+    """The format of the file at ``path`` (``name``: the name the client gave it, which
+    breaks a tie between CSV and TSV); None: none chute reads."""
+    with path.open("rb") as f:
+        head = f.read(_HEAD)
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(path) as book:
+                names = set(book.namelist())
+        except zipfile.BadZipFile:
+            return None
+        return "xlsx" if "xl/workbook.xml" in names else None
+    if head.startswith(b"\x1f\x8b"):
+        with gzip.open(path, "rb") as g:
+            try:
+                head = g.read(_HEAD)
+            except (OSError, EOFError):
+                return None
+    return _text_format(head, name.lower().removesuffix(".gz"))
+
+
+def _text_format(head: bytes, name: str) -> str | None:
+    if b"\x00" in head:  # binary (or UTF-16, which the loaders do not read)
+        return None
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a character cut at the end of the sample
+            try:
+                text = head.decode("cp1252")  # a legacy encoding: CSV with --encoding
+            except UnicodeDecodeError:
+                return None
+        else:
+            text = head[: exc.start].decode("utf-8")
+    body = text.lstrip("\ufeff \t\r\n")
+    if not body:
+        return None
+    if body[0] == "[":
+        return "json"
+    if body[0] == "{":
+        return "jsonl"
+    first = body.splitlines()[0]
+    if name.endswith(".tsv") or ("\t" in first and "," not in first):
+        return "tsv"
+    return "csv"

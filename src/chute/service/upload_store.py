@@ -1,0 +1,154 @@
+"""Where tus uploads live: bytes in files under the service's data folder, offsets, upload
+info and locks in the service database (:mod:`tuspyserver` speaks the protocol).
+
+Several ``chute serve`` instances behind a load balancer share uploads with no sticky
+sessions: the offset a client resumes from is the one in the database, and a PATCH holds a
+PostgreSQL advisory lock on its upload (whichever instance serves it).  The data folder
+must be one folder for all of them (a shared disk), as for the workers that read it.
+
+A PATCH body goes to its file chunk by chunk as it arrives, never whole into memory.  The
+offset is advanced in the database only after the bytes are flushed to disk; bytes beyond
+the recorded offset (a PATCH cut off before it was recorded) are cut away before the next
+PATCH appends, so the file always holds exactly the bytes the offset promises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from psycopg.types.json import Jsonb
+from tuspyserver.storage import TusStorage
+
+from chute.service.state import SCHEMA, ServiceDb
+
+#: the tenant of the request being served (set by the service's authentication)
+CURRENT_TENANT: contextvars.ContextVar[int] = contextvars.ContextVar("chute_tenant")
+
+
+class UploadStore(TusStorage):
+    """tus uploads of all tenants: files in ``folder``, the rest in ``db``."""
+
+    def __init__(self, db: ServiceDb, folder: Path) -> None:
+        self.db = db
+        self.folder = folder.resolve()
+        self._open: dict[str, IO[bytes]] = {}
+
+    def location(self, uid: str) -> str:
+        if not uid.isalnum():
+            raise ValueError(f"not an upload id: {uid!r}")
+        return str(self.folder / uid)
+
+    # -- data ------------------------------------------------------------------------------
+
+    async def create(self, uid: str) -> None:
+        tenant = CURRENT_TENANT.get()
+
+        def make() -> None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            Path(self.location(uid)).touch()
+            self.db.run(
+                f"INSERT INTO {SCHEMA}.uploads (id, tenant_id, path) VALUES (%s, %s, %s) "
+                "ON CONFLICT (id) DO NOTHING",
+                (uid, tenant, self.location(uid)),
+            )
+
+        await asyncio.to_thread(make)
+
+    async def exists(self, uid: str) -> bool:
+        row = await asyncio.to_thread(
+            self.db.one, f"SELECT 1 AS x FROM {SCHEMA}.uploads WHERE id = %s", (uid,)
+        )
+        return row is not None
+
+    async def size(self, uid: str) -> int:
+        row = await asyncio.to_thread(
+            self.db.one, f"SELECT size FROM {SCHEMA}.uploads WHERE id = %s", (uid,)
+        )
+        return int(row["size"]) if row else 0
+
+    async def append(self, uid: str, chunk: bytes) -> None:
+        handle = self._open.get(uid)
+        if handle is None:
+            handle = await asyncio.to_thread(self._open_at_offset, uid)
+            self._open[uid] = handle
+        await asyncio.to_thread(handle.write, chunk)
+
+    def _open_at_offset(self, uid: str) -> IO[bytes]:
+        """The upload's file, cut to the recorded offset, positioned at its end."""
+        row = self.db.one(f"SELECT info FROM {SCHEMA}.uploads WHERE id = %s", (uid,))
+        offset = int(((row or {}).get("info") or {}).get("offset") or 0)
+        handle = open(self.location(uid), "r+b")  # noqa: SIM115 (closed by flush)
+        handle.truncate(offset)
+        handle.seek(offset)
+        return handle
+
+    async def flush(self, uid: str) -> None:
+        handle = self._open.pop(uid, None)
+        if handle is None:
+            return
+
+        def durable() -> None:
+            with handle:
+                handle.flush()
+                os.fsync(handle.fileno())
+
+        await asyncio.to_thread(durable)
+
+    async def finalize(self, uid: str) -> None:
+        return None
+
+    async def read(self, uid: str) -> bytes | None:
+        # tuspyserver reads whole uploads only to concatenate them, which this service
+        # does not offer (an upload of GBs is never read into memory)
+        return None
+
+    async def delete(self, uid: str) -> None:
+        def remove() -> None:
+            self.db.run(f"DELETE FROM {SCHEMA}.uploads WHERE id = %s", (uid,))
+            Path(self.location(uid)).unlink(missing_ok=True)
+
+        handle = self._open.pop(uid, None)
+        if handle is not None:
+            handle.close()
+        await asyncio.to_thread(remove)
+
+    # -- info ------------------------------------------------------------------------------
+
+    async def read_info(self, uid: str) -> dict[str, Any] | None:
+        row = await asyncio.to_thread(
+            self.db.one, f"SELECT info FROM {SCHEMA}.uploads WHERE id = %s", (uid,)
+        )
+        return None if row is None else row["info"]
+
+    async def write_info(self, uid: str, data: dict[str, Any]) -> None:
+        info = json.loads(json.dumps(data, default=str))
+        await asyncio.to_thread(
+            self.db.run,
+            f"UPDATE {SCHEMA}.uploads SET info = %s, size = %s WHERE id = %s",
+            (Jsonb(info), int(info.get("offset") or 0), uid),
+        )
+
+    async def list_uids(self) -> list[str]:
+        rows = await asyncio.to_thread(self.db.all, f"SELECT id FROM {SCHEMA}.uploads")
+        return [r["id"] for r in rows]
+
+    @asynccontextmanager
+    async def lock(self, uid: str) -> AsyncIterator[None]:  # type: ignore[override]
+        """A PostgreSQL advisory lock on the upload, held on a connection of its own for
+        the request (any instance of the service honours it)."""
+        held = self.db.connect()
+        conn = await asyncio.to_thread(held.__enter__)
+        try:
+            await asyncio.to_thread(
+                conn.execute, "SELECT pg_advisory_lock(hashtext('chute upload ' || %s))", (uid,)
+            )
+            yield
+        finally:
+            await asyncio.to_thread(held.__exit__, None, None, None)
