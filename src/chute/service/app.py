@@ -7,7 +7,6 @@ answer 404, as ids that do not exist.  Uploads speak tus 1.0 at ``/uploads``
 that a ``chute worker`` runs (:mod:`chute.service.worker`).
 """
 
-
 import asyncio
 import json
 from collections.abc import AsyncIterator
@@ -99,10 +98,12 @@ def create_app(db_url: str, folder: Path, max_upload_size: int = DEFAULT_MAX_UPL
             prefix="uploads",
             files_dir=str(store.folder),
             max_size=max_upload_size,
-            auth=upload_access,  # type: ignore[arg-type]  # FastAPI resolves its arguments
             storage=store,
             tags=["uploads"],
-        )
+        ),
+        # before any dependency of tuspyserver's routes: its PATCH reads the body in a
+        # dependency listed ahead of its own ``auth``
+        dependencies=[Depends(upload_access)],
     )
 
     @app.get("/healthz", tags=["service"])

@@ -129,6 +129,11 @@ class UploadStore(TusStorage):
 
     async def write_info(self, uid: str, data: dict[str, Any]) -> None:
         info = json.loads(json.dumps(data, default=str))
+        # tus makes Upload-Metadata optional; tuspyserver's HEAD wants a file name and type:
+        # an upload made without them (curl) gets neutral ones, so that it can be resumed
+        metadata = info.setdefault("metadata", {})
+        metadata.setdefault("filename", "upload")
+        metadata.setdefault("filetype", "application/octet-stream")
         await asyncio.to_thread(
             self.db.run,
             f"UPDATE {SCHEMA}.uploads SET info = %s, size = %s WHERE id = %s",
