@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from chute.config import (
 )
 from chute.datasets.importer import import_file
 from chute.engine.loader import Pipeline
+from chute.engine.mapping import parse_types
 from chute.engine.observers import Observer
 from chute.engine.rejects import open_rejects
 from chute.errors import ConfigError
@@ -54,6 +55,9 @@ def load(
     memory_limit: int | str = DEFAULT_MEMORY_LIMIT,
     workers: int | None = None,
     add_columns: bool = False,
+    rename: Mapping[str, str] | None = None,
+    skip: Sequence[str] = (),
+    types: Mapping[str, str] | None = None,
     rejects: str | None = None,
     max_errors: int | None = None,
     restart: bool = False,
@@ -85,9 +89,14 @@ def load(
     instead of making the node with just its key.  Setting ``cancel`` stops the load
     after the batch in hand.  ``dataset`` imports the file as the next commit of that
     versioned dataset on ``branch`` (with commit ``message``) instead of into a table: see
-    :mod:`chute.datasets`.  Returns the :class:`LoadReport`; raises a
+    :mod:`chute.datasets`.  ``rename`` (input column → table column) and ``skip`` (input
+    columns) map the input's columns onto the table's; ``types`` (column → type name, as
+    ``bigint``, ``numeric(38,2)``, ``text``) makes a new table with those types instead of
+    inferred ones, and its values are then judged as an existing table's (rejected, never
+    widened).  Returns the :class:`LoadReport`; raises a
     :class:`~chute.errors.ChuteError` whose ``report`` holds what was committed.
     """
+    parse_types(types or {})  # a wrong type name is an error before anything is opened
     options = LoadOptions(
         into=into,
         table=table,
@@ -104,6 +113,9 @@ def load(
         memory_limit=parse_size(memory_limit),
         workers=workers,
         add_columns=add_columns,
+        rename=dict(rename or {}),
+        skip=frozenset(skip),
+        types=dict(types or {}),
         rejects=rejects,
         max_errors=max_errors,
         restart=restart,

@@ -32,6 +32,7 @@ from chute.cli_common import (
     run_job,
     stop_on_signals,
 )
+from chute.engine.mapping import parse_pairs
 from chute.errors import ConfigError
 from chute.progress import ProgressBar
 from chute.report import LoadReport
@@ -106,6 +107,22 @@ def load_command(
     add_columns: Annotated[
         bool, typer.Option("--add-columns", help="Add input columns that an existing table lacks.")
     ] = False,
+    rename: Annotated[
+        list[str] | None,
+        typer.Option(help="INPUT=COLUMN: load input column INPUT into table column COLUMN."),
+    ] = None,
+    skip: Annotated[
+        list[str] | None, typer.Option(help="COLUMN: leave this input column out.")
+    ] = None,
+    type_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--type",
+            help="COLUMN=TYPE: make a new table's column with this type instead of the "
+            "inferred one (bigint, double, numeric(38,2), boolean, date, timestamp, "
+            "timestamptz, json, uuid, text); values that do not fit are rejected.",
+        ),
+    ] = None,
     rejects: Annotated[
         str | None,
         typer.Option(
@@ -184,6 +201,9 @@ def load_command(
             memory_limit=memory_limit,
             workers=workers,
             add_columns=add_columns,
+            rename=parse_pairs(rename or [], "--rename"),
+            skip=skip or (),
+            types=parse_pairs(type_ or [], "--type"),
             rejects=rejects,
             max_errors=max_errors,
             restart=restart,

@@ -53,6 +53,11 @@ class LoadOptions:
     #: None: DEFAULT_WORKERS where the database gains from parallel writers, else 1
     workers: int | None = None
     add_columns: bool = False
+    #: input column -> table column (--rename); input columns left out (--skip)
+    rename: dict[str, str] = field(default_factory=dict)
+    skip: frozenset[str] = frozenset()
+    #: the types a new table is made with, instead of inferred ones (--type)
+    types: dict[str, str] = field(default_factory=dict)
     rejects: str | None = None
     max_errors: int | None = None
     restart: bool = False

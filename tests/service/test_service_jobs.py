@@ -49,9 +49,7 @@ def test_a_worker_killed_mid_import_is_replaced_with_no_duplicate_and_no_gap(
 ) -> None:
     token = service.tenant("killed")
     uid = service.upload(token, big, "numbers.csv", chunk=1 << 20)
-    job = service.start_import(
-        token, upload=uid, table="numbers", options={"batch_rows": 2000}
-    )
+    job = service.start_import(token, upload=uid, table="numbers", options={"batch_rows": 2000})
     running = wait_running(service, token, job, rows=10_000)
     victim = service.workers[0]
     victim.send_signal(signal.SIGKILL)
@@ -71,9 +69,7 @@ def test_a_worker_killed_mid_import_is_replaced_with_no_duplicate_and_no_gap(
 
 
 @pytest.mark.slow
-def test_cancel_stops_at_a_batch_and_says_what_was_committed(
-    service: Service, big: bytes
-) -> None:
+def test_cancel_stops_at_a_batch_and_says_what_was_committed(service: Service, big: bytes) -> None:
     token = service.tenant("canceller")
     uid = service.upload(token, big, "numbers.csv", chunk=1 << 20)
     job = service.start_import(token, upload=uid, table="numbers", options={"batch_rows": 1000})
@@ -116,9 +112,7 @@ class TakeOverAfter:
         pass
 
 
-def test_a_worker_that_lost_its_lease_commits_nothing_more(
-    service_db: str, tmp_path: Path
-) -> None:
+def test_a_worker_that_lost_its_lease_commits_nothing_more(service_db: str, tmp_path: Path) -> None:
     db = ServiceDb(service_db)
     create_tenant(db, "fenced")
     row = db.one(f"SELECT id FROM {SCHEMA}.tenants WHERE name = 'fenced'")

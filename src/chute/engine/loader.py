@@ -115,6 +115,8 @@ class Pipeline:
             )
             try:
                 batches = run.source.batches(controller.next_size)
+                if run.columns:
+                    batches = run.columns.apply(batches)
                 first = self._first_with_columns(batches, writer)
                 converter = self.schema.prepare(
                     first, ours=state == "resume-own-table", must_store=self.must_store
@@ -237,6 +239,9 @@ class Pipeline:
             return "new"
         assert isinstance(source, Resumable)
         how = f"{run.options.mode.value}:{','.join(run.key)}"
+        if run.columns or run.options.types:  # another mapping is another load
+            how += f":{sorted(run.columns.rename.items())}:{sorted(run.columns.skip)}"
+            how += f":{sorted(run.options.types.items())}"
         if isinstance(run.sink, GraphTarget):  # the mapping too: another one is another load
             how += f":{run.sink.load_identity()}"
         run.checkpoints = checkpoints = Checkpoints(run.sink, source.name, run.target, how)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from chute.config import LoadOptions
 from chute.engine.checkpoint import Checkpoints
+from chute.engine.mapping import ColumnMap
 from chute.engine.observers import Observer
 from chute.engine.rejects import RejectStore
 from chute.engine.scope import OWN, Scope
@@ -50,6 +51,11 @@ class LoadRun:
         self.table = self.table or self.target
         self.key = self.key or list(self.options.key)
         self.sinks = self.sinks or [self.sink]
+
+    @property
+    def columns(self) -> ColumnMap:
+        """How the input's columns map to the table's (--rename, --skip)."""
+        return ColumnMap(self.options.rename, self.options.skip)
 
     @property
     def staged(self) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from chute.engine import columns as ct
 from chute.engine.convert import Converter, Widening
 from chute.engine.inflight import Item
+from chute.engine.mapping import parse_types
 from chute.engine.run import LoadRun
 from chute.engine.schema_check import check_distinct
 from chute.errors import HINT_GENERATED, ConfigError, SourceError
@@ -36,6 +37,8 @@ class TableSchema:
         run = self.run
         source = run.source
         columns: list[str] = list(source.columns) if isinstance(source, HasColumns) else []
+        if columns and run.columns:
+            columns = run.columns.names(columns)
         if first is not None:
             columns = list(first.data.schema.names)
         if not columns:
@@ -57,8 +60,20 @@ class TableSchema:
             table=run.target,
             ignore_case=capabilities.names_ignore_case,
         )
+        types = parse_types(run.options.types)
         if existing is None:
-            return self._create(first, columns, missing_key)
+            converter = self._create(first, columns, missing_key, types)
+            if not types:
+                return converter
+            # the types are the user's: judged by the database, never widened
+            existing = run.sink.describe(run.table)
+            assert existing is not None
+            return self._use(existing, first, columns)
+        if types:
+            raise ConfigError(
+                f"{run.target} exists: its column types rule",
+                hint="leave out --type, or load into a new table",
+            )
         return self._use(existing, first, columns, ours=ours)
 
     def _infer(self, first: SourceBatch | None, name: str) -> ct.ColumnType:
@@ -73,7 +88,11 @@ class TableSchema:
         )
 
     def _create(
-        self, first: SourceBatch | None, columns: list[str], missing_key: list[str]
+        self,
+        first: SourceBatch | None,
+        columns: list[str],
+        missing_key: list[str],
+        types: dict[str, ct.ColumnType],
     ) -> Converter:
         run = self.run
         if missing_key:
@@ -81,7 +100,13 @@ class TableSchema:
                 f"key column(s) not in the input: {', '.join(missing_key)}",
                 hint=f"the input has: {', '.join(columns)}",
             )
-        targets = {name: self._infer(first, name) for name in columns}
+        unknown = sorted(set(types) - set(columns))
+        if unknown:
+            raise ConfigError(
+                f"--type names column(s) the table will not have: {', '.join(unknown)}",
+                hint=f"its columns: {', '.join(columns)}",
+            )
+        targets = {name: types.get(name) or self._infer(first, name) for name in columns}
         run.sink.create_table(run.table, targets, run.key)
         run.report.table_created = True
         run.report.columns = {n: str(t) for n, t in targets.items()}
