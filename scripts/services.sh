@@ -57,6 +57,24 @@ start_mariadb() {
 }
 start_mariadb
 
+install_chromium() {
+  # the web page's tests run in Debian's Chromium (not a service: a program they start)
+  local chromium="${CHUTE_TEST_CHROMIUM:-/usr/bin/chromium}"
+  if [ -x "$chromium" ] || [ "$chromium" != /usr/bin/chromium ]; then
+    return 0
+  fi
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "services: no Chromium and no way to install it (apt-get install chromium)" >&2
+    return 0  # the page's tests then skip, or fail under CHUTE_REQUIRE_SERVICES=1
+  fi
+  echo "services: installing Chromium (Debian's package) for the web page's tests" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 \
+    || { apt-get update -q >/dev/null 2>&1 \
+         && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1; } \
+    || echo "services: installing Chromium failed" >&2
+}
+install_chromium
+
 url="${CHUTE_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
 case "$url" in
   *@127.0.0.1*|*@localhost*|*://127.0.0.1*|*://localhost*) ;;

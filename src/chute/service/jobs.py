@@ -24,7 +24,7 @@ from chute.sinks.sql.sql_sink import SqlSink
 STATES = ("queued", "running", "done", "failed", "cancelled")
 FINISHED = ("done", "failed", "cancelled")
 #: what a job's spec may hold, besides its target (``table`` or ``dataset``)
-SPEC_FIELDS = ("mode", "key", "options", "branch", "message")
+SPEC_FIELDS = ("mode", "key", "rename", "skip", "types", "options", "branch", "message")
 #: the options of ``chute.load`` a job may set
 LOAD_OPTIONS = (
     "format",

@@ -9,6 +9,7 @@ from pathlib import Path
 #: the formats an import takes, as ``chute load --format`` names them
 KNOWN = ("csv", "tsv", "jsonl", "json", "xlsx")
 _HEAD = 64 * 1024
+UNKNOWN_FORMAT = "not a file chute imports (CSV, TSV, JSON Lines, JSON, .xlsx, .gz)"
 
 
 def sniff(path: Path, name: str = "") -> str | None:

@@ -1,0 +1,109 @@
+"""What every route of the service shares (the database, the data folder, the job queue)
+and the dependencies that authenticate a request and find the tenant's own objects.
+
+A tenant's token opens only its own uploads and jobs: an id of another tenant's answers
+404, exactly as an id that does not exist.
+"""
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import procrastinate
+from fastapi import Depends, HTTPException, Request
+
+from chute.service import jobs
+from chute.service.state import SCHEMA, ServiceDb
+from chute.service.tenants import Tenant, tenant_of
+from chute.service.upload_store import CURRENT_TENANT, UploadStore
+
+
+@dataclass
+class ServiceContext:
+    db: ServiceDb
+    folder: Path
+    store: UploadStore
+    queue: procrastinate.App
+    max_upload_size: int
+
+
+def context(request: Request) -> ServiceContext:
+    ctx: ServiceContext = request.app.state.chute
+    return ctx
+
+
+Ctx = Annotated[ServiceContext, Depends(context)]
+
+
+async def tenant(request: Request, ctx: Ctx) -> Tenant:
+    """The tenant whose token the request carries (401 without a valid one)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    found = None
+    if scheme.lower() == "bearer" and token.strip():
+        found = await asyncio.to_thread(tenant_of, ctx.db, token.strip())
+    if found is None:
+        raise HTTPException(
+            401, "a valid API token is needed", headers={"WWW-Authenticate": "Bearer"}
+        )
+    CURRENT_TENANT.set(found.id)
+    return found
+
+
+Authed = Annotated[Tenant, Depends(tenant)]
+
+
+async def the_upload(upload: str, who: Authed, ctx: Ctx) -> dict[str, Any]:
+    """Upload ``upload`` of the tenant (404 if it is not one of its own)."""
+    row = await asyncio.to_thread(
+        ctx.db.one,
+        f"SELECT id, path, size, info FROM {SCHEMA}.uploads WHERE id = %s AND tenant_id = %s",
+        (upload, who.id),
+    )
+    if row is None:
+        raise HTTPException(404, "no such upload")
+    return row
+
+
+Upload = Annotated[dict[str, Any], Depends(the_upload)]
+
+
+def complete(upload: dict[str, Any]) -> None:
+    """409 unless every byte of ``upload`` has arrived."""
+    info = upload["info"] or {}
+    if info.get("size") is None or int(info["size"]) != int(upload["size"]):
+        raise HTTPException(409, "the upload is not complete: finish it first")
+
+
+def file_name(upload: dict[str, Any]) -> str:
+    return str(((upload["info"] or {}).get("metadata") or {}).get("filename", ""))
+
+
+async def the_job(job: int, who: Authed, ctx: Ctx) -> dict[str, Any]:
+    """Import job ``job`` of the tenant (404 if it is not one of its own)."""
+    row = await asyncio.to_thread(jobs.get_job, ctx.db, who.id, job)
+    if row is None:
+        raise HTTPException(404, "no such import")
+    return row
+
+
+Job = Annotated[dict[str, Any], Depends(the_job)]
+
+
+async def upload_access(request: Request, who: Authed, ctx: Ctx) -> None:
+    """The tus routes: the upload must be the tenant's; a declared length over the limit
+    is refused before the body is read (413)."""
+    uid = request.path_params.get("uuid")
+    if uid is not None:
+        row = await asyncio.to_thread(
+            ctx.db.one,
+            f"SELECT 1 AS x FROM {SCHEMA}.uploads WHERE id = %s AND tenant_id = %s",
+            (uid, who.id),
+        )
+        if row is None:
+            raise HTTPException(404, "no such upload")
+    if request.method == "POST":
+        limit = min(ctx.max_upload_size, who.max_upload_size or ctx.max_upload_size)
+        declared = request.headers.get("upload-length") or request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise HTTPException(413, f"the upload is larger than the limit ({limit} bytes)")
