@@ -24,7 +24,7 @@ from chute.datasets.store import MAIN, DatasetError, Store, check_dataset_name
 from chute.engine.faults import fault
 from chute.engine.loader import Pipeline
 from chute.engine.lock import exclude_others
-from chute.engine.observers import Observer
+from chute.engine.observers import Observer, guard_commit
 from chute.engine.rejects import RejectStore
 from chute.errors import ConfigError
 from chute.report import LoadReport
@@ -91,7 +91,7 @@ def import_file(
         commit, counts = Publisher(db, store, dataset).commit(
             branch,
             columns,
-            lambda head: _changes_from_stage(db, head, stage, columns, key),
+            lambda head: _guarded_changes(db, head, stage, columns, key, observers),
             message=message or f"import {os.path.basename(source.name)}",
         )
         heads = store.branches(dataset)
@@ -175,6 +175,20 @@ def _fresh_stage(db: SqlSink, dataset: str, branch: str, source: Source, *, rest
     finally:
         db.close()
     return stage
+
+
+def _guarded_changes(
+    db: SqlSink,
+    head: Head,
+    stage: str,
+    typed: list[tuple[str, str]],
+    key: list[str],
+    observers: Sequence[Observer],
+) -> None:
+    """In the commit's transaction: the observers that guard commits agree (a service
+    job's lease), then the change set."""
+    guard_commit(observers, db)
+    _changes_from_stage(db, head, stage, typed, key)
 
 
 def _changes_from_stage(

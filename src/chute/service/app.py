@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
@@ -18,11 +19,11 @@ from fastapi.staticfiles import StaticFiles
 from tuspyserver import create_tus_router
 
 from chute.errors import ChuteError
-from chute.service import routes_data, routes_imports
+from chute.service import routes_data, routes_files, routes_imports
 from chute.service.context import ServiceContext, upload_access
 from chute.service.metrics import render_metrics
 from chute.service.state import ServiceDb
-from chute.service.upload_store import UploadStore
+from chute.service.upload_store import CHECKSUMS, UploadStore
 from chute.service.worker import ensure_queue_schema, queue_app
 
 DEFAULT_MAX_UPLOAD = 20 << 30
@@ -57,7 +58,18 @@ def create_app(db_url: str, folder: Path, max_upload_size: int = DEFAULT_MAX_UPL
     )
     app.include_router(routes_imports.router)
     app.include_router(routes_data.router)
+    app.include_router(routes_files.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.middleware("http")
+    async def checksum_extension(request: Request, call_next: Any) -> Response:
+        """tus OPTIONS: the checksum extension is offered too (:mod:`upload_store`)."""
+        response: Response = await call_next(request)
+        extensions = response.headers.get("tus-extension")
+        if request.method == "OPTIONS" and extensions is not None:
+            response.headers["Tus-Extension"] = f"{extensions},checksum"
+            response.headers["Tus-Checksum-Algorithm"] = ",".join(CHECKSUMS)
+        return response
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:

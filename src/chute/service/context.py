@@ -16,7 +16,12 @@ from fastapi import Depends, HTTPException, Request
 from chute.service import jobs
 from chute.service.state import SCHEMA, ServiceDb
 from chute.service.tenants import Tenant, tenant_of
-from chute.service.upload_store import CURRENT_TENANT, UploadStore
+from chute.service.upload_store import (
+    CURRENT_TENANT,
+    EXPECTED_CHECKSUM,
+    UploadStore,
+    parse_checksum,
+)
 
 
 @dataclass
@@ -102,6 +107,9 @@ async def upload_access(request: Request, who: Authed, ctx: Ctx) -> None:
         )
         if row is None:
             raise HTTPException(404, "no such upload")
+    checksum = request.headers.get("upload-checksum")
+    if checksum is not None and request.method == "PATCH":
+        EXPECTED_CHECKSUM.set(parse_checksum(checksum))
     if request.method == "POST":
         limit = min(ctx.max_upload_size, who.max_upload_size or ctx.max_upload_size)
         declared = request.headers.get("upload-length") or request.headers.get("content-length")

@@ -15,7 +15,10 @@ PATCH appends, so the file always holds exactly the bytes the offset promises.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextvars
+import hashlib
 import json
 import os
 from collections.abc import AsyncIterator
@@ -23,6 +26,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from fastapi import HTTPException
 from psycopg.types.json import Jsonb
 from tuspyserver.storage import TusStorage
 
@@ -30,6 +34,25 @@ from chute.service.state import SCHEMA, ServiceDb
 
 #: the tenant of the request being served (set by the service's authentication)
 CURRENT_TENANT: contextvars.ContextVar[int] = contextvars.ContextVar("chute_tenant")
+#: the checksum the PATCH being served declares (tus checksum extension): algorithm, digest
+EXPECTED_CHECKSUM: contextvars.ContextVar[tuple[str, bytes] | None] = contextvars.ContextVar(
+    "chute_checksum", default=None
+)
+#: tus checksum algorithms, by their names in ``Upload-Checksum``
+CHECKSUMS = ("sha1", "md5", "sha256")
+#: the status tus gives a PATCH whose body does not match its checksum
+CHECKSUM_MISMATCH = 460
+
+
+def parse_checksum(header: str) -> tuple[str, bytes]:
+    """``Upload-Checksum: ALGORITHM BASE64`` (400 if malformed or unknown)."""
+    algorithm, _, encoded = header.strip().partition(" ")
+    if algorithm not in CHECKSUMS:
+        raise HTTPException(400, f"checksum algorithm {algorithm!r} is not one of {CHECKSUMS}")
+    try:
+        return algorithm, base64.b64decode(encoded.strip(), validate=True)
+    except binascii.Error:
+        raise HTTPException(400, "Upload-Checksum's digest is not base64") from None
 
 
 class UploadStore(TusStorage):
@@ -39,6 +62,7 @@ class UploadStore(TusStorage):
         self.db = db
         self.folder = folder.resolve()
         self._open: dict[str, IO[bytes]] = {}
+        self._hashing: dict[str, tuple[Any, bytes, int]] = {}  # hasher, digest, start
 
     def location(self, uid: str) -> str:
         if not uid.isalnum():
@@ -78,6 +102,13 @@ class UploadStore(TusStorage):
         if handle is None:
             handle = await asyncio.to_thread(self._open_at_offset, uid)
             self._open[uid] = handle
+            expected = EXPECTED_CHECKSUM.get()
+            if expected is not None:
+                algorithm, digest = expected
+                self._hashing[uid] = (hashlib.new(algorithm), digest, handle.tell())
+        hashing = self._hashing.get(uid)
+        if hashing is not None:
+            hashing[0].update(chunk)
         await asyncio.to_thread(handle.write, chunk)
 
     def _open_at_offset(self, uid: str) -> IO[bytes]:
@@ -91,8 +122,17 @@ class UploadStore(TusStorage):
 
     async def flush(self, uid: str) -> None:
         handle = self._open.pop(uid, None)
+        hashing = self._hashing.pop(uid, None)
         if handle is None:
             return
+        if hashing is not None and hashing[0].digest() != hashing[1]:
+            # the body is not what the client sent: none of it is kept (tus: 460)
+            def discard() -> None:
+                with handle:
+                    handle.truncate(hashing[2])
+
+            await asyncio.to_thread(discard)
+            raise HTTPException(CHECKSUM_MISMATCH, "Checksum Mismatch: the chunk was discarded")
 
         def durable() -> None:
             with handle:
@@ -115,6 +155,7 @@ class UploadStore(TusStorage):
             Path(self.location(uid)).unlink(missing_ok=True)
 
         handle = self._open.pop(uid, None)
+        self._hashing.pop(uid, None)
         if handle is not None:
             handle.close()
         await asyncio.to_thread(remove)
