@@ -163,3 +163,33 @@ def test_the_page_and_its_files_are_served(service: Service) -> None:
     page = httpx.get(service.url + "/")
     assert page.status_code == 200 and "uppy.min.js" in page.text
     assert httpx.get(service.url + "/static/uppy.min.js").status_code == 200
+
+
+def test_expired_uploads_are_deleted_unless_a_job_reads_them(service: Service) -> None:
+    from chute.service.jobs import create_job, take_job
+    from chute.service.state import SCHEMA, ServiceDb
+    from chute.service.tenants import tenant_of
+    from chute.service.upload_store import expire_uploads
+
+    token = service.tenant("expirer")
+    db = ServiceDb(service.db)
+    tenant = tenant_of(db, token)
+    assert tenant is not None
+    old, busy, fresh = (service.upload(token, b"a,b\n1,2\n") for _ in range(3))
+    past = "Mon, 01 Jan 2024 00:00:00 GMT"
+    for uid in (old, busy):
+        db.run(
+            f"UPDATE {SCHEMA}.uploads "
+            "SET info = jsonb_set(info, '{expires}', to_jsonb(%s::text)) WHERE id = %s",
+            (past, uid),
+        )
+    job = create_job(db, tenant.id, busy, {"table": "t", "into": tenant.sink_url}, 8)
+    assert take_job(db, job) is not None  # running: its upload stays
+    gone = expire_uploads(db)
+    assert old in gone and busy not in gone and fresh not in gone
+    assert not Path(service.data, "uploads", old).exists()
+    assert Path(service.data, "uploads", busy).exists()
+    with service.client(token) as c:
+        assert c.head(f"/uploads/{old}", headers=TUS).status_code == 404
+        assert c.head(f"/uploads/{busy}", headers=TUS).status_code == 410  # expired, kept
+    db.run(f"UPDATE {SCHEMA}.jobs SET state = 'done' WHERE id = %s", (job,))

@@ -23,6 +23,8 @@ import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -198,3 +200,27 @@ class UploadStore(TusStorage):
             yield
         finally:
             await asyncio.to_thread(held.__exit__, None, None, None)
+
+
+def expire_uploads(db: ServiceDb, now: datetime | None = None) -> list[str]:
+    """Delete the uploads whose tus expiry has passed (their files too), unless a job that
+    is queued or running reads them; the ids deleted."""
+    now = now or datetime.now(UTC)
+    rows = db.all(
+        f"SELECT u.id, u.path, u.info->>'expires' AS expires FROM {SCHEMA}.uploads u "
+        "WHERE u.info->>'expires' IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
+        f"{SCHEMA}.jobs j WHERE j.upload_id = u.id AND j.state IN ('queued', 'running'))"
+    )
+    gone = []
+    for row in rows:
+        try:
+            expires = parsedate_to_datetime(row["expires"])
+        except (TypeError, ValueError):
+            continue
+        if expires.tzinfo is None:
+            expires = expires.replace(tzinfo=UTC)
+        if expires < now:
+            db.run(f"DELETE FROM {SCHEMA}.uploads WHERE id = %s", (row["id"],))
+            Path(row["path"]).unlink(missing_ok=True)
+            gone.append(row["id"])
+    return gone

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -24,6 +25,7 @@ from chute.api import load
 from chute.errors import ChuteError, Interrupted
 from chute.service.jobs import LOAD_OPTIONS, JobFence, LeaseLost, finish_job, take_job
 from chute.service.state import SCHEMA, ServiceDb
+from chute.service.upload_store import expire_uploads
 from chute.urls import with_param
 
 log = logging.getLogger("chute.service")
@@ -33,6 +35,8 @@ TASK = "chute_import"
 HEARTBEAT = 2.0
 #: ... and is taken for dead after this long without a word: its jobs go back to the queue
 STALLED_AFTER = 10.0
+#: expired uploads are looked for this often (seconds)
+EXPIRY_SWEEP = 60.0
 
 
 def queue_app(db: ServiceDb, folder: Path | None = None) -> procrastinate.App:
@@ -126,9 +130,18 @@ def error_text(exc: ChuteError) -> str:
     return f"{exc}" + (f" (hint: {exc.hint})" if exc.hint else "")
 
 
-async def _requeue_stalled(app: procrastinate.App, stop: asyncio.Event) -> None:
-    """Give the jobs of dead workers back to the queue, every few seconds."""
+async def _housekeeping(db: ServiceDb, app: procrastinate.App, stop: asyncio.Event) -> None:
+    """Give the jobs of dead workers back to the queue, every few seconds; delete expired
+    uploads, every minute."""
+    swept = 0.0
     while not stop.is_set():
+        if time.monotonic() - swept > EXPIRY_SWEEP:
+            swept = time.monotonic()
+            try:
+                for uid in await asyncio.to_thread(expire_uploads, db):
+                    log.info("upload %s expired: deleted", uid)
+            except Exception:
+                log.exception("deleting expired uploads failed")
         try:
             stalled = await app.job_manager.get_stalled_jobs(
                 seconds_since_heartbeat=STALLED_AFTER, task_name=TASK
@@ -148,7 +161,7 @@ async def run_worker(db: ServiceDb, folder: Path, concurrency: int) -> None:
     ensure_queue_schema(db, app)
     stop = asyncio.Event()
     async with app.open_async():
-        sweeper = asyncio.create_task(_requeue_stalled(app, stop))
+        sweeper = asyncio.create_task(_housekeeping(db, app, stop))
         try:
             await app.run_worker_async(
                 concurrency=concurrency,
