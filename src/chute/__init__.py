@@ -3,7 +3,7 @@
 from chute.api import load
 from chute.datasets.dataset import Dataset, dataset
 from chute.datasets.store import DatasetError
-from chute.engine.observers import Observer
+from chute.engine.observers import CommitGuard, Observer
 from chute.errors import (
     ChuteError,
     ConfigError,
@@ -20,6 +20,7 @@ from chute.errors import (
     TooManyRejectsError,
 )
 from chute.exits import exit_code
+from chute.preview import Preview, preview
 from chute.queues import consume, publish
 from chute.report import LoadReport
 from chute.session import AsyncSession, Session, WriteResult, connect, connect_async
@@ -57,6 +58,7 @@ __all__ = [
     "Checkpoint",
     "CheckpointStore",
     "ChuteError",
+    "CommitGuard",
     "ConfigError",
     "Dataset",
     "DatasetError",
@@ -70,6 +72,7 @@ __all__ = [
     "NothingStoredError",
     "Observer",
     "Position",
+    "Preview",
     "ReadsStdin",
     "RecordError",
     "Refusal",
@@ -98,5 +101,6 @@ __all__ = [
     "dataset",
     "exit_code",
     "load",
+    "preview",
     "publish",
 ]

@@ -37,6 +37,7 @@ def test_every_python_keyword_matches_a_cli_option() -> None:
     keywords = set(inspect.signature(chute.load).parameters) - {"source", "observers", "cancel"}
     options = {o.removeprefix("--").replace("-", "_") for o in _load_options()}
     options = {"header" if o == "no_header" else o for o in options}
+    options = {"types" if o == "type" else o for o in options}
     assert keywords <= options, keywords - options
 
 

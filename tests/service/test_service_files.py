@@ -32,6 +32,7 @@ def test_tus_checksums_keep_good_chunks_and_discard_bad_ones(service: Service) -
     with service.client(token) as c:
         options = c.options("/uploads/", headers=TUS)
         assert "checksum" in options.headers["tus-extension"].split(",")
+        assert "concatenation" not in options.headers["tus-extension"]
         assert "sha1" in options.headers["tus-checksum-algorithm"].split(",")
         good = c.patch(
             f"/uploads/{uid}",

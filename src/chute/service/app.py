@@ -63,11 +63,13 @@ def create_app(db_url: str, folder: Path, max_upload_size: int = DEFAULT_MAX_UPL
 
     @app.middleware("http")
     async def checksum_extension(request: Request, call_next: Any) -> Response:
-        """tus OPTIONS: the checksum extension is offered too (:mod:`upload_store`)."""
+        """tus OPTIONS: the checksum extension is offered too (:mod:`upload_store`), and
+        concatenation is not (it would read whole uploads into memory)."""
         response: Response = await call_next(request)
         extensions = response.headers.get("tus-extension")
         if request.method == "OPTIONS" and extensions is not None:
-            response.headers["Tus-Extension"] = f"{extensions},checksum"
+            offered = [e for e in extensions.split(",") if e != "concatenation"]
+            response.headers["Tus-Extension"] = ",".join([*offered, "checksum"])
             response.headers["Tus-Checksum-Algorithm"] = ",".join(CHECKSUMS)
         return response
 
