@@ -102,7 +102,11 @@ def worker_command(
     if concurrency < 1:
         raise _fail(ConfigError("--concurrency is at least 1"))
     try:
-        asyncio.run(run_worker(ServiceDb(db), data_dir.resolve(), concurrency))
+        service_db = ServiceDb(db, pool=concurrency + 2)
+        try:
+            asyncio.run(run_worker(service_db, data_dir.resolve(), concurrency))
+        finally:
+            service_db.close()
     except ChuteError as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:

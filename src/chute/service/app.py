@@ -28,19 +28,25 @@ from chute.service.worker import ensure_queue_schema, queue_app
 
 DEFAULT_MAX_UPLOAD = 20 << 30
 STATIC = Path(__file__).parent / "static"
+#: the most connections to the service database one ``chute serve`` holds (an upload's
+#: PATCH holds one for its lock while its body arrives)
+POOL = 32
 
 
 def create_app(db_url: str, folder: Path, max_upload_size: int = DEFAULT_MAX_UPLOAD) -> FastAPI:
     """The service's ASGI app: state in ``db_url``, uploaded files in ``folder``."""
-    db = ServiceDb(db_url)
+    db = ServiceDb(db_url, pool=POOL)
     store = UploadStore(db, folder / "uploads")
     ctx = ServiceContext(db, folder, store, queue_app(db), max_upload_size)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(ensure_queue_schema, db, ctx.queue)
-        async with ctx.queue.open_async():
-            yield
+        try:
+            async with ctx.queue.open_async():
+                yield
+        finally:
+            db.close()
 
     app = FastAPI(title="chute import service", version="1", lifespan=lifespan)
     app.state.chute = ctx

@@ -88,26 +88,57 @@ def tenant_sink_url(db_url: str, name: str) -> str:
 
 
 class ServiceDb:
-    """Connections to the service database (``db_url``, a ``postgresql://`` URL)."""
+    """Connections to the service database (``db_url``, a ``postgresql://`` URL); with
+    ``pool`` (the most connections at once), through a pool kept open (``chute serve`` and
+    ``chute worker``: a new connection costs more than most of their queries)."""
 
-    def __init__(self, db_url: str) -> None:
+    def __init__(self, db_url: str, *, pool: int = 0) -> None:
         if not db_url.startswith(("postgresql://", "postgres://")):
             raise ConfigError(
                 f"the service keeps its state in PostgreSQL, not {db_url.split(':', 1)[0]}",
                 hint="pass --db postgresql://...",
             )
         self.url = db_url
+        self._pool: Any = None
+        if pool:
+            from psycopg_pool import ConnectionPool
+
+            self._pool = ConnectionPool(
+                db_url,
+                min_size=1,
+                max_size=pool,
+                kwargs={"row_factory": dict_row, "connect_timeout": 10},
+                open=True,
+                name="chute-service",
+            )
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
 
     @contextmanager
     def connect(self) -> Iterator[psycopg.Connection[dict[str, Any]]]:
-        """A connection, committed when the block ends without an error."""
+        """A connection, committed when the block ends without an error (rolled back
+        otherwise)."""
+        if self._pool is not None:
+            from psycopg_pool import PoolTimeout
+
+            try:
+                held = self._pool.connection(timeout=10)
+                conn = held.__enter__()
+            except PoolTimeout as exc:
+                raise _unavailable(exc) from exc
+            try:
+                yield conn
+            except BaseException as exc:
+                held.__exit__(type(exc), exc, exc.__traceback__)
+                raise
+            held.__exit__(None, None, None)
+            return
         try:
             conn = psycopg.connect(self.url, row_factory=dict_row, connect_timeout=10)
         except psycopg.OperationalError as exc:
-            raise SinkUnavailableError(
-                f"cannot connect to the service database: {str(exc).strip().splitlines()[0]}",
-                hint="is PostgreSQL running, and is --db right?",
-            ) from exc
+            raise _unavailable(exc) from exc
         with conn:
             yield conn
 
@@ -129,3 +160,10 @@ class ServiceDb:
         """Execute ``sql``; the number of rows it touched."""
         with self.connect() as conn:
             return conn.execute(sql, params).rowcount
+
+
+def _unavailable(exc: Exception) -> SinkUnavailableError:
+    return SinkUnavailableError(
+        f"cannot connect to the service database: {str(exc).strip().splitlines()[0]}",
+        hint="is PostgreSQL running, and is --db right?",
+    )

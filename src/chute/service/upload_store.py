@@ -189,13 +189,16 @@ class UploadStore(TusStorage):
 
     @asynccontextmanager
     async def lock(self, uid: str) -> AsyncIterator[None]:  # type: ignore[override]
-        """A PostgreSQL advisory lock on the upload, held on a connection of its own for
-        the request (any instance of the service honours it)."""
+        """A PostgreSQL advisory lock on the upload, held by a transaction of its own for
+        the request (any instance of the service honours it; it ends with the transaction,
+        so a connection given back to the pool holds none)."""
         held = self.db.connect()
         conn = await asyncio.to_thread(held.__enter__)
         try:
             await asyncio.to_thread(
-                conn.execute, "SELECT pg_advisory_lock(hashtext('chute upload ' || %s))", (uid,)
+                conn.execute,
+                "SELECT pg_advisory_xact_lock(hashtext('chute upload ' || %s))",
+                (uid,),
             )
             yield
         finally:
