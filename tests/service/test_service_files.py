@@ -194,3 +194,18 @@ def test_expired_uploads_are_deleted_unless_a_job_reads_them(service: Service) -
         assert c.head(f"/uploads/{old}", headers=TUS).status_code == 404
         assert c.head(f"/uploads/{busy}", headers=TUS).status_code == 410  # expired, kept
     db.run(f"UPDATE {SCHEMA}.jobs SET state = 'done' WHERE id = %s", (job,))
+
+
+def test_a_legacy_encoding_is_found_and_used(service: Service) -> None:
+    token = service.tenant("legacy")
+    body = "id,name\n1,Müller\n2,Søren\n".encode("cp1252")
+    uid = service.upload(token, body, "names.csv")
+    with service.client(token) as c:
+        shown = c.get(f"/uploads/{uid}/preview").json()
+    assert shown["encoding"] == "cp1252"
+    assert [r["name"] for r in shown["rows"]] == ["Müller", "Søren"]
+    view = service.wait(token, service.start_import(token, upload=uid, table="names"))
+    assert view["state"] == "done" and view["report"]["rejected"] == 0
+    assert view["options"]["encoding"] == "cp1252"
+    got = table_rows(service.db, "legacy", "SELECT name FROM names ORDER BY id")
+    assert got == [("Müller",), ("Søren",)]

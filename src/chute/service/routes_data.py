@@ -29,7 +29,7 @@ async def upload_preview(
     who: Authed,
     rows: Annotated[int, Query(ge=1, le=MAX_ROWS)] = DEFAULT_ROWS,
     sheet: str | None = None,
-    encoding: str = "utf-8",
+    encoding: str | None = None,
 ) -> dict[str, Any]:
     """The first rows of a finished upload and the type each column would get."""
     complete(upload)
@@ -39,12 +39,12 @@ async def upload_preview(
         raise HTTPException(415, UNKNOWN_FORMAT)
     try:
         shown = await asyncio.to_thread(
-            preview, path, into=who.sink_url, rows=rows, format=found, sheet=sheet,
-            encoding=encoding,
+            preview, path, into=who.sink_url, rows=rows, format=found.format, sheet=sheet,
+            encoding=encoding or found.encoding or "utf-8",
         )  # fmt: skip
     except ChuteError as exc:
         raise HTTPException(422, str(exc)) from None
-    return {"format": found, **shown.to_dict()}
+    return {"format": found.format, "encoding": found.encoding, **shown.to_dict()}
 
 
 def _describe(url: str, table: str) -> list[dict[str, str]] | None:

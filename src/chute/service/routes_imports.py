@@ -57,7 +57,9 @@ async def create_import(body: ImportRequest, who: Authed, ctx: Ctx) -> Created:
     found = await asyncio.to_thread(sniff, path, file_name(upload))
     if found is None:
         raise HTTPException(415, UNKNOWN_FORMAT)
-    spec["options"].setdefault("format", found)
+    spec["options"].setdefault("format", found.format)
+    if found.encoding is not None:
+        spec["options"].setdefault("encoding", found.encoding)
     if body.rename or body.skip:  # checked against the file's columns now, not in the job
         seen = await asyncio.to_thread(_columns_of, path, spec["options"])
         ColumnMap(body.rename, frozenset(body.skip)).check(seen)

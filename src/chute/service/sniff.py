@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 #: the formats an import takes, as ``chute load --format`` names them
@@ -12,9 +13,18 @@ _HEAD = 64 * 1024
 UNKNOWN_FORMAT = "not a file chute imports (CSV, TSV, JSON Lines, JSON, .xlsx, .gz)"
 
 
-def sniff(path: Path, name: str = "") -> str | None:
-    """The format of the file at ``path`` (``name``: the name the client gave it, which
-    breaks a tie between CSV and TSV); None: none chute reads."""
+@dataclass(frozen=True)
+class Sniffed:
+    """A file's format (as ``--format`` names it) and, for text, the encoding its first
+    64 KiB decode in: ``utf-8``, else a legacy one (``cp1252``, then ``latin-1``)."""
+
+    format: str
+    encoding: str | None = None
+
+
+def sniff(path: Path, name: str = "") -> Sniffed | None:
+    """What the file at ``path`` is (``name``: the name the client gave it, which breaks a
+    tie between CSV and TSV); None: nothing chute reads."""
     with path.open("rb") as f:
         head = f.read(_HEAD)
     if head.startswith(b"PK\x03\x04"):
@@ -23,7 +33,7 @@ def sniff(path: Path, name: str = "") -> str | None:
                 names = set(book.namelist())
         except zipfile.BadZipFile:
             return None
-        return "xlsx" if "xl/workbook.xml" in names else None
+        return Sniffed("xlsx") if "xl/workbook.xml" in names else None
     if head.startswith(b"\x1f\x8b"):
         with gzip.open(path, "rb") as g:
             try:
@@ -33,27 +43,30 @@ def sniff(path: Path, name: str = "") -> str | None:
     return _text_format(head, name.lower().removesuffix(".gz"))
 
 
-def _text_format(head: bytes, name: str) -> str | None:
+def _text_format(head: bytes, name: str) -> Sniffed | None:
     if b"\x00" in head:  # binary (or UTF-16, which the loaders do not read)
         return None
+    encoding = "utf-8"
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError as exc:
         if exc.start < len(head) - 4:  # not just a character cut at the end of the sample
+            encoding = "cp1252"
             try:
-                text = head.decode("cp1252")  # a legacy encoding: CSV with --encoding
+                text = head.decode(encoding)
             except UnicodeDecodeError:
-                return None
+                encoding = "latin-1"
+                text = head.decode(encoding)
         else:
             text = head[: exc.start].decode("utf-8")
     body = text.lstrip("\ufeff \t\r\n")
     if not body:
         return None
     if body[0] == "[":
-        return "json"
+        return Sniffed("json", encoding)
     if body[0] == "{":
-        return "jsonl"
+        return Sniffed("jsonl", encoding)
     first = body.splitlines()[0]
     if name.endswith(".tsv") or ("\t" in first and "," not in first):
-        return "tsv"
-    return "csv"
+        return Sniffed("tsv", encoding)
+    return Sniffed("csv", encoding)
