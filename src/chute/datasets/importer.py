@@ -241,6 +241,10 @@ _EQUAL_PRINTS_EQUAL = re.compile(
 )
 
 
+#: float types, by the function that gives a value's bits
+_FLOAT_SEND = {"double precision": "float8send", "real": "float4send"}
+
+
 def _same_columns(db: SqlSink, head: Head, typed: list[tuple[str, str]]) -> bool:
     """The stage, the head's commit and the versions table have the same columns of the
     same types: their rows can be compared value by value."""
@@ -260,12 +264,7 @@ def _changes_by_value(
     instead of 4.0 s, benchmarks/RESULTS.md)."""
     q, state = db.q, head.state
     names = sorted(c for c, _ in typed)
-    differs = " OR ".join(
-        f"n.{q(c)} IS DISTINCT FROM c.{q(c)}"
-        if _EQUAL_PRINTS_EQUAL.fullmatch(declared)
-        else f"CAST(n.{q(c)} AS text) IS DISTINCT FROM CAST(c.{q(c)} AS text)"
-        for c, declared in typed
-    )
+    differs = " OR ".join(_differs(f"n.{q(c)}", f"c.{q(c)}", declared) for c, declared in typed)
     ident = _key_identity(True, [f"s.{q(k)}" for k in key])
     cols = "".join(f", s.{q(c)}" for c, _ in typed)
     news = "".join(f", n.{q(c)}" for c, _ in typed)
@@ -277,6 +276,19 @@ def _changes_by_value(
         digest=f"CASE WHEN n._id IS NOT NULL THEN {content} END",
         differs=f"n._id IS NULL OR c._id IS NULL OR {differs}",
     )
+
+
+def _differs(new: str, old: str, declared: str) -> str:
+    """SQL: the values ``new`` and ``old`` of a column of type ``declared`` would print
+    differently (so their rows' digests differ)."""
+    if _EQUAL_PRINTS_EQUAL.fullmatch(declared):
+        return f"{new} IS DISTINCT FROM {old}"
+    send = _FLOAT_SEND.get(declared)
+    if send is not None:
+        # equal floats print alike but for 0 and -0 (every NaN is equal and prints NaN):
+        # their bits tell those apart without printing 2 × 1M doubles (0.5 s at 1M rows)
+        return f"({new} IS DISTINCT FROM {old} OR ({new} = 0 AND {send}({new}) <> {send}({old})))"
+    return f"CAST({new} AS text) IS DISTINCT FROM CAST({old} AS text)"
 
 
 def _key_identity(postgres: bool, keys: list[str]) -> str:
