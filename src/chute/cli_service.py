@@ -120,6 +120,13 @@ def tenant_create(
     max_upload_size: Annotated[
         str | None, typer.Option(help="This tenant's largest upload (a size).")
     ] = None,
+    sink: Annotated[
+        str | None,
+        typer.Option(
+            help="The database this tenant's imports go to (a SQL database URL; default: "
+            "schema tenant_NAME of the service database)."
+        ),
+    ] = None,
 ) -> None:
     """Make a tenant; print its first API token on stdout."""
     from chute.service.state import ServiceDb
@@ -127,7 +134,7 @@ def tenant_create(
 
     try:
         limit = parse_size(max_upload_size) if max_upload_size is not None else None
-        typer.echo(create_tenant(ServiceDb(db), name, max_upload_size=limit))
+        typer.echo(create_tenant(ServiceDb(db), name, sink_url=sink, max_upload_size=limit))
     except ChuteError as exc:
         raise _fail(exc) from None
 

@@ -12,6 +12,7 @@ import pytest
 import chute
 from chute.report import LoadReport
 from chute.service.jobs import JobFence, LeaseLost, create_job, take_job
+from chute.service.leases import claim
 from chute.service.state import SCHEMA, ServiceDb, tenant_sink_url
 from chute.service.tenants import create_tenant, tenant_of
 from tests.service.conftest import Service, table_rows
@@ -97,16 +98,18 @@ def test_a_queued_job_cancelled_never_runs(service: Service) -> None:
 class TakeOverAfter:
     """After batch ``n``, another worker takes the job (its lease goes up)."""
 
-    def __init__(self, db: ServiceDb, job: int, n: int) -> None:
-        self.db, self.job, self.n, self.batches = db, job, n, 0
+    def __init__(self, db: ServiceDb, job: int, n: int, into: str) -> None:
+        self.db, self.job, self.n, self.into, self.batches = db, job, n, into, 0
 
     def on_start(self, report: LoadReport, total_bytes: int | None) -> None:
         pass
 
     def on_batch(self, report: LoadReport, bytes_read: int) -> None:
         self.batches += 1
-        if self.batches == self.n:
-            assert take_job(self.db, self.job) is not None
+        if self.batches == self.n:  # as a worker taking over does
+            taken = take_job(self.db, self.job)
+            assert taken is not None
+            claim(self.into, taken["key"], int(taken["lease"]))
 
     def on_finish(self, report: LoadReport) -> None:
         pass
@@ -123,11 +126,12 @@ def test_a_worker_that_lost_its_lease_commits_nothing_more(service_db: str, tmp_
     assert taken is not None
     source = tmp_path / "numbers.csv"
     source.write_bytes(numbers_csv(10_000))
-    fence = JobFence(db, job, int(taken["lease"]), threading.Event())
+    claim(into, taken["key"], int(taken["lease"]))
+    fence = JobFence(db, job, taken["key"], int(taken["lease"]), threading.Event())
     with pytest.raises(LeaseLost, match="taken over"):
         chute.load(
             source, into=into, table="numbers", batch_rows=1000, workers=1,
-            observers=[fence, TakeOverAfter(db, job, 2)],
+            observers=[fence, TakeOverAfter(db, job, 2, into)],
         )  # fmt: skip
     # two batches committed before the take-over; none after
     assert table_rows(service_db, "fenced", "SELECT count(*) FROM numbers") == [(2000,)]

@@ -3,9 +3,9 @@
 A job's row holds its state (``queued``, ``running``, ``done``, ``failed``,
 ``cancelled``), its progress, its report and its *lease*: a number a worker raises when it
 takes the job.  Every commit of the job's data checks the lease in the same transaction
-(:class:`JobFence`), so a worker that lost the job to another (its heartbeat stopped, the
-job was given to someone else) can never commit again: no duplicate and no gap, since the
-next worker goes on from the last checkpoint committed.
+(:class:`JobFence`, :mod:`chute.service.leases`), so a worker that lost the job to another
+(its heartbeat stopped, the job was given to someone else) can never commit again: no
+duplicate and no gap, since the next worker goes on from the last checkpoint committed.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from chute.errors import ChuteError
 from chute.report import LoadReport
+from chute.service import leases
+from chute.service.leases import LeaseLost as LeaseLost
 from chute.service.state import SCHEMA, ServiceDb
 from chute.sinks.contract import Sink
-from chute.sinks.sql.sql_sink import SqlSink
 
 STATES = ("queued", "running", "done", "failed", "cancelled")
 FINISHED = ("done", "failed", "cancelled")
@@ -43,10 +43,6 @@ _COLUMNS = (
     "id, upload_id, spec, state, cancel, bytes_total, bytes_done, rows_done, report, error, "
     "created, started, finished"
 )
-
-
-class LeaseLost(ChuteError):
-    """Another worker holds the job now: this one must not commit."""
 
 
 def create_job(db: ServiceDb, tenant: int, upload: str, spec: dict[str, Any], size: int) -> int:
@@ -123,7 +119,7 @@ def take_job(db: ServiceDb, job: int) -> dict[str, Any] | None:
         f"UPDATE {SCHEMA}.jobs j SET lease = lease + 1, state = 'running', "
         "started = coalesce(started, now()) "
         "WHERE id = %s AND state IN ('queued', 'running') AND NOT cancel "
-        "RETURNING id, tenant_id, upload_id, spec, lease, bytes_total",
+        "RETURNING id, tenant_id, upload_id, spec, lease, key, bytes_total",
         (job,),
     )
 
@@ -150,39 +146,33 @@ def finish_job(
 
 
 class JobFence:
-    """The observer of a job's load: its progress to the job's row, and its lease checked
-    in each commit (the tenant's sink is a schema of the service database, so the check
-    is in the very transaction that commits the rows)."""
+    """The observer of a job's load: its lease checked in each commit, in the very
+    transaction that commits the rows (:mod:`chute.service.leases`); its progress to the
+    job's row after each batch, where a cancel is seen (the load stops after that batch)."""
 
-    def __init__(self, db: ServiceDb, job: int, lease: int, cancel: threading.Event) -> None:
+    def __init__(
+        self, db: ServiceDb, job: int, key: str, lease: int, cancel: threading.Event
+    ) -> None:
         self.db = db
         self.job = int(job)
+        self.key = key
         self.lease = int(lease)
         self.cancel = cancel
 
     def in_commit(self, sink: Sink) -> None:
-        if not isinstance(sink, SqlSink):
-            raise LeaseLost("a service job loads into a SQL database")
-        rows = sink.execute(
-            f"SELECT cancel FROM {SCHEMA}.jobs WHERE id = {self.job} AND lease = {self.lease} "
-            "FOR SHARE"
-        )
-        if not rows:
-            raise LeaseLost(
-                f"job {self.job} was taken over by another worker: this one stops uncommitted"
-            )
-        if rows[0][0]:
-            self.cancel.set()  # this batch commits; the load stops after it
+        leases.check(sink, self.key, self.lease)
 
     def on_start(self, report: LoadReport, total_bytes: int | None) -> None:
         pass
 
     def on_batch(self, report: LoadReport, bytes_read: int) -> None:
-        self.db.run(
+        row = self.db.one(
             f"UPDATE {SCHEMA}.jobs SET bytes_done = %s, rows_done = %s "
-            "WHERE id = %s AND lease = %s",
+            "WHERE id = %s AND lease = %s RETURNING cancel",
             (bytes_read, report.written, self.job, self.lease),
         )
+        if row is None or row["cancel"]:
+            self.cancel.set()  # cancelled, or taken over: stop after this batch
 
     def on_finish(self, report: LoadReport) -> None:
         pass

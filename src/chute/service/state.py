@@ -3,8 +3,7 @@
 Everything lives in schema ``chute_service`` of the service database (procrastinate's
 job tables too), so several ``chute serve`` and ``chute worker`` processes on several
 machines share it.  A tenant's tables go to a schema of its own in the same database
-(``tenant_<name>``): a worker's lease on a job is then checked in the very transaction that
-commits each batch (:mod:`chute.service.fence`).
+(``tenant_<name>``), or to a database of its own (``chute tenant create --sink URL``).
 """
 
 from __future__ import annotations
@@ -52,6 +51,8 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.jobs (
     spec jsonb NOT NULL,
     state text NOT NULL DEFAULT 'queued',
     lease bigint NOT NULL DEFAULT 0,
+    -- the job's name in the sink's lease table (chute.service.leases)
+    key text NOT NULL DEFAULT md5(random()::text || clock_timestamp()::text),
     cancel boolean NOT NULL DEFAULT false,
     bytes_total bigint,
     bytes_done bigint NOT NULL DEFAULT 0,

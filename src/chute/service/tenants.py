@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import psycopg
 
 from chute.errors import ConfigError
+from chute.service import leases
 from chute.service.state import SCHEMA, ServiceDb, check_tenant_name, tenant_schema, tenant_sink_url
 
 #: a token's visible prefix, so that one found in a log or a repository is recognised
@@ -37,8 +38,11 @@ def digest(token: str) -> str:
 def create_tenant(
     db: ServiceDb, name: str, *, sink_url: str | None = None, max_upload_size: int | None = None
 ) -> str:
-    """Make tenant ``name`` (and its schema); its first token."""
+    """Make tenant ``name``; its imports go to ``sink_url`` (a SQL database), by default
+to a schema of its own in the service database (made here); its first token."""
     check_tenant_name(name)
+    if sink_url is not None:
+        leases.check_sink(sink_url)
     db.setup()
     with db.connect() as conn:
         try:

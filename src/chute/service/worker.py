@@ -23,6 +23,7 @@ import procrastinate
 
 from chute.api import load
 from chute.errors import ChuteError, Interrupted
+from chute.service import leases
 from chute.service.jobs import LOAD_OPTIONS, JobFence, LeaseLost, finish_job, take_job
 from chute.service.state import SCHEMA, ServiceDb
 from chute.service.upload_store import expire_uploads
@@ -84,7 +85,7 @@ def run_job(db: ServiceDb, folder: Path, job_id: int) -> None:
         finish_job(db, job_id, lease, "failed", None, "the upload was deleted before the import")
         return
     cancel = threading.Event()
-    fence = JobFence(db, job_id, lease, cancel)
+    fence = JobFence(db, job_id, job["key"], lease, cancel)
     rejects = rejects_path(folder, job_id)
     rejects.parent.mkdir(parents=True, exist_ok=True)
     options = {k: v for k, v in (spec.get("options") or {}).items() if k in LOAD_OPTIONS}
@@ -96,6 +97,7 @@ def run_job(db: ServiceDb, folder: Path, job_id: int) -> None:
     )  # fmt: skip
     log.info("job %s: lease %s, loading %s", job_id, lease, target)
     try:
+        leases.claim(spec["into"], job["key"], lease)
         report = load(
             upload["path"],
             into=spec["into"],
