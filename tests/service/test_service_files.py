@@ -209,3 +209,60 @@ def test_a_legacy_encoding_is_found_and_used(service: Service) -> None:
     assert view["options"]["encoding"] == "cp1252"
     got = table_rows(service.db, "legacy", "SELECT name FROM names ORDER BY id")
     assert got == [("Müller",), ("Søren",)]
+
+
+def test_creation_with_upload_termination_and_another_token(service: Service) -> None:
+    import subprocess
+    import sys
+
+    token = service.tenant("termin")
+    body = b"id,v\n1,a\n"
+    with service.client(token) as c:  # the first bytes in the creating POST
+        r = c.post("/uploads", content=body[:4], headers={
+            **TUS, "Upload-Length": str(len(body)),
+            "Content-Type": "application/offset+octet-stream"})  # fmt: skip
+    assert r.status_code == 201, r.text
+    uid = r.headers["location"].rsplit("/", 1)[1]
+    assert offset_of(service, token, uid) == 4
+    assert service.patch(token, uid, 4, body[4:]).status_code == 204
+    # a second token of the same tenant sees the same upload, and can delete it
+    second = subprocess.run(
+        [sys.executable, "-m", "chute", "tenant", "token", "termin"],
+        env=service.env, capture_output=True, text=True, timeout=60,
+    ).stdout.strip()  # fmt: skip
+    assert second.startswith("chute_") and second != token
+    with service.client(second) as c:
+        assert c.get(f"/uploads/{uid}/preview").json()["rows"] == [{"id": "1", "v": "a"}]
+        assert c.delete(f"/uploads/{uid}", headers=TUS).status_code == 204
+        assert c.head(f"/uploads/{uid}", headers=TUS).status_code == 404
+    assert not Path(service.data, "uploads", uid).exists()
+    missing = subprocess.run(
+        [sys.executable, "-m", "chute", "tenant", "token", "nobody_here"],
+        env=service.env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert missing.returncode == 2 and "no tenant 'nobody_here'" in missing.stderr
+
+
+def test_an_excel_upload_is_imported(service: Service, tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["id", "name", "price"])
+    sheet.append([1, "Ann", 1.5])
+    sheet.append([2, "Bo", 2.25])
+    path = tmp_path / "prices.xlsx"
+    book.save(path)
+    token = service.tenant("excel")
+    uid = service.upload(token, path.read_bytes(), "prices.xlsx")
+    with service.client(token) as c:
+        shown = c.get(f"/uploads/{uid}/preview").json()
+        other = service.tenant("excel2")
+        with service.client(other) as o:
+            assert o.get(f"/uploads/{uid}/preview").status_code == 404
+    assert shown["format"] == "xlsx"
+    view = service.wait(token, service.start_import(token, upload=uid, table="prices"))
+    assert view["state"] == "done", view
+    got = table_rows(service.db, "excel", "SELECT id, name, price FROM prices ORDER BY id")
+    assert [(i, n, float(p)) for i, n, p in got] == [(1, "Ann", 1.5), (2, "Bo", 2.25)]

@@ -71,6 +71,4 @@ def check(sink: Sink, job: str, lease: int) -> None:
     suffix = _SHARE.get(db.dialect.name, "")
     rows = db.execute(f"SELECT lease FROM {db.q(LEASES)} WHERE job = ?{suffix}", (job,))
     if not rows or int(rows[0][0]) != lease:
-        raise LeaseLost(
-            f"job {job} was taken over by another worker: this one stops uncommitted"
-        )
+        raise LeaseLost(f"job {job} was taken over by another worker: this one stops uncommitted")

@@ -39,7 +39,7 @@ def create_tenant(
     db: ServiceDb, name: str, *, sink_url: str | None = None, max_upload_size: int | None = None
 ) -> str:
     """Make tenant ``name``; its imports go to ``sink_url`` (a SQL database), by default
-to a schema of its own in the service database (made here); its first token."""
+    to a schema of its own in the service database (made here); its first token."""
     check_tenant_name(name)
     if sink_url is not None:
         leases.check_sink(sink_url)

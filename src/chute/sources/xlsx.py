@@ -30,7 +30,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -63,6 +63,7 @@ class XlsxSource:
         self.is_stdin = path == "-"
         self.resumable = not self.is_stdin
         self._spooled: str | None = None
+        self._file: BinaryIO | None = None
         if self.is_stdin:
             path = self._spooled = _spool_stdin()
         self.name = "<stdin>" if self.is_stdin else path
@@ -73,8 +74,11 @@ class XlsxSource:
         if not os.path.isfile(path):
             raise SourceError("no such file", source=self.name)
         self._size = os.path.getsize(path)
+        # a file object, not the path: openpyxl refuses a path without an Excel extension
+        # (a service's upload, a spooled stdin), whatever the content
+        self._file = open(path, "rb")  # noqa: SIM115 (closed by close())
         try:
-            self._book = load_workbook(path, read_only=True, data_only=True)
+            self._book = load_workbook(self._file, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises what its zip and XML readers raise
             self._cleanup()
             raise SourceError(
@@ -245,6 +249,9 @@ class XlsxSource:
         self._cleanup()
 
     def _cleanup(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
         if self._spooled is not None:
             os.unlink(self._spooled)
             self._spooled = None
