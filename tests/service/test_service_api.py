@@ -222,3 +222,26 @@ def test_metrics_and_the_openapi_document(service: Service) -> None:
     assert "chute_upload_bytes" in text
     spec = httpx.get(f"{service.url}/openapi.json").json()
     assert {"/imports", "/imports/{job}", "/uploads"} <= set(spec["paths"])
+
+
+def test_two_instances_share_an_upload(service: Service, tmp_path: Path) -> None:
+    """No sticky sessions: half an upload through one ``chute serve``, the rest through
+    another (offsets and locks are in the database)."""
+    other = Service(service.db, service.data, tmp_path)
+    other.start_server()
+    try:
+        token = service.tenant("balanced")
+        body = numbers_csv(5000)
+        uid = service.create_upload(token, len(body), "numbers.csv")
+        half = len(body) // 2
+        assert service.patch(token, uid, 0, body[:half]).status_code == 204
+        with other.client(token) as c:
+            head = c.head(f"/uploads/{uid}", headers=TUS)
+        assert head.headers["upload-offset"] == str(half)
+        assert other.patch(token, uid, half, body[half:]).status_code == 204
+        job = other.start_import(token, upload=uid, table="numbers")
+        assert service.wait(token, job)["state"] == "done"
+        got = table_rows(service.db, "balanced", "SELECT count(*) FROM numbers")
+        assert got == [(5000,)]
+    finally:
+        other.stop()
