@@ -5,6 +5,7 @@ talked to over HTTP."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import signal
 import socket
@@ -162,12 +163,18 @@ def service_db() -> Iterator[str]:
     except psycopg.OperationalError as exc:
         service_missing("service", f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}")
     name = f"chute_svc_{uuid.uuid4().hex[:12]}"
+    roles = "SELECT rolname FROM pg_roles WHERE rolname LIKE 'chute\\_tenant\\_%'"
     with admin:
+        before = {r for (r,) in admin.execute(roles).fetchall()}
         admin.execute(f'CREATE DATABASE "{name}"')
         try:
             yield _with_database(POSTGRES_URL, name)
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            for (role,) in admin.execute(roles).fetchall():  # the tenants' roles it made
+                if role not in before:
+                    with contextlib.suppress(psycopg.Error):  # still used elsewhere
+                        admin.execute(f'DROP ROLE "{role}"')
 
 
 @pytest.fixture(scope="module")

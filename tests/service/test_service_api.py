@@ -149,7 +149,10 @@ def test_a_file_that_is_no_table_is_refused_by_its_content(service: Service) -> 
         ({}, 422, "one of table and dataset"),
         ({"table": "t", "mode": "sideways"}, 422, "unknown mode"),
         ({"table": "1bad name"}, 422, "not a valid table name"),
-        ({"table": "t", "options": {"into": "sqlite:///x"}}, 422, "unknown options"),
+        ({"table": "t", "options": {"into": "sqlite:///x"}}, 422, "into"),
+        ({"table": "t", "options": {"batch_rows": "x"}}, 422, "batch_rows"),
+        ({"table": "t", "options": {"delimiter": 5}}, 422, "delimiter"),
+        ({"table": "pg_description"}, 422, "catalogue"),
     ],
 )
 def test_bad_import_requests_say_why(

@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from tuspyserver import create_tus_router
 
-from chute.errors import ChuteError
+from chute.errors import ChuteError, SinkUnavailableError
 from chute.service import routes_data, routes_files, routes_imports
 from chute.service.context import ServiceContext, upload_access
 from chute.service.metrics import render_metrics
@@ -95,6 +95,9 @@ def create_app(db_url: str, folder: Path, max_upload_size: int = DEFAULT_MAX_UPL
 
     @app.exception_handler(ChuteError)
     async def chute_error(_: Request, exc: ChuteError) -> JSONResponse:
+        """A refused request (422), or the service database away or busy (503)."""
+        if isinstance(exc, SinkUnavailableError):
+            return JSONResponse({"detail": "the service's database is not answering"}, 503)
         return JSONResponse({"detail": str(exc), "hint": exc.hint}, status_code=422)
 
     return app

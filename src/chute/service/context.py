@@ -19,9 +19,15 @@ from chute.service.tenants import Tenant, tenant_of
 from chute.service.upload_store import (
     CURRENT_TENANT,
     EXPECTED_CHECKSUM,
+    UPLOAD_LIMIT,
     UploadStore,
     parse_checksum,
 )
+from chute.sinks.names import check_table_name
+
+#: the most bytes a tus creation may carry (creation-with-upload): tuspyserver reads them
+#: into memory; the rest of an upload goes by PATCH, streamed to disk
+CREATION_BODY = 4 << 20
 
 
 @dataclass
@@ -31,6 +37,15 @@ class ServiceContext:
     store: UploadStore
     queue: procrastinate.App
     max_upload_size: int
+
+
+def tenant_table(name: str) -> str:
+    """A table or dataset name a tenant may use: chute's rules, and never a name of the
+    database's own catalogue (``pg_*``; the tenant's role could not write there anyway)."""
+    check_table_name(name)
+    if name.lower().startswith(("pg_", "sqlite_")) or name.lower() == "information_schema":
+        raise HTTPException(422, f"{name!r} is a name of the database's own catalogue")
+    return name
 
 
 def context(request: Request) -> ServiceContext:
@@ -107,11 +122,41 @@ async def upload_access(request: Request, who: Authed, ctx: Ctx) -> None:
         )
         if row is None:
             raise HTTPException(404, "no such upload")
+    limit = min(ctx.max_upload_size, who.max_upload_size or ctx.max_upload_size)
+    UPLOAD_LIMIT.set(limit)  # checked as a PATCH's bytes arrive (a deferred length too)
     checksum = request.headers.get("upload-checksum")
     if checksum is not None and request.method == "PATCH":
         EXPECTED_CHECKSUM.set(parse_checksum(checksum))
     if request.method == "POST":
-        limit = min(ctx.max_upload_size, who.max_upload_size or ctx.max_upload_size)
-        declared = request.headers.get("upload-length") or request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            raise HTTPException(413, f"the upload is larger than the limit ({limit} bytes)")
+        _check_creation(request, limit)
+
+
+def _check_creation(request: Request, limit: int) -> None:
+    """A tus creation: its declared length within the limit (413 before the body is read);
+    bytes sent with it (creation-with-upload, which tuspyserver reads whole) at most
+    :data:`CREATION_BODY` and no more than the upload's length."""
+    headers = request.headers
+    if "upload-concat" in headers:
+        raise HTTPException(400, "tus concatenation is not offered by this service")
+    declared = _number(headers.get("upload-length"), "Upload-Length")
+    body = _number(headers.get("content-length"), "Content-Length")
+    if declared is not None and declared > limit:
+        raise HTTPException(413, f"the upload is larger than the limit ({limit} bytes)")
+    if body is None:
+        if "transfer-encoding" in headers:
+            raise HTTPException(411, "send the first bytes with a Content-Length, or by PATCH")
+        return
+    if declared is not None and body > declared:
+        raise HTTPException(400, "the request's body is longer than its Upload-Length")
+    if body > min(limit, CREATION_BODY):
+        raise HTTPException(
+            413, f"send at most {CREATION_BODY} bytes with the creation; the rest by PATCH"
+        )
+
+
+def _number(value: str | None, name: str) -> int | None:
+    if value is None:
+        return None
+    if not value.strip().isdigit():
+        raise HTTPException(400, f"{name} must be a whole number of bytes")
+    return int(value)

@@ -138,7 +138,7 @@ def finish_job(
     return (
         db.run(
             f"UPDATE {SCHEMA}.jobs SET state = %s, report = %s, error = %s, finished = now(), "
-            "rows_done = coalesce(%s, rows_done) WHERE id = %s AND lease = %s",
+            "rows_done = greatest(rows_done, coalesce(%s, 0)) WHERE id = %s AND lease = %s",
             (state, summary and Jsonb(summary), error, rows, job, lease),
         )
         == 1

@@ -12,10 +12,10 @@ from chute.datasets.dataset import dataset
 from chute.datasets.store import DatasetError
 from chute.errors import ChuteError
 from chute.preview import DEFAULT_ROWS, MAX_ROWS, preview
-from chute.service.context import Authed, Upload, complete, file_name
+from chute.service.context import Authed, Upload, complete, file_name, tenant_table
 from chute.service.sniff import UNKNOWN_FORMAT, sniff
 from chute.sinks import open_sink
-from chute.sinks.names import check_table_name
+from chute.urls import redact
 
 router = APIRouter()
 
@@ -43,7 +43,8 @@ async def upload_preview(
             encoding=encoding or found.encoding or "utf-8",
         )  # fmt: skip
     except ChuteError as exc:
-        raise HTTPException(422, str(exc)) from None
+        shown_as = file_name(upload) or "the upload"
+        raise HTTPException(422, str(exc).replace(str(path), shown_as)) from None
     return {"format": found.format, "encoding": found.encoding, **shown.to_dict()}
 
 
@@ -62,7 +63,7 @@ def _describe(url: str, table: str) -> list[dict[str, str]] | None:
 @router.get("/tables/{table}", tags=["tables"])
 async def table_columns(table: str, who: Authed) -> dict[str, Any]:
     """The columns of one of the tenant's tables (to map an upload onto)."""
-    columns = await asyncio.to_thread(_describe, who.sink_url, check_table_name(table))
+    columns = await asyncio.to_thread(_describe, who.sink_url, tenant_table(table))
     if columns is None:
         raise HTTPException(404, "no such table")
     return {"table": table, "columns": columns}
@@ -81,14 +82,19 @@ def _diff(url: str, name: str, a: str, b: str, limit: int) -> dict[str, Any]:
         return {"stat": changes.stat(), "changes": shown, "truncated": len(records) > limit}
 
 
+def _private(text: str, url: str) -> str:
+    """``text`` without the tenant's database URL (the service's host and user)."""
+    return text.replace(url, "your database").replace(redact(url), "your database")
+
+
 @router.get("/datasets/{name}/log", tags=["datasets"])
 async def dataset_log(
     name: str, who: Authed, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[dict[str, Any]]:
     try:
-        return await asyncio.to_thread(_log, who.sink_url, check_table_name(name), limit)
+        return await asyncio.to_thread(_log, who.sink_url, tenant_table(name), limit)
     except DatasetError as exc:
-        raise HTTPException(404, str(exc)) from None
+        raise HTTPException(404, _private(str(exc), who.sink_url)) from None
 
 
 @router.get("/datasets/{name}/diff", tags=["datasets"])
@@ -102,6 +108,6 @@ async def dataset_diff(
     """The rows that differ between revisions ``a`` and ``b`` (at most ``limit`` of them,
     with the counts of all)."""
     try:
-        return await asyncio.to_thread(_diff, who.sink_url, check_table_name(name), a, b, limit)
+        return await asyncio.to_thread(_diff, who.sink_url, tenant_table(name), a, b, limit)
     except DatasetError as exc:
-        raise HTTPException(404, str(exc)) from None
+        raise HTTPException(404, _private(str(exc), who.sink_url)) from None

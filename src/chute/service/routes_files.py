@@ -4,17 +4,23 @@ recorded once every byte is there, so an upload cut off leaves nothing behind.""
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from typing import IO, Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from psycopg.types.json import Jsonb
 from pydantic import BaseModel
+from tuspyserver.params import TusUploadParams
 
 from chute.service.context import Authed, Ctx
 from chute.service.state import SCHEMA
 
 router = APIRouter(tags=["uploads"])
+
+#: days an upload is kept (as tus uploads: their Upload-Expires)
+UPLOAD_DAYS = 5
 
 
 class PlainUpload(BaseModel):
@@ -52,7 +58,15 @@ async def plain_upload(
         handle.close()
         part.unlink(missing_ok=True)
         raise
-    info = {"size": size, "offset": size, "metadata": {"filename": filename}}
+    now = datetime.now(UTC)
+    info = TusUploadParams(  # as tus uploads have it: HEAD, DELETE and expiry work alike
+        metadata={"filename": filename, "filetype": "application/octet-stream"},
+        size=size,
+        offset=size,
+        upload_part=1,
+        created_at=str(now),
+        expires=format_datetime(now + timedelta(days=UPLOAD_DAYS), usegmt=True),
+    ).model_dump()
     await asyncio.to_thread(
         ctx.db.run,
         f"INSERT INTO {SCHEMA}.uploads (id, tenant_id, path, size, info) "

@@ -4,22 +4,21 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Response
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette import EventSourceResponse
 
 from chute.config import parse_mode
 from chute.engine.mapping import ColumnMap, parse_types
 from chute.preview import preview
 from chute.service import jobs
-from chute.service.context import Authed, Ctx, Job, complete, file_name, the_upload
+from chute.service.context import Authed, Ctx, Job, complete, file_name, tenant_table, the_upload
 from chute.service.sniff import UNKNOWN_FORMAT, sniff
 from chute.service.tenants import Tenant
 from chute.service.worker import TASK, rejects_path
-from chute.sinks.names import check_table_name
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 
@@ -41,7 +40,24 @@ class ImportRequest(BaseModel):
     rename: dict[str, str] = Field(default_factory=dict)
     skip: list[str] = Field(default_factory=list)
     types: dict[str, str] = Field(default_factory=dict)
-    options: dict[str, Any] = Field(default_factory=dict)
+    options: "ImportOptions" = Field(default_factory=lambda: ImportOptions())
+
+
+class ImportOptions(BaseModel):
+    """``chute load``'s options an import may set (others are refused: 422)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["csv", "tsv", "jsonl", "json", "xlsx"] | None = None
+    delimiter: str | None = Field(default=None, min_length=1, max_length=1)
+    quote: str | None = Field(default=None, max_length=1)
+    encoding: str | None = Field(default=None, max_length=40)
+    header: bool | None = None
+    sheet: str | int | None = None
+    max_errors: int | None = Field(default=None, ge=0)
+    add_columns: bool | None = None
+    atomic: bool | None = None
+    batch_rows: int | None = Field(default=None, ge=1, le=10_000_000)
 
 
 class Created(BaseModel):
@@ -130,17 +146,13 @@ def _spec_of(body: ImportRequest, who: Tenant) -> dict[str, Any]:
     ChuteError is a 422 with the reason)."""
     if (body.table is None) == (body.dataset is None):
         raise HTTPException(422, "give one of table and dataset")
-    unknown = sorted(set(body.options) - set(jobs.LOAD_OPTIONS))
-    if unknown:
-        raise HTTPException(
-            422, f"unknown options {unknown}: the options are {list(jobs.LOAD_OPTIONS)}"
-        )
     parse_types(body.types)
-    spec: dict[str, Any] = {"into": who.sink_url, "options": dict(body.options)}
+    options = body.options.model_dump(exclude_none=True)
+    spec: dict[str, Any] = {"into": who.sink_url, "options": options}
     if body.table is not None:
-        spec["table"] = check_table_name(body.table)
+        spec["table"] = tenant_table(body.table)
     else:
-        spec["dataset"] = check_table_name(body.dataset or "")
+        spec["dataset"] = tenant_table(body.dataset or "")
         spec["branch"] = body.branch or "main"
         spec["message"] = body.message or ""
     if body.mode is not None:
@@ -154,3 +166,6 @@ def _spec_of(body: ImportRequest, who: Tenant) -> dict[str, Any]:
     if body.types:
         spec["types"] = body.types
     return spec
+
+
+ImportRequest.model_rebuild()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def sniff(path: Path, name: str = "") -> Sniffed | None:
         with gzip.open(path, "rb") as g:
             try:
                 head = g.read(_HEAD)
-            except (OSError, EOFError):
+            except (OSError, EOFError, zlib.error):  # not gzip after all, or damaged
                 return None
     return _text_format(head, name.lower().removesuffix(".gz"))
 

@@ -42,6 +42,8 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.uploads (
     path text NOT NULL,
     size bigint NOT NULL DEFAULT 0,
     info jsonb,
+    lock_token text,
+    locked_until timestamptz,
     created timestamptz NOT NULL DEFAULT now()
 );
 CREATE TABLE IF NOT EXISTS {SCHEMA}.jobs (
@@ -64,6 +66,11 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.jobs (
     finished timestamptz
 );
 CREATE INDEX IF NOT EXISTS jobs_tenant ON {SCHEMA}.jobs (tenant_id, id);
+-- columns added after the first release of these tables
+ALTER TABLE {SCHEMA}.uploads ADD COLUMN IF NOT EXISTS lock_token text;
+ALTER TABLE {SCHEMA}.uploads ADD COLUMN IF NOT EXISTS locked_until timestamptz;
+ALTER TABLE {SCHEMA}.jobs ADD COLUMN IF NOT EXISTS
+    key text NOT NULL DEFAULT md5(random()::text || clock_timestamp()::text);
 """
 
 #: a tenant's name: it names its schema, so a plain identifier
@@ -83,9 +90,16 @@ def tenant_schema(name: str) -> str:
     return f"tenant_{check_tenant_name(name)}"
 
 
+def tenant_role(name: str) -> str:
+    return f"chute_tenant_{check_tenant_name(name)}"
+
+
 def tenant_sink_url(db_url: str, name: str) -> str:
-    """The default sink of tenant ``name``: its own schema of the service database."""
-    return with_param(db_url, "options", quote(f"-csearch_path={tenant_schema(name)}", safe=""))
+    """The default sink of tenant ``name``: its own schema of the service database, used
+    as its own role (no superuser, no rights outside that schema: a table name such as
+    ``pg_authid`` cannot reach the catalogue)."""
+    options = f"-csearch_path={tenant_schema(name)} -crole={tenant_role(name)}"
+    return with_param(db_url, "options", quote(options, safe=""))
 
 
 class ServiceDb:

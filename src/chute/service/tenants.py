@@ -15,7 +15,14 @@ import psycopg
 
 from chute.errors import ConfigError
 from chute.service import leases
-from chute.service.state import SCHEMA, ServiceDb, check_tenant_name, tenant_schema, tenant_sink_url
+from chute.service.state import (
+    SCHEMA,
+    ServiceDb,
+    check_tenant_name,
+    tenant_role,
+    tenant_schema,
+    tenant_sink_url,
+)
 
 #: a token's visible prefix, so that one found in a log or a repository is recognised
 TOKEN_PREFIX = "chute_"
@@ -57,8 +64,15 @@ def create_tenant(
                 hint=f"chute tenant token {name} makes it another token",
             ) from None
         assert row is not None
-        if sink_url is None:
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{tenant_schema(name)}"')
+        if sink_url is None:  # a schema of its own, owned by a role of its own
+            role = tenant_role(name)
+            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+            if exists.fetchone() is None:
+                conn.execute(f'CREATE ROLE "{role}" NOLOGIN')
+            conn.execute(f'GRANT "{role}" TO CURRENT_USER')  # so that the service may SET ROLE
+            conn.execute(
+                f'CREATE SCHEMA IF NOT EXISTS "{tenant_schema(name)}" AUTHORIZATION "{role}"'
+            )
     return new_token(db, name)
 
 

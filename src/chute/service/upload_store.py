@@ -2,11 +2,13 @@
 info and locks in the service database (:mod:`tuspyserver` speaks the protocol).
 
 Several ``chute serve`` instances behind a load balancer share uploads with no sticky
-sessions: the offset a client resumes from is the one in the database, and a PATCH holds a
-PostgreSQL advisory lock on its upload (whichever instance serves it).  The data folder
+sessions: the offset a client resumes from is the one in the database, and the lock on an
+upload is a row there (whichever instance serves the request).  The data folder
 must be one folder for all of them (a shared disk), as for the workers that read it.
 
-A PATCH body goes to its file chunk by chunk as it arrives, never whole into memory.  The
+A PATCH takes the upload's lock row (no connection held while its body arrives; the lock
+lapses after 30 s unless renewed, so a dead instance does not keep it).  A PATCH body goes
+to its file chunk by chunk as it arrives, never whole into memory.  The
 offset is advanced in the database only after the bytes are flushed to disk; bytes beyond
 the recorded offset (a PATCH cut off before it was recorded) are cut away before the next
 PATCH appends, so the file always holds exactly the bytes the offset promises.
@@ -21,6 +23,8 @@ import contextvars
 import hashlib
 import json
 import os
+import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -30,6 +34,7 @@ from typing import IO, Any
 
 from fastapi import HTTPException
 from psycopg.types.json import Jsonb
+from tuspyserver.lock import LockTimeoutError
 from tuspyserver.storage import TusStorage
 
 from chute.service.state import SCHEMA, ServiceDb
@@ -40,6 +45,14 @@ CURRENT_TENANT: contextvars.ContextVar[int] = contextvars.ContextVar("chute_tena
 EXPECTED_CHECKSUM: contextvars.ContextVar[tuple[str, bytes] | None] = contextvars.ContextVar(
     "chute_checksum", default=None
 )
+#: the most bytes the upload being served may reach (the tenant's limit)
+UPLOAD_LIMIT: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "chute_upload_limit", default=None
+)
+#: seconds an upload's lock lasts unless renewed (a request renews it as bytes arrive)
+LOCK_LEASE = 30
+#: seconds a request waits for an upload another request is writing, then 503
+LOCK_WAIT = 5.0
 #: tus checksum algorithms, by their names in ``Upload-Checksum``
 CHECKSUMS = ("sha1", "md5", "sha256")
 #: the status tus gives a PATCH whose body does not match its checksum
@@ -65,6 +78,7 @@ class UploadStore(TusStorage):
         self.folder = folder.resolve()
         self._open: dict[str, IO[bytes]] = {}
         self._hashing: dict[str, tuple[Any, bytes, int]] = {}  # hasher, digest, start
+        self._locks: dict[str, tuple[str, float]] = {}  # token, when taken or renewed
 
     def location(self, uid: str) -> str:
         if not uid.isalnum():
@@ -108,10 +122,14 @@ class UploadStore(TusStorage):
             if expected is not None:
                 algorithm, digest = expected
                 self._hashing[uid] = (hashlib.new(algorithm), digest, handle.tell())
+        limit = UPLOAD_LIMIT.get()
+        if limit is not None and handle.tell() + len(chunk) > limit:
+            raise HTTPException(413, f"the upload is larger than the limit ({limit} bytes)")
         hashing = self._hashing.get(uid)
         if hashing is not None:
             hashing[0].update(chunk)
         await asyncio.to_thread(handle.write, chunk)
+        await self._renew(uid)
 
     def _open_at_offset(self, uid: str) -> IO[bytes]:
         """The upload's file, cut to the recorded offset, positioned at its end."""
@@ -189,20 +207,60 @@ class UploadStore(TusStorage):
 
     @asynccontextmanager
     async def lock(self, uid: str) -> AsyncIterator[None]:  # type: ignore[override]
-        """A PostgreSQL advisory lock on the upload, held by a transaction of its own for
-        the request (any instance of the service honours it; it ends with the transaction,
-        so a connection given back to the pool holds none)."""
-        held = self.db.connect()
-        conn = await asyncio.to_thread(held.__enter__)
+        """The upload, for this request alone: a lock row in the database (any instance of
+        the service honours it) that holds no connection while the body arrives, and
+        lapses if the instance dies.  A request that cannot have it within
+        :data:`LOCK_WAIT` seconds is answered 503 (tuspyserver's LockTimeoutError)."""
+        token = secrets.token_hex(16)
+        deadline = time.monotonic() + LOCK_WAIT
+        while not await asyncio.to_thread(self._take_lock, uid, token):
+            if time.monotonic() > deadline:
+                raise LockTimeoutError(f"upload {uid} is being written by another request")
+            await asyncio.sleep(0.1)
+        self._locks[uid] = (token, time.monotonic())
         try:
-            await asyncio.to_thread(
-                conn.execute,
-                "SELECT pg_advisory_xact_lock(hashtext('chute upload ' || %s))",
-                (uid,),
-            )
             yield
         finally:
-            await asyncio.to_thread(held.__exit__, None, None, None)
+            self._locks.pop(uid, None)
+            # a request that failed before flush (400, 413) leaves its handle: the bytes it
+            # wrote past the recorded offset are cut away by the next request
+            handle = self._open.pop(uid, None)
+            self._hashing.pop(uid, None)
+            if handle is not None:
+                await asyncio.to_thread(handle.close)
+            await asyncio.to_thread(
+                self.db.run,
+                f"UPDATE {SCHEMA}.uploads SET lock_token = NULL, locked_until = NULL "
+                "WHERE id = %s AND lock_token = %s",
+                (uid, token),
+            )
+
+    def _take_lock(self, uid: str, token: str) -> bool:
+        return (
+            self.db.run(
+                f"UPDATE {SCHEMA}.uploads SET lock_token = %s, "
+                "locked_until = now() + make_interval(secs => %s) WHERE id = %s AND "
+                "(locked_until IS NULL OR locked_until < now())",
+                (token, LOCK_LEASE, uid),
+            )
+            == 1
+        )
+
+    async def _renew(self, uid: str) -> None:
+        """Keep the lock of a long request (renewed every third of its lease)."""
+        held = self._locks.get(uid)
+        if held is None or time.monotonic() - held[1] < LOCK_LEASE / 3:
+            return
+        token = held[0]
+        renewed = await asyncio.to_thread(
+            self.db.run,
+            f"UPDATE {SCHEMA}.uploads SET locked_until = now() + make_interval(secs => %s) "
+            "WHERE id = %s AND lock_token = %s",
+            (LOCK_LEASE, uid, token),
+        )
+        if renewed != 1:  # lapsed and taken: this request's bytes are not kept
+            raise HTTPException(409, "the upload was taken over by another request")
+        self._locks[uid] = (token, time.monotonic())
 
 
 def expire_uploads(db: ServiceDb, now: datetime | None = None) -> list[str]:

@@ -15,6 +15,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -22,12 +23,13 @@ from urllib.parse import quote
 import procrastinate
 
 from chute.api import load
-from chute.errors import ChuteError, Interrupted
+from chute.errors import ChuteError, Interrupted, LoadRunningError
+from chute.report import LoadReport
 from chute.service import leases
 from chute.service.jobs import LOAD_OPTIONS, JobFence, LeaseLost, finish_job, take_job
 from chute.service.state import SCHEMA, ServiceDb
 from chute.service.upload_store import expire_uploads
-from chute.urls import with_param
+from chute.urls import scrub, with_param
 
 log = logging.getLogger("chute.service")
 
@@ -36,6 +38,8 @@ TASK = "chute_import"
 HEARTBEAT = 2.0
 #: ... and is taken for dead after this long without a word: its jobs go back to the queue
 STALLED_AFTER = 10.0
+#: seconds a job waits for its previous run to stop (it does at its next commit)
+LAST_RUN_WAIT = 120.0
 #: expired uploads are looked for this often (seconds)
 EXPIRY_SWEEP = 60.0
 
@@ -96,9 +100,10 @@ def run_job(db: ServiceDb, folder: Path, job_id: int) -> None:
         else {"table": spec["table"]}
     )  # fmt: skip
     log.info("job %s: lease %s, loading %s", job_id, lease, target)
-    try:
+
+    def run() -> LoadReport:
         leases.claim(spec["into"], job["key"], lease)
-        report = load(
+        return load(
             upload["path"],
             into=spec["into"],
             mode=spec.get("mode"),
@@ -112,6 +117,10 @@ def run_job(db: ServiceDb, folder: Path, job_id: int) -> None:
             **target,
             **options,
         )
+
+    private = (upload["path"], str(folder), spec["into"])
+    try:
+        report = _after_the_last_run(run, job_id)
     except LeaseLost as exc:
         log.warning("job %s: %s", job_id, exc)
         return
@@ -119,17 +128,35 @@ def run_job(db: ServiceDb, folder: Path, job_id: int) -> None:
         finish_job(db, job_id, lease, "cancelled", exc.report, "cancelled")
         return
     except ChuteError as exc:
-        finish_job(db, job_id, lease, "failed", exc.report, error_text(exc))
+        finish_job(db, job_id, lease, "failed", exc.report, error_text(exc, private))
         return
     except Exception as exc:  # a bug: the job says so instead of staying "running"
         log.exception("job %s failed", job_id)
-        finish_job(db, job_id, lease, "failed", None, f"internal error: {exc!r}")
+        finish_job(db, job_id, lease, "failed", None, f"internal error: {type(exc).__name__}")
         return
     finish_job(db, job_id, lease, "done", report)
 
 
-def error_text(exc: ChuteError) -> str:
-    return f"{exc}" + (f" (hint: {exc.hint})" if exc.hint else "")
+def _after_the_last_run(run: Callable[[], LoadReport], job_id: int) -> LoadReport:
+    """``run()``, once the job's previous run (a worker given up on while still alive)
+    has stopped: it holds the load's lock until its next commit finds its lease gone."""
+    deadline = time.monotonic() + LAST_RUN_WAIT
+    while True:
+        try:
+            return run()
+        except LoadRunningError:
+            if time.monotonic() > deadline:
+                raise
+            log.info("job %s: its previous run is still stopping; waiting", job_id)
+            time.sleep(1.0)
+
+
+def error_text(exc: ChuteError, private: tuple[str, ...] = ()) -> str:
+    """The error as the tenant sees it: without the service's paths and database URL."""
+    text = f"{exc}" + (f" (hint: {exc.hint})" if exc.hint else "")
+    for value in private:
+        text = text.replace(value, "the upload" if value.startswith("/") else "the database")
+    return scrub(text, *private)
 
 
 async def _housekeeping(db: ServiceDb, app: procrastinate.App, stop: asyncio.Event) -> None:
