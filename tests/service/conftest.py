@@ -196,3 +196,27 @@ def table_rows(db: str, tenant_token_name: str, sql: str) -> list[tuple[Any, ...
     with psycopg.connect(db) as conn:
         conn.execute(f"SET search_path = tenant_{tenant_token_name}")
         return conn.execute(sql).fetchall()
+
+
+class TakeOverAfter:
+    """An observer of a job's load: after batch ``n``, another worker takes the job and
+    claims it in the sink, as a worker taking over a stalled job does."""
+
+    def __init__(self, db: Any, job: int, n: int, into: str) -> None:
+        self.db, self.job, self.n, self.into, self.batches = db, job, n, into, 0
+
+    def on_start(self, report: Any, total_bytes: int | None) -> None:
+        pass
+
+    def on_batch(self, report: Any, bytes_read: int) -> None:
+        from chute.service.jobs import take_job
+        from chute.service.leases import claim
+
+        self.batches += 1
+        if self.batches == self.n:
+            taken = take_job(self.db, self.job)
+            assert taken is not None
+            claim(self.into, taken["key"], int(taken["lease"]))
+
+    def on_finish(self, report: Any) -> None:
+        pass

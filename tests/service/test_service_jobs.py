@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 
 import chute
-from chute.report import LoadReport
 from chute.service.jobs import JobFence, LeaseLost, create_job, take_job
 from chute.service.leases import claim
 from chute.service.state import SCHEMA, ServiceDb, tenant_sink_url
 from chute.service.tenants import create_tenant, tenant_of
-from tests.service.conftest import Service, table_rows
+from tests.service.conftest import Service, TakeOverAfter, table_rows
 
 pytestmark = pytest.mark.postgres
 
@@ -93,26 +92,6 @@ def test_a_queued_job_cancelled_never_runs(service: Service) -> None:
     with service.client(token) as c:
         assert c.delete(f"/imports/{job}").json()["state"] == "cancelled"
     assert take_job(db, job) is None  # a worker handed it finds nothing to do
-
-
-class TakeOverAfter:
-    """After batch ``n``, another worker takes the job (its lease goes up)."""
-
-    def __init__(self, db: ServiceDb, job: int, n: int, into: str) -> None:
-        self.db, self.job, self.n, self.into, self.batches = db, job, n, into, 0
-
-    def on_start(self, report: LoadReport, total_bytes: int | None) -> None:
-        pass
-
-    def on_batch(self, report: LoadReport, bytes_read: int) -> None:
-        self.batches += 1
-        if self.batches == self.n:  # as a worker taking over does
-            taken = take_job(self.db, self.job)
-            assert taken is not None
-            claim(self.into, taken["key"], int(taken["lease"]))
-
-    def on_finish(self, report: LoadReport) -> None:
-        pass
 
 
 def test_a_worker_that_lost_its_lease_commits_nothing_more(service_db: str, tmp_path: Path) -> None:

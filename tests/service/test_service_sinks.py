@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 
 import chute
-from chute.report import LoadReport
 from chute.service.jobs import JobFence, LeaseLost, create_job, take_job
 from chute.service.leases import LEASES, claim
 from chute.service.state import SCHEMA, ServiceDb
 from chute.service.tenants import create_tenant
 from tests.mysql_server import mysql_query, mysql_url
-from tests.service.conftest import Service
+from tests.service.conftest import Service, TakeOverAfter
 
 __all__ = ["mysql_url"]  # the fixture
 
@@ -25,26 +24,6 @@ pytestmark = pytest.mark.postgres
 
 def numbers_csv(n: int) -> str:
     return "id,amount\n" + "".join(f"{i},{i * 3}\n" for i in range(1, n + 1))
-
-
-class TakeOverAfter:
-    """After batch ``n``, another worker takes the job and claims it in the sink."""
-
-    def __init__(self, db: ServiceDb, job: int, n: int, into: str) -> None:
-        self.db, self.job, self.n, self.into, self.batches = db, job, n, into, 0
-
-    def on_start(self, report: LoadReport, total_bytes: int | None) -> None:
-        pass
-
-    def on_batch(self, report: LoadReport, bytes_read: int) -> None:
-        self.batches += 1
-        if self.batches == self.n:
-            taken = take_job(self.db, self.job)
-            assert taken is not None
-            claim(self.into, taken["key"], int(taken["lease"]))
-
-    def on_finish(self, report: LoadReport) -> None:
-        pass
 
 
 def fenced_load(service_db: str, tmp_path: Path, into: str, tenant: str) -> None:
