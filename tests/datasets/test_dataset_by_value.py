@@ -131,3 +131,39 @@ def test_versions_taken_by_a_merge_carry_digests_an_import_would_give(
 def _write(path: Path, rows: list[dict[str, Any]]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_changes_by_value_equal_changes_by_digest_on_sqlite(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """SQLite compares values with ``IS`` and their storage classes, and asks the digest
+    itself for real zeros (0.0 and -0.0): the same change sets as comparing digests."""
+    rng = random.Random(seed)
+    rows = {i: {"id": i, **{c: rng.choice(s) for c, s in SPELLINGS.items()}} for i in range(1, 41)}
+    by_value = 0
+    real = importer._changes_by_value
+
+    def counted(*args: object, **kwargs: object) -> str:
+        nonlocal by_value
+        by_value += 1
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importer, "_changes_by_value", counted)
+    same = importer._same_columns
+    for n in range(8):
+        version = _version(rng, rows) if n else [rows[i] for i in sorted(rows)]
+        if n == 6:
+            version[0]["flag"] = "maybe"
+        path = tmp_path / f"v{n}.jsonl"
+        fast = _import(sqlite_url, path, version, "fast")
+        monkeypatch.setattr(importer, "_same_columns", lambda *a: False)
+        slow = _import(sqlite_url, path, version, "slow")
+        monkeypatch.setattr(importer, "_same_columns", same)
+        for field in ("added", "changed", "removed", "unchanged"):
+            assert fast[field] == slow[field], (n, field)
+    assert by_value >= 5
+    stored = "SELECT _id, _h, _from, _to FROM {} ORDER BY _id, _from"
+    assert query(sqlite_url, stored.format("_chute_v_fast")) == query(
+        sqlite_url, stored.format("_chute_v_slow")
+    )

@@ -199,7 +199,7 @@ def _changes_from_stage(
     q, state = db.q, head.state
     postgres = state.postgres
     columns = [c for c, _ in typed]
-    if key and postgres and _same_columns(db, head, typed):
+    if key and _same_columns(db, head, typed):
         _changes_by_value(db, head, stage, typed, key)
         return
     content = content_digest(postgres, [f"s.{q(c)}" for c in sorted(columns)], sorted(columns))
@@ -251,6 +251,10 @@ def _same_columns(db: SqlSink, head: Head, typed: list[tuple[str, str]]) -> bool
     at_head = head.history.columns(head.position.seq)
     if not at_head or sorted(map(tuple, at_head)) != sorted(typed):
         return False
+    if not head.state.postgres:
+        # SQLite's versions table declares no types (its values keep the storage class
+        # they had in the stage that brought them): the head commit's columns decide
+        return True
     stored = {c.name: c.declared for c in db.describe(head.state.table) or []}
     return all(stored.get(name) == declared for name, declared in typed)
 
@@ -261,14 +265,19 @@ def _changes_by_value(
     """The change set of a keyed import, by comparing the stage's values with the
     head's, column by column, and taking digests of the changed rows only: the same rows
     and digests as comparing digests, without digesting every staged row (1M rows: 2.5 s
-    instead of 4.0 s, benchmarks/RESULTS.md)."""
+    instead of 4.0 s on PostgreSQL; on SQLite, whose digest is a Python function, 1M calls
+    of it took 8.5 s of a 14-15 s publish, benchmarks/RESULTS.md)."""
     q, state = db.q, head.state
+    postgres = state.postgres
     names = sorted(c for c, _ in typed)
-    differs = " OR ".join(_differs(f"n.{q(c)}", f"c.{q(c)}", declared) for c, declared in typed)
-    ident = _key_identity(True, [f"s.{q(k)}" for k in key])
+    column_differs = _differs if postgres else _differs_sqlite
+    differs = " OR ".join(
+        column_differs(f"n.{q(c)}", f"c.{q(c)}", declared) for c, declared in typed
+    )
+    ident = _key_identity(postgres, [f"s.{q(k)}" for k in key])
     cols = "".join(f", s.{q(c)}" for c, _ in typed)
     news = "".join(f", n.{q(c)}" for c, _ in typed)
-    content = content_digest(True, [f"n.{q(c)}" for c in names], names)
+    content = content_digest(postgres, [f"n.{q(c)}" for c in names], names)
     state.change_set(
         f"SELECT {ident} AS _id{cols} FROM {q(stage)} s",
         state.rows(head.position, names),
@@ -289,6 +298,18 @@ def _differs(new: str, old: str, declared: str) -> str:
         # their bits tell those apart without printing 2 × 1M doubles (0.5 s at 1M rows)
         return f"({new} IS DISTINCT FROM {old} OR ({new} = 0 AND {send}({new}) <> {send}({old})))"
     return f"CAST({new} AS text) IS DISTINCT FROM CAST({old} AS text)"
+
+
+def _differs_sqlite(new: str, old: str, declared: str) -> str:
+    """SQL (SQLite): ``new`` and ``old`` would digest differently.  The digest is the
+    ``repr`` of the values (:mod:`chute.sinks.sql.digest`): it differs when the storage
+    classes do (``1`` and ``1.0`` are equal to ``IS``), when the values do, and for 0.0
+    and -0.0, which only the digest itself tells apart (asked of real zeros alone)."""
+    return (
+        f"({new} IS NOT {old} OR typeof({new}) IS NOT typeof({old}) OR "
+        f"(typeof({new}) = 'real' AND {new} = 0 AND chute_digest({new}) IS NOT "
+        f"chute_digest({old})))"
+    )
 
 
 def _key_identity(postgres: bool, keys: list[str]) -> str:
