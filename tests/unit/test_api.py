@@ -25,6 +25,7 @@ def test_public_names_are_exactly_the_curated_ones() -> None:
             "Checkpoint",
             "CheckpointStore",
             "ChuteError",
+            "CommitGuard",
             "ConfigError",
             "Interrupted",
             "LoadLocks",
@@ -34,6 +35,7 @@ def test_public_names_are_exactly_the_curated_ones() -> None:
             "NothingStoredError",
             "Observer",
             "Position",
+            "Preview",
             "RecordError",
             "Refusal",
             "Reject",
@@ -52,6 +54,7 @@ def test_public_names_are_exactly_the_curated_ones() -> None:
             "__version__",
             "consume",
             "load",
+            "preview",
             "publish",
             # writer sessions
             "AsyncSession",
