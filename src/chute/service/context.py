@@ -38,6 +38,10 @@ class ServiceContext:
     queue: procrastinate.App
     max_upload_size: int
 
+    def limit_for(self, tenant: Tenant) -> int:
+        """The largest upload ``tenant`` may make: its own limit within the service's."""
+        return min(self.max_upload_size, tenant.max_upload_size or self.max_upload_size)
+
 
 def tenant_table(name: str) -> str:
     """A table or dataset name a tenant may use: chute's rules, and never a name of the
@@ -115,14 +119,8 @@ async def upload_access(request: Request, who: Authed, ctx: Ctx) -> None:
     is refused before the body is read (413)."""
     uid = request.path_params.get("uuid")
     if uid is not None:
-        row = await asyncio.to_thread(
-            ctx.db.one,
-            f"SELECT 1 AS x FROM {SCHEMA}.uploads WHERE id = %s AND tenant_id = %s",
-            (uid, who.id),
-        )
-        if row is None:
-            raise HTTPException(404, "no such upload")
-    limit = min(ctx.max_upload_size, who.max_upload_size or ctx.max_upload_size)
+        await the_upload(uid, who, ctx)  # 404 unless it is the tenant's
+    limit = ctx.limit_for(who)
     UPLOAD_LIMIT.set(limit)  # checked as a PATCH's bytes arrive (a deferred length too)
     checksum = request.headers.get("upload-checksum")
     if checksum is not None and request.method == "PATCH":

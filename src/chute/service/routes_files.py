@@ -36,7 +36,7 @@ async def plain_upload(
     filename: Annotated[str, Query(max_length=255)] = "upload",
 ) -> PlainUpload:
     """The request's body as a finished upload (for ``POST /imports``)."""
-    limit = min(ctx.max_upload_size, who.max_upload_size or ctx.max_upload_size)
+    limit = ctx.limit_for(who)
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise HTTPException(413, f"the upload is larger than the limit ({limit} bytes)")

@@ -139,16 +139,10 @@ class ServiceDb:
             from psycopg_pool import PoolTimeout
 
             try:
-                held = self._pool.connection(timeout=10)
-                conn = held.__enter__()
+                with self._pool.connection(timeout=10) as conn:
+                    yield conn
             except PoolTimeout as exc:
                 raise _unavailable(exc) from exc
-            try:
-                yield conn
-            except BaseException as exc:
-                held.__exit__(type(exc), exc, exc.__traceback__)
-                raise
-            held.__exit__(None, None, None)
             return
         try:
             conn = psycopg.connect(self.url, row_factory=dict_row, connect_timeout=10)

@@ -34,8 +34,6 @@ class Tenant:
     name: str
     sink_url: str
     max_upload_size: int | None
-    #: the sink is the tenant's schema of the service database: jobs can be fenced in it
-    own_schema: bool
 
 
 def digest(token: str) -> str:
@@ -104,5 +102,4 @@ def tenant_of(db: ServiceDb, token: str) -> Tenant | None:
         name=row["name"],
         sink_url=row["sink_url"] or tenant_sink_url(db.url, row["name"]),
         max_upload_size=row["max_upload_size"],
-        own_schema=row["sink_url"] is None,
     )
