@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
-from pamqp import commands
+import pika
+import pika.exceptions
 
 from chute.amqp import (
     DEAD_LETTER_SUFFIX,
@@ -17,48 +20,56 @@ from chute.amqp import (
     parse_url,
     publish_records,
 )
-from chute.amqp._wire import Connection, body_frames, content_header, publish_method
 
 AMQP_URL = os.environ.get("CHUTE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 PARAMS = parse_url(AMQP_URL)
 
 
-def admin() -> Connection:
-    """A connection with channel 1 open, for declares and deletes."""
-    conn = Connection(PARAMS, name="chute tests admin")
-    conn.open()
-    conn.open_channel(1)
-    return conn
+@contextmanager
+def admin() -> Iterator[Any]:
+    """A channel of a pika connection of its own, for declares and deletes."""
+    conn = pika.BlockingConnection(
+        pika.ConnectionParameters(
+            PARAMS.host,
+            PARAMS.port,
+            PARAMS.vhost,
+            pika.PlainCredentials(PARAMS.user, PARAMS.password),
+            client_properties={"connection_name": "chute tests admin"},
+        )
+    )
+    try:
+        yield conn.channel()
+    finally:
+        if conn.is_open:
+            conn.close()
 
 
 def broker_problem() -> str | None:
     """Why RabbitMQ cannot be used, or None."""
     try:
-        admin().close()
-    except (BrokerError, OSError) as exc:
-        return f"RabbitMQ at {PARAMS.display} is not reachable: {exc}"
+        with admin():
+            pass
+    except (BrokerError, OSError, pika.exceptions.AMQPError) as exc:
+        return f"RabbitMQ at {PARAMS.display} is not reachable: {exc!r}"
     return None
 
 
 def delete_queues(*names: str) -> None:
-    conn = admin()
-    try:
+    with admin() as ch:
         for name in names:
-            conn.rpc(1, commands.Queue.Delete(queue=name), commands.Queue.DeleteOk)
-    finally:
-        conn.close()
+            ch.queue_delete(name)
 
 
 def depth(name: str) -> int:
     """Messages ready in the queue (not counting unacked ones); -1 when it does not exist."""
-    conn = admin()
     try:
-        ok = conn.rpc(1, commands.Queue.Declare(queue=name, passive=True), commands.Queue.DeclareOk)
-    except BrokerError:
-        return -1
-    finally:
-        conn.close()
-    return int(ok.message_count or 0)
+        with admin() as ch:
+            ok = ch.queue_declare(name, passive=True)
+    except pika.exceptions.ChannelClosedByBroker as exc:
+        if exc.reply_code == 404:
+            return -1
+        raise
+    return int(ok.method.message_count or 0)
 
 
 def publish(name: str, messages: list[Any]) -> None:
@@ -68,32 +79,17 @@ def publish(name: str, messages: list[Any]) -> None:
 
 def declare(name: str, arguments: dict[str, Any] | None = None) -> None:
     """Declare a durable queue (with ``arguments``: a length limit, an overflow rule...)."""
-    conn = admin()
-    try:
-        conn.rpc(
-            1,
-            commands.Queue.Declare(queue=name, durable=True, arguments=arguments),
-            commands.Queue.DeclareOk,
-        )
-    finally:
-        conn.close()
+    with admin() as ch:
+        ch.queue_declare(name, durable=True, arguments=arguments)
 
 
 def send(name: str, body: bytes, message_id: str | None) -> None:
     """Publish one message with this ``message_id`` (and no other property), confirmed."""
-    conn = admin()
-    try:
-        conn.rpc(1, commands.Confirm.Select(), commands.Confirm.SelectOk)
-        props = commands.Basic.Properties(message_id=message_id)
-        conn.send(
-            publish_method(1, "", name, True)
-            + content_header(1, len(body), bytes(props.marshal()))
-            + b"".join(body_frames(1, body, conn.frame_max))
+    with admin() as ch:
+        ch.confirm_delivery()
+        ch.basic_publish(
+            "", name, body, pika.BasicProperties(message_id=message_id), mandatory=True
         )
-        nacked, returned = conn.wait_confirms(1, conn.published(1, 1), 10.0)
-        assert not nacked and not returned
-    finally:
-        conn.close()
 
 
 def read_all(name: str, url: str = AMQP_URL, idle: float = 0.5) -> list[Delivery]:

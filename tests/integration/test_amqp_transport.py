@@ -20,7 +20,6 @@ from typing import Any
 
 import orjson
 import pytest
-from pamqp import commands
 
 from chute.amqp import (
     DEAD_LETTER_SUFFIX,
@@ -44,7 +43,7 @@ from chute.errors import ConfigError
 from tests.amqp_helpers import (
     AMQP_URL,
     PARAMS,
-    admin,
+    declare,
     delete_queues,
     depth,
     read_all,
@@ -61,11 +60,7 @@ BIG = 1 << 30
 def queue(broker: str) -> Iterator[str]:
     """A durable queue made for the test; it and its dead-letter queue are deleted after."""
     name = f"chute_test_{uuid.uuid4().hex[:12]}"
-    conn = admin()
-    try:
-        conn.rpc(1, commands.Queue.Declare(queue=name, durable=True), commands.Queue.DeclareOk)
-    finally:
-        conn.close()
+    declare(name)
     yield name
     delete_queues(name, name + DEAD_LETTER_SUFFIX)
 
@@ -143,8 +138,8 @@ def test_publish_with_confirms_puts_every_record_on_the_queue(queue: str) -> Non
     got = read_all(queue)
     assert [orjson.loads(d.body) for d in got] == records
     assert [d.message_id for d in got] == [f"orders.csv:{i}" for i in range(1, 2_501)]
-    props = got[0].decoded()
-    assert (props.content_type, props.delivery_mode) == ("application/json", 2)
+    props = got[0].properties
+    assert (props["content_type"], props["delivery_mode"]) == ("application/json", 2)
 
 
 def test_publish_declares_a_missing_queue_durable_and_sends_bytes_as_they_are(broker: str) -> None:
@@ -333,8 +328,8 @@ def test_dead_lettering_puts_the_message_with_its_reason_on_the_dlq_and_acks_it_
     assert headers[QUEUE_HEADER] == queue
     assert headers[SQLSTATE_HEADER] == "22P02"
     assert str(headers[FAILED_AT_HEADER]).endswith("+00:00")
-    props = dead[0].decoded()
-    assert (props.content_type, props.delivery_mode) == ("application/json", 2)
+    props = dead[0].properties
+    assert (props["content_type"], props["delivery_mode"]) == ("application/json", 2)
 
 
 def test_an_empty_body_is_sent_without_a_body_frame_and_dead_lettered(queue: str) -> None:
@@ -388,15 +383,7 @@ def test_dead_letters_go_on_after_their_publishing_connection_is_lost(queue: str
 
 def test_an_existing_dead_letter_queue_is_used_as_it_is(queue: str) -> None:
     dlq = f"{queue}.dlq"
-    conn = admin()
-    try:  # a queue with arguments a plain declare would conflict with
-        conn.rpc(
-            1,
-            commands.Queue.Declare(queue=dlq, durable=True, arguments={"x-max-length": 1000}),
-            commands.Queue.DeclareOk,
-        )
-    finally:
-        conn.close()
+    declare(dlq, {"x-max-length": 1000})  # arguments a plain declare would conflict with
     try:
         publish_records([b"{"], AMQP_URL, queue)
         with QueueConsumer(AMQP_URL, queue, dead_letter_queue=dlq) as consumer:
@@ -414,7 +401,9 @@ def test_an_existing_dead_letter_queue_is_used_as_it_is(queue: str) -> None:
     ("url", "message"),
     [
         ("http://127.0.0.1/", "not an AMQP URL: http://...; expected amqp://"),
-        ("amqps://127.0.0.1/", "amqps:// (AMQP over TLS) is not supported yet"),
+        ("amqp://127.0.0.1/?tls_ca=/etc/hostname", "--tls-ca needs an amqps:// URL"),
+        ("amqps://127.0.0.1/?tls_ca=/no/such.pem", "--tls-ca /no/such.pem: no such file"),
+        ("amqps://127.0.0.1/?auth=external", "auth=external logs in with a client certificate"),
         ("amqp://127.0.0.1:notaport/", "not a valid AMQP URL"),
         ("amqp:///vhost", "the AMQP URL names no host"),
         ("amqp://127.0.0.1/?heartbeats=3", "unknown option(s) in the AMQP URL: heartbeats"),

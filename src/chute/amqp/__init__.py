@@ -1,4 +1,6 @@
-"""RabbitMQ (AMQP 0-9-1): consume a queue in batches, publish records, decode bodies.
+"""RabbitMQ (AMQP 0-9-1, plain or TLS): consume a queue in batches, publish records, decode
+bodies.  The protocol is spoken by pika (:mod:`chute.amqp.pika_broker`), behind the
+:class:`Broker` protocol (:mod:`chute.amqp.broker`).
 
 ::
 
@@ -21,7 +23,7 @@ from chute.amqp._errors import (
     StaleDeliveryError,
 )
 from chute.amqp._params import AmqpParams, parse_url
-from chute.amqp._wire import Delivery
+from chute.amqp.broker import Broker, Consumption, Delivery, Outgoing, Publisher
 from chute.amqp.consumer import (
     DEAD_LETTER_SUFFIX,
     ERROR_HEADER,
@@ -50,11 +52,15 @@ __all__ = [
     "QUEUE_HEADER",
     "SQLSTATE_HEADER",
     "AmqpParams",
+    "Broker",
     "BrokerError",
     "BrokerUnavailableError",
+    "Consumption",
     "DeadLetter",
     "DecodedBodies",
     "Delivery",
+    "Outgoing",
+    "Publisher",
     "QueueConsumer",
     "QueueNotFoundError",
     "StaleDeliveryError",

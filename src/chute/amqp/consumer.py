@@ -38,23 +38,10 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import NamedTuple
 
-from pamqp import commands
-
-from chute.amqp._errors import (
-    BrokerError,
-    BrokerUnavailableError,
-    QueueNotFoundError,
-    StaleDeliveryError,
-)
+from chute.amqp._errors import BrokerError, BrokerUnavailableError, StaleDeliveryError
 from chute.amqp._params import parse_url
-from chute.amqp._wire import (
-    ChannelClosedError,
-    Connection,
-    Delivery,
-    body_frames,
-    content_header,
-    publish_method,
-)
+from chute.amqp.broker import Broker, Consumption, Delivery, Outgoing, Publisher
+from chute.amqp.pika_broker import PikaBroker
 from chute.errors import ConfigError
 
 log = logging.getLogger("chute.amqp")
@@ -72,8 +59,6 @@ MESSAGE_ID_HEADER = "x-chute-message-id"
 DEAD_LETTER_ID_SUFFIX = ":dead-letter"
 MAX_PREFETCH = 65_535
 _POLL = 0.05  # how often a waiting next_batch looks at ``stop``
-_CONSUME, _DECLARE, _STATUS = 1, 2, 3  # the consuming connection's channels
-_PUBLISH_CH = 1  # the dead-letter publisher's channel
 
 
 class DeadLetter(NamedTuple):
@@ -133,6 +118,8 @@ class QueueConsumer:
     ``prefetch`` messages may be unacked at once (``basic.qos``; per consumer, or for the
     channel with ``qos_global``).  Several consumers on one queue share its messages.
     ``reconnect_timeout`` bounds how long a lost broker is waited for (None: until stopped).
+    ``broker`` is where the messages are: by default RabbitMQ at ``url``, through pika
+    (:mod:`chute.amqp.pika_broker`); tests give a :class:`~chute.amqp.memory.MemoryBroker`.
     """
 
     def __init__(
@@ -145,8 +132,10 @@ class QueueConsumer:
         qos_global: bool = False,
         reconnect_timeout: float | None = None,
         name: str = "chute consume",
+        broker: Broker | None = None,
     ) -> None:
         self.params = parse_url(url)
+        self.broker: Broker = broker if broker is not None else PikaBroker(self.params)
         _check_queue_name(queue)
         if not 1 <= prefetch <= MAX_PREFETCH:
             raise ConfigError(f"prefetch must be between 1 and {MAX_PREFETCH}, not {prefetch}")
@@ -163,20 +152,18 @@ class QueueConsumer:
         self.reconnects = 0
         #: messages in the queue when the consumer (re)connected
         self.message_count = 0
-        self._conn: Connection | None = None
+        self._conn: Consumption | None = None
         self._lock = threading.Lock()  # guards the fields below and the acks sent
         self._offset = 0  # added to the broker's tags of the current connection
         self._handed_out = 0  # the highest tag next_batch returned
         self._acked = 0  # the highest tag acked by a multiple-ack
         self._acked_alone: set[int] = set()  # dead-lettered tags above _acked
         self._dl_lock = threading.Lock()
-        self._depth_lock = threading.Lock()
-        self._depth_conn: Connection | None = None  # the connection its channel is open on
-        self._publisher: Connection | None = None  # dead letters, opened on first use
+        self._publisher: Publisher | None = None  # dead letters, opened on first use
         self._closed = False
 
     def __repr__(self) -> str:
-        return f"QueueConsumer({self.params.display!r}, {self.queue!r})"
+        return f"QueueConsumer({self.broker.display!r}, {self.queue!r})"
 
     def __enter__(self) -> QueueConsumer:
         self.connect()
@@ -202,51 +189,27 @@ class QueueConsumer:
         with self._lock:
             old = self._conn
             offset = self._offset + (old.last_tag if old is not None else 0)
-        conn = Connection(self.params, name=self.name, tag_offset=offset)
-        conn.open()
-        try:
-            conn.open_channel(_CONSUME)
-            try:
-                ok = conn.rpc(
-                    _CONSUME,
-                    commands.Queue.Declare(queue=self.queue, passive=True),
-                    commands.Queue.DeclareOk,
-                )
-            except ChannelClosedError as exc:
-                if exc.code == 404:
-                    raise QueueNotFoundError(
-                        f"queue {self.queue!r} does not exist on {self.params.display}",
-                        hint="check its name; chute publish declares a queue it publishes to",
-                    ) from None
-                raise BrokerError(f"cannot use queue {self.queue!r}: {exc}") from None
-            self.message_count = ok.message_count or 0
-            _declare_if_missing(conn, _DECLARE, self.dead_letter_queue)
-            conn.rpc(
-                _CONSUME,
-                commands.Basic.Qos(prefetch_count=self.prefetch, global_=self.qos_global),
-                commands.Basic.QosOk,
-            )
-            conn.consuming.add(_CONSUME)
-            conn.rpc(
-                _CONSUME,
-                commands.Basic.Consume(queue=self.queue, consumer_tag=""),
-                commands.Basic.ConsumeOk,
-            )
-        except BaseException:
-            conn.close()
-            raise
+        conn = self.broker.consume(
+            self.queue,
+            prefetch=self.prefetch,
+            qos_global=self.qos_global,
+            dead_letter_queue=self.dead_letter_queue,
+            tag_offset=offset,
+            name=self.name,
+        )
+        self.message_count = conn.message_count
         with self._lock:
             self._conn = conn
             self._offset = offset  # tags <= offset and > _acked are void
             self._acked_alone.clear()
         if old is not None:
-            old.close(timeout=0.5)
+            old.close()
 
     def _reconnect(self, stop: threading.Event) -> bool:
         """Connect again after a loss, with backoff; False when ``stop`` was set first."""
         conn = self._conn
         reason = conn.error.message if conn is not None and conn.error else "lost"
-        log.warning("lost the connection to %s (%s); reconnecting", self.params.display, reason)
+        log.warning("lost the connection to %s (%s); reconnecting", self.broker.display, reason)
         delay = 0.1
         started = time.monotonic()
         while not stop.is_set():
@@ -258,12 +221,12 @@ class QueueConsumer:
                     raise BrokerUnavailableError(
                         f"{exc.message}; gave up reconnecting after {waited:.0f} s"
                     ) from None
-                log.info("reconnect to %s failed (%s)", self.params.display, exc.message)
+                log.info("reconnect to %s failed (%s)", self.broker.display, exc.message)
                 stop.wait(delay * random.uniform(0.8, 1.2))
                 delay = min(delay * 2, 5.0)
                 continue
             self.reconnects += 1
-            log.warning("reconnected to %s", self.params.display)
+            log.warning("reconnected to %s", self.broker.display)
             return True
         return False
 
@@ -309,7 +272,7 @@ class QueueConsumer:
         flush_interval: float,
         stop: threading.Event,
         idle_until: float | None,
-    ) -> tuple[list[Delivery], Connection]:
+    ) -> tuple[list[Delivery], Consumption]:
         batch: list[Delivery] = []
         nbytes = 0
         deadline = 0.0
@@ -369,7 +332,7 @@ class QueueConsumer:
                 through -= 1
             try:
                 if through > self._acked and through > self._offset:
-                    conn.ack(_CONSUME, through - self._offset, True)
+                    conn.ack(through, True)
             except BrokerUnavailableError:
                 raise self._stale() from None
             self._acked = delivery_tag
@@ -417,7 +380,7 @@ class QueueConsumer:
                     for item in items:
                         tag = item.delivery[1]
                         if tag > self._acked and tag not in self._acked_alone:
-                            conn.ack(_CONSUME, tag - offset, False)
+                            conn.ack(tag, False)
                             self._acked_alone.add(tag)
                 except BrokerUnavailableError:
                     raise self._stale() from None
@@ -446,91 +409,60 @@ class QueueConsumer:
                 self._publish_confirmed(items, timeout)
 
     def _publish_confirmed(self, items: list[DeadLetter], timeout: float) -> None:
-        data = self._dead_letter_frames(items)
+        messages = self._dead_letter_messages(items)
         try:
-            self._publish_dead_letters(data, len(items), timeout)
+            self._publish_dead_letters(messages, timeout)
         except BrokerUnavailableError as exc:  # once more, on a new connection
             log.warning("publishing dead letters failed (%s); trying again", exc.message)
-            self._publish_dead_letters(data, len(items), timeout)
+            self._publish_dead_letters(messages, timeout)
 
-    def _dead_letter_frames(self, items: list[DeadLetter]) -> list[tuple[bytes, bytes]]:
-        """Each message's content header and body frames (for channel 1 of the publisher)."""
+    def _dead_letter_messages(self, items: list[DeadLetter]) -> list[Outgoing]:
+        """Each message as it goes to the dead-letter queue: its body, its properties and
+        headers, and the reason."""
         failed_at = datetime.now(UTC).isoformat(timespec="milliseconds")
         out = []
         for item in items:
-            body = item.delivery.body
-            props = item.delivery.decoded()
-            headers = dict(props.headers or {})
+            props = {k: v for k, v in item.delivery.properties.items() if v is not None}
+            headers = dict(props.get("headers") or {})
             headers[ERROR_HEADER] = item.error[:4000]
             headers[ERROR_KIND_HEADER] = item.kind
             headers[QUEUE_HEADER] = self.queue
             headers[FAILED_AT_HEADER] = failed_at
             if item.sqlstate:
                 headers[SQLSTATE_HEADER] = item.sqlstate
-            if props.message_id:
-                headers[MESSAGE_ID_HEADER] = props.message_id
-                props.message_id = dead_letter_id(props.message_id)
-            props.headers = headers
-            props.delivery_mode = 2
-            out.append((content_header(_PUBLISH_CH, len(body), bytes(props.marshal())), body))
+            message_id = props.get("message_id")
+            if message_id:
+                headers[MESSAGE_ID_HEADER] = message_id
+                props["message_id"] = dead_letter_id(message_id)
+            props["headers"] = headers
+            props["delivery_mode"] = 2
+            out.append(Outgoing(item.delivery.body, props))
         return out
 
-    def _publish_dead_letters(
-        self, messages: list[tuple[bytes, bytes]], count: int, timeout: float
-    ) -> None:
+    def _publish_dead_letters(self, messages: list[Outgoing], timeout: float) -> None:
         """Publish on the publishing connection (opened on first use) and wait for confirms.
 
         Dead letters go through a connection of their own: RabbitMQ blocks a connection that
         publishes during a memory or disk alarm, and the consumer's acks must still flow.
         """
-        conn = self._publisher
-        if conn is None or conn.error is not None:
-            if conn is not None:
-                conn.close(timeout=0.5)
+        publisher = self._publisher
+        if publisher is None or publisher.error is not None:
+            if publisher is not None:
+                publisher.close()
             self._publisher = None
-            conn = Connection(self.params, name=f"{self.name} (dead letters)")
-            conn.open()
-            try:
-                conn.open_channel(_PUBLISH_CH, confirm=True)
-            except BaseException:
-                conn.close()
-                raise
-            self._publisher = conn
-        method = publish_method(_PUBLISH_CH, "", self.dead_letter_queue, True)
-        parts: list[bytes] = []
-        for header, body in messages:
-            parts += (method, header, *body_frames(_PUBLISH_CH, body, conn.frame_max))
-        last = conn.published(_PUBLISH_CH, count)
-        conn.send(b"".join(parts))
-        nacked, returned = conn.wait_confirms(_PUBLISH_CH, last, timeout)
-        if nacked or returned:
-            why = returned[0] if returned else "nacked"
-            raise BrokerError(
-                f"RabbitMQ refused {nacked + len(returned)} message(s) for the dead-letter "
-                f"queue {self.dead_letter_queue!r}: {why}"
-            )
+            publisher = self.broker.publisher(name=f"{self.name} (dead letters)")
+            self._publisher = publisher
+        publisher.publish(
+            self.dead_letter_queue, messages, window=max(1, len(messages)), timeout=timeout
+        )
 
     def depth(self) -> int | None:
         """Messages ready in the queue now (a passive declare on a channel of its own), or
         None when the broker cannot be asked.  Thread-safe; for status lines."""
-        with self._depth_lock:
-            conn = self._conn
-            if conn is None or conn.error is not None:
-                return None
-            try:
-                if self._depth_conn is not conn:
-                    conn.open_channel(_STATUS)
-                    self._depth_conn = conn
-                ok = conn.rpc(
-                    _STATUS,
-                    commands.Queue.Declare(queue=self.queue, passive=True),
-                    commands.Queue.DeclareOk,
-                    timeout=5.0,
-                )
-            except (BrokerError, ChannelClosedError):
-                self._depth_conn = None
-                return None
-            return int(ok.message_count or 0)
+        conn = self._conn
+        if conn is None or conn.error is not None:
+            return None
+        return conn.depth()
 
     def buffered(self) -> int:
         """Messages received from the broker and not yet handed out."""
@@ -548,21 +480,3 @@ class QueueConsumer:
 def _check_queue_name(name: str) -> None:
     if not name or len(name.encode()) > 255:
         raise ConfigError(f"a queue name has 1 to 255 bytes: {name[:60]!r}")
-
-
-def _declare_if_missing(conn: Connection, channel: int, queue: str) -> int:
-    """Passive-declare ``queue`` (leaving its arguments alone); declare it durable when
-    missing.  Opens ``channel``.  The count of messages in the queue."""
-    conn.open_channel(channel)
-    try:
-        ok = conn.rpc(
-            channel, commands.Queue.Declare(queue=queue, passive=True), commands.Queue.DeclareOk
-        )
-    except ChannelClosedError as exc:
-        if exc.code != 404:
-            raise BrokerError(f"cannot use queue {queue!r}: {exc}") from None
-        conn.open_channel(channel)
-        ok = conn.rpc(
-            channel, commands.Queue.Declare(queue=queue, durable=True), commands.Queue.DeclareOk
-        )
-    return ok.message_count or 0

@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
 import orjson
-from pamqp import commands
 
-from chute.amqp._errors import BrokerError
 from chute.amqp._params import parse_url
-from chute.amqp._wire import Connection, publish_method, shortstr
-from chute.amqp.consumer import _check_queue_name, _declare_if_missing
+from chute.amqp.broker import Broker, Outgoing
+from chute.amqp.consumer import _check_queue_name
+from chute.amqp.pika_broker import PikaBroker
 from chute.errors import ConfigError
 
-_CH = 1
-_FLAGS = struct.pack(">H", 0x8000 | 0x1000 | 0x0080)  # content_type, delivery_mode, message_id
-_CONTENT_TYPE = shortstr("application/json")
-_HEADER = struct.Struct(">BHIHHQ")
-_BODY = struct.Struct(">BBHI")  # the header frame's end, then the body frame's start
-_FLUSH_BYTES = 1 << 18
 _I64, _U64 = -(1 << 63), 1 << 64  # the integers orjson writes itself
 
 
@@ -44,6 +36,7 @@ def publish_records(
     window: int = 2_000,
     declare: bool = True,
     confirm_timeout: float = 60.0,
+    broker: Broker | None = None,
 ) -> int:
     """Publish each record as one persistent JSON message to ``queue``; the count published.
 
@@ -58,66 +51,41 @@ def publish_records(
     when every message is confirmed, and raises :class:`BrokerError` when one was refused
     (nacked, or unroutable: the queue was deleted) and :class:`BrokerUnavailableError` when
     the connection is lost (messages before it may have been stored: publish again, their
-    ids are the same).
+    ids are the same).  ``broker`` replaces RabbitMQ at ``url`` (tests give a
+    :class:`~chute.amqp.memory.MemoryBroker`).
     """
-    params = parse_url(url)
     _check_queue_name(queue)
     if window < 1:
         raise ConfigError(f"the confirm window must be at least 1, not {window}")
-    prefix = message_id_prefix(source)
-    conn = Connection(params, name="chute publish")
-    conn.open()
+    if broker is None:
+        broker = PikaBroker(parse_url(url))
+    publisher = broker.publisher(name="chute publish")
     try:
         if declare:
-            _declare_if_missing(conn, _CH, queue)
-        else:
-            conn.open_channel(_CH)
-        conn.rpc(_CH, commands.Confirm.Select(), commands.Confirm.SelectOk)
-        method = publish_method(_CH, "", queue, True)
-        limit = conn.frame_max - 8
-        dumps = orjson.dumps
-        option = orjson.OPT_NON_STR_KEYS
-        head_pack = _HEADER.pack
-        body_pack = _BODY.pack
-        parts: list[bytes] = []
-        pending = 0
-        pending_bytes = 0
-        flush_every = max(1, min(window // 2, 1000))
-        count = 0
-        for n, record in enumerate(records, first):
-            if isinstance(record, bytes):
-                body = record
-            else:
-                try:
-                    body = dumps(record, default=_default, option=option)
-                except TypeError:  # an integer beyond 64 bits, which orjson cannot write
-                    body = dumps(_exact_ints(record), default=_default, option=option)
-            size = len(body)
-            props = _FLAGS + _CONTENT_TYPE + b"\x02" + shortstr(f"{prefix}:{n}")
-            parts += (method, head_pack(2, _CH, 12 + len(props), 60, 0, size), props)
-            if not size:  # no body frame at all (RabbitMQ refuses an empty one)
-                parts.append(b"\xce")
-            elif size <= limit:
-                parts += (body_pack(0xCE, 3, _CH, size), body, b"\xce")
-            else:
-                parts.append(b"\xce")
-                for start in range(0, size, limit):
-                    piece = body[start : start + limit]
-                    parts += (struct.pack(">BHI", 3, _CH, len(piece)), piece, b"\xce")
-            count += 1
-            pending += 1
-            pending_bytes += size
-            if pending >= flush_every or pending_bytes >= _FLUSH_BYTES:
-                _flush(conn, parts, pending, window, confirm_timeout, queue)
-                parts = []
-                pending = pending_bytes = 0
-        if pending:
-            _flush(conn, parts, pending, window, confirm_timeout, queue)
-        last = conn.published(_CH, 0)
-        _check(queue, *conn.wait_confirms(_CH, last, confirm_timeout))
+            publisher.declare(queue)
+        messages = _messages(records, message_id_prefix(source), first)
+        return publisher.publish(queue, messages, window=window, timeout=confirm_timeout)
     finally:
-        conn.close()
-    return count
+        publisher.close()
+
+
+def _messages(
+    records: Iterable[Mapping[str, Any] | bytes], prefix: str, first: int
+) -> Iterator[Outgoing]:
+    dumps = orjson.dumps
+    option = orjson.OPT_NON_STR_KEYS
+    for n, record in enumerate(records, first):
+        if isinstance(record, bytes):
+            body = record
+        else:
+            try:
+                body = dumps(record, default=_default, option=option)
+            except TypeError:  # an integer beyond 64 bits, which orjson cannot write
+                body = dumps(_exact_ints(record), default=_default, option=option)
+        yield Outgoing(
+            body,
+            {"content_type": "application/json", "delivery_mode": 2, "message_id": f"{prefix}:{n}"},
+        )
 
 
 def _default(value: Any) -> Any:
@@ -138,22 +106,3 @@ def _exact_ints(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_exact_ints(v) for v in value]
     return value
-
-
-def _flush(
-    conn: Connection, parts: list[bytes], count: int, window: int, timeout: float, queue: str
-) -> None:
-    last = conn.published(_CH, count)
-    conn.send(b"".join(parts))
-    if last > window:
-        _check(queue, *conn.wait_confirms(_CH, last - window, timeout))
-
-
-def _check(queue: str, nacked: int, returned: list[str]) -> None:
-    if nacked:
-        raise BrokerError(f"RabbitMQ refused {nacked} message(s) for queue {queue!r} (nack)")
-    if returned:
-        raise BrokerError(
-            f"RabbitMQ could not route {len(returned)} message(s) to queue {queue!r}: "
-            f"{returned[0]} (was the queue deleted?)"
-        )
