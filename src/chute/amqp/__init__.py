@@ -25,19 +25,21 @@ from chute.amqp._errors import (
 from chute.amqp._params import AmqpParams, parse_url
 from chute.amqp.broker import Broker, Consumption, Delivery, Outgoing, Publisher
 from chute.amqp.consumer import (
+    MAX_PREFETCH,
+    QueueConsumer,
+    default_prefetch,
+    prefetch_warning,
+)
+from chute.amqp.dead_letters import (
     DEAD_LETTER_SUFFIX,
     ERROR_HEADER,
     ERROR_KIND_HEADER,
     FAILED_AT_HEADER,
-    MAX_PREFETCH,
     MESSAGE_ID_HEADER,
     QUEUE_HEADER,
     SQLSTATE_HEADER,
     DeadLetter,
-    QueueConsumer,
     dead_letter_id,
-    default_prefetch,
-    prefetch_warning,
 )
 from chute.amqp.decode import DecodedBodies, decode_bodies
 from chute.amqp.publish import message_id_prefix, publish_records

@@ -28,58 +28,24 @@ offset to the broker's tags, which restart at 1 on each connection.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import random
 import threading
 import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from types import TracebackType
-from typing import NamedTuple
 
 from chute.amqp._errors import BrokerError, BrokerUnavailableError, StaleDeliveryError
 from chute.amqp._params import parse_url
 from chute.amqp.broker import Broker, Consumption, Delivery, Outgoing, Publisher
+from chute.amqp.dead_letters import DEAD_LETTER_SUFFIX, DeadLetter, dead_letter_messages
 from chute.amqp.pika_broker import PikaBroker
 from chute.errors import ConfigError
 
 log = logging.getLogger("chute.amqp")
 
-#: the dead-letter queue's name when none is given: the queue's name plus this
-DEAD_LETTER_SUFFIX = ".dead-letter"
-#: headers a dead-lettered message gets (beside its own)
-ERROR_HEADER = "x-chute-error"
-ERROR_KIND_HEADER = "x-chute-error-kind"
-QUEUE_HEADER = "x-chute-queue"
-FAILED_AT_HEADER = "x-chute-failed-at"
-SQLSTATE_HEADER = "x-chute-sqlstate"
-MESSAGE_ID_HEADER = "x-chute-message-id"
-#: what a dead letter's message_id ends with
-DEAD_LETTER_ID_SUFFIX = ":dead-letter"
 MAX_PREFETCH = 65_535
 _POLL = 0.05  # how often a waiting next_batch looks at ``stop``
-
-
-class DeadLetter(NamedTuple):
-    """A message that cannot be stored, and why."""
-
-    delivery: Delivery
-    #: what went wrong: parse, decode, shape, conversion, constraint, database, ...
-    kind: str
-    #: one line, the reason as the user should read it
-    error: str
-    sqlstate: str | None = None
-
-
-def dead_letter_id(message_id: str) -> str:
-    """The ``message_id`` of a message's dead letter: its own plus ``:dead-letter`` (a
-    digest of it when that would not fit an AMQP short string).  A dead letter sent back
-    to the queue once fixed is then not mistaken for the message already handled."""
-    out = message_id + DEAD_LETTER_ID_SUFFIX
-    if len(out.encode()) <= 255:
-        return out
-    return "sha256-" + hashlib.sha256(message_id.encode()).hexdigest()[:32] + DEAD_LETTER_ID_SUFFIX
 
 
 def default_prefetch(batch_rows: int) -> int:
@@ -136,12 +102,12 @@ class QueueConsumer:
     ) -> None:
         self.params = parse_url(url)
         self.broker: Broker = broker if broker is not None else PikaBroker(self.params)
-        _check_queue_name(queue)
+        check_queue_name(queue)
         if not 1 <= prefetch <= MAX_PREFETCH:
             raise ConfigError(f"prefetch must be between 1 and {MAX_PREFETCH}, not {prefetch}")
         self.queue = queue
         self.dead_letter_queue = dead_letter_queue or queue + DEAD_LETTER_SUFFIX
-        _check_queue_name(self.dead_letter_queue)
+        check_queue_name(self.dead_letter_queue)
         if self.dead_letter_queue == queue:
             raise ConfigError("the dead-letter queue cannot be the queue consumed")
         self.prefetch = prefetch
@@ -386,19 +352,12 @@ class QueueConsumer:
                     raise self._stale() from None
 
     def publish_dead_letters(self, items: Iterable[DeadLetter], *, timeout: float = 30.0) -> None:
-        """Publish each message to the dead-letter queue and wait for the broker's confirms;
-        ack nothing (the caller acks them with their batch, after its commit).
-
-        Headers added: ``x-chute-error``, ``x-chute-error-kind``, ``x-chute-queue``,
-        ``x-chute-failed-at`` (ISO 8601, UTC), ``x-chute-sqlstate`` when known and
-        ``x-chute-message-id`` (the message's own id, when it has one).  The message keeps
-        its body, its other properties and headers, and becomes persistent; its
-        ``message_id`` gets the suffix ``:dead-letter`` (see :func:`dead_letter_id`), so that
-        a consumer's ledger takes it for a new message when it is sent back to be stored.
-        They are published on a second connection, opened on first use (RabbitMQ blocks a
-        connection that publishes during a memory alarm; the consumer's acks must not wait).
-        That connection does not depend on the consumer's: dead letters can be published
-        for deliveries whose connection is lost.
+        """Publish each message to the dead-letter queue (as
+        :func:`~chute.amqp.dead_letters.dead_letter_messages` makes it) and wait for the
+        broker's confirms; ack nothing (the caller acks them with their batch, after its
+        commit).  They go through a publisher of their own, opened on first use, which does
+        not depend on the consumer's connection: dead letters can be published for
+        deliveries whose connection is lost.
 
         Raises :class:`BrokerError` when the broker refused a publish and
         :class:`BrokerUnavailableError` when publishing failed twice.
@@ -409,35 +368,12 @@ class QueueConsumer:
                 self._publish_confirmed(items, timeout)
 
     def _publish_confirmed(self, items: list[DeadLetter], timeout: float) -> None:
-        messages = self._dead_letter_messages(items)
+        messages = dead_letter_messages(items, self.queue)
         try:
             self._publish_dead_letters(messages, timeout)
         except BrokerUnavailableError as exc:  # once more, on a new connection
             log.warning("publishing dead letters failed (%s); trying again", exc.message)
             self._publish_dead_letters(messages, timeout)
-
-    def _dead_letter_messages(self, items: list[DeadLetter]) -> list[Outgoing]:
-        """Each message as it goes to the dead-letter queue: its body, its properties and
-        headers, and the reason."""
-        failed_at = datetime.now(UTC).isoformat(timespec="milliseconds")
-        out = []
-        for item in items:
-            props = {k: v for k, v in item.delivery.properties.items() if v is not None}
-            headers = dict(props.get("headers") or {})
-            headers[ERROR_HEADER] = item.error[:4000]
-            headers[ERROR_KIND_HEADER] = item.kind
-            headers[QUEUE_HEADER] = self.queue
-            headers[FAILED_AT_HEADER] = failed_at
-            if item.sqlstate:
-                headers[SQLSTATE_HEADER] = item.sqlstate
-            message_id = props.get("message_id")
-            if message_id:
-                headers[MESSAGE_ID_HEADER] = message_id
-                props["message_id"] = dead_letter_id(message_id)
-            props["headers"] = headers
-            props["delivery_mode"] = 2
-            out.append(Outgoing(item.delivery.body, props))
-        return out
 
     def _publish_dead_letters(self, messages: list[Outgoing], timeout: float) -> None:
         """Publish on the publishing connection (opened on first use) and wait for confirms.
@@ -477,6 +413,6 @@ class QueueConsumer:
                 conn.close()
 
 
-def _check_queue_name(name: str) -> None:
+def check_queue_name(name: str) -> None:
     if not name or len(name.encode()) > 255:
         raise ConfigError(f"a queue name has 1 to 255 bytes: {name[:60]!r}")

@@ -7,15 +7,13 @@ notices a broker that went silent (no byte for the heartbeat plus 5 s: pika's ch
 keeps the connection's state: :attr:`Link.error` once it is lost, :attr:`Link.blocked`
 while the broker blocks its publishing (a memory or disk alarm).
 
-pika's exceptions become chute's one-line errors here (:func:`broker_error`).
+pika's exceptions become chute's one-line errors in :mod:`chute.amqp.pika_errors`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import socket
-import ssl
 import sys
 import threading
 from collections.abc import Callable
@@ -26,10 +24,10 @@ from typing import Any
 import pika
 import pika.channel
 from pika import exceptions as px
-from pika.adapters.utils import connection_workflow as cw
 
 from chute.amqp._errors import BrokerError, BrokerUnavailableError
 from chute.amqp._params import AmqpParams
+from chute.amqp.pika_errors import broker_error, lost_error
 
 log = logging.getLogger("chute.amqp")
 _pika_log = logging.getLogger("pika")
@@ -300,122 +298,3 @@ class Channel:
             start(self.ch, done)
 
         return self.link.call(run)
-
-
-def broker_error(exc: BaseException, params: AmqpParams) -> BrokerError:
-    """The one-line chute error for an exception of pika's while connecting."""
-    where = f"RabbitMQ at {params.display}"
-    if isinstance(exc, BrokerError):
-        return exc
-    if isinstance(exc, px.ProbableAuthenticationError | px.AuthenticationError):
-        if params.auth == "EXTERNAL":
-            return BrokerError(
-                f"{where} refused the login with the client certificate (EXTERNAL)",
-                hint="the broker needs the rabbitmq_auth_mechanism_ssl plugin and a user named "
-                "as the certificate's subject",
-            )
-        return BrokerError(
-            f"{where} refused the login of user {params.user!r}: wrong user name or password",
-            hint="check the user and password in the URL",
-        )
-    if isinstance(exc, px.ProbableAccessDeniedError):
-        return BrokerError(
-            f"{where} refused access to virtual host {params.vhost!r}: {_closed_text(exc)}",
-            hint="check the virtual host (the URL's path; %2F is /) and its permissions",
-        )
-    if isinstance(exc, px.IncompatibleProtocolError):
-        return BrokerUnavailableError(
-            f"cannot connect to {where}: it did not answer in AMQP 0-9-1 (is that port RabbitMQ's?)"
-        )
-    cause = _root(exc)
-    if cause is not exc and not isinstance(cause, px.AMQPError | cw.AMQPConnectorException):
-        return _socket_error(cause, params, where)
-    if isinstance(cause, cw.AMQPConnectorStackTimeout):
-        return BrokerUnavailableError(
-            f"cannot connect to {where}: no answer in {params.connect_timeout:g} s"
-        )
-    if cause is not exc:
-        return broker_error(cause, params)
-    if isinstance(exc, OSError):
-        return _socket_error(exc, params, where)
-    return BrokerUnavailableError(f"cannot connect to {where}: {exc}")
-
-
-def _socket_error(exc: BaseException, params: AmqpParams, where: str) -> BrokerError:
-    if isinstance(exc, socket.gaierror):
-        return BrokerUnavailableError(
-            f"cannot connect to {where}: unknown host {params.host!r}",
-            hint="check the host name in the URL",
-        )
-    if isinstance(exc, ConnectionRefusedError):
-        return BrokerUnavailableError(
-            f"cannot connect to {where}: connection refused",
-            hint="is RabbitMQ running and listening on that port?",
-        )
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return BrokerError(
-            f"cannot connect to {where}: its TLS certificate is not trusted "
-            f"({exc.verify_message or exc.reason})",
-            hint="give the authority that signed it with --tls-ca FILE",
-        )
-    if isinstance(exc, ssl.SSLError):
-        return BrokerError(f"cannot connect to {where}: the TLS handshake failed ({exc.reason})")
-    if isinstance(exc, TimeoutError | socket.timeout):
-        return BrokerUnavailableError(
-            f"cannot connect to {where}: no answer in {params.connect_timeout:g} s"
-        )
-    if isinstance(exc, OSError):
-        return BrokerUnavailableError(f"cannot connect to {where}: {exc.strerror or exc}")
-    return BrokerUnavailableError(f"cannot connect to {where}: {exc}")
-
-
-def _root(exc: BaseException) -> BaseException:
-    """The exception under pika's wrappers of the connection workflow."""
-    seen = 0
-    while seen < 10:
-        seen += 1
-        if isinstance(exc, cw.AMQPConnectionWorkflowFailed) and exc.exceptions:
-            exc = exc.exceptions[-1]
-        elif isinstance(exc, cw.AMQPConnectorPhaseErrorBase):
-            exc = exc.exception
-        elif type(exc) is px.AMQPConnectionError and exc.args:
-            inner = exc.args[0]
-            if not isinstance(inner, BaseException):
-                break
-            exc = inner
-        else:
-            break
-    return exc
-
-
-def lost_error(reason: BaseException, params: AmqpParams) -> BrokerError:
-    """The chute error for a connection lost after it was open (transient: a reconnect may
-    mend it)."""
-    if isinstance(reason, px.ConnectionClosedByClient):
-        return BrokerUnavailableError("the connection was closed")
-    if isinstance(reason, px.AMQPHeartbeatTimeout):
-        return BrokerUnavailableError(
-            f"RabbitMQ at {params.display} went silent: no heartbeat for "
-            f"{params.heartbeat + 5} s (the connection was given up)"
-        )
-    if isinstance(reason, px.ConnectionBlockedTimeout):
-        return BrokerUnavailableError(
-            f"RabbitMQ at {params.display} blocked the connection for too long "
-            "(a memory or disk alarm)"
-        )
-    if isinstance(reason, px.ConnectionClosed):
-        return BrokerUnavailableError(f"RabbitMQ closed the connection: {_closed_text(reason)}")
-    if isinstance(reason, px.StreamLostError):
-        return BrokerUnavailableError(
-            f"the connection to RabbitMQ was lost ({_closed_text(reason)})"
-        )
-    return BrokerUnavailableError(f"the connection to RabbitMQ was lost ({reason})")
-
-
-def _closed_text(exc: BaseException) -> str:
-    if isinstance(exc, px.ConnectionClosed):
-        return f"{exc.reply_text} ({exc.reply_code})"
-    text = str(exc.args[0]) if exc.args else str(exc)
-    for prefix in ("ConnectionClosedByBroker: ", "StreamLostError: "):
-        text = text.removeprefix(prefix)
-    return text.strip("()'\",")

@@ -11,7 +11,7 @@ import orjson
 
 from chute.amqp._params import parse_url
 from chute.amqp.broker import Broker, Outgoing
-from chute.amqp.consumer import _check_queue_name
+from chute.amqp.consumer import check_queue_name
 from chute.amqp.pika_broker import PikaBroker
 from chute.errors import ConfigError
 
@@ -54,7 +54,7 @@ def publish_records(
     ids are the same).  ``broker`` replaces RabbitMQ at ``url`` (tests give a
     :class:`~chute.amqp.memory.MemoryBroker`).
     """
-    _check_queue_name(queue)
+    check_queue_name(queue)
     if window < 1:
         raise ConfigError(f"the confirm window must be at least 1, not {window}")
     if broker is None:
