@@ -29,6 +29,7 @@ start_rabbitmq() {
   echo "services: RabbitMQ did not come up in 60 s" >&2
 }
 start_rabbitmq
+bash "$(dirname "$0")/rabbitmq_tls.sh"  # a TLS listener (5671) for the amqps:// tests
 
 start_mariadb() {
   local url="${CHUTE_TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306/mysql}"

@@ -31,10 +31,29 @@ from chute.progress import QueueStatus
 from chute.queues import DEFAULT_BATCH_MESSAGES, DEFAULT_FLUSH_INTERVAL, consume, publish
 from chute.report import LoadReport
 
+TlsCa = Annotated[
+    str | None,
+    typer.Option(
+        help="amqps://: the certificate authorities (PEM) to verify the broker with "
+        "(default: the system's)."
+    ),
+]
+TlsCert = Annotated[
+    str | None,
+    typer.Option(
+        help="amqps://: a client certificate (PEM); with no user in the URL it logs in "
+        "(EXTERNAL)."
+    ),
+]
+TlsKey = Annotated[
+    str | None, typer.Option(help="The client certificate's private key (PEM), if not in it.")
+]
+BROKER_HELP = "The broker: amqp://user:password@host:port/vhost (amqps:// for TLS)."
+
 
 @app.command("consume")
 def consume_command(
-    url: Annotated[str, typer.Argument(help="The broker: amqp://user:password@host:port/vhost.")],
+    url: Annotated[str, typer.Argument(help=BROKER_HELP)],
     queue: Annotated[str, typer.Option(help="The queue to consume.")],
     into: Into = config.DEFAULT_INTO,
     table: Annotated[
@@ -81,6 +100,9 @@ def consume_command(
         ),
     ] = False,
     connect_timeout: ConnectTimeout = config.DEFAULT_CONNECT_TIMEOUT,
+    tls_ca: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
     report: ReportPath = None,
     log_json: LogJson = False,
     quiet: Quiet = False,
@@ -110,6 +132,9 @@ def consume_command(
             add_columns=add_columns,
             ledger=not no_ledger,
             connect_timeout=connect_timeout,
+            tls_ca=tls_ca,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
             observers=observers,
             stop=stop,
             warn=lambda line: typer.echo(f"warning: {line}", err=True),
@@ -121,7 +146,7 @@ def consume_command(
 @app.command("publish")
 def publish_command(
     source: Annotated[str, typer.Argument(help="A .csv/.tsv/.jsonl/.json file (optionally .gz).")],
-    url: Annotated[str, typer.Argument(help="The broker: amqp://user:password@host:port/vhost.")],
+    url: Annotated[str, typer.Argument(help=BROKER_HELP)],
     queue: Annotated[str, typer.Option(help="The queue (declared durable if missing).")],
     format: Annotated[
         str | None, typer.Option("--format", help="csv | tsv | jsonl | json (default: extension).")
@@ -135,6 +160,9 @@ def publish_command(
             "(default: <name>.rejects.jsonl beside the source)."
         ),
     ] = None,
+    tls_ca: TlsCa = None,
+    tls_cert: TlsCert = None,
+    tls_key: TlsKey = None,
     debug: Debug = False,
 ) -> None:
     """Publish a file's records to a queue, one JSON message each, with publisher confirms."""
@@ -147,6 +175,9 @@ def publish_command(
             delimiter=delimiter,
             encoding=encoding,
             rejects=rejects,
+            tls_ca=tls_ca,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
         )
         typer.echo(result.summary())
         if result.rejected and not result.published:  # as chute load: every record rejected

@@ -18,7 +18,14 @@ from typing import Any
 
 import orjson
 
-from chute.amqp import QueueConsumer, default_prefetch, prefetch_warning, publish_records
+from chute.amqp import (
+    QueueConsumer,
+    default_prefetch,
+    parse_url,
+    prefetch_warning,
+    publish_records,
+    with_tls_files,
+)
 from chute.amqp.decode import long_digits
 from chute.api import default_table
 from chute.config import (
@@ -77,6 +84,9 @@ def consume(
     workers: int | None = None,
     ledger: bool = True,
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    tls_ca: str | os.PathLike[str] | None = None,
+    tls_cert: str | os.PathLike[str] | None = None,
+    tls_key: str | os.PathLike[str] | None = None,
     observers: Sequence[Observer] = (),
     stop: threading.Event | None = None,
     warn: Any = None,
@@ -94,6 +104,10 @@ def consume(
     the messages into a graph database as nodes and relationships (see :func:`chute.load`);
     there the mode is ``upsert`` unless given, and ``append`` is refused: a message
     delivered again would add its relationships again, and a graph keeps no ledger.
+
+    An ``amqps://`` URL speaks TLS, verifying the broker against the system's certificate
+    authorities or ``tls_ca`` (a PEM file); ``tls_cert`` and ``tls_key`` give a client
+    certificate, which logs in (``EXTERNAL``) when the URL names no user.
     """
     if flush_interval <= 0:
         raise ConfigError(f"flush interval must be more than 0 s, not {flush_interval:g}")
@@ -111,6 +125,8 @@ def consume(
         connect_timeout=connect_timeout,
     )
     url = with_param(url, "connection_timeout", f"{options.connect_timeout:g}")
+    url = with_tls_files(url, tls_ca, tls_cert, tls_key)
+    parse_url(url)  # a bad URL or TLS file is one line now, not after the database opened
     if options.mode is Mode.REPLACE:
         raise ConfigError("a queue has no end to replace a table at: use append, upsert or ignore")
     if graph is not None and options.mode is Mode.APPEND:
@@ -300,6 +316,9 @@ def publish(
     encoding: str = DEFAULT_ENCODING,
     header: bool = True,
     rejects: str | None = None,
+    tls_ca: str | os.PathLike[str] | None = None,
+    tls_cert: str | os.PathLike[str] | None = None,
+    tls_key: str | os.PathLike[str] | None = None,
 ) -> PublishReport:
     """Publish each record of a CSV or JSON Lines file as one JSON message to ``queue``,
     with publisher confirms.  Message ids are ``<file>:<record>``.
@@ -307,8 +326,11 @@ def publish(
     Records that cannot be read are not published: they are counted and written to
     ``rejects`` (a path; by default ``<name>.rejects.jsonl`` beside the file, as
     :func:`chute.load` does), in the same format as a load's rejects.  Returns the
-    :class:`PublishReport` once the broker has confirmed every message.
+    :class:`PublishReport` once the broker has confirmed every message.  ``tls_ca``,
+    ``tls_cert`` and ``tls_key`` are as for :func:`consume`.
     """
+    url = with_tls_files(url, tls_ca, tls_cert, tls_key)
+    parse_url(url)
     options = LoadOptions(format=format, delimiter=delimiter, encoding=encoding, header=header)
     table = default_table(source) if not rejects else "rejects"  # names the default file
     store = open_rejects(rejects, sink=None, table=table, source=source)

@@ -22,7 +22,7 @@ from chute.amqp._errors import (
     QueueNotFoundError,
     StaleDeliveryError,
 )
-from chute.amqp._params import AmqpParams, parse_url
+from chute.amqp._params import AmqpParams, parse_url, with_tls_files
 from chute.amqp.broker import Broker, Consumption, Delivery, Outgoing, Publisher
 from chute.amqp.consumer import (
     MAX_PREFETCH,
@@ -73,4 +73,5 @@ __all__ = [
     "parse_url",
     "prefetch_warning",
     "publish_records",
+    "with_tls_files",
 ]

@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from chute.errors import ConfigError
+from chute.urls import with_param
 
 DEFAULT_PORT = 5672
 DEFAULT_TLS_PORT = 5671
@@ -143,6 +144,19 @@ def parse_url(url: str) -> AmqpParams:
         tls_key=_absolute(files["tls_key"]),
         auth=auth,
     )
+
+
+def with_tls_files(
+    url: str,
+    tls_ca: str | os.PathLike[str] | None = None,
+    tls_cert: str | os.PathLike[str] | None = None,
+    tls_key: str | os.PathLike[str] | None = None,
+) -> str:
+    """``url`` with the TLS files given added to its options (those it names win)."""
+    for name, value in (("tls_ca", tls_ca), ("tls_cert", tls_cert), ("tls_key", tls_key)):
+        if value:
+            url = with_param(url, name, quote(os.fspath(value), safe="/"))
+    return url
 
 
 def _absolute(path: str | None) -> str | None:
