@@ -1,8 +1,9 @@
-"""Queue -> PostgreSQL without chute: what people write, measured on this machine.
+"""Queue -> PostgreSQL without chute: what people write, measured on this machine; and chute
+before and after a change of its own code (``--before REV``), over plain AMQP and over TLS.
 
 Each round fills a durable queue with ``--messages`` persistent JSON messages of ~300 bytes
-(chute's publisher, with confirms), then one contender consumes it into a fresh ``events``
-table (``id bigint PRIMARY KEY``, 11 columns) of a throwaway database
+(chute's publisher, with confirms, over plain AMQP), then one contender consumes it into a
+fresh ``events`` table (``id bigint PRIMARY KEY``, 11 columns) of a throwaway database
 (``chute_bench_<random>``, dropped at the end), acking only what is committed.
 
 Contenders (``--list``):
@@ -20,8 +21,21 @@ Contenders (``--list``):
   ledger on), as one process, and as two processes on the queue at once; each stops after
   2 s without a message, which is taken off its wall time.
 - ``amqp_transport_copy``: chute's AMQP transport (``chute.amqp``: next_batch,
-  decode_bodies, ack_through) hand-wired to psycopg COPY on one thread, without the engine:
-  what the transport leaves for the engine to spend.
+  decode_bodies, ack_through; pika underneath) hand-wired to psycopg COPY on one thread,
+  without the engine: what the transport leaves for the engine to spend.
+- ``chute_consume_tls`` / ``amqp_transport_copy_tls``: the same over ``amqps://``
+  (``--tls-url``, verified against ``--tls-ca``).  The queue is the same one, on the same
+  broker's TLS listener; it is filled and checked over plain AMQP.
+- ``chute_consume_before`` / ``amqp_transport_copy_before``: ``chute_consume`` and
+  ``amqp_transport_copy`` running chute as committed in git ``--before REV``; over plain
+  AMQP only (up to 11db040 chute spoke AMQP with a wire client of its own, which refuses
+  ``amqps://``).  Only with ``--before``.
+
+"After" is chute as it is on disk (``src/``, installed editable: it changes if ``src/`` is
+edited during a run; the summary says whether ``src/`` differed from HEAD).  "Before" is a
+git worktree of REV in a temporary directory (``git worktree add --detach``, removed at the
+end); its child processes run with ``PYTHONPATH=<worktree>/src``, and the runner checks that
+each child imported chute from where it should (``--dry-run`` shows that without measuring).
 
 A contender is a function ``(Context) -> Outcome`` in ``CONTENDERS``; it runs in a child
 process (``--child NAME``), which reports wall and CPU time (its own and its children's).
@@ -30,11 +44,24 @@ The runner checks the table holds exactly the messages acked (the queue's depth 
 ::
 
     python benchmarks/consume_baselines.py                         # all, 200,000 messages
+    python benchmarks/consume_baselines.py --before 11db040        # all, and chute at 11db040
+    python benchmarks/consume_baselines.py --messages 20000 --before 11db040 \
+        --only chute_consume,chute_consume_before,chute_consume_tls
+    python benchmarks/consume_baselines.py --before 11db040 --dry-run   # which chute runs where
     python benchmarks/consume_baselines.py --only naive --naive-sample 2000
     python benchmarks/consume_baselines.py --messages 50000 --only naive,amqp_transport_copy
 
-Needs pika and aio-pika (not dependencies of chute), psycopg, and PostgreSQL where the user
-may ``CREATE DATABASE`` (``--admin-url``, default ``$CHUTE_BENCH_POSTGRES_URL`` or
+The broker: ``--url`` (plain AMQP, default ``$CHUTE_BENCH_AMQP_URL`` or
+``amqp://guest:guest@127.0.0.1:5672/%2F``) and ``--tls-url`` (the same broker and vhost over
+TLS, default ``$CHUTE_BENCH_AMQPS_URL`` or ``amqps://guest:guest@127.0.0.1:5671/%2F``),
+whose certificate is checked against ``--tls-ca`` (default
+``/var/lib/rabbitmq/chute-tls/ca.pem``, the CA of this machine's RabbitMQ TLS listener).
+``--before REV`` adds the ``*_before`` contenders; ``--dry-run`` sets everything up, shows
+where each contender imports chute from, and measures nothing.
+
+Needs pika and aio-pika (not dependencies of chute), psycopg, pamqp for ``--before`` revisions
+with chute's own wire client (installed with aio-pika), and PostgreSQL where the user may
+``CREATE DATABASE`` (``--admin-url``, default ``$CHUTE_BENCH_POSTGRES_URL`` or
 ``postgresql://postgres@127.0.0.1:5432/test``).
 """
 
@@ -46,12 +73,15 @@ import json
 import os
 import resource
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,9 +107,14 @@ from consume_clients import (  # noqa: E402
 )
 
 OUT_DIR = HERE / "out"
+REPO = HERE.parent
 DEFAULT_ADMIN_URL = os.environ.get(
     "CHUTE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
+#: the same broker and vhost as ``--url``, on its TLS listener
+DEFAULT_TLS_URL = os.environ.get("CHUTE_BENCH_AMQPS_URL", "amqps://guest:guest@127.0.0.1:5671/%2F")
+#: the CA of this machine's RabbitMQ TLS listener (scripts/rabbitmq_tls.sh)
+DEFAULT_TLS_CA = "/var/lib/rabbitmq/chute-tls/ca.pem"
 TABLE_DDL = """
 CREATE TABLE events (
   id bigint PRIMARY KEY, uuid text NOT NULL, customer text, status text, quantity integer,
@@ -125,6 +160,9 @@ class Context:
     amqp_url: str
     queue: str
     pg_url: str
+    #: the same broker over TLS (amqps://), and the CA its certificate is checked against
+    tls_url: str
+    tls_ca: str
     #: messages in the queue
     messages: int
     #: stop after this many messages (sampled contenders)
@@ -259,15 +297,14 @@ def tuned_aio_pika(ctx: Context) -> Outcome:
     return asyncio.run(_tuned_aio_pika(ctx))
 
 
-def amqp_transport_copy(ctx: Context) -> Outcome:
-    """chute.amqp transport + decode_bodies + psycopg COPY, hand-wired, one thread."""
+def _amqp_transport_copy(ctx: Context, url: str) -> Outcome:
     from chute.amqp import QueueConsumer, decode_bodies
 
     stop = threading.Event()
     stored = 0
     with (
         psycopg.connect(ctx.pg_url) as db,
-        QueueConsumer(ctx.amqp_url, ctx.queue, prefetch=10_000) as consumer,
+        QueueConsumer(url, ctx.queue, prefetch=10_000) as consumer,
     ):
         while stored < ctx.messages:
             batch = consumer.next_batch(5_000, 4 << 20, 1.0, stop, idle_timeout=10)
@@ -283,24 +320,52 @@ def amqp_transport_copy(ctx: Context) -> Outcome:
     return Outcome(stored, False)
 
 
+def amqp_transport_copy(ctx: Context) -> Outcome:
+    """chute.amqp transport + decode_bodies + psycopg COPY, hand-wired, one thread."""
+    return _amqp_transport_copy(ctx, ctx.amqp_url)
+
+
+def amqp_transport_copy_tls(ctx: Context) -> Outcome:
+    """amqp_transport_copy over amqps:// (--tls-url, --tls-ca)."""
+    from chute.amqp import with_tls_files
+
+    return _amqp_transport_copy(ctx, with_tls_files(ctx.tls_url, tls_ca=ctx.tls_ca))
+
+
+def amqp_transport_copy_before(ctx: Context) -> Outcome:
+    """amqp_transport_copy with chute as committed in --before REV (plain AMQP)."""
+    return _amqp_transport_copy(ctx, ctx.amqp_url)
+
+
 #: chute consume stops after this many idle seconds; they are taken off its wall time
 IDLE_EXIT = 2.0
 
 
-def _chute_consume(ctx: Context, processes: int) -> Outcome:
+def _chute_consume(ctx: Context, processes: int, *, tls: bool = False) -> Outcome:
     """``processes`` ``chute consume`` commands on the queue at once (append mode, the
-    message ledger on), each stopping after ``IDLE_EXIT`` s without a message."""
-    import tempfile
+    message ledger on), each stopping after ``IDLE_EXIT`` s without a message; over
+    ``ctx.tls_url`` with ``--tls-ca ctx.tls_ca`` when ``tls``.
 
+    They inherit this process's environment (``PYTHONPATH`` picks the chute they run) and
+    start in an empty directory, so that no ``chute`` package in the current directory is
+    imported instead."""
     with tempfile.TemporaryDirectory() as tmp:
         reports = [Path(tmp) / f"r{i}.json" for i in range(processes)]
+        url = ctx.tls_url if tls else ctx.amqp_url
         cmd = [
-            sys.executable, "-m", "chute", "consume", ctx.amqp_url, "--queue", ctx.queue,
+            sys.executable, "-m", "chute", "consume", url, "--queue", ctx.queue,
             "--into", ctx.pg_url, "--table", "events", "--quiet", "--idle-exit", str(IDLE_EXIT),
         ]  # fmt: skip
-        procs = [subprocess.Popen([*cmd, "--report", str(r)]) for r in reports]
-        if any(p.wait() != 0 for p in procs):
-            raise RuntimeError("chute consume failed")
+        if tls:
+            cmd += ["--tls-ca", ctx.tls_ca]
+        procs = []
+        for r in reports:
+            with r.with_suffix(".err").open("wb") as err:
+                procs.append(subprocess.Popen([*cmd, "--report", str(r)], cwd=tmp, stderr=err))
+        for proc, r in zip(procs, reports, strict=True):
+            if proc.wait() != 0:
+                said = r.with_suffix(".err").read_text(errors="replace").strip().splitlines()
+                raise RuntimeError(f"chute consume failed: {(said or ['?'])[-1]}")
         stored = sum(json.loads(r.read_text())["written"] for r in reports)
     return Outcome(stored, False, idle=IDLE_EXIT)
 
@@ -315,14 +380,116 @@ def chute_consume_2(ctx: Context) -> Outcome:
     return _chute_consume(ctx, 2)
 
 
+def chute_consume_tls(ctx: Context) -> Outcome:
+    """chute consume over amqps:// (--tls-url, --tls-ca), as chute_consume otherwise."""
+    return _chute_consume(ctx, 1, tls=True)
+
+
+def chute_consume_before(ctx: Context) -> Outcome:
+    """chute consume with chute as committed in --before REV (plain AMQP)."""
+    return _chute_consume(ctx, 1)
+
+
 CONTENDERS: dict[str, Callable[[Context], Outcome]] = {
     "naive": naive,
     "report03": report03,
     "tuned_aio_pika": tuned_aio_pika,
     "amqp_transport_copy": amqp_transport_copy,
+    "amqp_transport_copy_tls": amqp_transport_copy_tls,
+    "amqp_transport_copy_before": amqp_transport_copy_before,
     "chute_consume": chute_consume,
     "chute_consume_2": chute_consume_2,
+    "chute_consume_tls": chute_consume_tls,
+    "chute_consume_before": chute_consume_before,
 }
+#: contenders whose child runs chute as committed in ``--before REV``
+BEFORE = frozenset({"amqp_transport_copy_before", "chute_consume_before"})
+
+
+# -- chute before and after ---------------------------------------------------------------------
+
+#: what a child prints to say which chute it imports, itself and in ``python -m chute``
+WHICH_CHUTE = "import chute, chute.amqp; print(chute.__file__)"
+
+
+def _git(*args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(REPO), *args], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"git {' '.join(args)}: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def after_state() -> str:
+    """Which chute the contenders other than ``*_before`` run: ``src/`` as it is on disk."""
+    dirty = _git("status", "--porcelain", "--", "src")
+    head = _git("rev-parse", "--short", "HEAD")
+    return f"working tree of {head}" + (" + uncommitted changes in src/" if dirty else "")
+
+
+@contextmanager
+def before_tree(rev: str) -> Iterator[Path]:
+    """A git worktree of ``rev`` (detached) in a temporary directory, its ``src/`` compiled
+    so that the first contender does not pay for it; removed at the end."""
+    commit = _git("rev-parse", "--verify", f"{rev}^{{commit}}")
+    tmp = Path(tempfile.mkdtemp(prefix="chute_before_"))
+    tree = tmp / commit[:12]
+    try:
+        _git("worktree", "add", "--detach", str(tree), commit)
+        compiled = subprocess.run(
+            [sys.executable, "-m", "compileall", "-q", str(tree / "src")],
+            stdout=subprocess.DEVNULL,
+            check=False,
+        )
+        if compiled.returncode != 0:
+            raise SystemExit(f"cannot compile {tree / 'src'}")
+        yield tree
+    finally:
+        if tree.exists():
+            removed = subprocess.run(
+                ["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if removed.returncode != 0:
+                print(
+                    f"warning: cannot remove the worktree {tree}: {removed.stderr.strip()} "
+                    "(git worktree prune, once it is gone)",
+                    file=sys.stderr,
+                )
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def child_env(src: Path | None) -> dict[str, str]:
+    """The environment of a contender's child: with ``src`` first on ``PYTHONPATH``, its
+    chute is imported instead of the installed (editable) one."""
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(src), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def chute_imported(env: dict[str, str]) -> str:
+    """Where ``python -m chute`` started with ``env`` in an empty directory (as
+    ``chute consume`` is) finds chute."""
+    with tempfile.TemporaryDirectory() as tmp:
+        done = subprocess.run(
+            [sys.executable, "-c", WHICH_CHUTE],
+            env=env,
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    if done.returncode != 0:
+        return "FAILED: " + (done.stderr.strip().splitlines() or ["?"])[-1]
+    return done.stdout.strip()
+
+
+def _is_under(path: str, src: Path) -> bool:
+    return Path(path).resolve().is_relative_to(src.resolve())
 
 
 # -- the runner ---------------------------------------------------------------------------------
@@ -344,15 +511,55 @@ def child(name: str, ctx: Context) -> None:
     import aio_pika  # noqa: F401  (imports are not the contenders' work)
     import pika  # noqa: F401
 
-    import chute.amqp  # noqa: F401
+    import chute.amqp  # binds chute: its __file__ says which chute this is
 
     cpu0, wall0 = _cpu(), time.perf_counter()
     outcome = CONTENDERS[name](ctx)
     wall, cpu = time.perf_counter() - wall0 - outcome.idle, _cpu() - cpu0
-    print(json.dumps({**asdict(outcome), "wall": wall, "cpu": cpu}))
+    print(json.dumps({**asdict(outcome), "wall": wall, "cpu": cpu, "chute": chute.__file__}))
 
 
-def run_one(name: str, args: argparse.Namespace, pg_url: str) -> dict[str, Any]:
+def which_child() -> None:
+    """Print (as JSON) where this child imports chute from, and where ``chute consume``
+    started by it does: what ``--dry-run`` shows."""
+    import chute.amqp
+
+    found = {"child": chute.__file__, "chute_consume": chute_imported(dict(os.environ))}
+    print(json.dumps(found))
+
+
+def _src_of(name: str, before: Path | None) -> Path:
+    """The ``src/`` a contender's chute must come from."""
+    if name in BEFORE:
+        assert before is not None
+        return before / "src"
+    return REPO / "src"
+
+
+def dry_run(names: list[str], before: Path | None) -> None:
+    """Show where each contender's child, and a ``chute consume`` it starts, import chute."""
+    for name in names:
+        src = _src_of(name, before)
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", name, "--dry-run"],
+            env=child_env(src if name in BEFORE else None),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            print(f"{name:28} FAILED: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+            continue
+        found = json.loads(done.stdout.strip().splitlines()[-1])
+        ok = all(_is_under(f, src) for f in found.values())
+        print(f"{name:28} {'ok' if ok else 'WRONG'} (expected under {src})")
+        print(f"{'':28}   child:         {found['child']}")
+        print(f"{'':28}   chute consume: {found['chute_consume']}")
+
+
+def run_one(
+    name: str, args: argparse.Namespace, pg_url: str, before: Path | None
+) -> dict[str, Any]:
     queue = f"chute_bench_{secrets.token_hex(4)}"
     with psycopg.connect(pg_url, autocommit=True) as db:
         db.execute("DROP TABLE IF EXISTS events")
@@ -366,15 +573,19 @@ def run_one(name: str, args: argparse.Namespace, pg_url: str) -> dict[str, Any]:
         cmd = [
             sys.executable, __file__, "--child", name, "--url", args.url, "--queue", queue,
             "--pg-url", pg_url, "--messages", str(args.messages), "--sample", str(sample),
-            "--budget", str(budget),
+            "--budget", str(budget), "--tls-url", args.tls_url, "--tls-ca", args.tls_ca,
         ]  # fmt: skip
+        src = _src_of(name, before)
+        env = child_env(src if name in BEFORE else None)
         pid = broker_pid()
         b0 = cpu_seconds(pid)
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, env=env)
         broker = cpu_seconds(pid) - b0
         if proc.returncode != 0:
             return {"name": name, "error": (proc.stderr.strip().splitlines() or ["?"])[-1]}
         out = json.loads(proc.stdout.strip().splitlines()[-1])
+        if not _is_under(out["chute"], src):
+            return {"name": name, "error": f"ran chute from {out['chute']}, not from {src}"}
         time.sleep(0.5)  # the broker requeues a closed consumer's unacked messages
         left = queue_depth(args.url, queue)
     finally:
@@ -397,11 +608,33 @@ def run_one(name: str, args: argparse.Namespace, pg_url: str) -> dict[str, Any]:
         "table_rows": rows[0],
         "distinct_ids": rows[1],
         "left_in_queue": left,
+        "chute": out["chute"],
         # every acked message is in the table once, every other one is still queued
         "check": "ok"
         if rows[0] == rows[1] == stored == args.messages - left
         else f"MISMATCH rows={rows[0]} distinct={rows[1]} stored={stored} left={left}",
     }
+
+
+def run_all(
+    names: list[str], args: argparse.Namespace, before: Path | None
+) -> list[dict[str, Any]]:
+    """Each contender ``--repeat`` times, in a throwaway database."""
+    dbname = f"chute_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(args.admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{dbname}"')
+    results: list[dict[str, Any]] = []
+    try:
+        pg_url = _with_database(args.admin_url, dbname)
+        for _round in range(args.repeat):
+            for name in names:
+                r = run_one(name, args, pg_url, before)
+                results.append(r)
+                print(json.dumps(r), file=sys.stderr)
+    finally:
+        with psycopg.connect(args.admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+    return results
 
 
 def table(results: list[dict[str, Any]]) -> str:
@@ -424,6 +657,22 @@ def table(results: list[dict[str, Any]]) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--url", default=DEFAULT_URL, help="the broker (amqp://...)")
+    p.add_argument(
+        "--tls-url", default=DEFAULT_TLS_URL, help="the same broker over TLS (amqps://...)"
+    )
+    p.add_argument(
+        "--tls-ca", default=DEFAULT_TLS_CA, help="the CA the TLS listener's certificate is from"
+    )
+    p.add_argument(
+        "--before",
+        metavar="REV",
+        help="also run chute as committed in git REV (the *_before contenders), from a worktree",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show where each contender imports chute from; measure nothing",
+    )
     p.add_argument("--admin-url", default=DEFAULT_ADMIN_URL)
     p.add_argument("--messages", type=int, default=200_000)
     p.add_argument("--size", type=int, default=300)
@@ -442,31 +691,52 @@ def main() -> None:
 
     if args.list:
         for name, fn in CONTENDERS.items():
-            print(f"{name:22} {(fn.__doc__ or '').strip().splitlines()[0]}")
+            print(f"{name:28} {(fn.__doc__ or '').strip().splitlines()[0]}")
+        return
+    if args.child and args.dry_run:
+        which_child()
         return
     if args.child:
-        ctx = Context(args.url, args.queue, args.pg_url, args.messages, args.sample, args.budget)
+        ctx = Context(
+            args.url,
+            args.queue,
+            args.pg_url,
+            args.tls_url,
+            args.tls_ca,
+            args.messages,
+            args.sample,
+            args.budget,
+        )
         child(args.child, ctx)
         return
-    names = [n for n in args.only.split(",") if n] or list(CONTENDERS)
+    names = [n for n in args.only.split(",") if n] or [
+        n for n in CONTENDERS if args.before or n not in BEFORE
+    ]
     unknown = [n for n in names if n not in CONTENDERS]
     if unknown:
         raise SystemExit(f"unknown contenders: {', '.join(unknown)} (see --list)")
+    if not args.before and BEFORE.intersection(names):
+        raise SystemExit(
+            f"--before REV is needed for {', '.join(n for n in names if n in BEFORE)} "
+            "(e.g. --before 11db040)"
+        )
 
-    dbname = f"chute_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(args.admin_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{dbname}"')
-    results: list[dict[str, Any]] = []
-    try:
-        pg_url = _with_database(args.admin_url, dbname)
-        for _round in range(args.repeat):
-            for name in names:
-                r = run_one(name, args, pg_url)
-                results.append(r)
-                print(json.dumps(r), file=sys.stderr)
-    finally:
-        with psycopg.connect(args.admin_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+    with before_tree(args.before) if BEFORE.intersection(names) else nullcontext() as before:
+        chute_from = {"after": f"{after_state()}, {REPO / 'src'}"}
+        if before is not None:
+            found = chute_imported(child_env(before / "src"))
+            if not _is_under(found, before / "src"):
+                raise SystemExit(
+                    f"the worktree of {args.before} is not what Python imports: {found}"
+                )
+            chute_from["before"] = f"{args.before} = {before.name}, {before / 'src'}"
+            print(f"before: chute {args.before} imported from {found}", file=sys.stderr)
+        if args.dry_run:
+            for what, where in chute_from.items():
+                print(f"{what}: {where}")
+            dry_run(names, before)
+            return
+        results = run_all(names, args, before)
 
     medians = []
     for name in names:
@@ -481,8 +751,12 @@ def main() -> None:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     OUT_DIR.mkdir(exist_ok=True)
     out = OUT_DIR / f"consume_baselines_{args.messages}_{stamp}.json"
-    out.write_text(json.dumps({"args": vars(args), "results": results}, indent=1))
+    out.write_text(
+        json.dumps({"args": vars(args), "chute": chute_from, "results": results}, indent=1)
+    )
     print(f"{args.messages:,} messages of ~{args.size} bytes into PostgreSQL, acks after commit")
+    for what, where in chute_from.items():
+        print(f"chute {what}: {where}")
     print(table(medians))
     print(f"\n(all figures in {out.relative_to(HERE.parent)})")
     if any("error" in r or r["check"] != "ok" for r in results):

@@ -5,18 +5,37 @@ bytes from a durable queue with a prefetch of ``--prefetch`` and one multiple-ac
 ``--ack-every`` messages, then stops.  It reports messages per second and the consumer's CPU
 time per message (``time.process_time`` of the consumer process: every thread, user + system),
 and the broker's CPU per message (``beam.smp`` utime + stime from ``/proc``, when the broker
-runs on this machine).  Publishers publish the same messages with publisher confirms.
+runs on this machine).  Publishers publish the same messages with publisher confirms,
+``--window`` of them in flight.  ``--prefetch`` and ``--ack-every`` take comma-separated
+lists (every pair with ``ack-every < prefetch`` is run); ``--qos-global`` sets the prefetch
+for the channel.
+
+Contenders (``--list``): consumers ``pika_blocking_generator``, ``pika_blocking_callback``,
+``pika_select``, ``aio_pika_iterator``, ``aio_pika_callback``, ``aio_pika_iterator_uvloop``,
+``aiormq``, ``aiormq_uvloop``, ``py_amqp``, ``librabbitmq``, and chute's own transport,
+``chute_transport`` (``chute.amqp.QueueConsumer``, pika underneath: a SelectConnection in a
+thread of its own; next_batch + ack_through) and ``chute_transport_decode`` (the same, with
+``chute.amqp.decode_bodies`` on every batch); publishers ``publish_pika_blocking``,
+``publish_aiormq``, ``publish_aio_pika``, ``publish_chute`` (``chute.amqp.publish_records``
+of bytes) and ``publish_chute_records`` (of dicts).  Until commit 11db040 chute spoke AMQP
+with a wire client of its own, and ``chute_transport`` / ``publish_chute`` were called
+``chute_wire`` / ``publish_chute_wire``; to compare with that code, see
+``consume_baselines.py --before``.
 
 ::
 
     python benchmarks/consume_clients.py                      # every contender, 200,000 msgs
-    python benchmarks/consume_clients.py --only chute_wire,aiormq --repeat 3
+    python benchmarks/consume_clients.py --only chute_transport,aiormq --repeat 3
+    python benchmarks/consume_clients.py --messages 20000 --only chute_transport,pika_select
     python benchmarks/consume_clients.py --list
     python benchmarks/consume_clients.py --decode 1000      # decoding bodies only, no broker
 
 Each consumer runs in a fresh interpreter (``python consume_clients.py --child NAME ...``);
 the queue is filled before it starts (by chute's publisher, or by aiormq's when chute's cannot
 be imported) and deleted after.  The machine is shared and noisy: compare figures of one run.
+Needs pika, aio-pika (with aiormq and pamqp), and for their contenders uvloop, py-amqp
+(``amqp``) and librabbitmq; a consumer whose client is missing fails alone (a row
+``FAILED``).
 """
 
 from __future__ import annotations
@@ -196,15 +215,15 @@ def publish_aio_pika(url: str, queue: str, n: int, size: int, window: int) -> No
     asyncio.run(_publish_aio_pika(url, queue, n, size, window))
 
 
-def publish_chute_wire(url: str, queue: str, n: int, size: int, window: int) -> None:
-    """chute.amqp.publish_records of bytes: own framing, ``window`` confirms in flight."""
+def publish_chute(url: str, queue: str, n: int, size: int, window: int) -> None:
+    """chute.amqp.publish_records of bytes (pika underneath), ``window`` confirms in flight."""
     from chute.amqp import publish_records
 
     publish_records(message_bodies(n, size), url, queue, source="bench", window=window)
 
 
 def publish_chute_records(url: str, queue: str, n: int, size: int, window: int) -> None:
-    """chute.amqp.publish_records: dicts encoded by orjson, then as publish_bodies."""
+    """chute.amqp.publish_records of dicts: each encoded by orjson, then as publish_chute."""
     from chute.amqp import publish_records
 
     records = (orjson.loads(message_body(i, size)) for i in range(1, n + 1))
@@ -302,6 +321,7 @@ def consume_pika_select(s: Spec) -> int:
 
 
 async def _aio_pika_iterator(s: Spec) -> int:
+    """aio-pika, ``async for`` over ``queue.iterator()``."""
     import aio_pika
 
     conn = await aio_pika.connect(s.url)
@@ -321,6 +341,7 @@ async def _aio_pika_iterator(s: Spec) -> int:
 
 
 async def _aio_pika_callback(s: Spec) -> int:
+    """aio-pika, ``queue.consume`` with an async callback."""
     import aio_pika
 
     conn = await aio_pika.connect(s.url)
@@ -345,6 +366,7 @@ async def _aio_pika_callback(s: Spec) -> int:
 
 
 async def _aiormq(s: Spec) -> int:
+    """aiormq, ``basic_consume`` with an async callback."""
     import aiormq
 
     conn = await aiormq.connect(s.url)
@@ -375,7 +397,7 @@ def _run_async(coro_fn: Callable[[Spec], Any], use_uvloop: bool) -> Callable[[Sp
             return int(uvloop.run(coro_fn(s)))
         return int(asyncio.run(coro_fn(s)))
 
-    run.__doc__ = coro_fn.__doc__
+    run.__doc__ = (coro_fn.__doc__ or "").rstrip(".") + (", on uvloop." if use_uvloop else ".")
     return run
 
 
@@ -436,8 +458,8 @@ def consume_librabbitmq(s: Spec) -> int:
     return count
 
 
-def consume_chute_wire(s: Spec) -> int:
-    """chute.amqp.QueueConsumer: own framing on a socket thread; next_batch + ack_through."""
+def consume_chute_transport(s: Spec) -> int:
+    """chute.amqp.QueueConsumer (pika underneath), next_batch + ack_through."""
     import threading
 
     from chute.amqp import QueueConsumer
@@ -453,8 +475,8 @@ def consume_chute_wire(s: Spec) -> int:
     return count
 
 
-def consume_chute_wire_decode(s: Spec) -> int:
-    """chute_wire, plus decoding every batch's bodies with chute.amqp.decode_bodies."""
+def consume_chute_transport_decode(s: Spec) -> int:
+    """chute_transport, plus decoding every batch's bodies with chute.amqp.decode_bodies."""
     import threading
 
     from chute.amqp import QueueConsumer, decode_bodies
@@ -483,15 +505,15 @@ CONSUMERS: dict[str, Callable[[Spec], int]] = {
     "aiormq_uvloop": _run_async(_aiormq, True),
     "py_amqp": consume_py_amqp,
     "librabbitmq": consume_librabbitmq,
-    "chute_wire": consume_chute_wire,
-    "chute_wire_decode": consume_chute_wire_decode,
+    "chute_transport": consume_chute_transport,
+    "chute_transport_decode": consume_chute_transport_decode,
 }
 
 PUBLISHERS: dict[str, Callable[[str, str, int, int, int], None]] = {
     "publish_pika_blocking": publish_pika_blocking,
     "publish_aiormq": publish_aiormq,
     "publish_aio_pika": publish_aio_pika,
-    "publish_chute_wire": publish_chute_wire,
+    "publish_chute": publish_chute,
     "publish_chute_records": publish_chute_records,
 }
 #: publishers this slow publish only a sample (extrapolated, labelled)
