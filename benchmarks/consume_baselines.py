@@ -362,8 +362,9 @@ def _chute_consume(ctx: Context, processes: int, *, tls: bool = False) -> Outcom
         for r in reports:
             with r.with_suffix(".err").open("wb") as err:
                 procs.append(subprocess.Popen([*cmd, "--report", str(r)], cwd=tmp, stderr=err))
-        for proc, r in zip(procs, reports, strict=True):
-            if proc.wait() != 0:
+        codes = [proc.wait() for proc in procs]  # all of them, even when one failed
+        for code, r in zip(codes, reports, strict=True):
+            if code != 0:
                 said = r.with_suffix(".err").read_text(errors="replace").strip().splitlines()
                 raise RuntimeError(f"chute consume failed: {(said or ['?'])[-1]}")
         stored = sum(json.loads(r.read_text())["written"] for r in reports)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -70,6 +71,17 @@ def depth(name: str) -> int:
             return -1
         raise
     return int(ok.method.message_count or 0)
+
+
+def wait_depth(name: str, expected: int, timeout: float = 30.0) -> int:
+    """The queue's depth once it is ``expected``, or after ``timeout`` (the broker requeues
+    a closed consumer's messages asynchronously)."""
+    deadline = time.monotonic() + timeout
+    found = depth(name)
+    while found != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+        found = depth(name)
+    return found
 
 
 def publish(name: str, messages: list[Any]) -> None:

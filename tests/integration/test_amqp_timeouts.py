@@ -17,7 +17,6 @@ import socket
 import subprocess
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
@@ -30,7 +29,7 @@ from chute.amqp import (
     StaleDeliveryError,
     publish_records,
 )
-from tests.amqp_helpers import AMQP_URL, PARAMS, declare, delete_queues, depth
+from tests.amqp_helpers import AMQP_URL, PARAMS, wait_depth
 from tests.conftest import REQUIRE_SERVICES
 
 BIG = 1 << 30
@@ -77,23 +76,6 @@ class FreezableRelay:
                 s.close()
 
 
-@pytest.fixture
-def queue(broker: str) -> Iterator[str]:
-    name = f"chute_test_{uuid.uuid4().hex[:12]}"
-    declare(name)
-    yield name
-    delete_queues(name, name + ".dead-letter")
-
-
-def _wait_depth(name: str, expected: int, timeout: float = 30.0) -> int:
-    deadline = time.monotonic() + timeout
-    found = depth(name)
-    while found != expected and time.monotonic() < deadline:
-        time.sleep(0.1)
-        found = depth(name)
-    return found
-
-
 @pytest.mark.slow
 def test_a_broker_gone_silent_is_found_within_the_heartbeat_bound(queue: str) -> None:
     publish_records([{"id": i} for i in range(10)], AMQP_URL, queue)
@@ -121,7 +103,7 @@ def test_a_broker_gone_silent_is_found_within_the_heartbeat_bound(queue: str) ->
     assert waited < 12 + 2 + 1 + 3, waited
     assert "gave up reconnecting after" in str(info.value)
     assert "\n" not in str(info.value)
-    assert _wait_depth(queue, 10) == 10  # the broker put the unacked messages back
+    assert wait_depth(queue, 10) == 10  # the broker put the unacked messages back
 
 
 def _rabbitmqctl(*args: str) -> None:
@@ -172,6 +154,6 @@ def test_acks_flow_and_a_blocked_dead_letter_publish_fails_in_its_time_during_an
                 consumer.dead_letter([DeadLetter(batch[10], "parse", "bad")], timeout=2)
             took = time.monotonic() - started
     # the close put back the 10 not acked; the 10 acked during the alarm are gone
-    assert _wait_depth(queue, 10) == 10
+    assert wait_depth(queue, 10) == 10
     assert "blocks publishing" in str(info.value), info.value
     assert took < 2 * 2 + 5, took  # two tries (a new connection for the second), 2 s each

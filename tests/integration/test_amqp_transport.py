@@ -47,6 +47,7 @@ from tests.amqp_helpers import (
     delete_queues,
     depth,
     read_all,
+    wait_depth,
 )
 from tests.conftest import REQUIRE_SERVICES
 
@@ -63,16 +64,6 @@ def queue(broker: str) -> Iterator[str]:
     declare(name)
     yield name
     delete_queues(name, name + DEAD_LETTER_SUFFIX)
-
-
-def _wait_depth(name: str, expected: int, timeout: float = 10.0) -> int:
-    """The broker requeues a closed consumer's messages asynchronously: wait for them."""
-    deadline = time.monotonic() + timeout
-    found = depth(name)
-    while found != expected and time.monotonic() < deadline:
-        time.sleep(0.05)
-        found = depth(name)
-    return found
 
 
 def _records(n: int, start: int = 1) -> list[dict[str, Any]]:
@@ -184,7 +175,7 @@ def test_batches_close_on_rows_and_the_last_on_the_flush_interval(queue: str) ->
     assert len(last) == 500
     assert 0.45 <= waited < 5
     assert [d.delivery_tag for d in last] == list(range(2_001, 2_501))
-    assert _wait_depth(queue, 0) == 0
+    assert wait_depth(queue, 0) == 0
 
 
 def test_a_batch_closes_on_the_flush_interval_from_its_first_message(queue: str) -> None:
@@ -230,7 +221,7 @@ def test_stop_returns_the_messages_in_hand_at_once(queue: str) -> None:
         assert len(batch) == 5
         assert consumer.next_batch(100, BIG, 60.0, stop) == []
         consumer.ack_through(batch[-1].delivery_tag)
-    assert _wait_depth(queue, 0) == 0
+    assert wait_depth(queue, 0) == 0
 
 
 def test_an_empty_queue_waits_for_the_first_message_or_the_idle_timeout(queue: str) -> None:
@@ -257,7 +248,7 @@ def test_a_multiple_ack_acks_exactly_through_its_tag(queue: str) -> None:
             consumer.ack_through(25)  # still in the prefetch buffer: never acked by mistake
         assert len(second) == 10
     # closed without acking the second batch nor the ten never handed out
-    assert _wait_depth(queue, 20) == 20
+    assert wait_depth(queue, 20) == 20
     again = read_all(queue)
     assert sorted(_ids(again)) == list(range(11, 31))
     assert all(d.redelivered for d in again)
@@ -298,7 +289,7 @@ def test_acks_from_another_thread_while_next_batch_waits(queue: str) -> None:
         thread.join(20)
     assert not errors
     assert acks[-1] == 1_000
-    assert _wait_depth(queue, 0) == 0
+    assert wait_depth(queue, 0) == 0
 
 
 # -- dead letters -------------------------------------------------------------------------------
@@ -316,7 +307,7 @@ def test_dead_lettering_puts_the_message_with_its_reason_on_the_dlq_and_acks_it_
             [DeadLetter(batch[1], "parse", "invalid JSON (at character 1)", "22P02")]
         )
         # the batch is not committed: its other messages stay unacked
-    assert _wait_depth(queue, 2) == 2
+    assert wait_depth(queue, 2) == 2
     assert _ids(read_all(queue)) == [1, 3]
     dead = read_all(queue + DEAD_LETTER_SUFFIX)
     assert [d.body for d in dead] == [b"not json"]
@@ -342,7 +333,7 @@ def test_an_empty_body_is_sent_without_a_body_frame_and_dead_lettered(queue: str
         consumer.dead_letter([DeadLetter(empty, "parse", "an empty message")])
         consumer.publish_dead_letters([DeadLetter(empty, "parse", "again, not acked")])
         consumer.ack_through(second.delivery_tag)
-    assert _wait_depth(queue, 0) == 0
+    assert wait_depth(queue, 0) == 0
     dead = read_all(queue + DEAD_LETTER_SUFFIX)
     assert [d.body for d in dead] == [b"", b""]
     assert [d.headers[ERROR_HEADER] for d in dead] == ["an empty message", "again, not acked"]
@@ -360,7 +351,7 @@ def test_dead_letters_then_the_batch_ack_leave_nothing_behind(queue: str) -> Non
             consumer.ack_through(batch[-1].delivery_tag)  # over the dead-lettered: harmless
             with pytest.raises(ValueError, match="already acked"):
                 consumer.dead_letter([DeadLetter(batch[0], "parse", "too late")])
-        assert _wait_depth(queue, 0) == 0
+        assert wait_depth(queue, 0) == 0
         assert [d.body for d in read_all(dlq)] == [b"[1, 2]", b"\xff"]
     finally:
         delete_queues(dlq, dlq + DEAD_LETTER_SUFFIX)
@@ -376,7 +367,7 @@ def test_dead_letters_go_on_after_their_publishing_connection_is_lost(queue: str
         _close_connection_named(f"{name} (dead letters)")  # the consumer's own stays
         consumer.dead_letter([DeadLetter(second, "parse", "two")])
         assert consumer.reconnects == 0
-    assert _wait_depth(queue, 0) == 0
+    assert wait_depth(queue, 0) == 0
     dead = read_all(queue + DEAD_LETTER_SUFFIX)
     assert [d.body for d in dead] == [b"bad 1", b"bad 2"]
 
@@ -389,7 +380,7 @@ def test_an_existing_dead_letter_queue_is_used_as_it_is(queue: str) -> None:
         with QueueConsumer(AMQP_URL, queue, dead_letter_queue=dlq) as consumer:
             (delivery,) = _take(consumer, 1)
             consumer.dead_letter([DeadLetter(delivery, "parse", "invalid JSON")])
-        assert _wait_depth(dlq, 1) == 1
+        assert wait_depth(dlq, 1) == 1
     finally:
         delete_queues(dlq)
 
@@ -525,7 +516,7 @@ def test_a_closed_connection_is_reconnected_and_unacked_messages_come_again(queu
         assert consumer.reconnects == 1
     assert sorted(_ids(rest)) == list(range(26, 101))
     assert min(d.delivery_tag for d in rest) > first[-1].delivery_tag  # tags keep increasing
-    assert _wait_depth(queue, 0) == 0
+    assert wait_depth(queue, 0) == 0
     assert depth(queue + DEAD_LETTER_SUFFIX) == 0
 
 
@@ -579,7 +570,7 @@ def test_a_broker_restart_mid_consume_reconnects_and_redelivers_the_unacked(queu
         consumer.ack_through(rest[-1].delivery_tag)
         assert consumer.reconnects >= 1
     assert sorted(_ids(rest)) == list(range(61, 301))  # 1..60 were acked: not again
-    assert _wait_depth(queue, 0) == 0
+    assert wait_depth(queue, 0) == 0
 
 
 # -- scaling ------------------------------------------------------------------------------------
@@ -607,4 +598,4 @@ def test_competing_consumers_share_the_queue_and_see_each_message_once(queue: st
         t.join(60)
     assert sorted(seen["a"] + seen["b"]) == list(range(1, 2_001))
     assert min(len(seen["a"]), len(seen["b"])) > 200
-    assert _wait_depth(queue, 0) == 0
+    assert wait_depth(queue, 0) == 0
