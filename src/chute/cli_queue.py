@@ -41,8 +41,7 @@ TlsCa = Annotated[
 TlsCert = Annotated[
     str | None,
     typer.Option(
-        help="amqps://: a client certificate (PEM); with no user in the URL it logs in "
-        "(EXTERNAL)."
+        help="amqps://: a client certificate (PEM); with no user in the URL it logs in (EXTERNAL)."
     ),
 ]
 TlsKey = Annotated[

@@ -56,10 +56,14 @@ class Consumption(Protocol):
     #: messages ready in the queue when the consumption started
     message_count: int
 
-    def take(self, max_rows: int, max_bytes: int, timeout: float) -> tuple[list[Delivery], int]:
+    def take(
+        self, max_rows: int, max_bytes: int, timeout: float, min_rows: int = 1
+    ) -> tuple[list[Delivery], int]:
         """Up to ``max_rows`` deliveries and about ``max_bytes`` of bodies (at least one
-        delivery when any is there), waiting at most ``timeout`` s for the first; with their
-        bodies' size.  Returns what is there (maybe nothing) when the connection is lost."""
+        delivery when any is there), with their bodies' size.  Waits at most ``timeout`` s
+        for ``min_rows`` deliveries or ``max_bytes`` to be there, then takes what is there
+        (maybe nothing; also when the connection is lost).  A taker filling a batch asks
+        for what the batch lacks: it is then woken once, not for each message."""
         ...
 
     def ack(self, delivery_tag: int, multiple: bool) -> None:

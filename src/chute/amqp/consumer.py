@@ -258,7 +258,8 @@ class QueueConsumer:
                 wait = deadline - time.monotonic()
                 if wait <= 0:
                     break
-                got, size = conn.take(max_rows - len(batch), max_bytes - nbytes, min(wait, _POLL))
+                lack = max_rows - len(batch)
+                got, size = conn.take(lack, max_bytes - nbytes, min(wait, _POLL), min_rows=lack)
                 batch += got
             else:
                 batch, size = conn.take(max_rows, max_bytes, _POLL)

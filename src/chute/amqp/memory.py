@@ -136,7 +136,9 @@ class MemoryConsumption:
     def last_tag(self) -> int:
         return self._last
 
-    def take(self, max_rows: int, max_bytes: int, timeout: float) -> tuple[list[Delivery], int]:
+    def take(
+        self, max_rows: int, max_bytes: int, timeout: float, min_rows: int = 1
+    ) -> tuple[list[Delivery], int]:
         cv = self.broker._cv
         deadline = time.monotonic() + timeout
         out: list[Delivery] = []
@@ -145,7 +147,7 @@ class MemoryConsumption:
             while self._error is None:
                 source = self.broker.queues.get(self.queue)
                 room = self.prefetch - len(self.unacked)
-                if source and room > 0:
+                if source and room > 0 and len(source) >= min(min_rows, room, max_rows):
                     break
                 left = deadline - time.monotonic()
                 if left <= 0:

@@ -70,7 +70,9 @@ class PikaConsumption:
         self._offset = tag_offset
         self._cv = threading.Condition()
         self._buf: deque[Delivery] = deque()
+        self._bytes_in = self._bytes_out = 0  # of the bodies put in the buffer, taken out
         self._waiting = False
+        self._want_rows, self._want_bytes = 1, 1  # what wakes a waiting taker
         self._last = 0
         self._error: BrokerError | None = None
         self._chan: Channel | None = None
@@ -121,10 +123,16 @@ class PikaConsumption:
         delivery = Delivery(
             body, tag + self._offset, props.message_id, method.redelivered, vars(props)
         )
-        with self._cv:
-            self._buf.append(delivery)
-            self._last = tag
-            if self._waiting:
+        # no lock per message: the loop alone appends and counts bytes in, the taker alone
+        # pops and counts bytes out; a waiting taker is woken once what it asked for is here
+        self._buf.append(delivery)
+        self._bytes_in += len(body)
+        self._last = tag
+        if self._waiting and (
+            len(self._buf) >= self._want_rows
+            or self._bytes_in - self._bytes_out >= self._want_bytes
+        ):
+            with self._cv:
                 self._cv.notify()
 
     def _on_cancel(self, _frame: Any) -> None:
@@ -156,20 +164,30 @@ class PikaConsumption:
     def last_tag(self) -> int:
         return self._last
 
-    def take(self, max_rows: int, max_bytes: int, timeout: float) -> tuple[list[Delivery], int]:
+    def take(
+        self, max_rows: int, max_bytes: int, timeout: float, min_rows: int = 1
+    ) -> tuple[list[Delivery], int]:
         out: list[Delivery] = []
         size = 0
         with self._cv:
             buf = self._buf
-            if not buf and timeout > 0 and self._error is None:
-                self._waiting = True
+            want = min(min_rows, max_rows)
+            self._want_rows, self._want_bytes = want, max_bytes
+            self._waiting = True  # before looking: a message after the look wakes the wait
+            if (
+                timeout > 0
+                and self._error is None
+                and len(buf) < want
+                and self._bytes_in - self._bytes_out < max_bytes
+            ):
                 self._cv.wait(timeout)
-                self._waiting = False
+            self._waiting = False
             pop = buf.popleft
             while buf and len(out) < max_rows and size < max_bytes:
                 delivery = pop()
                 out.append(delivery)
                 size += len(delivery.body)
+            self._bytes_out += size
         return out, size
 
     def ack(self, delivery_tag: int, multiple: bool) -> None:
