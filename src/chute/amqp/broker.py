@@ -82,7 +82,8 @@ class Consumption(Protocol):
         ...
 
     def depth(self) -> int | None:
-        """Messages ready in the queue now, or None when the broker cannot be asked."""
+        """Messages ready in the queue: the broker's latest answer, asked again in the
+        background (it never waits), or None when the broker cannot be asked."""
         ...
 
     def buffered(self) -> int:

@@ -394,8 +394,9 @@ class QueueConsumer:
         )
 
     def depth(self) -> int | None:
-        """Messages ready in the queue now (a passive declare on a channel of its own), or
-        None when the broker cannot be asked.  Thread-safe; for status lines."""
+        """Messages ready in the queue (the broker's latest answer to a passive declare on
+        a channel of its own, asked again in the background), or None when the broker
+        cannot be asked.  Thread-safe and never waits; for status lines."""
         conn = self._conn
         if conn is None or conn.error is not None:
             return None

@@ -76,8 +76,9 @@ class PikaConsumption:
         self._last = 0
         self._error: BrokerError | None = None
         self._chan: Channel | None = None
-        self._status: Channel | None = None
-        self._status_lock = threading.Lock()
+        self._depth: int | None = None  # the broker's last answer
+        self._asking = False  # a question for the depth is on its way
+        self._status: pika.channel.Channel | None = None  # the channel it is asked on
 
     def start(self, prefetch: int, qos_global: bool, dead_letter_queue: str) -> None:
         link = self.link
@@ -95,7 +96,7 @@ class PikaConsumption:
                         hint="check its name; chute publish declares a queue it publishes to",
                     ) from None
                 raise BrokerError(f"cannot use queue {self.queue!r}: {exc}") from None
-            self.message_count = int(ok.method.message_count or 0)
+            self.message_count = self._depth = int(ok.method.message_count or 0)
             declare_if_missing(link, dead_letter_queue)
             chan.rpc(
                 lambda ch, done: ch.basic_qos(
@@ -204,19 +205,39 @@ class PikaConsumption:
         self.link.post(send)
 
     def depth(self) -> int | None:
-        with self._status_lock:
-            if self._error is not None:
-                return None
+        """The broker's last answer, and a new question sent: never waits (the writer
+        calls it between commits, several times a second)."""
+        if self._error is not None:
+            return None
+        if not self._asking:
+            self._asking = True
             try:
-                if self._status is None or self._status.closed is not None:
-                    self._status = self.link.channel(timeout=5.0)
-                ok = self._status.rpc(
-                    lambda ch, done: ch.queue_declare(self.queue, passive=True, callback=done)
-                )
-            except (BrokerError, ChannelClosedError):
-                self._status = None
+                self.link.post(self._ask_depth)
+            except BrokerError:
                 return None
-            return int(ok.method.message_count or 0)
+        return self._depth
+
+    def _ask_depth(self) -> None:  # in the loop's thread
+        def answered(frame: Any) -> None:
+            self._depth = int(frame.method.message_count or 0)
+            self._asking = False
+
+        def ask(ch: pika.channel.Channel) -> None:
+            self._status = ch
+            ch.queue_declare(self.queue, passive=True, callback=answered)
+
+        def closed(_ch: Any, _reason: BaseException) -> None:  # a 404: the queue is gone
+            self._status, self._depth, self._asking = None, None, False
+
+        def opened(ch: pika.channel.Channel) -> None:
+            ch.add_on_close_callback(closed)
+            ask(ch)
+
+        ch = self._status
+        if ch is not None and ch.is_open:
+            ask(ch)
+        else:
+            self.link.connection.channel(on_open_callback=opened)
 
     def buffered(self) -> int:
         return len(self._buf)

@@ -241,6 +241,12 @@ class Link:
             with self._lock:
                 self._pending.discard(fut)
 
+    @property
+    def connection(self) -> pika.SelectConnection:
+        """The pika connection: for use in the loop's thread only."""
+        assert self._conn is not None
+        return self._conn
+
     def channel(self, timeout: float = RPC_TIMEOUT) -> Channel:
         """A new channel (from any thread)."""
 
