@@ -17,12 +17,20 @@ import subprocess
 import threading
 from pathlib import Path
 
+import pika
 import pytest
 
 import chute
-from chute.amqp import BrokerError, QueueConsumer, publish_records
+from chute.amqp import (
+    DEAD_LETTER_SUFFIX,
+    ERROR_HEADER,
+    BrokerError,
+    DeadLetter,
+    QueueConsumer,
+    publish_records,
+)
 from chute.errors import ConfigError
-from tests.amqp_helpers import PARAMS, depth
+from tests.amqp_helpers import PARAMS, admin, depth, read_all
 from tests.conftest import REQUIRE_SERVICES
 from tests.helpers import assert_error, query
 from tests.helpers import chute as run_chute
@@ -196,3 +204,25 @@ def test_tls_files_need_an_amqps_url() -> None:
         chute.consume(
             f"amqp://127.0.0.1:{PARAMS.port}/", queue="q", into="sqlite://", tls_ca=str(CA)
         )
+
+
+def test_a_dead_letter_drops_the_user_id_and_expiration_it_could_not_be_sent_with(
+    queue: str,
+) -> None:
+    with admin() as ch:  # published by guest, who may name itself as the user
+        ch.queue_declare(queue, durable=True)
+        ch.confirm_delivery()
+        props = pika.BasicProperties(user_id=PARAMS.user, expiration="60000", message_id="m1")
+        ch.basic_publish("", queue, b"not json", props, mandatory=True)
+    url = f"{EXTERNAL_URL}?tls_ca={CA}&tls_cert={CLIENT_CERT}&tls_key={CLIENT_KEY}"
+    stop = threading.Event()
+    with QueueConsumer(url, queue) as consumer:  # logged in as chute-tls-client
+        (delivery,) = consumer.next_batch(10, 1 << 20, 0.2, stop, idle_timeout=5)
+        # RabbitMQ refuses a user_id other than the login's: it must not be copied
+        consumer.dead_letter([DeadLetter(delivery, "parse", "invalid JSON")])
+    (dead,) = read_all(queue + DEAD_LETTER_SUFFIX)
+    assert dead.body == b"not json"
+    assert dead.properties.get("user_id") is None
+    assert dead.properties.get("expiration") is None  # it would expire from its queue
+    assert dead.properties["message_id"] == "m1:dead-letter"
+    assert dead.headers[ERROR_HEADER] == "invalid JSON"

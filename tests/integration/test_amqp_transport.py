@@ -43,6 +43,7 @@ from chute.errors import ConfigError
 from tests.amqp_helpers import (
     AMQP_URL,
     PARAMS,
+    admin,
     declare,
     delete_queues,
     depth,
@@ -396,6 +397,7 @@ def test_an_existing_dead_letter_queue_is_used_as_it_is(queue: str) -> None:
         ("amqps://127.0.0.1/?tls_ca=/no/such.pem", "--tls-ca /no/such.pem: no such file"),
         ("amqps://127.0.0.1/?auth=external", "auth=external logs in with a client certificate"),
         ("amqp://127.0.0.1:notaport/", "not a valid AMQP URL"),
+        ("amqp://user:s3cr/et@host/", "not a valid AMQP URL: the port is not a number"),
         ("amqp:///vhost", "the AMQP URL names no host"),
         ("amqp://127.0.0.1/?heartbeats=3", "unknown option(s) in the AMQP URL: heartbeats"),
     ],
@@ -405,6 +407,7 @@ def test_a_bad_url_is_one_line(url: str, message: str) -> None:
         QueueConsumer(url, "q")
     assert message in str(info.value)
     assert "\n" not in str(info.value)
+    assert "s3cr" not in str(info.value)  # no piece of a password
 
 
 def test_vhost_and_password_are_read_from_the_url() -> None:
@@ -469,8 +472,42 @@ def test_a_wrong_password_is_one_line(broker: str) -> None:
 
 def test_an_unknown_vhost_is_one_line(broker: str) -> None:
     url = f"amqp://{PARAMS.user}:{PARAMS.password}@{PARAMS.host}:{PARAMS.port}/no-such-vhost"
-    with pytest.raises(BrokerError, match="refused access to virtual host 'no-such-vhost'"):
+    with pytest.raises(BrokerError) as info:
         QueueConsumer(url, "q").connect()
+    assert str(info.value) == (
+        f"RabbitMQ at amqp://{PARAMS.host}:{PARAMS.port}/no-such-vhost refused access to "
+        "virtual host 'no-such-vhost': NOT_ALLOWED - vhost no-such-vhost not found (530)"
+    )
+
+
+def test_a_queue_another_consumes_exclusively_is_one_line(queue: str) -> None:
+    with admin() as ch:
+        ch.basic_consume(queue, lambda *_: None, exclusive=True)
+        with pytest.raises(BrokerError) as info:
+            QueueConsumer(AMQP_URL, queue).connect()
+    assert str(info.value).startswith(f"cannot consume queue {queue!r}: ACCESS_REFUSED")
+    assert "(403)" in str(info.value)
+
+
+def test_a_dead_letter_queue_the_broker_will_not_declare_is_one_line(queue: str) -> None:
+    with pytest.raises(BrokerError) as info:
+        QueueConsumer(AMQP_URL, queue, dead_letter_queue="amq.chute-test").connect()
+    assert str(info.value).startswith("cannot declare queue 'amq.chute-test': ACCESS_REFUSED")
+
+
+def test_close_from_another_thread_ends_a_waiting_next_batch(queue: str) -> None:
+    stop = threading.Event()
+    consumer = QueueConsumer(AMQP_URL, queue)
+    consumer.connect()
+    got: list[list[Delivery]] = []
+    reader = threading.Thread(target=lambda: got.append(consumer.next_batch(10, BIG, 0.1, stop)))
+    reader.start()
+    time.sleep(0.3)
+    consumer.close()
+    reader.join(5)
+    assert not reader.is_alive()
+    assert got == [[]]
+    assert consumer.reconnects == 0
 
 
 def test_a_missing_queue_is_one_line(broker: str) -> None:

@@ -224,3 +224,19 @@ def test_publish_records_gives_ids_properties_and_exact_numbers(broker: MemoryBr
     assert {m.properties["delivery_mode"] for m in sent} == {2}
     with pytest.raises(BrokerError, match="could not route 1 message"):
         publish_records([{"a": 1}], URL, "missing", declare=False, broker=broker)
+
+
+def test_close_from_another_thread_ends_next_batch_without_a_reconnect(
+    broker: MemoryBroker,
+) -> None:
+    stop = threading.Event()
+    consumer = QueueConsumer(URL, "q", broker=broker)
+    consumer.connect()
+    got: list[list[Delivery]] = []
+    reader = threading.Thread(target=lambda: got.append(consumer.next_batch(10, BIG, 0.1, stop)))
+    reader.start()
+    time.sleep(0.2)
+    consumer.close()
+    reader.join(5)
+    assert got == [[]]
+    assert broker.connections_made == 1  # closed means closed: no new connection

@@ -90,8 +90,11 @@ def parse_url(url: str) -> AmqpParams:
     try:
         parts = urlsplit(url)
         port = parts.port
-    except ValueError as exc:
-        raise ConfigError(f"not a valid AMQP URL ({exc}); expected {_EXAMPLE}") from None
+    except ValueError:  # its message may quote a piece of the password: not shown
+        raise ConfigError(
+            "not a valid AMQP URL: the port is not a number, or the user or password holds "
+            f"a / ? # or @ that is not percent-encoded; expected {_EXAMPLE}"
+        ) from None
     if parts.scheme not in ("amqp", "amqps"):
         shown = f"{parts.scheme}://" if parts.scheme else repr(url.split("@")[-1])
         raise ConfigError(f"not an AMQP URL: {shown}...; expected {_EXAMPLE}")

@@ -178,7 +178,7 @@ class QueueConsumer:
         log.warning("lost the connection to %s (%s); reconnecting", self.broker.display, reason)
         delay = 0.1
         started = time.monotonic()
-        while not stop.is_set():
+        while not stop.is_set() and not self._closed:
             try:
                 self._open()
             except BrokerUnavailableError as exc:
@@ -244,7 +244,7 @@ class QueueConsumer:
         deadline = 0.0
         conn = self._conn
         assert conn is not None
-        while not stop.is_set():
+        while not stop.is_set() and not self._closed:
             conn = self._conn
             assert conn is not None
             if conn.error is not None:
@@ -389,9 +389,14 @@ class QueueConsumer:
             self._publisher = None
             publisher = self.broker.publisher(name=f"{self.name} (dead letters)")
             self._publisher = publisher
-        publisher.publish(
-            self.dead_letter_queue, messages, window=max(1, len(messages)), timeout=timeout
-        )
+        try:
+            publisher.publish(
+                self.dead_letter_queue, messages, window=max(1, len(messages)), timeout=timeout
+            )
+        except BrokerError:  # a try after this one starts on a new connection: a late
+            publisher.close()  # confirm, nack or return of this one cannot count there
+            self._publisher = None
+            raise
 
     def depth(self) -> int | None:
         """Messages ready in the queue (the broker's latest answer to a passive declare on

@@ -4,8 +4,9 @@ with why in its headers.
 Headers added: ``x-chute-error``, ``x-chute-error-kind``, ``x-chute-queue``,
 ``x-chute-failed-at`` (ISO 8601, UTC), ``x-chute-sqlstate`` when known and
 ``x-chute-message-id`` (the message's own id, when it has one).  The message keeps its
-body, its other properties and headers, and becomes persistent; its ``message_id`` gets the
-suffix ``:dead-letter`` (see :func:`dead_letter_id`).
+body, its other properties and headers (but ``user_id``, which RabbitMQ refuses from another
+login, and ``expiration``, which would let it expire), and becomes persistent; its
+``message_id`` gets the suffix ``:dead-letter`` (see :func:`dead_letter_id`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from chute.amqp.broker import Delivery, Outgoing
+
+#: properties a dead letter does not keep: RabbitMQ refuses a ``user_id`` other than the
+#: publisher's login, and an ``expiration`` would let the dead letter expire from its queue
+_NOT_KEPT = frozenset({"user_id", "expiration"})
 
 #: the dead-letter queue's name when none is given: the queue's name plus this
 DEAD_LETTER_SUFFIX = ".dead-letter"
@@ -57,7 +62,11 @@ def dead_letter_messages(items: Iterable[DeadLetter], queue: str) -> list[Outgoi
     failed_at = datetime.now(UTC).isoformat(timespec="milliseconds")
     out = []
     for item in items:
-        props = {k: v for k, v in item.delivery.properties.items() if v is not None}
+        props = {
+            k: v
+            for k, v in item.delivery.properties.items()
+            if v is not None and k not in _NOT_KEPT
+        }
         headers = dict(props.get("headers") or {})
         headers[ERROR_HEADER] = item.error[:4000]
         headers[ERROR_KIND_HEADER] = item.kind

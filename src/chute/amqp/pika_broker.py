@@ -98,18 +98,21 @@ class PikaConsumption:
                 raise BrokerError(f"cannot use queue {self.queue!r}: {exc}") from None
             self.message_count = self._depth = int(ok.method.message_count or 0)
             declare_if_missing(link, dead_letter_queue)
-            chan.rpc(
-                lambda ch, done: ch.basic_qos(
-                    prefetch_count=prefetch, global_qos=qos_global, callback=done
-                )
-            )
-            chan.on_close = self._on_channel_closed
 
             def consume(ch: pika.channel.Channel, done: Callable[[Any], None]) -> None:
                 ch.add_on_cancel_callback(self._on_cancel)
                 ch.basic_consume(self.queue, self._on_message, callback=done)
 
-            chan.rpc(consume)
+            try:
+                chan.rpc(
+                    lambda ch, done: ch.basic_qos(
+                        prefetch_count=prefetch, global_qos=qos_global, callback=done
+                    )
+                )
+                chan.on_close = self._on_channel_closed
+                chan.rpc(consume)
+            except ChannelClosedError as exc:  # 403: consumed exclusively by another
+                raise BrokerError(f"cannot consume queue {self.queue!r}: {exc}") from None
             self._chan = chan
         except BaseException:
             link.close(timeout=1.0)
@@ -236,13 +239,16 @@ class PikaConsumption:
         ch = self._status
         if ch is not None and ch.is_open:
             ask(ch)
-        else:
+        elif self.link.connection.is_open:  # not closing
             self.link.connection.channel(on_open_callback=opened)
+        else:
+            self._asking = False
 
     def buffered(self) -> int:
         return len(self._buf)
 
     def close(self) -> None:
+        self._fail(BrokerUnavailableError("the connection was closed"))  # wakes a taker
         self.link.close()
 
 
@@ -279,7 +285,11 @@ class PikaPublisher:
     def error(self) -> BrokerError | None:
         chan = self._chan
         if self.link.error is None and chan is not None and chan.closed is not None:
-            return BrokerUnavailableError(f"RabbitMQ closed the publishing channel: {chan.closed}")
+            # a refusal of what was published (403 access refused, 406 a user_id not the
+            # login's, a message too large): the same messages would be refused again
+            refused = chan.closed.code in (403, 406)
+            kind = BrokerError if refused else BrokerUnavailableError
+            return kind(f"RabbitMQ closed the publishing channel: {chan.closed}")
         return self.link.error
 
     def declare(self, queue: str) -> int:
@@ -299,6 +309,9 @@ class PikaPublisher:
             elif not multiple and tag > self._floor and tag not in self._above:
                 self._above.add(tag)
                 newly = 1
+                while self._floor + 1 in self._above:  # settled one by one: move the floor
+                    self._floor += 1
+                    self._above.discard(self._floor)
             else:
                 newly = 0
             self._settled += newly
@@ -354,6 +367,8 @@ class PikaPublisher:
         ch = chan.ch
 
         def send() -> None:
+            if not ch.is_open:  # closed by the broker: error says why, and no confirm comes
+                return
             publish = ch.basic_publish
             for body, props in chunk:
                 publish("", queue, body, props, mandatory=True)
@@ -395,7 +410,10 @@ def declare_if_missing(link: Link, queue: str) -> int:
         if exc.code != 404:
             raise BrokerError(f"cannot use queue {queue!r}: {exc}") from None
         chan = link.channel()
-        ok = chan.rpc(lambda ch, done: ch.queue_declare(queue, durable=True, callback=done))
+        try:
+            ok = chan.rpc(lambda ch, done: ch.queue_declare(queue, durable=True, callback=done))
+        except ChannelClosedError as exc:  # 403: a reserved name (amq.*), no permission
+            raise BrokerError(f"cannot declare queue {queue!r}: {exc}") from None
     _close_channel(link, chan)
     return int(ok.method.message_count or 0)
 

@@ -8,6 +8,7 @@ connection was lost.
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 
@@ -131,9 +132,12 @@ def lost_error(reason: BaseException, params: AmqpParams) -> BrokerError:
 
 
 def _closed_text(exc: BaseException) -> str:
+    """``TEXT (CODE)`` of a close, whether pika gives it as fields or inside a message
+    (``ConnectionClosedByBroker: (530) 'NOT_ALLOWED - vhost x not found'``)."""
     if isinstance(exc, px.ConnectionClosed):
         return f"{exc.reply_text} ({exc.reply_code})"
     text = str(exc.args[0]) if exc.args else str(exc)
-    for prefix in ("ConnectionClosedByBroker: ", "StreamLostError: "):
-        text = text.removeprefix(prefix)
+    found = re.search(r"\((\d+)\) ['\"](.*)['\"]", text)
+    if found:
+        return f"{found[2]} ({found[1]})"
     return text.strip("()'\",")

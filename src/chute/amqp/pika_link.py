@@ -203,12 +203,23 @@ class Link:
     # -- handing work over --------------------------------------------------------------------
 
     def post(self, fn: Callable[[], None]) -> None:
-        """Run ``fn`` in the loop's thread, soon; raises the connection's error if it is lost."""
+        """Run ``fn`` in the loop's thread, soon; raises the connection's error if it is lost.
+
+        An exception ``fn`` raises is logged and goes no further: pika lets it end the
+        loop's thread, which would leave the connection open and its unacked messages held
+        until the broker's heartbeat gives it up."""
         conn = self._conn
         if self.error is not None or conn is None:
             raise self.error or self._closed_error()
+
+        def guarded() -> None:
+            try:
+                fn()
+            except Exception as exc:  # a channel or the connection closed meanwhile
+                log.warning("%s (%s): %r in the connection's thread", self.where, self.name, exc)
+
         try:
-            conn.ioloop.add_callback_threadsafe(fn)
+            conn.ioloop.add_callback_threadsafe(guarded)
         except Exception:  # the loop is closed
             raise self.error or self._closed_error() from None
 
