@@ -24,12 +24,7 @@ from chute.amqp._errors import (
 )
 from chute.amqp._params import AmqpParams, parse_url, with_tls_files
 from chute.amqp.broker import Broker, Consumption, Delivery, Outgoing, Publisher
-from chute.amqp.consumer import (
-    MAX_PREFETCH,
-    QueueConsumer,
-    default_prefetch,
-    prefetch_warning,
-)
+from chute.amqp.consumer import QueueConsumer
 from chute.amqp.dead_letters import (
     DEAD_LETTER_SUFFIX,
     ERROR_HEADER,
@@ -42,6 +37,7 @@ from chute.amqp.dead_letters import (
     dead_letter_id,
 )
 from chute.amqp.decode import DecodedBodies, decode_bodies
+from chute.amqp.prefetch import MAX_PREFETCH, default_prefetch, prefetch_warning
 from chute.amqp.publish import message_id_prefix, publish_records
 
 __all__ = [
