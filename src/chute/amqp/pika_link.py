@@ -178,16 +178,24 @@ class Link:
         return BrokerUnavailableError("the connection was closed")
 
     def close(self, timeout: float = 5.0) -> None:
-        """Close politely (the broker requeues unacked messages), then stop the thread."""
+        """Close politely (the broker requeues unacked messages), then stop the thread.
+
+        A connection the broker blocks is dropped at once: RabbitMQ stops reading a blocked
+        connection, so it would never answer the close.  So is one that does not answer
+        the close in ``timeout`` s, or is still opening: its socket is closed, not left
+        behind."""
         self._closing = True
         conn, thread = self._conn, self._thread
         if conn is not None and thread is not None and thread.is_alive():
+            polite = self.blocked is None
             with contextlib.suppress(Exception):
-                conn.ioloop.add_callback_threadsafe(self._close_in_loop)
-            thread.join(timeout)
+                conn.ioloop.add_callback_threadsafe(
+                    self._close_in_loop if polite else self._drop_in_loop
+                )
+            thread.join(timeout if polite else 1.0)
             if thread.is_alive():
                 with contextlib.suppress(Exception):
-                    conn.ioloop.add_callback_threadsafe(conn.ioloop.stop)
+                    conn.ioloop.add_callback_threadsafe(self._drop_in_loop)
                 thread.join(1.0)
         self._lost(self._closed_error())
 
@@ -199,6 +207,22 @@ class Link:
             conn.close()
         elif conn.is_closed:
             conn.ioloop.stop()
+        else:  # still opening, or closing already
+            self._drop_in_loop()
+
+    def _drop_in_loop(self) -> None:
+        """Close the socket without AMQP's closing handshake, then stop the loop."""
+        conn = self._conn
+        if conn is None:
+            return
+        if not conn.is_closed:
+            # pika has no public call for this; it drops a connection the same way itself
+            # (a blocked connection's timeout): the transport goes down (or the opening is
+            # aborted), then the close callback runs, which stops the loop
+            with contextlib.suppress(Exception):
+                conn._terminate_stream(px.ConnectionClosedByClient(0, "dropped by chute"))
+                return
+        conn.ioloop.stop()
 
     # -- handing work over --------------------------------------------------------------------
 
