@@ -84,8 +84,11 @@ class Consume:
             sys.executable, "-m", "chute", "consume", AMQP_URL, "--queue", self.queue,
             "--into", self.url, "--table", "events", "--batch-rows", str(BATCH),
             "--flush-interval", "0.5", "--idle-exit", "1", "--report", str(self.report_path),
-            "--quiet",
+            "--quiet", "--workers", "1",
         ]  # fmt: skip
+        # one writer: a crash window is then one batch's.  With two, a batch can still be
+        # publishing its dead letters (before its commit) when the next one is written, so
+        # "batch-written:2" would also be batch 1's before-commit window (tested as such)
         return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
 
     def outcome(self, proc: subprocess.CompletedProcess[str]) -> Outcome:

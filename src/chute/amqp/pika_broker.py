@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 import pika
@@ -189,17 +190,24 @@ class PikaConsumption:
         return out, size
 
     def ack(self, delivery_tag: int, multiple: bool) -> None:
+        """Send the ack, and return once it is written to the socket: a process killed
+        after ``ack`` returns has acked (as the broker sees it once the bytes arrive)."""
         if self._error is not None:
             raise self._error
         chan = self._chan
         assert chan is not None and chan.ch is not None
         ch, tag = chan.ch, delivery_tag - self._offset
 
-        def send() -> None:
-            if ch.is_open:  # else the channel is gone: the broker delivers them again
-                ch.basic_ack(tag, multiple)
+        def send(fut: Future[Any]) -> None:
+            if not ch.is_open:  # the broker delivers them again
+                raise BrokerUnavailableError("the consuming channel is closed")
+            ch.basic_ack(tag, multiple)
+            # pika writes the frame when the socket is writable, in the loop's next turn;
+            # a callback added now runs after that turn's writing (pika runs callbacks
+            # added during a turn in the next one)
+            self.link.connection.ioloop.add_callback_threadsafe(lambda: _settle(fut))
 
-        self.link.post(send)
+        self.link.call(send)
 
     def depth(self) -> int | None:
         """The broker's last answer, and a new question sent: never waits (the writer
@@ -244,3 +252,8 @@ class PikaConsumption:
     def close(self) -> None:
         self._fail(BrokerUnavailableError("the connection was closed"))  # wakes a taker
         self.link.close()
+
+
+def _settle(fut: Future[Any]) -> None:
+    if not fut.done():
+        fut.set_result(None)
