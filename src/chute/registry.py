@@ -48,6 +48,7 @@ BUILTIN_SOURCES: dict[str, str] = {
     "jsonl": "chute.sources.jsonl:JsonlSource",
     "json": "chute.sources.json_array:JsonArraySource",
     "xlsx": "chute.sources.xlsx:XlsxSource",
+    "parquet": "chute.sources.parquet:ParquetSource",
 }
 
 

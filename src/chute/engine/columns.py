@@ -57,6 +57,8 @@ _STRING_PATTERNS = [
 ]
 
 JSON_FIELD_META = {b"chute.json": b"1"}
+#: a field's type as its source declares it (``text`` or ``uuid``): taken, not inferred
+DECLARED_TYPE = b"chute.type"
 
 
 def is_json_text(field: pa.Field) -> bool:
@@ -103,6 +105,11 @@ def infer(
     t = values.type
     if is_json_text(field):
         return JSON
+    declared = field.metadata.get(DECLARED_TYPE) if field.metadata else None
+    if declared == b"uuid":
+        return ColumnType(Kind.UUID) if stores.uuid else TEXT
+    if declared == b"text":
+        return TEXT
     if pa.types.is_integer(t):
         return ColumnType(Kind.BIGINT)
     if pa.types.is_floating(t):

@@ -14,11 +14,11 @@ from chute.engine.convert import Converter, Widening
 from chute.engine.inflight import Item
 from chute.engine.mapping import parse_types
 from chute.engine.run import LoadRun
-from chute.engine.schema_check import check_distinct
+from chute.engine.schema_check import check_declared_types, check_distinct
 from chute.errors import HINT_GENERATED, ConfigError, SourceError
 from chute.sinks.contract import Mode, TableColumn
 from chute.sinks.names import check_column_names
-from chute.sources.base import HasColumns, SourceBatch
+from chute.sources.base import DeclaresTypes, HasColumns, SourceBatch
 
 
 class TableSchema:
@@ -183,6 +183,17 @@ class TableSchema:
                 f"table {run.target} needs column(s) {', '.join(required)} (NOT NULL, no "
                 "default), which the input lacks",
                 hint=f"the input has: {', '.join(columns)}",
+            )
+        if isinstance(run.source, DeclaresTypes) and first is not None:
+            check_declared_types(
+                first.data.schema,
+                run.source.declared_types(),
+                {
+                    n: (by_name[t].type, by_name[t].declared)
+                    for n in columns
+                    if (t := rename.get(n, n)) in by_name
+                },
+                table=run.target,
             )
         # every check passed: only now change the table
         for name in unknown:

@@ -10,8 +10,12 @@ ignores the case of names, and two on PostgreSQL, where chute quotes names.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
+import pyarrow as pa
+
+from chute.coltypes import ColumnType, Kind
+from chute.engine.columns import infer
 from chute.errors import ConfigError
 
 
@@ -59,3 +63,58 @@ def check_new_name(name: str, known: Iterable[str], *, table: str, where: str) -
             "for case, so they would be one column",
             hint="rename it in the input, or use the column's own name",
         )
+
+
+_NUMBERS = {Kind.BIGINT, Kind.NUMERIC, Kind.DOUBLE, Kind.TEXT, Kind.JSON}
+#: a declared (file) type -> the kinds of table column that take its values; a string
+#: goes anywhere (the database's text input judges it)
+_TAKES: dict[Kind, set[Kind]] = {
+    Kind.BIGINT: _NUMBERS,
+    Kind.NUMERIC: _NUMBERS,
+    Kind.DOUBLE: {Kind.DOUBLE, Kind.TEXT, Kind.JSON},  # never rounded into an exact type
+    Kind.BOOLEAN: {Kind.BOOLEAN, Kind.TEXT, Kind.JSON},
+    Kind.DATE: {Kind.DATE, Kind.TIMESTAMP, Kind.TIMESTAMPTZ, Kind.TEXT, Kind.JSON},
+    Kind.TIMESTAMP: {Kind.TIMESTAMP, Kind.TIMESTAMPTZ, Kind.TEXT, Kind.JSON},
+    Kind.TIMESTAMPTZ: {Kind.TIMESTAMPTZ, Kind.TEXT, Kind.JSON},
+    Kind.UUID: {Kind.UUID, Kind.TEXT},
+    Kind.JSON: {Kind.JSON, Kind.TEXT},  # nested values: JSON, or its text
+}
+
+
+def check_declared_types(
+    schema: pa.Schema,
+    declared: Mapping[str, str],
+    table_types: Mapping[str, tuple[ColumnType, str]],
+    *,
+    table: str,
+) -> None:
+    """Refuse an input whose declared column types (a Parquet file's) the table's columns
+    cannot take, naming every such column with both types.  ``schema``: the input's
+    batches (with chute's markers); ``table_types``: input column -> the type of the table
+    column it goes to and that column's own type name."""
+    problems = []
+    for field in schema:
+        if field.name not in table_types:
+            continue  # a new column: made from the file's type
+        have = infer(field, pa.array([], field.type), numbers_from_text=False)
+        want, declared_as = table_types[field.name]
+        if have.kind is Kind.TEXT or want.kind in _TAKES.get(have.kind, set()):
+            if not (have.kind is Kind.JSON and want.kind is Kind.TEXT) or _textual(declared_as):
+                continue  # (a column the engine sees as text may be an array, an inet...)
+        file_type = declared.get(field.name, str(field.type))
+        why = "nested values need a JSON (or text) column" if have.kind is Kind.JSON else ""
+        problems.append(
+            f"{field.name} is {file_type} in the file and {declared_as} in the table"
+            + (f" ({why})" if why else "")
+        )
+    if problems:
+        raise ConfigError(
+            f"the input's column types do not fit table {table}: " + "; ".join(problems),
+            hint="cast those columns when writing the file, or load into a new table",
+        )
+
+
+def _textual(declared: str) -> bool:
+    """Whether a column's own type name is one of text (not an array, inet, ...)."""
+    name = declared.lower()
+    return not name.endswith("]") and any(w in name for w in ("char", "text", "string", "clob"))

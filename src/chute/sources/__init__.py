@@ -15,7 +15,7 @@ from chute.sources.iterable import IterableSource
 from chute.sources.json_array import JsonArraySource
 from chute.sources.jsonl import JsonlSource
 
-FORMATS = ("csv", "tsv", "jsonl", "json", "xlsx")
+FORMATS = ("csv", "tsv", "jsonl", "json", "xlsx", "parquet")
 _EXTENSIONS = {
     ".csv": "csv",
     ".tsv": "tsv",
@@ -25,6 +25,8 @@ _EXTENSIONS = {
     ".json": "json",  # or JSON Lines: see _json_or_lines
     ".xlsx": "xlsx",
     ".xlsm": "xlsx",
+    ".parquet": "parquet",
+    ".pq": "parquet",
 }
 
 __all__ = ["FORMATS", "Position", "Source", "SourceBatch", "detect_format", "open_source"]
@@ -75,6 +77,12 @@ def open_source(source: str | os.PathLike[str] | Iterable[Any], options: LoadOpt
             batch_rows=batch_rows,
             batch_bytes=batch_bytes,
         )
+    if format == "parquet":
+        if options.encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
+            raise ConfigError("--encoding applies to text files; Parquet strings are UTF-8")
+        from chute.sources.parquet import ParquetSource  # pyarrow.parquet, when needed
+
+        return ParquetSource(path, batch_rows=batch_rows, batch_bytes=batch_bytes)
     if format not in FORMATS:  # a format of another package (entry point chute.sources)
         from chute.registry import source_class
 

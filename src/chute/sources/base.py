@@ -252,6 +252,16 @@ class HasColumns(Protocol):
 
 
 @runtime_checkable
+class DeclaresTypes(Protocol):
+    """A source whose file declares each column's type (Parquet): an existing table's
+    columns are checked against them before anything is written."""
+
+    def declared_types(self) -> dict[str, str]:
+        """Each column's type as the file names it (e.g. ``list<item: int64>``)."""
+        ...
+
+
+@runtime_checkable
 class TransactionHooks(Protocol):
     """A source with bookkeeping of its own in the database (a queue's message ledger)."""
 

@@ -26,9 +26,6 @@ import datetime as dt
 import hashlib
 import os
 import re
-import shutil
-import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from typing import Any, BinaryIO
 
@@ -38,6 +35,7 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from chute.errors import ConfigError, SourceError
+from chute.sources._spool import spool_stdin
 from chute.sources.base import BatchSize, Position, Reject, Sizes, SourceBatch
 from chute.sources.xlsx_facts import sheet_facts
 from chute.sources.xlsx_header import name_header
@@ -65,7 +63,7 @@ class XlsxSource:
         self._spooled: str | None = None
         self._file: BinaryIO | None = None
         if self.is_stdin:
-            path = self._spooled = _spool_stdin()
+            path = self._spooled = spool_stdin(".xlsx")
         self.name = "<stdin>" if self.is_stdin else path
         self._path = path
         self.batch_size = BatchSize(batch_rows, batch_bytes)
@@ -355,12 +353,3 @@ def _guarded(
             f"the sheet's XML is damaged after row {last}: {type(exc).__name__}: {exc}",
             source=name,
         ) from exc
-
-
-def _spool_stdin() -> str:
-    """Standard input copied to a temporary file: a workbook is a zip archive, read from
-    its end."""
-    fd, path = tempfile.mkstemp(prefix="chute-stdin-", suffix=".xlsx")
-    with os.fdopen(fd, "wb") as out:
-        shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
-    return path

@@ -1,0 +1,201 @@
+"""Parquet files as a source, read by row groups with pyarrow: memory holds one row group's
+pages being decoded and one batch, whatever the size of the file.
+
+Types are the file's own, never inferred from values (see :mod:`chute.sources.parquet_types`):
+a string column stays text even when every value looks like a date.  Nested columns (lists,
+structs, maps) arrive as JSON text, marked so that the engine stores them as JSON.
+
+A record's position is its row in the file: record ``n`` is row ``n - 1`` counted from 0
+across row groups (its ``offset``).  A resumed load finds the row group holding the row to go
+on at from the footer and skips the rows before it in that group; nothing before that group
+is read.  Standard input is copied to a temporary file first: a Parquet file is read from its
+footer, at the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from chute.errors import SourceError
+from chute.sources._spool import spool_stdin
+from chute.sources.base import BatchSize, Position, Sizes, SourceBatch, numbered
+from chute.sources.parquet_types import FileColumn, file_columns, to_engine
+
+__all__ = ["ParquetSource"]
+
+#: rows pyarrow decodes at a time; batches are cut from these pieces
+_PIECE_ROWS = 16_384
+
+
+class ParquetSource:
+    """One Parquet file (or standard input), as records."""
+
+    numbers_from_text = False
+
+    def __init__(self, source: str | os.PathLike[str], *, batch_rows: int, batch_bytes: int):
+        path = os.fspath(source)
+        self.is_stdin = path == "-"
+        self.resumable = not self.is_stdin
+        self.name = "<stdin>" if self.is_stdin else path
+        self._spooled = spool_stdin(".parquet") if self.is_stdin else None
+        self._path = self._spooled or path
+        self.batch_size = BatchSize(batch_rows, batch_bytes)
+        if not os.path.isfile(self._path):
+            self._cleanup()
+            raise SourceError("no such file", source=self.name)
+        self._size = os.path.getsize(self._path)
+        try:
+            self._file = pq.ParquetFile(self._path)
+        except (pa.ArrowException, OSError) as exc:
+            self._cleanup()
+            raise SourceError(
+                f"not a Parquet file, or its footer is damaged: {_first_line(exc)}",
+                source=self.name,
+            ) from exc
+        meta = self._file.metadata
+        self._group_rows = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+        self._group_starts = np.concatenate([[0], np.cumsum(self._group_rows, dtype=np.int64)])
+        self._total_rows = int(self._group_starts[-1])
+        try:
+            self.file_columns: list[FileColumn] = file_columns(self._file.schema_arrow)
+        except BaseException:
+            self.close()
+            raise
+        self.columns = [c.name for c in self.file_columns]
+        self._start_row = 0  # the row (0-based, across groups) reading starts at
+        self._rows_read = 0
+
+    def declared_types(self) -> dict[str, str]:
+        return {c.name: str(c.file_type) for c in self.file_columns}
+
+    # -- reading
+
+    def batches(self, sizes: Sizes | None = None) -> Iterator[SourceBatch]:
+        pending: list[pa.RecordBatch] = []
+        held = 0  # rows in pending
+        held_bytes = 0
+        row = self._start_row  # the file row of pending's first row
+        pieces = self._pieces()
+        size = self.batch_size if sizes is None else sizes()
+        while True:
+            piece = next(pieces, None)
+            if piece is not None and piece.num_rows:
+                pending.append(piece)
+                held += piece.num_rows
+                held_bytes += piece.nbytes
+            while held and (
+                piece is None
+                or held >= size.rows
+                or (size.bytes and held_bytes >= size.bytes)
+            ):
+                take = min(held, size.rows)
+                if size.bytes and held_bytes > size.bytes:  # rows of about size.bytes
+                    take = min(take, max(1, held * size.bytes // held_bytes))
+                data, pending = _split(pending, take)
+                held -= take
+                held_bytes = sum(p.nbytes for p in pending)
+                yield self._batch(data, row)
+                row += take
+                self._rows_read = row
+                size = self.batch_size if sizes is None else sizes()
+            if piece is None:
+                return
+
+    def _pieces(self) -> Iterator[pa.RecordBatch]:
+        """The file's rows from :attr:`_start_row` on, in pieces of the engine's types."""
+        start = self._start_row
+        group = int(np.searchsorted(self._group_starts, start, side="right")) - 1
+        if group >= len(self._group_rows):
+            return
+        skip = start - int(self._group_starts[group])
+        groups = list(range(group, len(self._group_rows)))
+        try:
+            for piece in self._file.iter_batches(
+                batch_size=_PIECE_ROWS, row_groups=groups, use_threads=False
+            ):
+                if skip:
+                    dropped = min(skip, piece.num_rows)
+                    piece = piece.slice(dropped)
+                    skip -= dropped
+                yield to_engine(piece, self.file_columns)
+        except (pa.ArrowException, OSError) as exc:
+            at = self._rows_read + 1
+            raise SourceError(
+                f"the file is damaged after record {at - 1:,}: {_first_line(exc)}",
+                source=self.name,
+            ) from exc
+
+    def _batch(self, data: pa.RecordBatch, row: int) -> SourceBatch:
+        n = data.num_rows
+        return SourceBatch(
+            data=data,
+            source=self.name,
+            records=numbered(row + 1, n),
+            offsets=np.arange(row, row + n, dtype=np.int64),
+            after=Position(self.name, row + n + 1, None, row + n),
+        )
+
+    def fingerprint(self) -> str:
+        """Size, modification time and a hash of the footer (which holds every row group's
+        statistics, so a rewritten file changes it)."""
+        stat = os.stat(self._path)
+        with open(self._path, "rb") as f:
+            f.seek(max(0, stat.st_size - 65536))
+            tail = hashlib.sha256(f.read()).hexdigest()[:32]
+        return f"parquet:{stat.st_size}:{stat.st_mtime_ns}:{tail}"
+
+    def resume(self, at: Position) -> None:
+        """Go on reading at ``at``: the next batch starts with that record, in its row
+        group, at its row."""
+        assert at.offset is not None
+        self._start_row = self._rows_read = int(at.offset)
+
+    def total_bytes(self) -> int | None:
+        return self._size
+
+    def bytes_read(self) -> int:
+        """The file's size times the share of its rows read (row groups are compressed:
+        no byte count tells how far)."""
+        if not self._total_rows:
+            return 0
+        return min(self._size, self._size * self._rows_read // self._total_rows)
+
+    def close(self) -> None:
+        file = getattr(self, "_file", None)
+        if file is not None:
+            file.close()
+            self._file = None
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        if self._spooled is not None:
+            os.unlink(self._spooled)
+            self._spooled = None
+
+
+def _split(pieces: list[pa.RecordBatch], rows: int) -> tuple[pa.RecordBatch, list[pa.RecordBatch]]:
+    """The first ``rows`` rows of ``pieces`` as one batch, and the pieces left."""
+    out: list[pa.RecordBatch] = []
+    left = rows
+    rest = list(pieces)
+    while left:
+        head = rest.pop(0)
+        if head.num_rows > left:
+            out.append(head.slice(0, left))
+            rest.insert(0, head.slice(left))
+            break
+        out.append(head)
+        left -= head.num_rows
+    if len(out) == 1:
+        return out[0], rest
+    return pa.Table.from_batches(out).combine_chunks().to_batches()[0], rest
+
+
+def _first_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split("\n")[0].split()) or type(exc).__name__

@@ -1,0 +1,221 @@
+"""A Parquet file's column types, as the engine takes them: each column's type is the file's,
+never inferred from its values.
+
+=========================================  ===============================================
+in the file                                 as the engine takes it
+=========================================  ===============================================
+int8 … int64, uint8 … uint32                bigint
+uint64                                      numeric(38,0) (values beyond int64 keep every digit)
+float16, float32, float64                   double (every float32 is exact as a double)
+decimal up to 38 digits                     numeric(38, its scale)
+decimal of more digits                      text, every digit
+bool                                        boolean
+date32, date64                              date
+timestamp without a zone                    timestamp (nanoseconds rounded to microseconds,
+                                            as PostgreSQL's text input rounds them)
+timestamp with a zone                       timestamptz
+string, large_string, string_view           text (a string that looks like a date stays text)
+uuid (the Parquet logical type)             uuid where the database has one, else its text
+time                                        text, ``HH:MM:SS[.ffffff]``
+duration                                    text, ISO 8601 (``PT90.5S``)
+binary                                      text, ``\\x`` and hex digits (PostgreSQL's bytea input)
+list, struct, map (nested)                  JSON
+dictionary-encoded                          its values' type
+a column of nulls only                      text
+=========================================  ===============================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from chute.coltypes import JSON, MAX_DECIMAL_PRECISION, TEXT, ColumnType, Kind
+from chute.engine.columns import DECLARED_TYPE, JSON_FIELD_META
+from chute.errors import SourceError
+
+Convert = Callable[[pa.Array], pa.Array]
+
+
+@dataclass(frozen=True)
+class FileColumn:
+    """A column of the file: its name, its type there, and what the engine stores."""
+
+    name: str
+    file_type: pa.DataType
+    type: ColumnType
+    field: pa.Field  # as the engine gets it (with chute's markers)
+    convert: Convert
+
+    @property
+    def nested(self) -> bool:
+        return self.type.kind is Kind.JSON
+
+
+def file_columns(schema: pa.Schema) -> list[FileColumn]:
+    """The engine's view of each column of ``schema`` (a Parquet file's Arrow schema)."""
+    out = []
+    for field in schema:
+        try:
+            column_type, arrow, convert = _plan(field.type)
+        except _Unsupported:
+            raise SourceError(
+                f"column {field.name} has type {field.type}, which chute cannot store",
+                hint="leave the column out of the file, or cast it to a plain type",
+            ) from None
+        meta: dict[bytes, bytes] | None = None
+        if column_type.kind is Kind.JSON:
+            meta = JSON_FIELD_META
+        elif column_type.kind in (Kind.TEXT, Kind.UUID):
+            meta = {DECLARED_TYPE: column_type.kind.value.encode()}
+        out.append(
+            FileColumn(field.name, field.type, column_type, pa.field(field.name, arrow, True, meta), convert)
+        )
+    return out
+
+
+def to_engine(batch: pa.RecordBatch, columns: list[FileColumn]) -> pa.RecordBatch:
+    """A batch as read, in the engine's types (see :func:`file_columns`)."""
+    arrays = [c.convert(a) for c, a in zip(columns, batch.columns, strict=True)]
+    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema([c.field for c in columns]))
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _cast(arrow: pa.DataType) -> Convert:
+    def convert(a: pa.Array) -> pa.Array:
+        return a if a.type == arrow else pc.cast(a, arrow)
+
+    return convert
+
+
+def _plan(t: pa.DataType) -> tuple[ColumnType, pa.DataType, Convert]:
+    """The engine's type of file type ``t``, its Arrow type, and how a column converts."""
+    if pa.types.is_dictionary(t):
+        column_type, arrow, inner = _plan(t.value_type)
+        return column_type, arrow, lambda a: inner(a.dictionary_decode())
+    if isinstance(t, pa.BaseExtensionType):
+        if t.extension_name == "arrow.uuid":
+            return ColumnType(Kind.UUID), pa.string(), _uuid_text
+        column_type, arrow, inner = _plan(t.storage_type)
+        return column_type, arrow, lambda a: inner(a.storage)
+    if pa.types.is_null(t):
+        return TEXT, pa.string(), lambda a: pa.nulls(len(a), pa.string())
+    if pa.types.is_boolean(t):
+        return ColumnType(Kind.BOOLEAN), pa.bool_(), _cast(pa.bool_())
+    if pa.types.is_uint64(t):
+        return ColumnType(Kind.NUMERIC, 0), pa.decimal128(38, 0), _cast(pa.decimal128(38, 0))
+    if pa.types.is_integer(t):
+        return ColumnType(Kind.BIGINT), pa.int64(), _cast(pa.int64())
+    if pa.types.is_floating(t):
+        return ColumnType(Kind.DOUBLE), pa.float64(), _cast(pa.float64())
+    if pa.types.is_decimal(t):
+        if t.precision > MAX_DECIMAL_PRECISION or t.scale < 0:
+            return TEXT, pa.string(), _cast(pa.string())
+        arrow = pa.decimal128(MAX_DECIMAL_PRECISION, t.scale)
+        return ColumnType(Kind.NUMERIC, t.scale), arrow, _cast(arrow)
+    if pa.types.is_date(t):
+        return ColumnType(Kind.DATE), pa.date32(), _cast(pa.date32())
+    if pa.types.is_timestamp(t):
+        zoned = t.tz is not None
+        arrow = pa.timestamp("us", tz="UTC") if zoned else pa.timestamp("us")
+        kind = Kind.TIMESTAMPTZ if zoned else Kind.TIMESTAMP
+        return ColumnType(kind), arrow, _timestamps(t, arrow)
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return TEXT, pa.string(), _cast(pa.string())
+    if pa.types.is_time(t):
+        return TEXT, pa.string(), _cast(pa.string())
+    if pa.types.is_duration(t):
+        return TEXT, pa.string(), _each(_iso_duration)
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
+        return TEXT, pa.string(), _each(lambda b: "\\x" + b.hex())
+    if pa.types.is_binary_view(t):
+        return TEXT, pa.string(), _each(lambda b: "\\x" + b.hex())
+    if pa.types.is_nested(t):
+        return JSON, pa.string(), _json
+    raise _Unsupported
+
+
+def _timestamps(t: pa.TimestampType, arrow: pa.DataType) -> Convert:
+    def convert(a: pa.Array) -> pa.Array:
+        if t.unit == "ns":
+            a = pc.round_temporal(a, unit="microsecond")
+        if t.tz is not None and t.tz != "UTC":
+            a = pc.cast(a, pa.timestamp(t.unit, tz="UTC"))
+        return pc.cast(a, arrow, safe=False)
+
+    return convert
+
+
+def _each(text: Callable[[Any], str]) -> Convert:
+    def convert(a: pa.Array) -> pa.Array:
+        return pa.array([None if v is None else text(v) for v in a.to_pylist()], pa.string())
+
+    return convert
+
+
+def _iso_duration(value: timedelta | int) -> str:
+    if isinstance(value, int):  # nanoseconds beyond what timedelta holds
+        return f"PT{Decimal(value) / 10**9}S"
+    micros = value // timedelta(microseconds=1)
+    return f"PT{Decimal(micros) / 10**6}S"
+
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+#: where each of a canonical uuid's 32 hex digits goes among its 36 characters
+_DIGIT_AT = np.array([i for i in range(36) if i not in (8, 13, 18, 23)])
+
+
+def _uuid_text(a: pa.Array) -> pa.Array:
+    """16-byte uuids as canonical lowercase text, decoded with numpy."""
+    storage = a.storage if isinstance(a, pa.ExtensionArray) else a
+    n = len(storage)
+    raw = np.frombuffer(storage.buffers()[1], dtype=np.uint8)[
+        storage.offset * 16 : (storage.offset + n) * 16
+    ].reshape(n, 16)
+    chars = np.full((n, 36), ord("-"), dtype=np.uint8)
+    digits = np.empty((n, 32), dtype=np.uint8)
+    digits[:, 0::2] = _HEX[raw >> 4]
+    digits[:, 1::2] = _HEX[raw & 0x0F]
+    chars[:, _DIGIT_AT] = digits
+    offsets = np.arange(0, 36 * (n + 1), 36, dtype=np.int32)
+    validity = storage.buffers()[0] if storage.null_count else None
+    if validity is not None and storage.offset:
+        validity = pa.array(storage.is_valid()).buffers()[1]
+    return pa.StringArray.from_buffers(
+        n, pa.py_buffer(offsets.tobytes()), pa.py_buffer(chars.tobytes()), validity
+    )
+
+
+def _json(a: pa.Array) -> pa.Array:
+    """Nested values as JSON text (maps as objects; dates and times as ISO 8601)."""
+    option = orjson.OPT_NON_STR_KEYS
+    return pa.array(
+        [
+            None if v is None else orjson.dumps(v, default=_default, option=option).decode()
+            for v in a.to_pylist(maps_as_pydicts="lossy")
+        ],
+        pa.string(),
+    )
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return orjson.Fragment(str(value))  # a JSON number, every digit
+    if isinstance(value, timedelta):
+        return _iso_duration(value)
+    if isinstance(value, bytes):
+        return "\\x" + value.hex()
+    raise TypeError(type(value).__name__)
