@@ -189,9 +189,9 @@ class TableSchema:
                 first.data.schema,
                 run.source.declared_types(),
                 {
-                    n: (by_name[t].type, by_name[t].declared)
+                    n: (by_name[to].type, by_name[to].declared)
                     for n in columns
-                    if (t := rename.get(n, n)) in by_name
+                    if (to := rename.get(n, n)) in by_name
                 },
                 table=run.target,
             )

@@ -98,9 +98,12 @@ def check_declared_types(
             continue  # a new column: made from the file's type
         have = infer(field, pa.array([], field.type), numbers_from_text=False)
         want, declared_as = table_types[field.name]
-        if have.kind is Kind.TEXT or want.kind in _TAKES.get(have.kind, set()):
-            if not (have.kind is Kind.JSON and want.kind is Kind.TEXT) or _textual(declared_as):
-                continue  # (a column the engine sees as text may be an array, an inet...)
+        takes = have.kind is Kind.TEXT or want.kind in _TAKES.get(have.kind, set())
+        # a column the engine sees as text may be an array, an inet...: not for nested values
+        if takes and (
+            have.kind is not Kind.JSON or want.kind is not Kind.TEXT or _textual(declared_as)
+        ):
+            continue
         file_type = declared.get(field.name, str(field.type))
         why = "nested values need a JSON (or text) column" if have.kind is Kind.JSON else ""
         problems.append(

@@ -90,9 +90,7 @@ class ParquetSource:
                 held += piece.num_rows
                 held_bytes += piece.nbytes
             while held and (
-                piece is None
-                or held >= size.rows
-                or (size.bytes and held_bytes >= size.bytes)
+                piece is None or held >= size.rows or (size.bytes and held_bytes >= size.bytes)
             ):
                 take = min(held, size.rows)
                 if size.bytes and held_bytes > size.bytes:  # rows of about size.bytes

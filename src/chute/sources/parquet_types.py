@@ -76,9 +76,8 @@ def file_columns(schema: pa.Schema) -> list[FileColumn]:
             meta = JSON_FIELD_META
         elif column_type.kind in (Kind.TEXT, Kind.UUID):
             meta = {DECLARED_TYPE: column_type.kind.value.encode()}
-        out.append(
-            FileColumn(field.name, field.type, column_type, pa.field(field.name, arrow, True, meta), convert)
-        )
+        engine_field = pa.field(field.name, arrow, True, meta)
+        out.append(FileColumn(field.name, field.type, column_type, engine_field, convert))
     return out
 
 
