@@ -61,11 +61,12 @@ def multirow_values(job: Job, target: Target) -> Outcome:
     return Outcome(job.rows)
 
 
-def _chute(job: Job, batch_rows: int | None) -> Outcome:
+def _chute(job: Job, batch_rows: int | None, workers: int | None = None) -> Outcome:
     import chute
 
     with tempfile.TemporaryDirectory(prefix="chute-bench-") as tmp:
-        options: dict[str, Any] = {"batch_rows": batch_rows}  # None: the adaptive batcher
+        # batch_rows None: the adaptive batcher; workers None: the database's default
+        options: dict[str, Any] = {"batch_rows": batch_rows, "workers": workers}
         report = chute.load(
             records(job.rows),
             into=job.into,
@@ -87,6 +88,11 @@ def chute_adaptive(job: Job, target: Target) -> Outcome:
     return _chute(job, None)
 
 
+def chute_one_writer(job: Job, target: Target) -> Outcome:
+    """chute with one connection writing, like every other strategy: like for like."""
+    return _chute(job, None, workers=1)
+
+
 GENERIC: dict[str, Strategy] = {
     "row_by_row": Strategy("INSERT + COMMIT per row", row_by_row),
     "executemany": Strategy("executemany, one transaction", executemany),
@@ -95,6 +101,9 @@ GENERIC: dict[str, Strategy] = {
 CHUTE: dict[str, Strategy] = {
     "chute_fixed": Strategy(f"chute, batch_rows={CHUTE_BATCH_ROWS:,}", chute_fixed),
     "chute_adaptive": Strategy("chute, adaptive batches", chute_adaptive),
+    "chute_one_writer": Strategy(
+        "chute, adaptive batches, one writer (like for like)", chute_one_writer
+    ),
 }
 
 

@@ -63,6 +63,8 @@ def check_outputs(out: Path, url: str, *, copy_skipped: bool) -> dict[str, Any]:
         assert s["ratio_to_best"] >= 1.0
         # a plain driver writes over one connection; chute says how many wrote at once
         assert s["connections"] >= 1 if name.startswith("chute") else s["connections"] == 1
+    # the like-for-like row: chute over one connection, as the plain drivers write
+    assert by_name["chute_one_writer"]["connections"] == 1
     row_by_row = by_name["row_by_row"]
     assert row_by_row["extrapolated_from"] == SAMPLE
     assert row_by_row["label"] == "INSERT + COMMIT per row (extrapolated from 500 rows)"
@@ -84,8 +86,8 @@ def test_bench_on_sqlite_runs_every_strategy_but_copy_and_leaves_no_table(
     data = check_outputs(tmp_path / "out", sqlite_url, copy_skipped=True)
     assert data["database"] == "SQLite"
     assert report.json_path == tmp_path / "out" / JSON_NAME
-    assert "[4/6] COPY: skipped, SQLite has no COPY" in lines
-    assert "[1/6] INSERT + COMMIT per row, on a sample of up to 500 rows ..." in lines
+    assert "[4/7] COPY: skipped, SQLite has no COPY" in lines
+    assert "[1/7] INSERT + COMMIT per row, on a sample of up to 500 rows ..." in lines
     assert any("extrapolated from 500 rows" in line for line in lines)
     assert tables(sqlite_url) == {"mine"}
 
@@ -160,7 +162,7 @@ def test_cli_bench_prints_the_table_and_writes_the_files(sqlite_url: str, tmp_pa
     result = CliRunner().invoke(app, ["bench", *args, "--out", str(tmp_path)])
 
     assert result.exit_code == 0, result.output
-    assert "[1/6] INSERT + COMMIT per row, on a sample of up to 500 rows ..." in result.stderr
+    assert "[1/7] INSERT + COMMIT per row, on a sample of up to 500 rows ..." in result.stderr
     assert "chute bench: SQLite" in result.stdout
     assert "INSERT + COMMIT per row (extrapolated from 500 rows)" in result.stdout
     assert "COPY: skipped, SQLite has no COPY" in result.stdout

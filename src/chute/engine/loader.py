@@ -38,7 +38,7 @@ from chute.engine.staging import Stage
 from chute.engine.writer import Writer
 from chute.errors import ChuteError
 from chute.report import BatchStats, LoadReport
-from chute.sinks.contract import GraphTarget, Sink
+from chute.sinks.contract import ExplainsWrites, GraphTarget, Sink
 from chute.sources.base import (
     BatchSize,
     Halting,
@@ -215,6 +215,8 @@ class Pipeline:
             report.changes.extend(run.sink.notes)
         if isinstance(run.source, HasNotes):
             report.changes.extend(run.source.notes)
+        if isinstance(run.sink, ExplainsWrites) and report.written:
+            report.changes.extend(run.sink.write_notes(run.table))
         self._stats.fill(report)
         for obs in run.observers:
             obs.on_finish(report)

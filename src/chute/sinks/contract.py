@@ -160,6 +160,14 @@ class PreparesBatches(Protocol):
 
 
 @runtime_checkable
+class ExplainsWrites(Protocol):
+    """A sink with something to say in the report about how it wrote a table's rows
+    (which columns travelled as text to be cast by the server)."""
+
+    def write_notes(self, table: str) -> list[str]: ...
+
+
+@runtime_checkable
 class GraphTarget(Protocol):
     """A graph database: records become nodes and relationships through a mapping
     (:mod:`chute.graph.mapping`), and it counts what it did by label and relationship."""

@@ -26,6 +26,7 @@ from chute.coltypes import ColumnType, Kind, Stores
 from chute.errors import ConfigError, SinkUnavailableError
 from chute.sinks.contract import (
     Capabilities,
+    ExplainsWrites,
     Held,
     Holder,
     LoadLocks,
@@ -43,6 +44,7 @@ from chute.sinks.postgres_wire import (
     copy_pieces,
     create_type,
     first_line,
+    staged_columns,
     wire_batch,
     wrap,
 )
@@ -52,7 +54,7 @@ from chute.sinks.sql.sql_sink import ArrowPages, RowPages, ScratchTables, SqlSin
 from chute.urls import redact, scrub, with_param
 
 
-class PostgresSink(SqlSink, LoadLocks, StreamsRows, ScratchTables):
+class PostgresSink(SqlSink, LoadLocks, StreamsRows, ScratchTables, ExplainsWrites):
     schemes = ("postgresql", "postgres")
     dialect = DIALECT
     # no Savepoints: ADBC refuses every statement after a failed one until a full rollback
@@ -148,7 +150,8 @@ class PostgresSink(SqlSink, LoadLocks, StreamsRows, ScratchTables):
             rows = self._execute(
                 "SELECT a.attname, t.typname, format_type(a.atttypid, a.atttypmod), a.atttypmod, "
                 "a.attnotnull, a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '', "
-                "a.attidentity = 'a' OR a.attgenerated <> '', format_type(a.atttypid, NULL) "
+                "a.attidentity = 'a' OR a.attgenerated <> '', format_type(a.atttypid, NULL), "
+                "t.typtype::text "
                 "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
                 "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
                 "ORDER BY a.attnum",
@@ -288,6 +291,18 @@ class PostgresSink(SqlSink, LoadLocks, StreamsRows, ScratchTables):
         )
         self._end_read()
         return [list(r[0]) for r in rows or []]
+
+    def write_notes(self, table: str) -> list[str]:
+        try:
+            staged = staged_columns(self._pg_columns(table))
+        except adbc_driver_manager.Error:
+            self._rollback()
+            return []
+        if not staged:
+            return []
+        return [
+            "sent as text and cast by the server (no binary form chute sends): " + ", ".join(staged)
+        ]
 
     def forget_table(self, table: str) -> None:
         self._columns.pop(table, None)

@@ -71,6 +71,7 @@ class PgColumn:
     has_default: bool = False
     generated: bool = False  # GENERATED ALWAYS: a generated column, or identity
     base: str = ""  # format_type() without the modifier: numeric, character varying
+    typtype: str = "b"  # pg_type.typtype: b base, e enum, d domain, ...
 
 
 def column_type(c: PgColumn) -> ColumnType:
@@ -82,6 +83,30 @@ def column_type(c: PgColumn) -> ColumnType:
         return ColumnType(Kind.UUID)
     native = _NATIVE.get(c.typname)
     return ColumnType(native[0]) if native else TEXT
+
+
+#: types whose binary input is their text's bytes (enum_recv, citext's textrecv): sent as
+#: strings in binary COPY, no staging
+_TEXT_BINARY = {"citext"}
+
+
+def binary_text(pg: PgColumn) -> bool:
+    """Whether the server reads this column's values in binary as their text."""
+    return pg.typtype == "e" or pg.typname in _TEXT_BINARY
+
+
+def staged_columns(pg_cols: dict[str, PgColumn]) -> list[str]:
+    """The columns whose values travel as text to be cast by the server, whatever the
+    batch (no binary form chute sends): ``name (type)`` each."""
+    return [
+        f"{c.name} ({c.declared})"
+        for c in pg_cols.values()
+        if not c.generated
+        and c.typname not in _NATIVE
+        and c.typname != "uuid"
+        and not (c.typname == "numeric" and c.typmod >= 0)
+        and not binary_text(c)
+    ]
 
 
 def wire_batch(
@@ -100,6 +125,8 @@ def _wire_column(col: pa.Array, pg: PgColumn, casts: dict[str, str]) -> pa.Array
     native = _NATIVE.get(pg.typname)
     t = col.type
     if pg.typname == "numeric" and pa.types.is_decimal(t) and pg.typmod >= 0:
+        return col
+    if binary_text(pg) and pa.types.is_string(t):
         return col
     if pg.typname == "uuid" and pa.types.is_string(t):
         as_uuid = _uuid_array(col)
