@@ -76,3 +76,28 @@ def test_a_malformed_uuid_is_rejected_and_the_others_stored(pg_url: str, tmp_pat
     assert (report.written, report.rejected) == (1, 1)
     assert report.rejects[0].sqlstate == "22P02"
     assert query(pg_url, "SELECT id, u FROM ids") == [(1, good)]
+
+
+def test_enum_values_go_in_binary_and_the_report_names_the_cast_columns(
+    pg_url: str, tmp_path: Path
+) -> None:
+    execute(pg_url, "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')")
+    execute(pg_url, "CREATE TABLE moods (id int4 PRIMARY KEY, m mood, addr inet, raw numeric)")
+    path = tmp_path / "moods.csv"
+    path.write_text("id,m,addr,raw\n1,ok,10.0.0.1,1.50\n2,nope,::1,2\n3,,,\n4,happy,,7\n")
+
+    report = chute.load(path, into=pg_url, rejects=str(tmp_path / "r.jsonl"))
+
+    assert (report.read, report.written, report.rejected) == (4, 3, 1)
+    assert [r.position.record for r in report.rejects] == [2]
+    assert 'invalid input value for enum mood: "nope"' in report.rejects[0].message
+    assert query(pg_url, "SELECT id, m::text, host(addr), raw::text FROM moods ORDER BY id") == [
+        (1, "ok", "10.0.0.1", "1.50"),
+        (3, None, None, None),
+        (4, "happy", None, "7"),
+    ]
+    # the enum travels in binary: only inet and the unconstrained numeric are staged
+    assert (
+        "sent as text and cast by the server (no binary form chute sends): "
+        "addr (inet), raw (numeric)"
+    ) in report.changes
