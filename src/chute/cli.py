@@ -43,7 +43,10 @@ def load_command(
     source: Annotated[
         str,
         typer.Argument(
-            help="A .csv/.tsv/.jsonl/.json file (optionally .gz), an .xlsx workbook, or - (stdin)."
+            help=(
+                "A .csv/.tsv/.jsonl/.json file (optionally .gz), an .xlsx workbook, a "
+                ".parquet file, or - (stdin)."
+            )
         ),
     ],
     into: Into = config.DEFAULT_INTO,
@@ -62,7 +65,8 @@ def load_command(
     format: Annotated[
         str | None,
         typer.Option(
-            "--format", help="csv | tsv | jsonl | json | xlsx (default: from the extension)."
+            "--format",
+            help="csv | tsv | jsonl | json | xlsx | parquet (default: from the extension).",
         ),
     ] = None,
     sheet: Annotated[

@@ -48,7 +48,7 @@ class ImportOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    format: Literal["csv", "tsv", "jsonl", "json", "xlsx"] | None = None
+    format: Literal["csv", "tsv", "jsonl", "json", "xlsx", "parquet"] | None = None
     delimiter: str | None = Field(default=None, min_length=1, max_length=1)
     quote: str | None = Field(default=None, max_length=1)
     encoding: str | None = Field(default=None, max_length=40)

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 #: the formats an import takes, as ``chute load --format`` names them
-KNOWN = ("csv", "tsv", "jsonl", "json", "xlsx")
+KNOWN = ("csv", "tsv", "jsonl", "json", "xlsx", "parquet")
 _HEAD = 64 * 1024
-UNKNOWN_FORMAT = "not a file chute imports (CSV, TSV, JSON Lines, JSON, .xlsx, .gz)"
+UNKNOWN_FORMAT = "not a file chute imports (CSV, TSV, JSON Lines, JSON, .xlsx, Parquet, .gz)"
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,8 @@ def sniff(path: Path, name: str = "") -> Sniffed | None:
         except zipfile.BadZipFile:
             return None
         return Sniffed("xlsx") if "xl/workbook.xml" in names else None
+    if head.startswith(b"PAR1"):  # Parquet's magic (its footer, at the end, is checked on open)
+        return Sniffed("parquet")
     if head.startswith(b"\x1f\x8b"):
         with gzip.open(path, "rb") as g:
             try:
