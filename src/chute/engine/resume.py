@@ -97,9 +97,12 @@ def open_checkpoint(
     source.resume(found.position)
     report.resumed_at = found.position.describe()
     rejects.forget_from(found.next_record)
-    report.changes.append(
-        f"resuming {source.name} at line {found.next_line}, {report.written:,} rows already loaded"
+    at = (
+        f"line {found.next_line}"
+        if found.next_line is not None
+        else f"record {found.next_record:,}"
     )
+    report.changes.append(f"resuming {source.name} at {at}, {report.written:,} rows already loaded")
     return "resume-own-table" if found.table_created else "resume"
 
 

@@ -185,9 +185,15 @@ class TableSchema:
                 hint=f"the input has: {', '.join(columns)}",
             )
         if isinstance(run.source, DeclaresTypes) and first is not None:
+            input_name = {to: name for name, to in run.columns.rename.items()}
+            declared = run.source.declared_types()
             check_declared_types(
                 first.data.schema,
-                run.source.declared_types(),
+                {
+                    n: declared[input_name.get(n, n)]
+                    for n in columns
+                    if input_name.get(n, n) in declared
+                },
                 {
                     n: (by_name[to].type, by_name[to].declared)
                     for n in columns

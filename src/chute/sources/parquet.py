@@ -92,9 +92,7 @@ class ParquetSource:
             while held and (
                 piece is None or held >= size.rows or (size.bytes and held_bytes >= size.bytes)
             ):
-                take = min(held, size.rows)
-                if size.bytes and held_bytes > size.bytes:  # rows of about size.bytes
-                    take = min(take, max(1, held * size.bytes // held_bytes))
+                take = _rows_within(pending, size)
                 data, pending = _split(pending, take)
                 held -= take
                 held_bytes = sum(p.nbytes for p in pending)
@@ -106,28 +104,41 @@ class ParquetSource:
                 return
 
     def _pieces(self) -> Iterator[pa.RecordBatch]:
-        """The file's rows from :attr:`_start_row` on, in pieces of the engine's types."""
+        """The file's rows from :attr:`_start_row` on, in pieces of the engine's types, of
+        at most :data:`_PIECE_ROWS` rows and about a batch's bytes (from the footer's sizes)."""
         start = self._start_row
         group = int(np.searchsorted(self._group_starts, start, side="right")) - 1
         if group >= len(self._group_rows):
             return
         skip = start - int(self._group_starts[group])
         groups = list(range(group, len(self._group_rows)))
+        decoded = int(self._group_starts[group])  # the file row the next piece starts at
         try:
             for piece in self._file.iter_batches(
-                batch_size=_PIECE_ROWS, row_groups=groups, use_threads=False
+                batch_size=self._piece_rows(groups), row_groups=groups, use_threads=False
             ):
+                decoded += piece.num_rows
                 if skip:
                     dropped = min(skip, piece.num_rows)
                     piece = piece.slice(dropped)
                     skip -= dropped
                 yield to_engine(piece, self.file_columns)
         except (pa.ArrowException, OSError) as exc:
-            at = self._rows_read + 1
             raise SourceError(
-                f"the file is damaged after record {at - 1:,}: {_first_line(exc)}",
+                f"the file is damaged after row {decoded:,}: {_first_line(exc)}",
                 source=self.name,
             ) from exc
+
+    def _piece_rows(self, groups: list[int]) -> int:
+        """Rows decoded at a time: at most :data:`_PIECE_ROWS`, fewer where the footer says
+        rows are big, so that a piece holds about one batch's bytes."""
+        meta = self._file.metadata
+        widest = max(
+            (meta.row_group(g).total_byte_size / max(1, self._group_rows[g]) for g in groups),
+            default=1.0,
+        )
+        budget = self.batch_size.bytes or (4 << 20)
+        return int(max(64, min(_PIECE_ROWS, budget // max(1.0, widest))))
 
     def _batch(self, data: pa.RecordBatch, row: int) -> SourceBatch:
         n = data.num_rows
@@ -175,6 +186,37 @@ class ParquetSource:
         if self._spooled is not None:
             os.unlink(self._spooled)
             self._spooled = None
+
+
+def _rows_within(pieces: list[pa.RecordBatch], size: BatchSize) -> int:
+    """How many of the rows held in ``pieces`` the next batch takes: ``size.rows`` at most,
+    and no more than reach ``size.bytes`` (at least one), counting each row's own bytes."""
+    taken = 0
+    used = 0
+    for piece in pieces:
+        rows = min(piece.num_rows, size.rows - taken)
+        if size.bytes:
+            ends = np.cumsum(_row_bytes(piece.slice(0, rows))) + used
+            fit = int(np.searchsorted(ends, size.bytes, side="right"))
+            rows = min(rows, max(fit, 1 if taken == 0 else 0))
+            used = int(ends[rows - 1]) if rows else used
+        taken += rows
+        if taken >= size.rows or rows < piece.num_rows:
+            break
+    return max(1, taken)
+
+
+def _row_bytes(batch: pa.RecordBatch) -> np.ndarray:
+    """Each row's bytes: the fixed widths of its values, and its strings' lengths."""
+    sizes = np.zeros(batch.num_rows, dtype=np.int64)
+    fixed = 0
+    for col in batch.columns:
+        if pa.types.is_string(col.type):
+            offsets = np.frombuffer(col.buffers()[1], dtype=np.int32)
+            sizes += np.diff(offsets[col.offset : col.offset + len(col) + 1]) + 4
+        else:
+            fixed += max(1, col.type.bit_width // 8) if col.type.bit_width > 0 else 8
+    return sizes + fixed
 
 
 def _split(pieces: list[pa.RecordBatch], rows: int) -> tuple[pa.RecordBatch, list[pa.RecordBatch]]:

@@ -11,13 +11,14 @@ decimal up to 38 digits                     numeric(38, its scale)
 decimal of more digits                      text, every digit
 bool                                        boolean
 date32, date64                              date
-timestamp without a zone                    timestamp (nanoseconds rounded to microseconds,
-                                            as PostgreSQL's text input rounds them)
+timestamp without a zone                    timestamp (nanoseconds rounded half to even to
+                                            microseconds, as PostgreSQL's text input rounds)
 timestamp with a zone                       timestamptz
 string, large_string, string_view           text (a string that looks like a date stays text)
 uuid (the Parquet logical type)             uuid where the database has one, else its text
-time                                        text, ``HH:MM:SS[.ffffff]``
-duration                                    text, ISO 8601 (``PT90.5S``)
+time                                        text, ``HH:MM:SS[.ffffff]`` (nanoseconds rounded
+                                            half to even)
+duration                                    text, ISO 8601 seconds (``PT90.5S``)
 binary                                      text, ``\\x`` and hex digits (PostgreSQL's bytea input)
 list, struct, map (nested)                  JSON
 dictionary-encoded                          its values' type
@@ -120,7 +121,7 @@ def _plan(t: pa.DataType) -> tuple[ColumnType, pa.DataType, Convert]:
         return ColumnType(Kind.DOUBLE), pa.float64(), _cast(pa.float64())
     if pa.types.is_decimal(t):
         if t.precision > MAX_DECIMAL_PRECISION or t.scale < 0:
-            return TEXT, pa.string(), _cast(pa.string())
+            return TEXT, pa.string(), _decimal_text
         arrow = pa.decimal128(MAX_DECIMAL_PRECISION, t.scale)
         return ColumnType(Kind.NUMERIC, t.scale), arrow, _cast(arrow)
     if pa.types.is_date(t):
@@ -133,9 +134,9 @@ def _plan(t: pa.DataType) -> tuple[ColumnType, pa.DataType, Convert]:
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
         return TEXT, pa.string(), _cast(pa.string())
     if pa.types.is_time(t):
-        return TEXT, pa.string(), _cast(pa.string())
+        return TEXT, pa.string(), _times(t)
     if pa.types.is_duration(t):
-        return TEXT, pa.string(), _each(_iso_duration)
+        return TEXT, pa.string(), _durations(t)
     if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
         return TEXT, pa.string(), _each(lambda b: "\\x" + b.hex())
     if pa.types.is_binary_view(t):
@@ -146,12 +147,57 @@ def _plan(t: pa.DataType) -> tuple[ColumnType, pa.DataType, Convert]:
 
 
 def _timestamps(t: pa.TimestampType, arrow: pa.DataType) -> Convert:
+    """To microseconds (of UTC, for zoned ones: a timestamp's value is its instant)."""
+    if t.unit == "ns":
+        return lambda a: _nanos_to_micros(a, arrow)
+    return lambda a: _scaled(a, t, arrow)
+
+
+def _scaled(a: pa.Array, t: pa.TimestampType, arrow: pa.DataType) -> pa.Array:
+    factor = {"s": 1_000_000, "ms": 1000, "us": 1}[t.unit]
+    ticks = pc.multiply_checked(pc.cast(a, pa.int64()), factor)
+    return pc.cast(ticks, arrow)
+
+
+def _nanos_to_micros(a: pa.Array, arrow: pa.DataType) -> pa.Array:
+    """Nanoseconds rounded half to even to microseconds, as PostgreSQL's text input rounds
+    them (on the count since the epoch, or midnight: never in a local time)."""
+    ticks = pc.fill_null(pc.cast(a, pa.int64()), 0).to_numpy(zero_copy_only=False)
+    micros, rest = np.divmod(ticks, 1000)
+    micros += (rest > 500) | ((rest == 500) & (micros % 2 == 1))
+    mask = a.is_null().to_numpy(zero_copy_only=False) if a.null_count else None
+    return pc.cast(pa.array(micros, pa.int64(), mask=mask), arrow)
+
+
+def _times(t: pa.DataType) -> Convert:
+    """``HH:MM:SS[.ffffff]``: nanoseconds rounded to microseconds, a fraction of zeros left out."""
+
     def convert(a: pa.Array) -> pa.Array:
         if t.unit == "ns":
-            a = pc.round_temporal(a, unit="microsecond")
-        if t.tz is not None and t.tz != "UTC":
-            a = pc.cast(a, pa.timestamp(t.unit, tz="UTC"))
-        return pc.cast(a, arrow, safe=False)
+            a = _nanos_to_micros(a, pa.time64("us"))
+        return pc.replace_substring_regex(pc.cast(a, pa.string()), r"\.0+$", "")
+
+    return convert
+
+
+def _decimal_text(a: pa.Array) -> pa.Array:
+    """Decimals as plain digits, never with an exponent (``0.0000000001``, not ``1E-10``)."""
+    return pa.array([None if v is None else format(v, "f") for v in a.to_pylist()], pa.string())
+
+
+def _durations(t: pa.DurationType) -> Convert:
+    """ISO 8601 durations of seconds, every digit of the file's unit (``PT90.5S``)."""
+    digits = {"s": 0, "ms": 3, "us": 6, "ns": 9}[t.unit]
+
+    def convert(a: pa.Array) -> pa.Array:
+        ticks = pc.cast(a, pa.int64()).to_pylist()
+        return pa.array(
+            [
+                None if v is None else f"PT{Decimal(v).scaleb(-digits).normalize():f}S"
+                for v in ticks
+            ],
+            pa.string(),
+        )
 
     return convert
 
@@ -161,13 +207,6 @@ def _each(text: Callable[[Any], str]) -> Convert:
         return pa.array([None if v is None else text(v) for v in a.to_pylist()], pa.string())
 
     return convert
-
-
-def _iso_duration(value: timedelta | int) -> str:
-    if isinstance(value, int):  # nanoseconds beyond what timedelta holds
-        return f"PT{Decimal(value) / 10**9}S"
-    micros = value // timedelta(microseconds=1)
-    return f"PT{Decimal(micros) / 10**6}S"
 
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
@@ -214,7 +253,7 @@ def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return orjson.Fragment(str(value))  # a JSON number, every digit
     if isinstance(value, timedelta):
-        return _iso_duration(value)
+        return f"PT{Decimal(value // timedelta(microseconds=1)).scaleb(-6).normalize():f}S"
     if isinstance(value, bytes):
         return "\\x" + value.hex()
     raise TypeError(type(value).__name__)
