@@ -179,7 +179,7 @@ EXPECTED = [
         "tags": [],
         "st": {"x": None, "y": "b"},
         "mp": {},
-        "tm": "00:00:00.000000",
+        "tm": "00:00:00",
         "bin": "\\x",
         "nothing": None,
     },
