@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -28,6 +28,7 @@ from chute.sinks.contract import (
     Holder,
     LoadLocks,
     Mode,
+    PreparesBatches,
     Savepoints,
     TableColumn,
     WriteCounts,
@@ -50,6 +51,7 @@ from chute.sinks.sqlite_values import SqliteValueOracle
 from chute.sinks.sqlite_wire import (
     DECLARED,
     NUMBER_TEXT,
+    Wired,
     kind_of_declared,
     number_text,
     python_rows,
@@ -63,7 +65,7 @@ KEYS_PER_COUNT = 10_000
 WAL_WAIT = 10.0
 
 
-class SqliteSink(SqlSink, Savepoints, LoadLocks, StreamsRows):
+class SqliteSink(SqlSink, Savepoints, LoadLocks, StreamsRows, PreparesBatches):
     schemes = ("sqlite",)
     dialect = SqliteDialect()
     capabilities = Capabilities(
@@ -81,6 +83,7 @@ class SqliteSink(SqlSink, Savepoints, LoadLocks, StreamsRows):
             )
         self.path = rest[3:]
         self._conn: sqlite3.Connection | None = None
+        self._wired = Wired()  # batches' values formatted in the reader's thread
 
     @property
     def display_url(self) -> str:
@@ -338,11 +341,14 @@ class SqliteSink(SqlSink, Savepoints, LoadLocks, StreamsRows):
         except sqlite3.Error as exc:
             raise _wrap(exc) from exc
 
+    def prepare_batch(self, table: str, batch: pa.RecordBatch) -> None:
+        self._wired.make(batch)
+
     def write_rows(
         self, table: str, batch: pa.RecordBatch, mode: Mode, key: list[str]
     ) -> WriteCounts:
         names = list(batch.schema.names)
-        rows = python_rows(batch)
+        rows = python_rows(batch, self._wired.take(batch))
         cols = ", ".join(q(n) for n in names)
         marks = ", ".join("?" * len(names))
         n = batch.num_rows
@@ -360,11 +366,13 @@ class SqliteSink(SqlSink, Savepoints, LoadLocks, StreamsRows):
                 )
                 created = conn.total_changes - before
                 return WriteCounts(created=created, skipped=n - created)
-            return self._upsert(table, batch, key)
+            return self._upsert(table, batch, key, rows)
         except sqlite3.Error as exc:
             raise _wrap(exc) from exc
 
-    def _upsert(self, table: str, batch: pa.RecordBatch, key: list[str]) -> WriteCounts:
+    def _upsert(
+        self, table: str, batch: pa.RecordBatch, key: list[str], rows: Iterator[tuple[Any, ...]]
+    ) -> WriteCounts:
         """Count the batch's keys already in the table, then insert with ``ON CONFLICT DO
         UPDATE`` (SQLite has one writer: nothing changes between the two).  The batch's
         keys are distinct (the engine keeps the last record of each)."""
@@ -383,9 +391,7 @@ class SqliteSink(SqlSink, Savepoints, LoadLocks, StreamsRows):
             ).fetchone()
             existing += int(found[0])
         marks = ", ".join("?" * len(names))
-        self.conn.executemany(
-            self.dialect.upsert(table, names, key, f"VALUES ({marks})"), python_rows(batch)
-        )
+        self.conn.executemany(self.dialect.upsert(table, names, key, f"VALUES ({marks})"), rows)
         n = batch.num_rows
         return WriteCounts(created=n - existing, updated=existing)
 

@@ -57,31 +57,64 @@ def number_text(value: str | bytes | int | float | None) -> str | bytes | int | 
 ROWS_PER_PIECE = 4096
 
 
-def python_rows(batch: pa.RecordBatch) -> Iterator[tuple[Any, ...]]:
+def python_rows(
+    batch: pa.RecordBatch, wired: list[pa.Array] | None = None
+) -> Iterator[tuple[Any, ...]]:
     """The batch's rows as Python tuples, made a slice of :data:`ROWS_PER_PIECE` at a time
     (``executemany`` takes them as they come): only one slice's Python objects exist at
-    once, not the whole batch's."""
+    once, not the whole batch's.  ``wired``: the batch's :func:`wire_columns`, when they
+    were made already (in the reader's thread)."""
+    columns = wire_columns(batch) if wired is None else wired
     for start in range(0, batch.num_rows, ROWS_PER_PIECE):
-        piece = batch.slice(start, ROWS_PER_PIECE)
-        yield from zip(*(_python_values(col) for col in piece.columns), strict=True)
+        yield from zip(
+            *(_python_values(c.slice(start, ROWS_PER_PIECE)) for c in columns), strict=True
+        )
 
 
-def _python_values(col: pa.Array) -> list[Any]:
+class Wired:
+    """:func:`wire_columns` of batches made ahead (in the reader's thread), until their
+    write takes them; a few at most (a batch cut after a refusal is never taken whole)."""
+
+    def __init__(self, keep: int = 8) -> None:
+        self._keep = keep
+        self._made: dict[int, tuple[pa.RecordBatch, list[pa.Array]]] = {}
+
+    def make(self, batch: pa.RecordBatch) -> None:
+        while len(self._made) >= self._keep:
+            self._made.pop(next(iter(self._made)))
+        self._made[id(batch)] = (batch, wire_columns(batch))
+
+    def take(self, batch: pa.RecordBatch) -> list[pa.Array] | None:
+        made = self._made.pop(id(batch), None)
+        return made[1] if made is not None and made[0] is batch else None
+
+
+def wire_columns(batch: pa.RecordBatch) -> list[pa.Array]:
+    """The batch's columns in the forms chute stores, made with Arrow's kernels (which let
+    other threads run): decimals, dates and timestamps as their text."""
+    return [_wire(col) for col in batch.columns]
+
+
+def _wire(col: pa.Array) -> pa.Array:
     t = col.type
     if pa.types.is_decimal(t):  # plain notation: 0.000000123, never 1.23E-7
         text = pc.cast(col, pa.string())
         exponent = pc.fill_null(pc.match_substring(text, "E"), False)
         if not pc.any(exponent).as_py():
-            return text.to_pylist()  # type: ignore[no-any-return]
+            return text
         plain = [format(v, "f") for v in pc.filter(col, exponent).to_pylist()]
-        return pc.replace_with_mask(text, exponent, pa.array(plain, pa.string())).to_pylist()  # type: ignore[no-any-return]
+        return pc.replace_with_mask(text, exponent, pa.array(plain, pa.string()))
     if pa.types.is_date(t):
-        return pc.cast(col, pa.string()).to_pylist()  # type: ignore[no-any-return]
-    if pa.types.is_floating(t) and pc.any(pc.is_nan(col)).as_py():
+        return pc.cast(col, pa.string())
+    if pa.types.is_timestamp(t):
+        return _timestamp_text(col)
+    return col
+
+
+def _python_values(col: pa.Array) -> list[Any]:
+    if pa.types.is_floating(col.type) and pc.any(pc.is_nan(col)).as_py():
         # SQLite turns NaN into NULL: keep it as the text 'NaN'
         return [v if v is None or v == v else "NaN" for v in col.to_pylist()]
-    if pa.types.is_timestamp(t):
-        return _timestamp_text(col).to_pylist()  # type: ignore[no-any-return]
     return col.to_pylist()  # type: ignore[no-any-return]
 
 
