@@ -9,12 +9,12 @@ import re
 from dataclasses import dataclass
 
 import adbc_driver_manager
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from chute.coltypes import TEXT, ColumnType, Kind
 from chute.errors import RecordError
+from chute.sinks.postgres_binary import inet_array, uuid_array
 from chute.sinks.sql.dialect import PostgresDialect
 
 DIALECT = PostgresDialect()
@@ -103,7 +103,7 @@ def staged_columns(pg_cols: dict[str, PgColumn]) -> list[str]:
         for c in pg_cols.values()
         if not c.generated
         and c.typname not in _NATIVE
-        and c.typname != "uuid"
+        and c.typname not in ("uuid", "inet")  # staged only for other spellings
         and not (c.typname == "numeric" and c.typmod >= 0)
         and not binary_text(c)
     ]
@@ -128,8 +128,12 @@ def _wire_column(col: pa.Array, pg: PgColumn, casts: dict[str, str]) -> pa.Array
         return col
     if binary_text(pg) and pa.types.is_string(t):
         return col
+    if pg.typname == "inet" and pa.types.is_string(t):
+        as_inet = inet_array(col)
+        if as_inet is not None:
+            return as_inet
     if pg.typname == "uuid" and pa.types.is_string(t):
-        as_uuid = _uuid_array(col)
+        as_uuid = uuid_array(col)
         if as_uuid is not None:
             return as_uuid
     if native is not None:
@@ -147,40 +151,6 @@ def _wire_column(col: pa.Array, pg: PgColumn, casts: dict[str, str]) -> pa.Array
                 pass  # out of range for the column: let the server say which value
     casts[pg.name] = pg.declared
     return col if pa.types.is_string(t) else pc.cast(col, pa.string())
-
-
-_HEX = np.full(256, 255, dtype=np.uint8)
-_HEX[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16, dtype=np.uint8)
-_HEX[np.frombuffer(b"ABCDEF", dtype=np.uint8)] = np.arange(10, 16, dtype=np.uint8)
-_UUID_HYPHENS = [8, 13, 18, 23]
-_NIL_UUID = "00000000-0000-0000-0000-000000000000"
-
-
-def _uuid_array(col: pa.Array) -> pa.Array | None:
-    """Canonical uuid strings as Arrow's 16-byte uuid type, decoded with numpy; ``None``
-    when any value is in another spelling (the server then parses the text)."""
-    filled = pc.fill_null(col, _NIL_UUID)
-    if len(filled) == 0:
-        return None
-    offsets = np.frombuffer(filled.buffers()[1], dtype=np.int32)[
-        filled.offset : filled.offset + len(filled) + 1
-    ]
-    if not (np.diff(offsets) == 36).all():
-        return None
-    chars = np.frombuffer(filled.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-    chars = chars.reshape(-1, 36)
-    if not (chars[:, _UUID_HYPHENS] == ord("-")).all():
-        return None
-    nibbles = _HEX[np.delete(chars, _UUID_HYPHENS, axis=1)]
-    if (nibbles == 255).any():
-        return None
-    raw = (nibbles[:, 0::2] << 4) | nibbles[:, 1::2]
-    storage = pa.FixedSizeBinaryArray.from_buffers(
-        pa.binary(16), len(filled), [None, pa.py_buffer(raw.tobytes())]
-    )
-    if col.null_count:
-        storage = pc.if_else(col.is_valid(), storage, pa.scalar(None, pa.binary(16)))
-    return pa.ExtensionArray.from_storage(pa.uuid(), storage)
 
 
 def first_line(exc: Exception) -> str:
