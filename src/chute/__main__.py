@@ -1,3 +1,3 @@
-from chute.cli import main
+from chute.cli_process import main
 
 main()

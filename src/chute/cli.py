@@ -8,8 +8,6 @@ shows the traceback.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -32,6 +30,7 @@ from chute.cli_common import (
     run_job,
     stop_on_signals,
 )
+from chute.cli_process import set_up
 from chute.engine.mapping import parse_pairs
 from chute.errors import ConfigError
 from chute.progress import ProgressBar
@@ -266,21 +265,8 @@ from chute import cli_datasets, cli_queue, cli_service  # noqa: E402, F401
 
 
 def main() -> None:
-    _arrow_memory_pool()
+    set_up()
     app()
-
-
-def _arrow_memory_pool() -> None:
-    """The command uses Arrow's jemalloc pool, which hands freed batches back to the system
-    sooner than the default (mimalloc): peak memory of the 5M-row orders load into
-    PostgreSQL 257 MiB against 278-305 MiB (benchmarks/RESULTS.md).  A pool chosen in
-    ``ARROW_DEFAULT_MEMORY_POOL`` is kept; a pyarrow built without jemalloc keeps its own."""
-    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
-        return
-    import pyarrow as pa
-
-    with contextlib.suppress(NotImplementedError, pa.ArrowNotImplementedError):
-        pa.set_memory_pool(pa.jemalloc_memory_pool())
 
 
 if __name__ == "__main__":

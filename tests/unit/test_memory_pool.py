@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 PROBE = (
-    "import pyarrow as pa; from chute.cli import _arrow_memory_pool as f; f(); "
+    "import pyarrow as pa; from chute.cli_process import set_up as f; f(); "
     "print(pa.default_memory_pool().backend_name)"
 )
 

@@ -130,6 +130,7 @@ class Pipeline:
             if converter is not None:
                 reader = Reader(run)
                 reader.start(first, batches, converter)
+                del first  # the reader's now: let it go once written
                 writer.write(lambda: self._next_item(reader))
             refused = nothing_stored(report) if self.must_store else None
             if run.staged:

@@ -36,11 +36,13 @@ class Reader:
     def start(
         self, first: SourceBatch | None, rest: Iterator[SourceBatch], converter: Converter
     ) -> None:
+        # the first batch is handed over in a list the reader empties, so that nothing
+        # holds it (its text and data) once it is written
         self._thread = threading.Thread(
             target=self._read,
             name="chute-reader",
             daemon=True,
-            args=(first, rest, converter),
+            args=([] if first is None else [first], rest, converter),
         )
         self._thread.start()
 
@@ -74,10 +76,10 @@ class Reader:
         self._thread.join(timeout=10)
 
     def _read(
-        self, first: SourceBatch | None, rest: Iterator[SourceBatch], converter: Converter
+        self, first: list[SourceBatch], rest: Iterator[SourceBatch], converter: Converter
     ) -> None:
         try:
-            batches = rest if first is None else _chain(first, rest)
+            batches = _chain(first, rest) if first else rest
             t0 = time.perf_counter()
             for batch in batches:
                 if self._stop.is_set():
@@ -106,6 +108,7 @@ class Reader:
         return False
 
 
-def _chain(first: SourceBatch, rest: Iterator[SourceBatch]) -> Iterator[SourceBatch]:
-    yield first
+def _chain(first: list[SourceBatch], rest: Iterator[SourceBatch]) -> Iterator[SourceBatch]:
+    """``first``'s one batch (taken out of the list), then ``rest``."""
+    yield first.pop()
     yield from rest
