@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 
-from chute.sinks.sqlite_wire import Wired, python_rows, wire_columns
+from chute.sinks.sqlite_wire import Wired, python_rows, value_chunks, values_rows, wire_columns
 
 
 def _batch() -> pa.RecordBatch:
@@ -57,3 +57,21 @@ def test_batches_never_written_are_let_go() -> None:
         wired.make(b)
     assert wired.take(batches[0]) is None  # the oldest was dropped
     assert wired.take(batches[2]) is not None
+
+
+def test_value_chunks_hold_every_value_in_row_order() -> None:
+    n = 10_001  # several pieces, and a last chunk of fewer rows
+    batch = pa.RecordBatch.from_pydict({"a": list(range(n)), "b": [str(i) for i in range(n)]})
+    per = values_rows(2)
+    rest: list[list[object]] = []
+    chunks = list(value_chunks(batch, None, per, rest))
+    assert all(len(c) == 2 * per for c in chunks)
+    assert len(rest) == 1 and len(rest[0]) == 2 * (n % per)
+    flat = [v for c in chunks + rest for v in c]
+    assert flat == [v for i in range(n) for v in (i, str(i))]
+
+
+def test_rows_per_insert_stay_under_sqlites_limit_of_values() -> None:
+    assert values_rows(12) == 80
+    assert values_rows(200) * 200 <= 999
+    assert values_rows(5000) == 1

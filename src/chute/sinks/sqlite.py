@@ -55,6 +55,8 @@ from chute.sinks.sqlite_wire import (
     kind_of_declared,
     number_text,
     python_rows,
+    value_chunks,
+    values_rows,
 )
 from chute.urls import redact
 
@@ -348,25 +350,30 @@ class SqliteSink(SqlSink, Savepoints, LoadLocks, StreamsRows, PreparesBatches):
         self, table: str, batch: pa.RecordBatch, mode: Mode, key: list[str]
     ) -> WriteCounts:
         names = list(batch.schema.names)
-        rows = python_rows(batch, self._wired.take(batch))
-        cols = ", ".join(q(n) for n in names)
-        marks = ", ".join("?" * len(names))
+        wired = self._wired.take(batch)
         n = batch.num_rows
         conn = self.conn
         try:
+            if mode not in (Mode.APPEND, Mode.IGNORE):
+                return self._upsert(table, batch, key, python_rows(batch, wired))
+            cols = ", ".join(q(n) for n in names)
+            marks = f"({', '.join('?' * len(names))})"
+            ignore = f" ON CONFLICT ({', '.join(q(k) for k in key)}) DO NOTHING"
+            suffix = ignore if mode is Mode.IGNORE else ""
+
+            def insert(rows: int) -> str:
+                return f"INSERT INTO {q(table)} ({cols}) VALUES {', '.join([marks] * rows)}{suffix}"
+
+            before = conn.total_changes
+            per = values_rows(len(names))
+            rest: list[list[Any]] = []
+            conn.executemany(insert(per), value_chunks(batch, wired, per, rest))
+            for values in rest:
+                conn.execute(insert(len(values) // len(names)), values)
             if mode is Mode.APPEND:
-                conn.executemany(f"INSERT INTO {q(table)} ({cols}) VALUES ({marks})", rows)
                 return WriteCounts(created=n)
-            if mode is Mode.IGNORE:
-                before = conn.total_changes
-                conn.executemany(
-                    f"INSERT INTO {q(table)} ({cols}) VALUES ({marks}) "
-                    f"ON CONFLICT ({', '.join(q(k) for k in key)}) DO NOTHING",
-                    rows,
-                )
-                created = conn.total_changes - before
-                return WriteCounts(created=created, skipped=n - created)
-            return self._upsert(table, batch, key, rows)
+            created = conn.total_changes - before
+            return WriteCounts(created=created, skipped=n - created)
         except sqlite3.Error as exc:
             raise _wrap(exc) from exc
 

@@ -89,6 +89,40 @@ class Wired:
         return made[1] if made is not None and made[0] is batch else None
 
 
+#: rows per INSERT of an append (multi-row VALUES): SQLite steps one statement for them
+#: instead of one per row (executemany of one row each): about 18 % less time in SQLite on
+#: the orders rows (issue 17); at most 999 values a statement (SQLite's oldest limit)
+VALUES_ROWS = 80
+MAX_VALUES = 999
+
+
+def values_rows(columns: int) -> int:
+    """Rows per INSERT for a table of ``columns`` columns."""
+    return max(1, min(VALUES_ROWS, MAX_VALUES // max(1, columns)))
+
+
+def value_chunks(
+    batch: pa.RecordBatch, wired: list[pa.Array] | None, per: int, rest: list[list[Any]]
+) -> Iterator[list[Any]]:
+    """The batch's values row after row, ``per`` rows of them at a time (the parameters of
+    a multi-row INSERT); the last rows, when fewer than ``per``, go into ``rest`` instead.
+    Made a slice of about :data:`ROWS_PER_PIECE` rows at a time."""
+    columns = wire_columns(batch) if wired is None else wired
+    width = len(columns)
+    step = max(per, ROWS_PER_PIECE // per * per)
+    for start in range(0, batch.num_rows, step):
+        values = [_python_values(c.slice(start, step)) for c in columns]
+        rows = len(values[0])
+        flat: list[Any] = [None] * (rows * width)
+        for i, column in enumerate(values):
+            flat[i::width] = column
+        whole = rows - rows % per
+        for at in range(0, whole * width, per * width):
+            yield flat[at : at + per * width]
+        if whole < rows:
+            rest.append(flat[whole * width :])
+
+
 def wire_columns(batch: pa.RecordBatch) -> list[pa.Array]:
     """The batch's columns in the forms chute stores, made with Arrow's kernels (which let
     other threads run): decimals, dates and timestamps as their text."""
