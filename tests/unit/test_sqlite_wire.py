@@ -59,6 +59,15 @@ def test_batches_never_written_are_let_go() -> None:
     assert wired.take(batches[2]) is not None
 
 
+def test_taking_a_batch_lets_go_of_those_made_before_it() -> None:
+    wired = Wired(keep=8)
+    refused, written = _batch(), _batch()  # the first was written in pieces, never whole
+    wired.make(refused)
+    wired.make(written)
+    assert wired.take(written) is not None
+    assert wired.take(refused) is None
+
+
 def test_value_chunks_hold_every_value_in_row_order() -> None:
     n = 10_001  # several pieces, and a last chunk of fewer rows
     batch = pa.RecordBatch.from_pydict({"a": list(range(n)), "b": [str(i) for i in range(n)]})

@@ -114,6 +114,9 @@ class Converter:
         for field, array in zip(data.schema, data.columns, strict=True):
             name = self.rename.get(field.name, field.name)
             target = self.targets[name]
+            if self.oracle is not None and _zone_less(array.type, target):
+                # read in the database's own time zone, as its text input reads them
+                array = pc.cast(array, pa.string())
             judged = self._judge(name, array, target, refused)
             if judged is not None:
                 arrays.append(self._check_constraints(name, judged, refused))
@@ -314,6 +317,12 @@ def _convert(
         return array, failing[0] if failing else 0
 
 
+def _zone_less(t: pa.DataType, target: ColumnType) -> bool:
+    """A typed date or zone-less timestamp going into a column with a zone."""
+    zone_less = pa.types.is_date(t) or (pa.types.is_timestamp(t) and t.tz is None)
+    return target.kind is Kind.TIMESTAMPTZ and zone_less
+
+
 _CAST_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 _ZONE = r"(Z|[-+][0-9]{2}(:?[0-9]{2})?)$"
 
@@ -323,6 +332,9 @@ def _cast(array: pa.Array, target: ColumnType, *, lenient: bool) -> pa.Array:
     table's column): a timestamp without a zone going into a timestamptz column is UTC."""
     if pa.types.is_floating(array.type) and target.kind in (Kind.BIGINT, Kind.NUMERIC):
         return pc.cast(array, target.arrow, safe=True)
+    if pa.types.is_decimal(array.type) and target.kind is Kind.DOUBLE:
+        # through the decimal's text: Arrow's own cast is not correctly rounded
+        return pc.cast(pc.cast(array, pa.string()), target.arrow)
     if lenient and target.kind is Kind.TIMESTAMPTZ and pa.types.is_string(array.type):
         zoned = pc.fill_null(pc.match_substring_regex(array, _ZONE), True)
         if not pc.all(zoned, min_count=0).as_py():

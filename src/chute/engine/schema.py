@@ -107,6 +107,8 @@ class TableSchema:
                 hint=f"its columns: {', '.join(columns)}",
             )
         targets = {name: types.get(name) or self._infer(first, name) for name in columns}
+        given = {n: (t, str(t)) for n, t in types.items() if n in columns}
+        self._check_declared(first, columns, given)  # before the table is made
         run.sink.create_table(run.table, targets, run.key)
         run.report.table_created = True
         run.report.columns = {n: str(t) for n, t in targets.items()}
@@ -184,23 +186,15 @@ class TableSchema:
                 "default), which the input lacks",
                 hint=f"the input has: {', '.join(columns)}",
             )
-        if isinstance(run.source, DeclaresTypes) and first is not None:
-            input_name = {to: name for name, to in run.columns.rename.items()}
-            declared = run.source.declared_types()
-            check_declared_types(
-                first.data.schema,
-                {
-                    n: declared[input_name.get(n, n)]
-                    for n in columns
-                    if input_name.get(n, n) in declared
-                },
-                {
-                    n: (by_name[to].type, by_name[to].declared)
-                    for n in columns
-                    if (to := rename.get(n, n)) in by_name
-                },
-                table=run.target,
-            )
+        self._check_declared(
+            first,
+            columns,
+            {
+                n: (by_name[to].type, by_name[to].declared)
+                for n in columns
+                if (to := rename.get(n, n)) in by_name
+            },
+        )
         # every check passed: only now change the table
         for name in unknown:
             t = self._infer(first, name)
@@ -227,6 +221,30 @@ class TableSchema:
             max_length={c.name: c.max_length for c in existing if c.max_length is not None},
             declared={c.name: c.declared for c in existing},
             oracle=sink.value_oracle(run.table),
+        )
+
+    def _check_declared(
+        self,
+        first: SourceBatch | None,
+        columns: list[str],
+        table_types: dict[str, tuple[ct.ColumnType, str]],
+    ) -> None:
+        """Refuse input columns whose declared types (a Parquet file's) ``table_types``
+        cannot take (input column -> the table column's type and its own type name)."""
+        run = self.run
+        if not isinstance(run.source, DeclaresTypes) or first is None or not table_types:
+            return
+        input_name = {to: name for name, to in run.columns.rename.items()}
+        declared = run.source.declared_types()
+        check_declared_types(
+            first.data.schema,
+            {
+                n: declared[input_name.get(n, n)]
+                for n in columns
+                if input_name.get(n, n) in declared
+            },
+            table_types,
+            table=run.target,
         )
 
     def apply(self, item: Item) -> None:

@@ -146,11 +146,21 @@ def _wire_column(col: pa.Array, pg: PgColumn, casts: dict[str, str]) -> pa.Array
             return col
         if t == ColumnType(kind).arrow and kind in (Kind.BIGINT, Kind.DOUBLE):
             try:
-                return pc.cast(col, wire_type, safe=kind is Kind.BIGINT)
+                narrowed = pc.cast(col, wire_type, safe=kind is Kind.BIGINT)
+                if kind is Kind.BIGINT or not _overflowed(col, narrowed):
+                    return narrowed
             except pa.ArrowInvalid:
                 pass  # out of range for the column: let the server say which value
     casts[pg.name] = pg.declared
     return col if pa.types.is_string(t) else pc.cast(col, pa.string())
+
+
+def _overflowed(wide: pa.Array, narrow: pa.Array) -> bool:
+    """Whether a finite double became an infinite real (the server refuses it instead)."""
+    if wide.type == narrow.type:
+        return False
+    became = pc.and_(pc.is_inf(narrow), pc.invert(pc.is_inf(wide)))
+    return bool(pc.any(became).as_py())
 
 
 def first_line(exc: Exception) -> str:

@@ -3,6 +3,7 @@ chute stores (see :mod:`chute.sinks.sqlite`), and declared types both ways."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -73,20 +74,32 @@ def python_rows(
 
 class Wired:
     """:func:`wire_columns` of batches made ahead (in the reader's thread), until their
-    write takes them; a few at most (a batch cut after a refusal is never taken whole)."""
+    write takes them (in the writer's).  Batches are written in the order they were made,
+    so taking one lets go of those made before it (a batch cut after a refusal is written
+    in pieces, never taken whole); a few at most are kept."""
 
     def __init__(self, keep: int = 8) -> None:
         self._keep = keep
         self._made: dict[int, tuple[pa.RecordBatch, list[pa.Array]]] = {}
+        self._lock = threading.Lock()
 
     def make(self, batch: pa.RecordBatch) -> None:
-        while len(self._made) >= self._keep:
-            self._made.pop(next(iter(self._made)))
-        self._made[id(batch)] = (batch, wire_columns(batch))
+        columns = wire_columns(batch)
+        with self._lock:
+            while len(self._made) >= self._keep:
+                del self._made[next(iter(self._made))]
+            self._made[id(batch)] = (batch, columns)
 
     def take(self, batch: pa.RecordBatch) -> list[pa.Array] | None:
-        made = self._made.pop(id(batch), None)
-        return made[1] if made is not None and made[0] is batch else None
+        with self._lock:
+            made = self._made.get(id(batch))
+            if made is None or made[0] is not batch:
+                return None
+            for key in list(self._made):  # this one, and those made before it
+                del self._made[key]
+                if key == id(batch):
+                    break
+            return made[1]
 
 
 #: rows per INSERT of an append (multi-row VALUES): SQLite steps one statement for them

@@ -68,6 +68,8 @@ class ParquetSource:
             self.close()
             raise
         self.columns = [c.name for c in self.file_columns]
+        #: file rows whose nested value JSON cannot hold -> (column, why), until batched
+        self._refused: dict[int, tuple[str, str]] = {}
         self._start_row = 0  # the row (0-based, across groups) reading starts at
         self._rows_read = 0
 
@@ -122,7 +124,11 @@ class ParquetSource:
                     dropped = min(skip, piece.num_rows)
                     piece = piece.slice(dropped)
                     skip -= dropped
-                yield to_engine(piece, self.file_columns)
+                data, refused = to_engine(piece, self.file_columns)
+                first_row = decoded - piece.num_rows  # the file row of the piece's first
+                for row, why in refused.items():
+                    self._refused[first_row + row] = why
+                yield data
         except (pa.ArrowException, OSError) as exc:
             raise SourceError(
                 f"the file is damaged after row {decoded:,}: {_first_line(exc)}",
@@ -142,13 +148,22 @@ class ParquetSource:
 
     def _batch(self, data: pa.RecordBatch, row: int) -> SourceBatch:
         n = data.num_rows
-        return SourceBatch(
+        batch = SourceBatch(
             data=data,
             source=self.name,
             records=numbered(row + 1, n),
             offsets=np.arange(row, row + n, dtype=np.int64),
             after=Position(self.name, row + n + 1, None, row + n),
         )
+        bad = sorted(r for r in self._refused if row <= r < row + n)
+        if not bad:
+            return batch
+        rejects = []
+        for r in bad:
+            column, why = self._refused.pop(r)
+            rejects.append(batch.reject(r - row, "conversion", why, column=column))
+        keep = np.setdiff1d(np.arange(n), np.array(bad, dtype=np.int64) - row)
+        return batch.take(keep, rejects=tuple(rejects))
 
     def fingerprint(self) -> str:
         """Size, modification time and a hash of the footer (which holds every row group's

@@ -30,18 +30,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from chute.coltypes import JSON, MAX_DECIMAL_PRECISION, TEXT, ColumnType, Kind
 from chute.engine.columns import DECLARED_TYPE, JSON_FIELD_META
 from chute.errors import SourceError
+from chute.sources.parquet_nested import json_column
 
 Convert = Callable[[pa.Array], pa.Array]
 
@@ -82,10 +81,23 @@ def file_columns(schema: pa.Schema) -> list[FileColumn]:
     return out
 
 
-def to_engine(batch: pa.RecordBatch, columns: list[FileColumn]) -> pa.RecordBatch:
-    """A batch as read, in the engine's types (see :func:`file_columns`)."""
-    arrays = [c.convert(a) for c, a in zip(columns, batch.columns, strict=True)]
-    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema([c.field for c in columns]))
+def to_engine(
+    batch: pa.RecordBatch, columns: list[FileColumn]
+) -> tuple[pa.RecordBatch, dict[int, tuple[str, str]]]:
+    """A batch as read, in the engine's types (see :func:`file_columns`), and the rows
+    whose nested value JSON cannot hold: row -> (column, why)."""
+    arrays = []
+    refused: dict[int, tuple[str, str]] = {}
+    for c, a in zip(columns, batch.columns, strict=True):
+        if c.nested:
+            a, bad = json_column(a)
+            for row, why in bad.items():
+                refused.setdefault(row, (c.name, why))
+        else:
+            a = c.convert(a)
+        arrays.append(a)
+    data = pa.RecordBatch.from_arrays(arrays, schema=pa.schema([c.field for c in columns]))
+    return data, refused
 
 
 class _Unsupported(Exception):
@@ -142,7 +154,7 @@ def _plan(t: pa.DataType) -> tuple[ColumnType, pa.DataType, Convert]:
     if pa.types.is_binary_view(t):
         return TEXT, pa.string(), _each(lambda b: "\\x" + b.hex())
     if pa.types.is_nested(t):
-        return JSON, pa.string(), _json
+        return JSON, pa.string(), lambda a: json_column(a)[0]
     raise _Unsupported
 
 
@@ -160,22 +172,30 @@ def _scaled(a: pa.Array, t: pa.TimestampType, arrow: pa.DataType) -> pa.Array:
 
 
 def _nanos_to_micros(a: pa.Array, arrow: pa.DataType) -> pa.Array:
-    """Nanoseconds rounded half to even to microseconds, as PostgreSQL's text input rounds
-    them (on the count since the epoch, or midnight: never in a local time)."""
+    """Nanoseconds to microseconds as PostgreSQL's text input rounds a fraction of a second
+    (``rint(strtod(".fffffffff") * 1e6)``), on the count since the epoch, or midnight:
+    never in a local time."""
     ticks = pc.fill_null(pc.cast(a, pa.int64()), 0).to_numpy(zero_copy_only=False)
-    micros, rest = np.divmod(ticks, 1000)
-    micros += (rest > 500) | ((rest == 500) & (micros % 2 == 1))
+    seconds, rest = np.divmod(ticks, 1_000_000_000)  # rest: the clock's fraction, >= 0
+    micros = seconds * 1_000_000 + np.rint(rest / 1e9 * 1e6).astype(np.int64)
     mask = a.is_null().to_numpy(zero_copy_only=False) if a.null_count else None
     return pc.cast(pa.array(micros, pa.int64(), mask=mask), arrow)
+
+
+_DAY_MICROS = 86_400_000_000
 
 
 def _times(t: pa.DataType) -> Convert:
     """``HH:MM:SS[.ffffff]``: nanoseconds rounded to microseconds, a fraction of zeros left out."""
 
     def convert(a: pa.Array) -> pa.Array:
+        midnight = None
         if t.unit == "ns":
-            a = _nanos_to_micros(a, pa.time64("us"))
-        return pc.replace_substring_regex(pc.cast(a, pa.string()), r"\.0+$", "")
+            micros = _nanos_to_micros(a, pa.int64())
+            midnight = pc.equal(micros, _DAY_MICROS)  # 23:59:59.9999995 and on: 24:00:00
+            a = pc.cast(pc.if_else(midnight, 0, micros), pa.time64("us"))
+        text = pc.replace_substring_regex(pc.cast(a, pa.string()), r"\.0+$", "")
+        return text if midnight is None else pc.if_else(midnight, "24:00:00", text)
 
     return convert
 
@@ -233,27 +253,3 @@ def _uuid_text(a: pa.Array) -> pa.Array:
     return pa.StringArray.from_buffers(
         n, pa.py_buffer(offsets.tobytes()), pa.py_buffer(chars.tobytes()), validity
     )
-
-
-def _json(a: pa.Array) -> pa.Array:
-    """Nested values as JSON text (maps as objects; dates and times as ISO 8601)."""
-    option = orjson.OPT_NON_STR_KEYS
-    return pa.array(
-        [
-            None if v is None else orjson.dumps(v, default=_default, option=option).decode()
-            for v in a.to_pylist(maps_as_pydicts="lossy")
-        ],
-        pa.string(),
-    )
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, (datetime, date, time)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return orjson.Fragment(str(value))  # a JSON number, every digit
-    if isinstance(value, timedelta):
-        return f"PT{Decimal(value // timedelta(microseconds=1)).scaleb(-6).normalize():f}S"
-    if isinstance(value, bytes):
-        return "\\x" + value.hex()
-    raise TypeError(type(value).__name__)
