@@ -718,3 +718,86 @@ def test_an_empty_parquet_file_fails_on_the_command_line_as_a_header_only_csv(
     said = _one_error_line(from_parquet).replace(str(parquet), "FILE")
     assert said == _one_error_line(from_csv).replace(str(csv), "FILE")
     assert not table_exists(sqlite_url, "p") and not table_exists(sqlite_url, "c")
+
+
+# -- found in review: values the database's own text input would store ------------------
+
+
+@pytest.mark.postgres
+def test_decimals_into_a_double_column_are_what_the_text_input_stores(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """Differential: Arrow's decimal-to-double cast is not correctly rounded (805.080147524937
+    came out 805.0801475249369); each value must equal the server's reading of its text."""
+    rng = np.random.default_rng(7)
+    values = [Decimal(int(v)).scaleb(-12) for v in rng.integers(0, 10**15, 3000)]
+    values.append(Decimal("805.080147524937"))
+    path = _write(tmp_path / "d.parquet", pa.table({"v": pa.array(values, pa.decimal128(38, 12))}))
+    execute(pg_url, "CREATE TABLE d (v double precision, t text)")
+    execute(pg_url, "CREATE TABLE src (t text)")
+    report = chute.load(path, into=pg_url, table="d")
+    assert report.written == len(values)
+    execute(pg_url, "INSERT INTO src VALUES " + ", ".join(f"('{v}')" for v in values))
+    wrong = query(
+        pg_url,
+        "SELECT count(*) FROM src s WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.v = s.t::float8)",
+    )
+    assert wrong == [(0,)]
+
+
+@pytest.mark.postgres
+def test_zone_less_times_into_timestamptz_are_read_in_the_servers_zone(
+    pg_url: str, tmp_path: Path
+) -> None:
+    execute(pg_url, "CREATE TABLE z (at timestamptz, day timestamptz)")
+    database = pg_url.rsplit("/", 1)[1]
+    execute(pg_url, f"ALTER DATABASE \"{database}\" SET timezone = 'Europe/Paris'")
+    try:
+        table = pa.table(
+            {
+                "at": pa.array([dt.datetime(2024, 1, 1, 10, 0)], pa.timestamp("us")),
+                "day": pa.array([dt.date(2024, 7, 1)]),
+            }
+        )
+        report = chute.load(_write(tmp_path / "z.parquet", table), into=pg_url, table="z")
+        assert report.written == 1
+        got = query(pg_url, "SELECT at = '2024-01-01 09:00+00', day = '2024-06-30 22:00+00' FROM z")
+        assert got == [(True, True)]
+    finally:
+        execute(pg_url, f'ALTER DATABASE "{database}" RESET timezone')
+
+
+def test_nested_values_json_cannot_hold_reject_their_records(db_url: str, tmp_path: Path) -> None:
+    table = pa.table(
+        {
+            "id": [1, 2, 3, 4, 5],
+            "v": pa.array(
+                [[1.5], [float("nan")], [2.0], None, [float("inf")]], pa.list_(pa.float64())
+            ),
+            "m": pa.array(
+                [[("a", 1)], [("a", 1)], [("k", 1), ("k", 2)], [], None],
+                pa.map_(pa.string(), pa.int64()),
+            ),
+            "at": pa.array([[1_500]] * 5, pa.list_(pa.timestamp("ns"))),  # without pandas
+        }
+    )
+    path = _write(tmp_path / "n.parquet", table)
+    result = run_chute(
+        "load", str(path), "--into", db_url, "--table", "n", "--rejects", str(tmp_path / "r.jsonl")
+    )
+    assert result.returncode == 6, result.stderr  # completed, with rejects
+    rejects = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    assert [(r["record_number"], r["column"]) for r in rejects] == [(2, "v"), (3, "m"), (5, "v")]
+    assert "JSON has no such number" in rejects[0]["message"]
+    assert "gives the key 'k' twice" in rejects[1]["message"]
+    assert sorted(r[0] for r in query(db_url, "SELECT id FROM n")) == [1, 4]
+
+
+def test_a_refused_typed_column_leaves_no_table(sqlite_url: str, tmp_path: Path) -> None:
+    path = _write(tmp_path / "t.parquet", pa.table({"amt": [1.5, 2.5]}))
+    result = run_chute(
+        "load", str(path), "--into", sqlite_url, "--table", "t", "--type", "amt=bigint"
+    )
+    assert result.returncode == 2
+    assert "amt is double in the file and bigint in the table" in result.stderr
+    assert not table_exists(sqlite_url, "t")

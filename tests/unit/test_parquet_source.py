@@ -496,3 +496,18 @@ def test_small_rows_before_big_ones_are_not_cut_into_needlessly_small_batches(
     assert sum(b.num_rows for b in batches) == 10_100
     small = [b for b in batches if b.data.column("id")[b.num_rows - 1].as_py() < 10_000]
     assert len(small) <= 6, [(b.num_rows, b.data.nbytes) for b in small[:10]]
+
+
+def test_nanoseconds_round_as_postgresqls_text_input_and_midnight_is_24(tmp_path: Path) -> None:
+    """PostgreSQL reads a fraction as rint(strtod(".fffffffff") * 1e6): .0001255 gives
+    .000125 (not .000126), and 23:59:59.9999996 is 24:00:00."""
+    table = pa.table(
+        {
+            "at": pa.array([1_700_000_000_000_125_500], pa.timestamp("ns")),
+            "t": pa.array([86_399_999_999_600], pa.time64("ns")),
+        }
+    )
+    (batch,) = _batches(_open(_write(tmp_path / "r.parquet", table)))
+    got = batch.data.to_pylist()[0]
+    assert got["at"].microsecond == 125
+    assert got["t"] == "24:00:00"
