@@ -511,3 +511,34 @@ def test_nanoseconds_round_as_postgresqls_text_input_and_midnight_is_24(tmp_path
     got = batch.data.to_pylist()[0]
     assert got["at"].microsecond == 125
     assert got["t"] == "24:00:00"
+
+
+def test_lists_of_strings_as_json_are_what_orjson_writes() -> None:
+    """The vectorised path for flat lists must give orjson's text, escapes and all, on
+    sliced arrays too; a list with a control character or a NULL inside goes value by value."""
+    import random
+
+    import orjson
+
+    from chute.sources.parquet_nested import json_column
+
+    rng = random.Random(3)
+    chars = 'ab"\\é€ ,[]{}x'
+    values = [
+        None
+        if rng.random() < 0.1
+        else [
+            "".join(rng.choice(chars) for _ in range(rng.randint(0, 6)))
+            for _ in range(rng.randint(0, 4))
+        ]
+        for _ in range(2000)
+    ]
+    expected = [None if v is None else orjson.dumps(v).decode() for v in values]
+    column = pa.array(values, pa.list_(pa.string()))
+    assert json_column(column)[0].to_pylist() == expected
+    assert json_column(column.slice(7, 100))[0].to_pylist() == expected[7:107]
+    assert json_column(pa.array([["a\nb"], ["x", None]]))[0].to_pylist() == [
+        '["a\\nb"]',
+        '["x",null]',
+    ]
+    assert json_column(pa.array([[1, -2], [], None]))[0].to_pylist() == ["[1,-2]", "[]", None]

@@ -89,6 +89,7 @@ class Pipeline:
         self.schema = TableSchema(run)
         self.stage = Stage(run)
         self._stats = BatchStats()
+        self._written: list[str] = []  # the table columns the load writes
         self._lock: Held | None = None  # of this load: another run of it waits
         self._started = time.perf_counter()
 
@@ -121,6 +122,8 @@ class Pipeline:
                 converter = self.schema.prepare(
                     first, ours=state == "resume-own-table", must_store=self.must_store
                 )
+                if converter is not None and first is not None:
+                    self._written = [converter.rename.get(n, n) for n in first.data.schema.names]
                 if converter is not None and run.checkpoints is not None:
                     run.table_token = run.sink.mark_table(run.table)
             except BaseException:
@@ -217,7 +220,8 @@ class Pipeline:
         if isinstance(run.source, HasNotes):
             report.changes.extend(run.source.notes)
         if isinstance(run.sink, ExplainsWrites) and report.written:
-            report.changes.extend(run.sink.write_notes(run.table))
+            # the target: a stage table (--atomic, replace) is gone by now, and is like it
+            report.changes.extend(run.sink.write_notes(run.target, self._written))
         self._stats.fill(report)
         for obs in run.observers:
             obs.on_finish(report)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol, Self, runtime_checkable
@@ -164,7 +164,9 @@ class ExplainsWrites(Protocol):
     """A sink with something to say in the report about how it wrote a table's rows
     (which columns travelled as text to be cast by the server)."""
 
-    def write_notes(self, table: str) -> list[str]: ...
+    def write_notes(self, table: str, columns: Sequence[str]) -> list[str]:
+        """What to say of the load into ``table`` that wrote ``columns``."""
+        ...
 
 
 @runtime_checkable

@@ -292,9 +292,10 @@ class PostgresSink(SqlSink, LoadLocks, StreamsRows, ScratchTables, ExplainsWrite
         self._end_read()
         return [list(r[0]) for r in rows or []]
 
-    def write_notes(self, table: str) -> list[str]:
+    def write_notes(self, table: str, columns: Sequence[str]) -> list[str]:
         try:
-            staged = staged_columns(self._pg_columns(table))
+            written = {n: c for n, c in self._pg_columns(table).items() if n in columns}
+            staged = staged_columns(written)
         except adbc_driver_manager.Error:
             self._rollback()
             return []
