@@ -65,8 +65,8 @@ async function showPreview(id, name) {
     .replace(/[^a-z0-9_]+/g, "_").replace(/^([0-9])/, "t_$1");
   $("#unreadable").textContent = preview.unreadable.length
     ? `Not readable among the first rows: ${preview.unreadable.join("; ")}` : "";
+  await lookUpTable(); // the columns are rendered before the section shows
   $("#mapping-section").hidden = false;
-  await lookUpTable();
 }
 
 function renderColumns() {
