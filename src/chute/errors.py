@@ -205,3 +205,8 @@ def _where(source: str | None, line: int | None, column: str | None) -> str:
     if column:
         parts.append(f"column {column!r}")
     return ", ".join(parts)
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of ``exc``'s message, its blanks run together (for a one-line error)."""
+    return " ".join(str(exc).split("\n")[0].split())

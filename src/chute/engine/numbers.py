@@ -179,3 +179,15 @@ def whole_digits(values: pa.Array) -> int:
     if pa.types.is_string(t):
         return shape(pc.drop_null(values)).whole
     return 0
+
+
+def plain_decimals(values: pa.Array) -> pa.Array:
+    """Arrow decimals as text in plain notation, every digit (``0.000000123``, never the
+    ``1.23E-7`` Arrow's own cast writes for some): Arrow's text where it has no exponent,
+    Python's ``format(v, "f")`` for the values where it has one."""
+    text = pc.cast(values, pa.string())
+    exponent = pc.fill_null(pc.match_substring(text, "E"), False)
+    if not pc.any(exponent).as_py():
+        return text
+    plain = [format(v, "f") for v in pc.filter(values, exponent).to_pylist()]
+    return pc.replace_with_mask(text, exponent, pa.array(plain, pa.string()))

@@ -27,6 +27,7 @@ from chute.errors import (
     Refusal,
     SinkError,
     SinkUnavailableError,
+    first_line,
 )
 from chute.sinks.sql.dialect import Dialect
 
@@ -137,11 +138,7 @@ DIALECT = DuckdbDialect()
 
 def wrap(exc: duckdb.Error, *, duplicate: bool = False) -> ChuteError:
     """The chute error a DuckDB error is."""
-    return DIALECT.classify(error_code(exc, duplicate=duplicate), _first_line(exc))
-
-
-def _first_line(exc: Exception) -> str:
-    return " ".join(str(exc).split("\n")[0].split())
+    return DIALECT.classify(error_code(exc, duplicate=duplicate), first_line(exc))
 
 
 # struct flock on Linux: l_type, l_whence (short), l_start, l_len (off_t), l_pid (pid_t)

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from chute.coltypes import Kind
+from chute.engine.numbers import plain_decimals
 
 DECLARED = {
     Kind.BIGINT: "BIGINT",  # not INTEGER: an INTEGER key would alias the rowid
@@ -145,12 +146,7 @@ def wire_columns(batch: pa.RecordBatch) -> list[pa.Array]:
 def _wire(col: pa.Array) -> pa.Array:
     t = col.type
     if pa.types.is_decimal(t):  # plain notation: 0.000000123, never 1.23E-7
-        text = pc.cast(col, pa.string())
-        exponent = pc.fill_null(pc.match_substring(text, "E"), False)
-        if not pc.any(exponent).as_py():
-            return text
-        plain = [format(v, "f") for v in pc.filter(col, exponent).to_pylist()]
-        return pc.replace_with_mask(text, exponent, pa.array(plain, pa.string()))
+        return plain_decimals(col)
     if pa.types.is_date(t):
         return pc.cast(col, pa.string())
     if pa.types.is_timestamp(t):

@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from chute.errors import SourceError
+from chute.errors import SourceError, first_line
 from chute.sources._spool import spool_stdin
 from chute.sources.base import BatchSize, Position, Sizes, SourceBatch, numbered
 from chute.sources.parquet_types import FileColumn, file_columns, to_engine
@@ -56,8 +56,9 @@ class ParquetSource:
             self._file = pq.ParquetFile(self._path, pre_buffer=False)
         except (pa.ArrowException, OSError) as exc:
             self._cleanup()
+            why = first_line(exc) or type(exc).__name__
             raise SourceError(
-                f"not a Parquet file, or its footer is damaged: {_first_line(exc)}",
+                f"not a Parquet file, or its footer is damaged: {why}",
                 source=self.name,
             ) from exc
         meta = self._file.metadata
@@ -132,8 +133,9 @@ class ParquetSource:
                     self._refused[first_row + row] = why
                 yield data
         except (pa.ArrowException, OSError) as exc:
+            problem = first_line(exc) or type(exc).__name__
             raise SourceError(
-                f"the file is damaged after row {decoded:,}: {_first_line(exc)}",
+                f"the file is damaged after row {decoded:,}: {problem}",
                 source=self.name,
             ) from exc
 
@@ -252,7 +254,3 @@ def _split(pieces: list[pa.RecordBatch], rows: int) -> tuple[pa.RecordBatch, lis
     if len(out) == 1:
         return out[0], rest
     return pa.Table.from_batches(out).combine_chunks().to_batches()[0], rest
-
-
-def _first_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split("\n")[0].split()) or type(exc).__name__

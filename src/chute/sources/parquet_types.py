@@ -39,6 +39,7 @@ import pyarrow.compute as pc
 
 from chute.coltypes import JSON, MAX_DECIMAL_PRECISION, TEXT, ColumnType, Kind
 from chute.engine.columns import DECLARED_TYPE, JSON_FIELD_META
+from chute.engine.numbers import plain_decimals
 from chute.errors import SourceError
 from chute.sources.parquet_nested import json_column
 
@@ -133,7 +134,7 @@ def _plan(t: pa.DataType) -> tuple[ColumnType, pa.DataType, Convert]:
         return ColumnType(Kind.DOUBLE), pa.float64(), _cast(pa.float64())
     if pa.types.is_decimal(t):
         if t.precision > MAX_DECIMAL_PRECISION or t.scale < 0:
-            return TEXT, pa.string(), _decimal_text
+            return TEXT, pa.string(), plain_decimals
         arrow = pa.decimal128(MAX_DECIMAL_PRECISION, t.scale)
         return ColumnType(Kind.NUMERIC, t.scale), arrow, _cast(arrow)
     if pa.types.is_date(t):
@@ -149,9 +150,8 @@ def _plan(t: pa.DataType) -> tuple[ColumnType, pa.DataType, Convert]:
         return TEXT, pa.string(), _times(t)
     if pa.types.is_duration(t):
         return TEXT, pa.string(), _durations(t)
-    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
-        return TEXT, pa.string(), _each(lambda b: "\\x" + b.hex())
-    if pa.types.is_binary_view(t):
+    binary = (pa.types.is_binary, pa.types.is_large_binary, pa.types.is_fixed_size_binary)
+    if any(is_kind(t) for is_kind in binary) or pa.types.is_binary_view(t):
         return TEXT, pa.string(), _each(lambda b: "\\x" + b.hex())
     if pa.types.is_nested(t):
         return JSON, pa.string(), lambda a: json_column(a)[0]
@@ -198,11 +198,6 @@ def _times(t: pa.DataType) -> Convert:
         return text if midnight is None else pc.if_else(midnight, "24:00:00", text)
 
     return convert
-
-
-def _decimal_text(a: pa.Array) -> pa.Array:
-    """Decimals as plain digits, never with an exponent (``0.0000000001``, not ``1E-10``)."""
-    return pa.array([None if v is None else format(v, "f") for v in a.to_pylist()], pa.string())
 
 
 def _durations(t: pa.DurationType) -> Convert:
