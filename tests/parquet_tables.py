@@ -58,3 +58,27 @@ def _table(datelike: str) -> pa.Table:
             "nothing": pa.array([None, None, None], pa.null()),
         }
     )
+
+
+#: the type the engine gives each column of :func:`every_type` (without ``n``)
+ENGINE_TYPES = {
+    "i32": "bigint",
+    "i64": "bigint",
+    "u64": "numeric(38,0)",
+    "f32": "double",
+    "d10": "numeric(38,2)",
+    "d50": "text",
+    "ok": "boolean",
+    "day": "date",
+    "at": "timestamptz",
+    "naive": "timestamp",
+    "datelike": "text",
+    "u": "uuid",
+    "dict": "text",
+    "tags": "json",
+    "st": "json",
+    "mp": "json",
+    "tm": "text",
+    "bin": "text",
+    "nothing": "text",
+}

@@ -24,7 +24,7 @@ from chute.errors import SourceError
 from tests.helpers import assert_error, execute, query
 from tests.helpers import chute as run_chute
 from tests.integration.readback import expect_types, is_pg, rejects_in, table_exists
-from tests.parquet_tables import U1, every_type
+from tests.parquet_tables import ENGINE_TYPES, U1, every_type
 
 UTC = dt.UTC
 ROWS = 10_000  # in row groups of 1,000
@@ -76,28 +76,7 @@ def _every_type() -> pa.Table:
     return every_type("2024-01-02", int8=True)
 
 
-TYPES = {
-    "n": "bigint",
-    "i32": "bigint",
-    "i64": "bigint",
-    "u64": "numeric(38,0)",
-    "f32": "double",
-    "d10": "numeric(38,2)",
-    "d50": "text",
-    "ok": "boolean",
-    "day": "date",
-    "at": "timestamptz",
-    "naive": "timestamp",
-    "datelike": "text",
-    "u": "uuid",
-    "dict": "text",
-    "tags": "json",
-    "st": "json",
-    "mp": "json",
-    "tm": "text",
-    "bin": "text",
-    "nothing": "text",
-}
+TYPES = {"n": "bigint", **ENGINE_TYPES}
 
 EXPECTED = [
     {

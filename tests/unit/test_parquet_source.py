@@ -24,7 +24,7 @@ from chute.errors import ConfigError, SourceError
 from chute.sources import open_source
 from chute.sources.base import BatchSize, Position, ReadsStdin, Resumable, SourceBatch
 from chute.sources.parquet import ParquetSource
-from tests.parquet_tables import U1, every_type
+from tests.parquet_tables import ENGINE_TYPES, U1, every_type
 
 UTC = dt.UTC
 
@@ -64,29 +64,6 @@ def _numbered(n: int) -> pa.Table:
 
 def _every_type() -> pa.Table:
     return every_type()
-
-
-ENGINE_TYPES = {
-    "i32": "bigint",
-    "i64": "bigint",
-    "u64": "numeric(38,0)",
-    "f32": "double",
-    "d10": "numeric(38,2)",
-    "d50": "text",
-    "ok": "boolean",
-    "day": "date",
-    "at": "timestamptz",
-    "naive": "timestamp",
-    "datelike": "text",
-    "u": "uuid",
-    "dict": "text",
-    "tags": "json",
-    "st": "json",
-    "mp": "json",
-    "tm": "text",
-    "bin": "text",
-    "nothing": "text",
-}
 
 
 def test_each_column_takes_the_type_the_file_declares(tmp_path: Path) -> None:
