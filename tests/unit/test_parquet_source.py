@@ -480,3 +480,28 @@ def test_lists_of_strings_as_json_are_what_orjson_writes() -> None:
         '["x",null]',
     ]
     assert json_column(pa.array([[1, -2], [], None]))[0].to_pylist() == ["[1,-2]", "[]", None]
+
+
+@pytest.mark.parametrize("zone", [None, "UTC"])
+def test_a_timestamp_too_far_for_microseconds_rejects_its_record_not_the_load(
+    tmp_path: Path, zone: str | None
+) -> None:
+    """Parquet keeps seconds as milliseconds; ten trillion seconds (about 317,000 years)
+    have no microseconds in 64 bits: that record is rejected with its reason, the rest
+    of the batch and of the column arrive."""
+    far = 10**13  # seconds: 10**16 milliseconds in the file
+    table = pa.table(
+        {
+            "id": [1, 2, 3, 4],
+            "at": pa.array([0, far, None, -far], pa.timestamp("s", tz=zone)),
+        }
+    )
+    (batch,) = _batches(_open(_write(tmp_path / "far.parquet", table)))
+    assert batch.data.column("id").to_pylist() == [1, 3]
+    assert batch.data.column("at").cast(pa.int64()).to_pylist() == [0, None]
+    assert [(r.position.record, r.column, r.error) for r in batch.rejects] == [
+        (2, "at", "conversion"),
+        (4, "at", "conversion"),
+    ]
+    assert "10,000,000,000,000,000 milliseconds from 1970" in batch.rejects[0].message
+    assert "-10,000,000,000,000,000 milliseconds" in batch.rejects[1].message

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -55,14 +55,10 @@ from chute.sinks.sqlite_wire import (
     kind_of_declared,
     number_text,
     python_rows,
-    value_chunks,
-    values_rows,
 )
+from chute.sinks.sqlite_write import insert_rows, upsert_rows
 from chute.urls import redact
 
-#: keys looked up per statement when counting an upsert's existing rows (SQLite allows
-#: 32,766 parameters per statement since 3.32)
-KEYS_PER_COUNT = 10_000
 #: seconds to wait for the switch to WAL when no connect timeout is given
 WAL_WAIT = 10.0
 
@@ -349,58 +345,14 @@ class SqliteSink(SqlSink, Savepoints, LoadLocks, StreamsRows, PreparesBatches):
     def write_rows(
         self, table: str, batch: pa.RecordBatch, mode: Mode, key: list[str]
     ) -> WriteCounts:
-        names = list(batch.schema.names)
         wired = self._wired.take(batch)
-        n = batch.num_rows
-        conn = self.conn
         try:
-            if mode not in (Mode.APPEND, Mode.IGNORE):
-                return self._upsert(table, batch, key, python_rows(batch, wired))
-            cols = ", ".join(q(n) for n in names)
-            marks = f"({', '.join('?' * len(names))})"
-            ignore = f" ON CONFLICT ({', '.join(q(k) for k in key)}) DO NOTHING"
-            suffix = ignore if mode is Mode.IGNORE else ""
-
-            def insert(rows: int) -> str:
-                return f"INSERT INTO {q(table)} ({cols}) VALUES {', '.join([marks] * rows)}{suffix}"
-
-            before = conn.total_changes
-            per = values_rows(len(names))
-            rest: list[list[Any]] = []
-            conn.executemany(insert(per), value_chunks(batch, wired, per, rest))
-            for values in rest:
-                conn.execute(insert(len(values) // len(names)), values)
-            if mode is Mode.APPEND:
-                return WriteCounts(created=n)
-            created = conn.total_changes - before
-            return WriteCounts(created=created, skipped=n - created)
+            if mode in (Mode.APPEND, Mode.IGNORE):
+                ignore = key if mode is Mode.IGNORE else []
+                return insert_rows(self.conn, table, batch, wired, ignore)
+            return upsert_rows(self.conn, self.dialect, table, batch, key, wired)
         except sqlite3.Error as exc:
             raise _wrap(exc) from exc
-
-    def _upsert(
-        self, table: str, batch: pa.RecordBatch, key: list[str], rows: Iterator[tuple[Any, ...]]
-    ) -> WriteCounts:
-        """Count the batch's keys already in the table, then insert with ``ON CONFLICT DO
-        UPDATE`` (SQLite has one writer: nothing changes between the two).  The batch's
-        keys are distinct (the engine keeps the last record of each)."""
-        names = list(batch.schema.names)
-        keys = list(python_rows(batch.select(key)))
-        existing = 0
-        step = max(1, KEYS_PER_COUNT // len(key))
-        one = f"({', '.join('?' * len(key))})"
-        cols = ", ".join(q(k) for k in key)
-        for start in range(0, len(keys), step):
-            chunk = keys[start : start + step]
-            values = ", ".join([one] * len(chunk))
-            found = self.conn.execute(
-                f"SELECT count(*) FROM {q(table)} WHERE ({cols}) IN (VALUES {values})",
-                [v for k in chunk for v in k],
-            ).fetchone()
-            existing += int(found[0])
-        marks = ", ".join("?" * len(names))
-        self.conn.executemany(self.dialect.upsert(table, names, key, f"VALUES ({marks})"), rows)
-        n = batch.num_rows
-        return WriteCounts(created=n - existing, updated=existing)
 
     def create_like(self, table: str, like: str, key: list[str]) -> None:
         """A copy of ``like``'s CREATE TABLE and CREATE INDEX statements under new names."""

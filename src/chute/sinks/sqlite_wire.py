@@ -169,9 +169,7 @@ def _timestamp_text(col: pa.Array) -> pa.Array:
     text = pc.replace_substring(text, ".000000", "")
     fraction = pc.fill_null(pc.match_substring(text, "."), False)
     if pc.any(fraction).as_py():
-        trimmed = pc.replace_substring_regex(
-            pc.filter(text, fraction), pattern="0+$", replacement=""
-        )
+        trimmed = pc.ascii_rtrim(pc.filter(text, fraction), characters="0")
         text = pc.replace_with_mask(text, fraction, trimmed)
     if zoned:
         text = pc.binary_join_element_wise(text, "+00:00", "")

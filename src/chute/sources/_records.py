@@ -11,10 +11,12 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
+from itertools import repeat
 from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from chute.engine.columns import JSON_FIELD_META
 
@@ -46,16 +48,25 @@ def shape_problem(value: Any) -> str | None:
 def records_to_batch(records: Sequence[Mapping[str, Any]], columns: list[str]) -> pa.RecordBatch:
     arrays = []
     fields = []
+    plain = bool(records) and set(map(type, records)) == {dict}
+    get: Any = dict.get  # plain dicts: the method itself, without a call per record
     for name in columns:
-        values = [r.get(name) for r in records]
+        values = list(map(get, records, repeat(name))) if plain else [r.get(name) for r in records]
         array, is_json = column_from_values(values)
         arrays.append(array)
         fields.append(pa.field(name, array.type, metadata=JSON_FIELD_META if is_json else None))
     return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
 
 
+#: values a column's type is guessed from before the whole column is converted to it
+TYPE_SAMPLE = 512
+
+
 def column_from_values(values: list[Any]) -> tuple[pa.Array, bool]:
     """A column of Python values; True when its values became JSON text."""
+    decimals = _decimals(values)
+    if decimals is not None:
+        return decimals, False
     try:
         array = pa.array(values, from_pandas=False)
     except OverflowError:
@@ -78,3 +89,35 @@ def column_from_values(values: list[Any]) -> tuple[pa.Array, bool]:
     if pa.types.is_time(t) or pa.types.is_duration(t):
         return pa.array([None if v is None else str(v) for v in values], pa.string()), False
     return array, False
+
+
+def _decimals(values: list[Any]) -> pa.Array | None:
+    """A column of only Decimals (and None) as Arrow decimals, or None to convert it the
+    general way.  Arrow infers a Decimal column's precision and scale by asking every value
+    for its digits (1.4–2.7 µs a value here).  This infers them from the first values and
+    converts the whole column to that type (about 0.5 µs a value with the check below);
+    the type is the one inference of the whole column gives: Arrow refuses a later value
+    with more digits before the point than the type holds (never rounds it), and a later
+    value with more places than the type's scale, which Arrow would take when they are
+    zeros (``2.50000`` as ``2.50``), is found from the values' text."""
+    if len(values) <= TYPE_SAMPLE or not set(map(type, values)) <= _DECIMAL_OR_NONE:
+        return None
+    try:
+        guess = pa.array(values[:TYPE_SAMPLE], from_pandas=False).type
+        if not pa.types.is_decimal(guess):
+            return None
+        array = pa.array(values, type=guess, from_pandas=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+        return None
+    texts = pa.array([None if v is None else str(v) for v in values], pa.string())
+    if pc.any(pc.match_substring(texts, "E")).as_py():
+        return None  # exponent notation (1E+5, 1.2E-9): let Arrow infer the column
+    point = pc.find_substring(texts, ".")  # -1: no places
+    places = pc.if_else(
+        pc.less(point, 0), 0, pc.subtract(pc.subtract(pc.utf8_length(texts), point), 1)
+    )
+    most = pc.max(places).as_py()
+    return array if most is None or most <= guess.scale else None
+
+
+_DECIMAL_OR_NONE = {Decimal, type(None)}

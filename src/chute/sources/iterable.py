@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Iterable, Iterator, Mapping
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 import numpy as np
@@ -27,43 +28,72 @@ class IterableSource:
     ) -> None:
         self.name = name
         self._records = iter(records)
-        self.batch_size = BatchSize(batch_rows, 0)  # rows only: records are not bytes yet
+        self.batch_size = BatchSize(batch_rows, 0)
         self.columns: list[str] = []
         self._known: set[str] = set()
+        #: the bytes of a record as Python holds it (see _record_bytes), 0: not known yet
+        self._record_bytes = 0
 
     def batches(self, sizes: Sizes | None = None) -> Iterator[SourceBatch]:
         record = 1
         while True:
-            size = self.batch_size if sizes is None else sizes()
-            items = list(islice(self._records, size.rows))
+            items = list(islice(self._records, self._rows(sizes)))
             if not items:
                 return
-            records = []
-            keep = []
-            rejects = []
-            for i, item in enumerate(items):
-                mapping = as_mapping(item)
-                if not mapping:
-                    why = "an empty dict: no field to store"
-                    if mapping is None:
-                        why = f"expected a dict, found {type(item).__name__}"
-                    rejects.append(
-                        Reject(Position(self.name, record + i), "shape", why, raw=repr(item)[:1000])
-                    )
-                    continue
-                records.append(mapping)
-                keep.append(record + i)
-                for key in mapping:
-                    if key not in self._known:
-                        self._known.add(key)
-                        self.columns.append(key)
+            if set(map(type, items)) == {dict} and all(items):  # non-empty dicts: no loop
+                records: list[Mapping[str, Any]] = items
+                keep = np.arange(record, record + len(items), dtype=np.int64)
+                rejects: list[Reject] = []
+                if not self._known.issuperset(chain.from_iterable(items)):
+                    self._learn(items)
+            else:
+                records, keep, rejects = self._sorted(items, record)
+            self._record_bytes = _record_bytes(records)
             yield SourceBatch(
                 data=records_to_batch(records, self.columns),
                 source=self.name,
-                records=np.array(keep, dtype=np.int64),
+                records=keep,
                 rejects=tuple(rejects),
             )
             record += len(items)
+
+    def _rows(self, sizes: Sizes | None) -> int:
+        """Records in the next batch: the size's rows, fewer when the records seen so far
+        say that many would take more bytes than the size allows."""
+        size = self.batch_size if sizes is None else sizes()
+        if size.bytes <= 0 or not self._record_bytes:
+            return size.rows
+        return max(1, min(size.rows, size.bytes // self._record_bytes))
+
+    def _sorted(
+        self, items: list[Any], record: int
+    ) -> tuple[list[Mapping[str, Any]], np.ndarray, list[Reject]]:
+        """The records among ``items`` (numbered from ``record``), and the rejects."""
+        records = []
+        keep = []
+        rejects = []
+        for i, item in enumerate(items):
+            mapping = as_mapping(item)
+            if not mapping:
+                why = "an empty dict: no field to store"
+                if mapping is None:
+                    why = f"expected a dict, found {type(item).__name__}"
+                rejects.append(
+                    Reject(Position(self.name, record + i), "shape", why, raw=repr(item)[:1000])
+                )
+                continue
+            records.append(mapping)
+            keep.append(record + i)
+        self._learn(records)
+        return records, np.array(keep, dtype=np.int64), rejects
+
+    def _learn(self, records: list[Mapping[str, Any]]) -> None:
+        """Add the fields not seen before, in the order they first appear."""
+        for mapping in records:
+            for key in mapping:
+                if key not in self._known:
+                    self._known.add(key)
+                    self.columns.append(key)
 
     def total_bytes(self) -> int | None:
         return None
@@ -84,3 +114,19 @@ def as_mapping(record: Any) -> Mapping[str, Any] | None:
     if hasattr(record, "_asdict"):
         return dict(record._asdict())
     return None
+
+
+#: records whose size is measured, spread over a batch
+SIZE_SAMPLE = 8
+
+
+def _record_bytes(records: list[Mapping[str, Any]]) -> int:
+    """About how many bytes a record takes as Python holds it (the mapping and its values;
+    not what values share), from a few records spread over the batch.  A batch of Python
+    records is cut by these bytes as a batch of text is cut by its text's."""
+    if not records:
+        return 0
+    step = max(1, len(records) // SIZE_SAMPLE)
+    sample = records[::step][:SIZE_SAMPLE]
+    total = sum(sys.getsizeof(r) + sum(map(sys.getsizeof, r.values())) for r in sample)
+    return max(1, total // len(sample))

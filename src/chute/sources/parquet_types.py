@@ -44,6 +44,8 @@ from chute.errors import SourceError
 from chute.sources.parquet_nested import json_column
 
 Convert = Callable[[pa.Array], pa.Array]
+#: the rows of a column whose value the engine's type cannot hold: row -> why
+Refuse = Callable[[pa.Array], dict[int, str]]
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class FileColumn:
     type: ColumnType
     field: pa.Field  # as the engine gets it (with chute's markers)
     convert: Convert
+    refuse: Refuse | None = None  # rows to reject (their value is left out before convert)
 
     @property
     def nested(self) -> bool:
@@ -78,7 +81,8 @@ def file_columns(schema: pa.Schema) -> list[FileColumn]:
         elif column_type.kind in (Kind.TEXT, Kind.UUID):
             meta = {DECLARED_TYPE: column_type.kind.value.encode()}
         engine_field = pa.field(field.name, arrow, True, meta)
-        out.append(FileColumn(field.name, field.type, column_type, engine_field, convert))
+        refuse = _beyond_microseconds(field.type) if pa.types.is_timestamp(field.type) else None
+        out.append(FileColumn(field.name, field.type, column_type, engine_field, convert, refuse))
     return out
 
 
@@ -86,16 +90,20 @@ def to_engine(
     batch: pa.RecordBatch, columns: list[FileColumn]
 ) -> tuple[pa.RecordBatch, dict[int, tuple[str, str]]]:
     """A batch as read, in the engine's types (see :func:`file_columns`), and the rows
-    whose nested value JSON cannot hold: row -> (column, why)."""
+    whose value the engine's type cannot hold (nested values JSON cannot, timestamps beyond
+    microseconds): row -> (column, why)."""
     arrays = []
     refused: dict[int, tuple[str, str]] = {}
     for c, a in zip(columns, batch.columns, strict=True):
         if c.nested:
             a, bad = json_column(a)
-            for row, why in bad.items():
-                refused.setdefault(row, (c.name, why))
         else:
+            bad = c.refuse(a) if c.refuse is not None else {}
+            if bad:  # left out, so that the rest of the column converts
+                a = pc.if_else(pa.array(_rows_mask(len(a), bad)), pa.scalar(None, a.type), a)
             a = c.convert(a)
+        for row, why in bad.items():
+            refused.setdefault(row, (c.name, why))
         arrays.append(a)
     data = pa.RecordBatch.from_arrays(arrays, schema=pa.schema([c.field for c in columns]))
     return data, refused
@@ -165,10 +173,48 @@ def _timestamps(t: pa.TimestampType, arrow: pa.DataType) -> Convert:
     return lambda a: _scaled(a, t, arrow)
 
 
+_PER_MICRO = {"s": 1_000_000, "ms": 1000, "us": 1}
+
+
 def _scaled(a: pa.Array, t: pa.TimestampType, arrow: pa.DataType) -> pa.Array:
-    factor = {"s": 1_000_000, "ms": 1000, "us": 1}[t.unit]
-    ticks = pc.multiply_checked(pc.cast(a, pa.int64()), factor)
+    ticks = pc.multiply_checked(pc.cast(a, pa.int64()), _PER_MICRO[t.unit])
     return pc.cast(ticks, arrow)
+
+
+_INT64_MAX = 2**63 - 1
+
+
+def _beyond_microseconds(t: pa.TimestampType) -> Refuse | None:
+    """Timestamps of seconds or milliseconds too far from 1970 for microseconds (about
+    292,000 years): such a record is rejected, not the load stopped."""
+    factor = _PER_MICRO.get(t.unit, 1)
+    if factor == 1:
+        return None
+    limit = _INT64_MAX // factor
+
+    def refuse(a: pa.Array) -> dict[int, str]:
+        ticks = pc.cast(a, pa.int64())
+        far = pc.fill_null(pc.or_(pc.greater(ticks, limit), pc.less(ticks, -limit)), False)
+        if not pc.any(far).as_py():
+            return {}
+        rows = np.flatnonzero(far.to_numpy(zero_copy_only=False))
+        values = pc.take(ticks, pa.array(rows)).to_pylist()
+        return {
+            int(r): f"{v:,} {_UNIT_NAME[t.unit]} from 1970 is beyond the timestamps a database "
+            "holds (microseconds, about 292,000 years either way)"
+            for r, v in zip(rows, values, strict=True)
+        }
+
+    return refuse
+
+
+_UNIT_NAME = {"s": "seconds", "ms": "milliseconds"}
+
+
+def _rows_mask(n: int, rows: dict[int, str]) -> np.ndarray:
+    mask = np.zeros(n, dtype=bool)
+    mask[list(rows)] = True
+    return mask
 
 
 def _nanos_to_micros(a: pa.Array, arrow: pa.DataType) -> pa.Array:

@@ -1,0 +1,81 @@
+"""The statements that write a batch into SQLite: multi-row inserts (append, and ignore
+with ``ON CONFLICT DO NOTHING``) and upserts (``ON CONFLICT DO UPDATE``), with their counts."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import pyarrow as pa
+
+from chute.sinks.contract import WriteCounts
+from chute.sinks.sql.dialect import SqliteDialect
+from chute.sinks.sql.dialect import quote_identifier as q
+from chute.sinks.sqlite_wire import python_rows, value_chunks, values_rows
+
+#: keys looked up per statement when counting an upsert's existing rows (SQLite allows
+#: 32,766 parameters per statement since 3.32)
+KEYS_PER_COUNT = 10_000
+
+
+def insert_rows(
+    conn: sqlite3.Connection,
+    table: str,
+    batch: pa.RecordBatch,
+    wired: list[pa.Array] | None,
+    ignore: list[str],
+) -> WriteCounts:
+    """Insert the batch, :func:`~chute.sinks.sqlite_wire.values_rows` rows a statement;
+    with ``ignore`` (a key), rows whose key is in the table already are skipped.
+    ``wired``: the batch's values made ahead, if they were."""
+    names = list(batch.schema.names)
+    cols = ", ".join(q(n) for n in names)
+    marks = f"({', '.join('?' * len(names))})"
+    suffix = f" ON CONFLICT ({', '.join(q(k) for k in ignore)}) DO NOTHING" if ignore else ""
+
+    def insert(rows: int) -> str:
+        return f"INSERT INTO {q(table)} ({cols}) VALUES {', '.join([marks] * rows)}{suffix}"
+
+    n = batch.num_rows
+    before = conn.total_changes
+    per = values_rows(len(names))
+    rest: list[list[Any]] = []
+    conn.executemany(insert(per), value_chunks(batch, wired, per, rest))
+    for values in rest:
+        conn.execute(insert(len(values) // len(names)), values)
+    if not ignore:
+        return WriteCounts(created=n)
+    created = conn.total_changes - before
+    return WriteCounts(created=created, skipped=n - created)
+
+
+def upsert_rows(
+    conn: sqlite3.Connection,
+    dialect: SqliteDialect,
+    table: str,
+    batch: pa.RecordBatch,
+    key: list[str],
+    wired: list[pa.Array] | None,
+) -> WriteCounts:
+    """Count the batch's keys already in the table, then insert with ``ON CONFLICT DO
+    UPDATE`` (SQLite has one writer: nothing changes between the two).  The batch's
+    keys are distinct (the engine keeps the last record of each)."""
+    names = list(batch.schema.names)
+    keys = list(python_rows(batch.select(key)))
+    existing = 0
+    step = max(1, KEYS_PER_COUNT // len(key))
+    one = f"({', '.join('?' * len(key))})"
+    cols = ", ".join(q(k) for k in key)
+    for start in range(0, len(keys), step):
+        chunk = keys[start : start + step]
+        values = ", ".join([one] * len(chunk))
+        found = conn.execute(
+            f"SELECT count(*) FROM {q(table)} WHERE ({cols}) IN (VALUES {values})",
+            [v for k in chunk for v in k],
+        ).fetchone()
+        existing += int(found[0])
+    marks = ", ".join("?" * len(names))
+    upsert = dialect.upsert(table, names, key, f"VALUES ({marks})")
+    conn.executemany(upsert, python_rows(batch, wired))
+    n = batch.num_rows
+    return WriteCounts(created=n - existing, updated=existing)
