@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sqlite3
 from decimal import Decimal
+from pathlib import Path
 
 import pyarrow as pa
+import pytest
 
 from chute.sinks.sqlite_wire import Wired, python_rows, value_chunks, values_rows, wire_columns
 
@@ -80,7 +83,34 @@ def test_value_chunks_hold_every_value_in_row_order() -> None:
     assert flat == [v for i in range(n) for v in (i, str(i))]
 
 
-def test_rows_per_insert_stay_under_sqlites_limit_of_values() -> None:
-    assert values_rows(12) == 80
+def test_rows_per_insert_stay_under_the_connections_limit_of_values() -> None:
+    assert values_rows(5, 250_000) == 4000  # the most rows a statement takes
+    assert values_rows(12, 32_766) == 2730
+    assert values_rows(12) == 83  # SQLite before 3.32: 999 values
     assert values_rows(200) * 200 <= 999
-    assert values_rows(5000) == 1
+    assert values_rows(50_000, 32_766) == 1
+
+
+def test_a_statement_of_the_most_values_the_connection_allows_runs(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "wide.db")
+    limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    width = 7
+    per = values_rows(width, limit)
+    conn.execute(f"CREATE TABLE t ({', '.join(f'c{i}' for i in range(width))})")
+    marks = "(" + ", ".join("?" * width) + ")"
+    conn.execute(f"INSERT INTO t VALUES {', '.join([marks] * per)}", list(range(per * width)))
+    assert conn.execute("SELECT count(*) FROM t").fetchone() == (per,)
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_timestamps_of_any_unit_lose_only_the_zeros_of_their_fraction(unit: str) -> None:
+    per_second = {"s": 1, "ms": 1000, "us": 10**6, "ns": 10**9}[unit]
+    ticks = [0, per_second * 90, None] + ([per_second * 3 // 2] if per_second > 1 else [])
+    text = wire_columns(pa.record_batch({"at": pa.array(ticks, pa.timestamp(unit))}))[0]
+    want = ["1970-01-01 00:00:00", "1970-01-01 00:01:30", None]
+    assert text.to_pylist() == want + (["1970-01-01 00:00:01.5"] if per_second > 1 else [])
+    zoned = pa.array(ticks, pa.timestamp(unit, tz="Europe/Paris"))
+    assert wire_columns(pa.record_batch({"at": zoned}))[0].to_pylist()[:2] == [
+        "1970-01-01 00:00:00+00:00",
+        "1970-01-01 00:01:30+00:00",
+    ]

@@ -103,16 +103,21 @@ class Wired:
             return made[1]
 
 
-#: rows per INSERT of an append (multi-row VALUES): SQLite steps one statement for them
-#: instead of one per row (executemany of one row each): about 18 % less time in SQLite on
-#: the orders rows (issue 17); at most 999 values a statement (SQLite's oldest limit)
-VALUES_ROWS = 80
-MAX_VALUES = 999
+#: rows per INSERT of an append (multi-row VALUES), at most.  Python's sqlite3 lets go of
+#: the GIL while SQLite steps a statement and must win it back after: while another thread
+#: runs Python (the reader making the next batch), that takes up to the switch interval
+#: (5 ms), so a writer stepping small statements crawls (300,000 rows of 80 a statement:
+#: 0.12 s alone, 23 s beside a busy thread; of 4,000: 0.12 s and 0.6 s).  Big statements
+#: let SQLite's work overlap the reader's.
+VALUES_ROWS = 4000
+#: values a statement may hold where the connection cannot say (SQLite before 3.32: 999)
+OLD_MAX_VALUES = 999
 
 
-def values_rows(columns: int) -> int:
-    """Rows per INSERT for a table of ``columns`` columns."""
-    return max(1, min(VALUES_ROWS, MAX_VALUES // max(1, columns)))
+def values_rows(columns: int, max_values: int = OLD_MAX_VALUES) -> int:
+    """Rows per INSERT for a table of ``columns`` columns, given the most values a
+    statement may hold (``Connection.getlimit(SQLITE_LIMIT_VARIABLE_NUMBER)``)."""
+    return max(1, min(VALUES_ROWS, max_values // max(1, columns)))
 
 
 def value_chunks(
@@ -162,14 +167,14 @@ def _python_values(col: pa.Array) -> list[Any]:
 
 
 def _timestamp_text(col: pa.Array) -> pa.Array:
-    """``2024-01-31 10:00:00[.5]`` (UTC, with ``+00:00``, for zoned ones), vectorised."""
+    """``2024-01-31 10:00:00[.5]`` (UTC, with ``+00:00``, for zoned ones), vectorised: the
+    fraction of a second without its trailing zeros, of any unit, left out when it is zero."""
     zoned = col.type.tz is not None
     # formatting a zoned timestamp is slow in Arrow; its values are UTC already
     text = pc.cast(col.cast(pa.timestamp(col.type.unit)), pa.string())
-    text = pc.replace_substring(text, ".000000", "")
     fraction = pc.fill_null(pc.match_substring(text, "."), False)
     if pc.any(fraction).as_py():
-        trimmed = pc.ascii_rtrim(pc.filter(text, fraction), characters="0")
+        trimmed = pc.ascii_rtrim(pc.ascii_rtrim(pc.filter(text, fraction), "0"), ".")
         text = pc.replace_with_mask(text, fraction, trimmed)
     if zoned:
         text = pc.binary_join_element_wise(text, "+00:00", "")

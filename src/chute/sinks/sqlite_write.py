@@ -1,9 +1,10 @@
-"""The statements that write a batch into SQLite: multi-row inserts (append, and ignore
-with ``ON CONFLICT DO NOTHING``) and upserts (``ON CONFLICT DO UPDATE``), with their counts."""
+"""The statements that write a batch into SQLite: multi-row inserts (append; ignore, with
+``ON CONFLICT DO NOTHING``; upsert, with ``ON CONFLICT DO UPDATE``), and their counts."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
@@ -25,24 +26,14 @@ def insert_rows(
     wired: list[pa.Array] | None,
     ignore: list[str],
 ) -> WriteCounts:
-    """Insert the batch, :func:`~chute.sinks.sqlite_wire.values_rows` rows a statement;
-    with ``ignore`` (a key), rows whose key is in the table already are skipped.
-    ``wired``: the batch's values made ahead, if they were."""
+    """Insert the batch; with ``ignore`` (a key), rows whose key is in the table already
+    are skipped.  ``wired``: the batch's values made ahead, if they were."""
     names = list(batch.schema.names)
     cols = ", ".join(q(n) for n in names)
-    marks = f"({', '.join('?' * len(names))})"
     suffix = f" ON CONFLICT ({', '.join(q(k) for k in ignore)}) DO NOTHING" if ignore else ""
-
-    def insert(rows: int) -> str:
-        return f"INSERT INTO {q(table)} ({cols}) VALUES {', '.join([marks] * rows)}{suffix}"
-
     n = batch.num_rows
     before = conn.total_changes
-    per = values_rows(len(names))
-    rest: list[list[Any]] = []
-    conn.executemany(insert(per), value_chunks(batch, wired, per, rest))
-    for values in rest:
-        conn.execute(insert(len(values) // len(names)), values)
+    _many(conn, lambda values: f"INSERT INTO {q(table)} ({cols}) {values}{suffix}", batch, wired)
     if not ignore:
         return WriteCounts(created=n)
     created = conn.total_changes - before
@@ -74,8 +65,27 @@ def upsert_rows(
             [v for k in chunk for v in k],
         ).fetchone()
         existing += int(found[0])
-    marks = ", ".join("?" * len(names))
-    upsert = dialect.upsert(table, names, key, f"VALUES ({marks})")
-    conn.executemany(upsert, python_rows(batch, wired))
+    _many(conn, lambda values: dialect.upsert(table, names, key, values), batch, wired)
     n = batch.num_rows
     return WriteCounts(created=n - existing, updated=existing)
+
+
+def _many(
+    conn: sqlite3.Connection,
+    statement: Callable[[str], str],
+    batch: pa.RecordBatch,
+    wired: list[pa.Array] | None,
+) -> None:
+    """Run ``statement(values)`` over the batch, ``values`` being a multi-row ``VALUES``
+    of :func:`~chute.sinks.sqlite_wire.values_rows` rows (fewer for the last rows)."""
+    width = batch.num_columns
+    marks = f"({', '.join('?' * width)})"
+
+    def values(rows: int) -> str:
+        return "VALUES " + ", ".join([marks] * rows)
+
+    per = values_rows(width, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    rest: list[list[Any]] = []
+    conn.executemany(statement(values(per)), value_chunks(batch, wired, per, rest))
+    for row_values in rest:
+        conn.execute(statement(values(len(row_values) // width)), row_values)

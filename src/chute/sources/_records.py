@@ -99,8 +99,11 @@ def _decimals(values: list[Any]) -> pa.Array | None:
     the type is the one inference of the whole column gives: Arrow refuses a later value
     with more digits before the point than the type holds (never rounds it), and a later
     value with more places than the type's scale, which Arrow would take when they are
-    zeros (``2.50000`` as ``2.50``), is found from the values' text."""
-    if len(values) <= TYPE_SAMPLE or not set(map(type, values)) <= _DECIMAL_OR_NONE:
+    zeros (``2.50000`` as ``2.50``), is found from the values' text, as is a zero after
+    values with no digit before the point (Arrow counts ``0`` one digit, ``0.5`` none)."""
+    if len(values) <= TYPE_SAMPLE or Decimal not in set(map(type, values[:TYPE_SAMPLE])):
+        return None
+    if not set(map(type, values)) <= _DECIMAL_OR_NONE:
         return None
     try:
         guess = pa.array(values[:TYPE_SAMPLE], from_pandas=False).type
@@ -117,7 +120,11 @@ def _decimals(values: list[Any]) -> pa.Array | None:
         pc.less(point, 0), 0, pc.subtract(pc.subtract(pc.utf8_length(texts), point), 1)
     )
     most = pc.max(places).as_py()
-    return array if most is None or most <= guess.scale else None
+    if most is not None and most > guess.scale:
+        return None
+    if guess.precision == guess.scale and pc.any(pc.less(point, 0)).as_py():
+        return None  # only places so far, then a zero, which Arrow counts a digit before them
+    return array
 
 
 _DECIMAL_OR_NONE = {Decimal, type(None)}

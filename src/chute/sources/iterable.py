@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import chain, islice
 from typing import Any
 
@@ -37,7 +37,7 @@ class IterableSource:
     def batches(self, sizes: Sizes | None = None) -> Iterator[SourceBatch]:
         record = 1
         while True:
-            items = list(islice(self._records, self._rows(sizes)))
+            items = self._take(self.batch_size if sizes is None else sizes())
             if not items:
                 return
             if set(map(type, items)) == {dict} and all(items):  # non-empty dicts: no loop
@@ -57,13 +57,21 @@ class IterableSource:
             )
             record += len(items)
 
-    def _rows(self, sizes: Sizes | None) -> int:
-        """Records in the next batch: the size's rows, fewer when the records seen so far
-        say that many would take more bytes than the size allows."""
-        size = self.batch_size if sizes is None else sizes()
-        if size.bytes <= 0 or not self._record_bytes:
-            return size.rows
-        return max(1, min(size.rows, size.bytes // self._record_bytes))
+    def _take(self, size: BatchSize) -> list[Any]:
+        """The next batch's items: ``size.rows`` of them, fewer when the records seen so
+        far say that many would take more than ``size.bytes``.  Before the first batch, a
+        few records are read and measured, so that the first batch is cut by bytes too."""
+        if size.bytes <= 0:
+            return list(islice(self._records, size.rows))
+        items: list[Any] = []
+        if not self._record_bytes:
+            items = list(islice(self._records, min(size.rows, SIZE_SAMPLE)))
+            self._record_bytes = _record_bytes(items)
+        rows = size.rows
+        if self._record_bytes:
+            rows = max(1, min(rows, size.bytes // self._record_bytes))
+        items.extend(islice(self._records, max(0, rows - len(items))))
+        return items
 
     def _sorted(
         self, items: list[Any], record: int
@@ -120,13 +128,13 @@ def as_mapping(record: Any) -> Mapping[str, Any] | None:
 SIZE_SAMPLE = 8
 
 
-def _record_bytes(records: list[Mapping[str, Any]]) -> int:
+def _record_bytes(records: Sequence[Any]) -> int:
     """About how many bytes a record takes as Python holds it (the mapping and its values;
-    not what values share), from a few records spread over the batch.  A batch of Python
-    records is cut by these bytes as a batch of text is cut by its text's."""
-    if not records:
-        return 0
+    not what values share), from a few records spread over the batch (0: none to measure).
+    A batch of Python records is cut by these bytes as a batch of text is cut by its text's."""
     step = max(1, len(records) // SIZE_SAMPLE)
-    sample = records[::step][:SIZE_SAMPLE]
+    sample = [r for r in records[::step][:SIZE_SAMPLE] if isinstance(r, Mapping)]
+    if not sample:
+        return 0
     total = sum(sys.getsizeof(r) + sum(map(sys.getsizeof, r.values())) for r in sample)
     return max(1, total // len(sample))
