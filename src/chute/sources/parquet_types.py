@@ -12,7 +12,9 @@ decimal of more digits                      text, every digit
 bool                                        boolean
 date32, date64                              date
 timestamp without a zone                    timestamp (nanoseconds rounded half to even to
-                                            microseconds, as PostgreSQL's text input rounds)
+                                            microseconds, as PostgreSQL's text input rounds;
+                                            one too far from 1970 for microseconds in 64 bits
+                                            rejects its record)
 timestamp with a zone                       timestamptz
 string, large_string, string_view           text (a string that looks like a date stays text)
 uuid (the Parquet logical type)             uuid where the database has one, else its text
