@@ -25,10 +25,10 @@ from chute.cli_common import (
     run_job,
     stop_on_signals,
 )
+from chute.config import DEFAULT_BATCH_MESSAGES, DEFAULT_FLUSH_INTERVAL
 from chute.errors import ChuteError, NothingStoredError, SourceError
 from chute.exits import completed_code, exit_code
 from chute.progress import QueueStatus
-from chute.queues import DEFAULT_BATCH_MESSAGES, DEFAULT_FLUSH_INTERVAL, consume, publish
 from chute.report import LoadReport
 
 TlsCa = Annotated[
@@ -113,6 +113,8 @@ def consume_command(
     stop = stopper.event
 
     def run() -> LoadReport:
+        from chute.queues import consume  # RabbitMQ's client loads only for queue commands
+
         return consume(
             url,
             queue=queue,
@@ -165,6 +167,8 @@ def publish_command(
     debug: Debug = False,
 ) -> None:
     """Publish a file's records to a queue, one JSON message each, with publisher confirms."""
+    from chute.queues import publish  # RabbitMQ's client loads only for queue commands
+
     try:
         result = publish(
             source,

@@ -15,6 +15,9 @@ DEFAULT_INTO = "sqlite:///chute.db"
 DEFAULT_MODE = Mode.APPEND
 #: rows and bytes a source's first batch is cut at, before the engine sets the batch size
 DEFAULT_BATCH_ROWS = 10_000
+#: messages per batch of a queue consumer when none is given, and its flush interval (s)
+DEFAULT_BATCH_MESSAGES = 5_000
+DEFAULT_FLUSH_INTERVAL = 1.0
 DEFAULT_BATCH_BYTES = 4 << 20
 #: the process's memory limit (bytes of resident memory) the batch sizes are planned for
 DEFAULT_MEMORY_LIMIT = 512 << 20

@@ -29,8 +29,10 @@ from chute.amqp import (
 from chute.amqp.decode import long_digits
 from chute.api import default_table
 from chute.config import (
+    DEFAULT_BATCH_MESSAGES,
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_ENCODING,
+    DEFAULT_FLUSH_INTERVAL,
     DEFAULT_INTO,
     DEFAULT_MEMORY_LIMIT,
     DEFAULT_MODE,
@@ -55,9 +57,6 @@ from chute.sources.queue import QueueSource
 from chute.sources.queue_tables import MessageLedger, TableFields
 from chute.urls import with_param
 
-#: messages per batch when none is given, and the flush interval in seconds
-DEFAULT_BATCH_MESSAGES = 5_000
-DEFAULT_FLUSH_INTERVAL = 1.0
 DEFAULT_BATCH_BYTES = 8 << 20
 #: times in a row the database may go away before the consumer gives up
 DATABASE_RETRIES = 10
