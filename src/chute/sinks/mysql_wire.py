@@ -21,6 +21,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from chute.engine.numbers import plain_decimals
+
 NULL_FIELD = "\\N"
 #: what must be escaped inside a LOAD DATA field (ESCAPED BY '\\')
 _LOAD_SPECIALS = [("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\x00", "\\0")]
@@ -39,22 +41,13 @@ def value_text(col: pa.Array) -> pa.Array:
     if pa.types.is_boolean(t):
         return pc.cast(pc.cast(col, pa.int8()), pa.string())
     if pa.types.is_decimal(t):
-        return _plain_decimal(col)
+        return plain_decimals(col)
     if pa.types.is_timestamp(t):
         naive = col.cast(pa.timestamp(t.unit)) if t.tz is not None else col
         return pc.cast(naive, pa.string())
     if pa.types.is_binary(t) or pa.types.is_large_binary(t):
         return pc.cast(col, pa.string())
     return pc.cast(col, pa.string())
-
-
-def _plain_decimal(col: pa.Array) -> pa.Array:
-    text = pc.cast(col, pa.string())
-    exponent = pc.fill_null(pc.match_substring(text, "E"), False)
-    if not pc.any(exponent).as_py():
-        return text
-    plain = [format(v, "f") for v in pc.filter(col, exponent).to_pylist()]
-    return pc.replace_with_mask(text, exponent, pa.array(plain, pa.string()))
 
 
 def _escaped(text: pa.Array, specials: list[tuple[str, str]]) -> pa.Array:
