@@ -74,7 +74,7 @@ def test_taking_a_batch_lets_go_of_those_made_before_it() -> None:
 def test_value_chunks_hold_every_value_in_row_order() -> None:
     n = 10_001  # several pieces, and a last chunk of fewer rows
     batch = pa.RecordBatch.from_pydict({"a": list(range(n)), "b": [str(i) for i in range(n)]})
-    per = values_rows(2)
+    per = values_rows(2, 999)
     rest: list[list[object]] = []
     chunks = list(value_chunks(batch, None, per, rest))
     assert all(len(c) == 2 * per for c in chunks)
@@ -86,8 +86,8 @@ def test_value_chunks_hold_every_value_in_row_order() -> None:
 def test_rows_per_insert_stay_under_the_connections_limit_of_values() -> None:
     assert values_rows(5, 250_000) == 4000  # the most rows a statement takes
     assert values_rows(12, 32_766) == 2730
-    assert values_rows(12) == 83  # SQLite before 3.32: 999 values
-    assert values_rows(200) * 200 <= 999
+    assert values_rows(12, 999) == 83  # SQLite before 3.32: 999 values
+    assert values_rows(200, 999) * 200 <= 999
     assert values_rows(50_000, 32_766) == 1
 
 

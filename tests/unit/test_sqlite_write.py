@@ -31,7 +31,7 @@ def test_the_last_rows_go_in_powers_of_two_then_one_small_statement(tmp_path: Pa
     per = values_rows(2, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
     n = 2 * per + 1234
     batch = pa.record_batch({"k": list(range(n)), "v": [f"v{i}" for i in range(n)]})
-    assert insert_rows(conn, "t", batch, None, []).created == n
+    assert insert_rows(conn, SqliteDialect(), "t", batch, None, []).created == n
     assert sizes == [per, per, 1024, 128, 64, 18]
     rows = conn.execute("SELECT k, v FROM t ORDER BY rowid").fetchall()
     assert rows == [(i, f"v{i}") for i in range(n)]
@@ -41,9 +41,9 @@ def test_ignore_and_upsert_count_rows_in_big_statements(tmp_path: Path) -> None:
     conn, _ = _connect(tmp_path / "t.db")
     n = 9_000
     first = pa.record_batch({"k": list(range(0, n, 2)), "v": ["old"] * len(range(0, n, 2))})
-    insert_rows(conn, "t", first, None, [])
+    insert_rows(conn, SqliteDialect(), "t", first, None, [])
     batch = pa.record_batch({"k": list(range(n)), "v": ["new"] * n})
-    counts = insert_rows(conn, "t", batch, None, ["k"])
+    counts = insert_rows(conn, SqliteDialect(), "t", batch, None, ["k"])
     assert (counts.created, counts.skipped) == (n // 2, n // 2)
     conn.execute("DELETE FROM t WHERE k % 3 = 0")
     counts = upsert_rows(conn, SqliteDialect(), "t", batch, ["k"], None)

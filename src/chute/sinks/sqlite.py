@@ -349,7 +349,7 @@ class SqliteSink(SqlSink, Savepoints, LoadLocks, StreamsRows, PreparesBatches):
         try:
             if mode in (Mode.APPEND, Mode.IGNORE):
                 ignore = key if mode is Mode.IGNORE else []
-                return insert_rows(self.conn, table, batch, wired, ignore)
+                return insert_rows(self.conn, self.dialect, table, batch, wired, ignore)
             return upsert_rows(self.conn, self.dialect, table, batch, key, wired)
         except sqlite3.Error as exc:
             raise _wrap(exc) from exc

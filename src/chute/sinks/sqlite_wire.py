@@ -110,13 +110,12 @@ class Wired:
 #: 0.12 s alone, 23 s beside a busy thread; of 4,000: 0.12 s and 0.6 s).  Big statements
 #: let SQLite's work overlap the reader's.
 VALUES_ROWS = 4000
-#: values a statement may hold where the connection cannot say (SQLite before 3.32: 999)
-OLD_MAX_VALUES = 999
 
 
-def values_rows(columns: int, max_values: int = OLD_MAX_VALUES) -> int:
+def values_rows(columns: int, max_values: int) -> int:
     """Rows per INSERT for a table of ``columns`` columns, given the most values a
-    statement may hold (``Connection.getlimit(SQLITE_LIMIT_VARIABLE_NUMBER)``)."""
+    statement may hold (``Connection.getlimit(SQLITE_LIMIT_VARIABLE_NUMBER)``: 32,766
+    since SQLite 3.32, 999 before)."""
     return max(1, min(VALUES_ROWS, max_values // max(1, columns)))
 
 

@@ -24,6 +24,7 @@ ODD_ROWS = 64
 
 def insert_rows(
     conn: sqlite3.Connection,
+    dialect: SqliteDialect,
     table: str,
     batch: pa.RecordBatch,
     wired: list[pa.Array] | None,
@@ -32,11 +33,15 @@ def insert_rows(
     """Insert the batch; with ``ignore`` (a key), rows whose key is in the table already
     are skipped.  ``wired``: the batch's values made ahead, if they were."""
     names = list(batch.schema.names)
-    cols = ", ".join(q(n) for n in names)
-    suffix = f" ON CONFLICT ({', '.join(q(k) for k in ignore)}) DO NOTHING" if ignore else ""
     n = batch.num_rows
     before = conn.total_changes
-    _many(conn, lambda values: f"INSERT INTO {q(table)} ({cols}) {values}{suffix}", batch, wired)
+
+    def statement(values: str) -> str:
+        if ignore:
+            return dialect.insert_ignore(table, names, ignore, values)
+        return dialect.insert(table, names, values)
+
+    _many(conn, statement, batch, wired)
     if not ignore:
         return WriteCounts(created=n)
     created = conn.total_changes - before

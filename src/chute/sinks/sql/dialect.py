@@ -112,13 +112,14 @@ class Dialect:
         """Insert ``rows`` (``VALUES (...)`` or a ``SELECT``); a row whose ``key`` is taken
         updates the other columns."""
         others = [c for c in columns if c not in key]
-        return self._insert(table, columns, rows) + self.conflict(key, others)
+        return self.insert(table, columns, rows) + self.conflict(key, others)
 
     def insert_ignore(self, table: str, columns: list[str], key: list[str], rows: str) -> str:
         """Insert ``rows``; a row whose ``key`` is taken is skipped."""
-        return self._insert(table, columns, rows) + self.conflict(key, [])
+        return self.insert(table, columns, rows) + self.conflict(key, [])
 
-    def _insert(self, table: str, columns: list[str], rows: str) -> str:
+    def insert(self, table: str, columns: list[str], rows: str) -> str:
+        """Insert ``rows`` (``VALUES (...)`` or a ``SELECT``)."""
         cols = ", ".join(self.quote(c) for c in columns)
         return f"INSERT INTO {self.quote(table)} ({cols}) {rows}"
 
