@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -127,3 +128,51 @@ def test_inet_values_in_binary_are_what_the_servers_text_input_stores(
         "SELECT count(*) FROM hosts WHERE addr IS DISTINCT FROM nullif(addr_text, '')::inet",
     ) == [(0,)]
     assert query(pg_url, "SELECT count(addr) FROM hosts") == [(len(values) - 1,)]
+
+
+def test_durations_in_binary_are_what_the_servers_text_input_stores(pg_url: str) -> None:
+    """Differential: Python timedeltas (sent as their text) and ISO 8601 seconds (the text
+    chute writes for a Parquet duration) go in binary; each must equal the server's own
+    reading of its text, kept beside it, under both of its readings of a minus sign.  The
+    last batches hold negative days, which the server reads itself."""
+    rng = random.Random(29)
+    days = [0, 1, 2, 999_999_999]
+    deltas = [timedelta(0), timedelta(microseconds=1), timedelta(days=999_999_999)]
+    for _ in range(2000):
+        deltas.append(
+            timedelta(
+                days=rng.choice([0, rng.choice(days), rng.randint(1, 40_000)]),
+                seconds=rng.randint(0, 86_399),
+                microseconds=rng.choice([0, rng.randint(0, 999_999)]),
+            )
+        )
+    isos = ["PT0S", "PT-0.5S", "PT999999999.999999S", "PT-999999999S"]
+    for _ in range(2000):
+        seconds = Decimal(rng.randint(-(10**9) + 1, 10**9 - 1))
+        fraction = Decimal(rng.randint(0, 999_999)).scaleb(-6) if rng.random() < 0.5 else 0
+        isos.append(f"PT{(seconds + fraction if seconds >= 0 else seconds - fraction):f}S")
+    negative = [timedelta(seconds=-3), timedelta(days=-2, microseconds=7)]  # last batch
+    waits: list[timedelta | None] = [*deltas, *negative, None]
+    timedeltas = [{"wait": d, "wait_text": None if d is None else str(d)} for d in waits]
+    texts = [{"wait": s, "wait_text": s} for s in isos]  # a column of one Python type each
+    for i, record in enumerate([*timedeltas, *texts]):
+        record["id"] = i
+    execute(pg_url, "CREATE TABLE durations (id int4, wait interval, wait_text text)")
+
+    for records in (timedeltas, texts):
+        report = chute.load(records, into=pg_url, table="durations", batch_rows=500)
+        assert (report.read, report.written, report.rejected) == (len(records),) * 2 + (0,)
+    differ = (
+        "SELECT count(*) FROM durations WHERE wait::text IS DISTINCT FROM wait_text::interval::text"
+    )
+    assert query(pg_url, differ) == [(0,)]
+    import psycopg
+
+    with psycopg.connect(pg_url) as conn:  # the rows sent in binary: all but the last two
+        conn.execute("SET IntervalStyle = sql_standard")
+        assert conn.execute(differ + " AND wait_text NOT LIKE '-%'").fetchall() == [(0,)]
+        assert conn.execute(differ).fetchall() == [(len(negative),)]
+    assert query(pg_url, "SELECT wait::text FROM durations WHERE id < 2 ORDER BY id") == [
+        ("00:00:00",),
+        ("00:00:00.000001",),
+    ]

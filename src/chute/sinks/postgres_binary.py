@@ -81,3 +81,65 @@ def inet_array(col: pa.Array) -> pa.Array | None:
         [validity, pa.py_buffer(offsets.tobytes()), pa.py_buffer(out.tobytes())],
         null_count=col.null_count,
     )
+
+
+#: the ISO 8601 seconds chute writes for a Parquet duration (``PT90.5S``, ``PT-3S``): up to
+#: 9 digits of whole seconds (the nanoseconds of Arrow's interval stay in 64 bits) and 6 of
+#: fraction (the server's microseconds; more would be rounded by it)
+_ISO_SECONDS = r"^PT(?P<minus>-?)(?P<s>0|[1-9][0-9]{0,8})(?:\.(?P<f>[0-9]{1,6}))?S$"
+#: Python's text of a timedelta (``1 day, 2:03:04.000005``, ``0:00:03``), of zero or more
+#: days: a negative one (``-1 day, 23:59:57``) is left to the server, whose reading of a
+#: leading minus depends on its IntervalStyle
+_TIMEDELTA = (
+    r"^(?:(?P<d>[1-9][0-9]{0,8}) days?, )?(?P<h>1?[0-9]|2[0-3]):(?P<m>[0-5][0-9])"
+    r":(?P<s>[0-5][0-9])(?:\.(?P<f>[0-9]{6}))?$"
+)
+_INTERVAL = np.dtype([("months", "<i4"), ("days", "<i4"), ("nanos", "<i8")])
+
+
+def interval_array(col: pa.Array) -> pa.Array | None:
+    """Durations in the two spellings chute writes for them (ISO 8601 seconds, Python's
+    timedelta text) as Arrow's month-day-nano intervals: what the server stores for that
+    text (whole seconds stay seconds: ``PT90000S`` is ``25:00:00``, not a day and an
+    hour); None when any value is in another spelling (``1 day``, ``P1D``), which the
+    server then reads."""
+    n = len(col)
+    if n == 0 or col.null_count == n:
+        return None
+    iso = pc.extract_regex(col, _ISO_SECONDS)
+    delta = pc.extract_regex(col, _TIMEDELTA)
+    if pc.sum(pc.or_kleene(iso.is_valid(), delta.is_valid())).as_py() != n - col.null_count:
+        return None
+    minus = pc.equal(_text(iso, "minus"), "-").to_numpy(zero_copy_only=False)
+    iso_micros = _micros(iso, 0) * np.where(minus, -1, 1)
+    delta_micros = _micros(delta, 60 * (60 * _int(delta, "h") + _int(delta, "m")))
+    from_iso = iso.is_valid().to_numpy(zero_copy_only=False)
+    out = np.zeros(n, dtype=_INTERVAL)
+    out["nanos"] = np.where(from_iso, iso_micros, delta_micros) * 1000
+    out["days"] = _int(delta, "d")
+    validity = pa.array(col.is_valid()).buffers()[1] if col.null_count else None
+    return pa.Array.from_buffers(
+        pa.month_day_nano_interval(),
+        n,
+        [validity, pa.py_buffer(out.tobytes())],
+        null_count=col.null_count,
+    )
+
+
+def _text(parts: pa.StructArray, name: str) -> pa.Array:
+    """The text captured as ``name``: empty where the group or the whole match is absent."""
+    return pc.fill_null(pc.struct_field(parts, name), "")
+
+
+def _int(parts: pa.StructArray, name: str) -> np.ndarray:
+    """The digits captured as ``name`` as int64, 0 where there are none."""
+    text = _text(parts, name)
+    numbers = pc.cast(pc.if_else(pc.equal(text, ""), "0", text), pa.int64())
+    return np.asarray(numbers.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _micros(parts: pa.StructArray, more_seconds: np.ndarray | int) -> np.ndarray:
+    """Microseconds of the captured seconds, their fraction and ``more_seconds``."""
+    fraction = pc.utf8_rpad(_text(parts, "f"), 6, "0")
+    micros = pc.cast(fraction, pa.int64()).to_numpy(zero_copy_only=False)
+    return np.asarray((_int(parts, "s") + more_seconds) * 1_000_000 + micros, dtype=np.int64)

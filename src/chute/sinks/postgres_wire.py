@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 from chute.coltypes import TEXT, ColumnType, Kind
 from chute.errors import RecordError
-from chute.sinks.postgres_binary import inet_array, uuid_array
+from chute.sinks.postgres_binary import inet_array, interval_array, uuid_array
 from chute.sinks.sql.dialect import PostgresDialect
 
 DIALECT = PostgresDialect()
@@ -95,6 +95,11 @@ def binary_text(pg: PgColumn) -> bool:
     return pg.typtype == "e" or pg.typname in _TEXT_BINARY
 
 
+#: types sent in binary when every value of a batch is in a spelling chute decodes exactly
+#: (:mod:`chute.sinks.postgres_binary`), else as text for the server to read
+_SPELLED = {"uuid": uuid_array, "inet": inet_array, "interval": interval_array}
+
+
 def staged_columns(pg_cols: dict[str, PgColumn]) -> list[str]:
     """The columns whose values travel as text to be cast by the server, whatever the
     batch (no binary form chute sends): ``name (type)`` each."""
@@ -103,7 +108,7 @@ def staged_columns(pg_cols: dict[str, PgColumn]) -> list[str]:
         for c in pg_cols.values()
         if not c.generated
         and c.typname not in _NATIVE
-        and c.typname not in ("uuid", "inet")  # staged only for other spellings
+        and c.typname not in _SPELLED  # staged only for other spellings
         and not (c.typname == "numeric" and c.typmod >= 0)
         and not binary_text(c)
     ]
@@ -128,14 +133,11 @@ def _wire_column(col: pa.Array, pg: PgColumn, casts: dict[str, str]) -> pa.Array
         return col
     if binary_text(pg) and pa.types.is_string(t):
         return col
-    if pg.typname == "inet" and pa.types.is_string(t):
-        as_inet = inet_array(col)
-        if as_inet is not None:
-            return as_inet
-    if pg.typname == "uuid" and pa.types.is_string(t):
-        as_uuid = uuid_array(col)
-        if as_uuid is not None:
-            return as_uuid
+    decode = _SPELLED.get(pg.typname)
+    if decode is not None and pa.types.is_string(t):
+        decoded = decode(col)
+        if decoded is not None:
+            return decoded
     if native is not None:
         kind, wire_type = native
         if t == wire_type or (kind is Kind.JSON and pa.types.is_string(t)):
