@@ -1,10 +1,12 @@
-"""IPv4 addresses in inet's binary form, and the spellings left to the server."""
+"""PostgreSQL binary forms decoded from text (inet, interval, integer and string lists), and
+the spellings left to the server."""
 
 from __future__ import annotations
 
 import pyarrow as pa
 import pytest
 
+from chute.engine.columns import JSON_FIELD_META
 from chute.sinks.postgres_binary import inet_array, interval_array
 from chute.sinks.postgres_wire import PgColumn, wire_batch
 
@@ -65,3 +67,46 @@ def test_the_wire_sends_spelled_intervals_in_binary_and_others_as_text() -> None
     assert casts == {} and wire.schema.field("wait").type == pa.month_day_nano_interval()
     wire, casts = wire_batch(pa.record_batch({"wait": pa.array(["1 day"])}), {"wait": wait})
     assert casts == {"wait": "interval"} and wire.schema.field("wait").type == pa.string()
+
+
+def _arrays(json: bool, values: list[str | None], typname: str) -> tuple[pa.Array, dict]:
+    field = pa.field("a", pa.string(), metadata=JSON_FIELD_META if json else None)
+    batch = pa.RecordBatch.from_arrays([pa.array(values, pa.string())], schema=pa.schema([field]))
+    column = PgColumn("a", typname, typname.removeprefix("_") + "[]", -1)
+    wire, casts = wire_batch(batch, {"a": column})
+    return wire.column(0), casts
+
+
+def test_integer_arrays_go_as_lists_in_the_syntax_of_their_source() -> None:
+    lists, casts = _arrays(False, ["{1,NULL}", None, "{}"], "_int4")
+    assert casts == {} and lists.type == pa.list_(pa.int32())
+    assert lists.to_pylist() == [[1, None], None, []]
+    lists, casts = _arrays(True, ["[1,null]", "[]"], "_int8")
+    assert casts == {} and lists.to_pylist() == [[1, None], []]
+
+
+@pytest.mark.parametrize(
+    ("json", "value", "sent"),
+    [
+        (False, "[1,2]", "[1,2]"),  # JSON in a text file's cell: the server refuses it
+        (False, "{1, 2}", "{1, 2}"),
+        (True, "{1,2}", "{1,2}"),  # a typed source's text, not its list
+        (True, "[40000]", "{40000}"),  # out of range: the server says so
+        (True, "[[1,2],[3,null]]", "{{1,2},{3,NULL}}"),
+    ],
+)
+def test_other_integer_arrays_go_as_text_in_the_servers_syntax(
+    json: bool, value: str, sent: str
+) -> None:
+    text, casts = _arrays(json, [value], "_int2")
+    assert casts == {"a": "int2[]"} and text.to_pylist() == [sent]
+
+
+def test_a_typed_sources_lists_of_strings_go_as_lists_or_in_the_servers_syntax() -> None:
+    lists, casts = _arrays(True, ['["a","b,c"]', '[""]', "[]", None], "_text")
+    assert casts == {} and lists.to_pylist() == [["a", "b,c"], [""], [], None]
+    text, casts = _arrays(True, ['["a\\"b",null]', '["x\\ny"]'], "_text")
+    assert casts == {"a": "text[]"}
+    assert text.to_pylist() == ['{"a\\"b",null}', '["x\\ny"]']  # the last: refused
+    text, casts = _arrays(False, ['["a"]'], "_text")
+    assert casts == {"a": "text[]"} and text.to_pylist() == ['["a"]']

@@ -160,7 +160,11 @@ class Converter:
                 self._hold(name, converted)
             arrays.append(self._check_constraints(name, converted, refused))
             names.append(name)
-        return pa.RecordBatch.from_arrays(arrays, names=names), widenings, refused
+        fields = [
+            pa.field(name, a.type, metadata=field.metadata if _json_text(field, a) else None)
+            for name, a, field in zip(names, arrays, data.schema, strict=True)
+        ]
+        return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields)), widenings, refused
 
     def _judge(
         self, name: str, array: pa.Array, target: ColumnType, refused: dict[int, Refusal]
@@ -275,6 +279,12 @@ def _fits(array: pa.Array, target: ColumnType) -> pa.Array | None:
         exact = numbers.double_exact(as_number)
         ok = pc.and_(ok, exact if exact.null_count == 0 else pc.fill_null(exact, True))
     return ok
+
+
+def _json_text(field: pa.Field, array: pa.Array) -> bool:
+    """Whether a converted column is still the JSON texts its source marked it as holding
+    (so a sink can tell a list's JSON from text in its own syntax, as PostgreSQL arrays)."""
+    return ct.is_json_text(field) and pa.types.is_string(array.type)
 
 
 def _convert(

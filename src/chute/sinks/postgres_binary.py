@@ -143,3 +143,63 @@ def _micros(parts: pa.StructArray, more_seconds: np.ndarray | int) -> np.ndarray
     fraction = pc.utf8_rpad(_text(parts, "f"), 6, "0")
     micros = pc.cast(fraction, pa.int64()).to_numpy(zero_copy_only=False)
     return np.asarray((_int(parts, "s") + more_seconds) * 1_000_000 + micros, dtype=np.int64)
+
+
+_INT = r"-?(?:0|[1-9][0-9]{0,18})"
+#: one-dimensional integer arrays in the server's canonical text (``{1,-2,NULL}``, as
+#: ``array_out`` writes them: no spaces, no quotes, no bounds like ``[0:1]={…}``)
+_PG_INT_LIST = rf"^\{{(?:(?:{_INT}|NULL)(?:,(?:{_INT}|NULL))*)?\}}$"
+#: ... and as chute writes a typed source's list of integers in JSON (``[1,-2,null]``)
+_JSON_INT_LIST = rf"^\[(?:(?:{_INT}|null)(?:,(?:{_INT}|null))*)?\]$"
+
+
+def int_lists(col: pa.Array, element: pa.DataType, *, json: bool) -> pa.Array | None:
+    """Integer arrays, in the server's syntax or (``json``: a typed source's lists) in
+    JSON, as Arrow lists of ``element`` (the column's element type: the server's binary
+    input wants exactly it); None when any value is in another spelling or out of the
+    element's range, which the server then reads (and refuses, by record)."""
+    n = len(col)
+    present = pc.fill_null(col, "[]" if json else "{}") if col.null_count else col
+    pattern = _JSON_INT_LIST if json else _PG_INT_LIST
+    if n == 0 or not pc.all(pc.match_substring_regex(present, pattern)).as_py():
+        return None
+    inner = pc.utf8_slice_codeunits(present, 1, -1)
+    parts = pc.split_pattern(inner, ",")
+    empty = pc.equal(inner, "").to_numpy(zero_copy_only=False)
+    lengths = np.where(empty, 0, pc.list_value_length(parts).to_numpy(zero_copy_only=False))
+    texts = pc.list_flatten(parts)
+    texts = pc.filter(texts, pc.not_equal(texts, ""))  # the one "" of each empty list
+    nulls = pc.equal(texts, "null" if json else "NULL")
+    try:
+        values = pc.cast(pc.if_else(nulls, pa.scalar(None, pa.string()), texts), pa.int64())
+        values = pc.cast(values, element)  # safe: a value beyond the element's range raises
+    except pa.ArrowInvalid:
+        return None
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    mask = pc.is_null(col) if col.null_count else None
+    return pa.ListArray.from_arrays(pa.array(offsets), values, mask=mask)
+
+
+#: a list of strings as chute writes a typed source's list in JSON, when no string holds a
+#: quote, a backslash or a control character (none escaped) and none is null
+_STRING_LIST = r'^\[(?:"[^"\\\x00-\x1f]*"(?:,"[^"\\\x00-\x1f]*")*)?\]$'
+
+
+def string_lists(col: pa.Array) -> pa.Array | None:
+    """Lists of strings (JSON, unescaped) as Arrow lists of strings for a ``text[]``
+    column; None when any value is spelled otherwise (the server's own array syntax,
+    escapes, nulls), which then travels as text."""
+    n = len(col)
+    present = pc.fill_null(col, "[]") if col.null_count else col
+    if n == 0 or not pc.all(pc.match_substring_regex(present, _STRING_LIST)).as_py():
+        return None
+    inner = pc.utf8_slice_codeunits(present, 2, -2)  # between the outer [" and "]
+    empty = pc.equal(present, "[]")
+    parts = pc.split_pattern(pc.if_else(empty, pa.scalar(None, pa.string()), inner), '","')
+    parts = pc.if_else(empty, pa.scalar([], pa.list_(pa.string())), parts)
+    mask = pc.is_null(col) if col.null_count else None
+    lengths = pc.list_value_length(parts).to_numpy(zero_copy_only=False)
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), pc.list_flatten(parts), mask=mask)

@@ -6,6 +6,7 @@ errors as chute's, classified by SQLSTATE (:class:`~chute.sinks.sql.dialect.Post
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import adbc_driver_manager
@@ -13,8 +14,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from chute.coltypes import TEXT, ColumnType, Kind
+from chute.engine.columns import is_json_text
 from chute.errors import RecordError
-from chute.sinks.postgres_binary import inet_array, interval_array, uuid_array
+from chute.sinks.postgres_binary import (
+    inet_array,
+    int_lists,
+    interval_array,
+    string_lists,
+    uuid_array,
+)
 from chute.sinks.sql.dialect import PostgresDialect
 
 DIALECT = PostgresDialect()
@@ -97,7 +105,15 @@ def binary_text(pg: PgColumn) -> bool:
 
 #: types sent in binary when every value of a batch is in a spelling chute decodes exactly
 #: (:mod:`chute.sinks.postgres_binary`), else as text for the server to read
-_SPELLED = {"uuid": uuid_array, "inet": inet_array, "interval": interval_array}
+_SPELLED: dict[str, Callable[[pa.Array], pa.Array | None]] = {
+    "uuid": uuid_array,
+    "inet": inet_array,
+    "interval": interval_array,
+}
+#: integer array types (smallint[], integer[], bigint[]) and their elements in Arrow
+_INT_ARRAYS = {"_int2": pa.int16(), "_int4": pa.int32(), "_int8": pa.int64()}
+#: array types that take a typed source's lists of strings in binary
+_TEXT_ARRAYS = {"_text", "_varchar"}
 
 
 def staged_columns(pg_cols: dict[str, PgColumn]) -> list[str]:
@@ -120,9 +136,12 @@ def wire_batch(
     """The batch as sent: Arrow types the server reads in binary, or text to be cast."""
     arrays = []
     casts: dict[str, str] = {}
-    for name, col in zip(batch.schema.names, batch.columns, strict=True):
-        pg = pg_cols[name]
-        arrays.append(_wire_column(col, pg, casts))
+    for field, col in zip(batch.schema, batch.columns, strict=True):
+        pg = pg_cols[field.name]
+        if pg.typname.startswith("_") and pa.types.is_string(col.type):
+            arrays.append(_wire_array(col, pg, is_json_text(field), casts))
+        else:
+            arrays.append(_wire_column(col, pg, casts))
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names), casts
 
 
@@ -155,6 +174,46 @@ def _wire_column(col: pa.Array, pg: PgColumn, casts: dict[str, str]) -> pa.Array
                 pass  # out of range for the column: let the server say which value
     casts[pg.name] = pg.declared
     return col if pa.types.is_string(t) else pc.cast(col, pa.string())
+
+
+def _wire_array(col: pa.Array, pg: PgColumn, json: bool, casts: dict[str, str]) -> pa.Array:
+    """Texts for an array column: a text source's in the server's syntax, a typed
+    source's lists in JSON (``json``).  Integer arrays go as Arrow lists when every value
+    is spelled plainly, and a typed source's lists of strings; else the server reads them,
+    a typed source's lists first put in its syntax where that is exact."""
+    lists = None
+    if pg.typname in _INT_ARRAYS:
+        lists = int_lists(col, _INT_ARRAYS[pg.typname], json=json)
+    elif json and pg.typname in _TEXT_ARRAYS:
+        lists = string_lists(col)
+    if lists is not None:
+        return lists
+    casts[pg.name] = pg.declared
+    return _array_text(col) if json else col
+
+
+#: a JSON list with no strings and no objects: numbers, booleans, nulls and lists of them
+_PLAIN_JSON_LIST = r'^\[[^"{}]*\]$'
+#: a flat JSON list of strings and nulls whose only escapes are \" and \\ (the array
+#: syntax's own): between its outer brackets it is already that syntax
+_JSON_STRING = r'"(?:[^"\\\x00-\x1f]|\\["\\])*"'
+_FLAT_STRING_LIST = rf"^\[(?:(?:{_JSON_STRING}|null)(?:,(?:{_JSON_STRING}|null))*)?\]$"
+
+
+def _array_text(col: pa.Array) -> pa.Array:
+    """Texts for an array column, with a typed source's lists (JSON) in the server's array
+    syntax where that is exact (``[[1,null],[2,3]]`` is ``{{1,NULL},{2,3}}``,
+    ``["a\\"b",null]`` is ``{"a\\"b",null}``), so its text input judges each element (a
+    value out of range is refused as such, not as a malformed array)."""
+    plain = pc.match_substring_regex(col, _PLAIN_JSON_LIST)
+    strings = pc.match_substring_regex(col, _FLAT_STRING_LIST)
+    if not pc.any(pc.or_(plain, strings)).as_py():
+        return col
+    braces = pc.replace_substring(pc.replace_substring(col, "[", "{"), "]", "}")
+    outer = pc.binary_join_element_wise("{", pc.utf8_slice_codeunits(col, 1, -1), "}", "")
+    return pc.if_else(
+        plain, pc.replace_substring(braces, "null", "NULL"), pc.if_else(strings, outer, col)
+    )
 
 
 def _overflowed(wide: pa.Array, narrow: pa.Array) -> bool:
