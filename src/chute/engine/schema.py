@@ -245,6 +245,7 @@ class TableSchema:
             },
             table_types,
             table=run.target,
+            lists_into_arrays=run.sink.capabilities.lists_into_arrays,
         )
 
     def apply(self, item: Item) -> None:

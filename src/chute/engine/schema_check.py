@@ -10,6 +10,7 @@ ignores the case of names, and two on PostgreSQL, where chute quotes names.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 
 import pyarrow as pa
@@ -87,11 +88,13 @@ def check_declared_types(
     table_types: Mapping[str, tuple[ColumnType, str]],
     *,
     table: str,
+    lists_into_arrays: bool = False,
 ) -> None:
     """Refuse an input whose declared column types (a Parquet file's) the table's columns
     cannot take, naming every such column with both types.  ``schema``: the input's
     batches (with chute's markers); ``table_types``: input column -> the type of the table
-    column it goes to and that column's own type name."""
+    column it goes to and that column's own type name; ``lists_into_arrays``: the sink's
+    array columns take lists (:attr:`Capabilities.lists_into_arrays`)."""
     problems = []
     for field in schema:
         if field.name not in table_types:
@@ -105,6 +108,8 @@ def check_declared_types(
         ):
             continue
         file_type = declared.get(field.name, str(field.type))
+        if lists_into_arrays and _LIST.match(file_type) and declared_as.endswith("]"):
+            continue  # a list into an array: the database judges each element
         why = "nested values need a JSON (or text) column" if have.kind is Kind.JSON else ""
         problems.append(
             f"{field.name} is {file_type} in the file and {declared_as} in the table"
@@ -115,6 +120,10 @@ def check_declared_types(
             f"the input's column types do not fit table {table}: " + "; ".join(problems),
             hint="cast those columns when writing the file, or load into a new table",
         )
+
+
+#: an Arrow list type's name (``list<element: int64>``, ``large_list<…>``, ``fixed_size_list<…>``)
+_LIST = re.compile(r"(large_|fixed_size_)?list<")
 
 
 def _textual(declared: str) -> bool:

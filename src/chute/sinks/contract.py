@@ -84,6 +84,9 @@ class Capabilities:
     #: DDL (create, rename, drop) is undone by a rollback; where it is not (MySQL), a
     #: :meth:`Staging.swap_in` commits, and "all at once" rests on an atomic rename
     transactional_ddl: bool = True
+    #: its array columns take a typed source's lists (a Parquet file's, Python lists: JSON
+    #: texts that reach the sink marked as JSON), the database judging each element
+    lists_into_arrays: bool = False
     #: batches of fewer rows cost this database more than their share (DuckDB writes a
     #: transaction of fewer rows than a row group through its log, twice): an adaptive load
     #: does not back off below it for a slow batch (refusals and memory still may)

@@ -64,6 +64,7 @@ class PostgresSink(SqlSink, LoadLocks, StreamsRows, ScratchTables, ExplainsWrite
         parallel_writes=True,
         stores=Stores(exact_decimals=True, uuid=True),
         max_name_bytes=DIALECT.max_name_bytes,
+        lists_into_arrays=True,
     )
 
     def __init__(self, url: str) -> None:

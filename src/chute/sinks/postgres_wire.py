@@ -125,6 +125,7 @@ def staged_columns(pg_cols: dict[str, PgColumn]) -> list[str]:
         if not c.generated
         and c.typname not in _NATIVE
         and c.typname not in _SPELLED  # staged only for other spellings
+        and c.typname not in _INT_ARRAYS
         and not (c.typname == "numeric" and c.typmod >= 0)
         and not binary_text(c)
     ]
