@@ -1,11 +1,13 @@
 """PostgreSQL: binary COPY of Arrow batches through ADBC, one transaction per batch.
 
 The server receives binary values, so it does not parse text: this is what lets chute run
-faster than ``psql \\copy`` of the same CSV.  Columns whose type has no binary form in Arrow
-(uuid, inet, arrays, an unconstrained numeric, ...) travel as text into a temporary staging
-table and are cast by the server; upsert and ignore go through the same staging table and
-one ``INSERT ... SELECT ... ON CONFLICT`` that also counts created and updated rows.
-What travels, and how errors are told apart, is in :mod:`chute.sinks.postgres_wire`.
+faster than ``psql \\copy`` of the same CSV.  Columns chute has no binary form for (an
+unconstrained numeric, cidr, text arrays from text, and uuids, inets, intervals and
+integer arrays in other spellings than the ones it decodes) travel as text into a
+temporary staging table and are cast by the server; upsert and ignore go through the same
+staging table and one ``INSERT ... SELECT ... ON CONFLICT`` that also counts created and
+updated rows (:mod:`chute.sinks.postgres_insert`).  What travels, and how errors are told
+apart, is in :mod:`chute.sinks.postgres_wire`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import contextlib
 import hashlib
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -35,6 +37,7 @@ from chute.sinks.contract import (
     WriteCounts,
 )
 from chute.sinks.pg_lock import AdvisoryLock
+from chute.sinks.postgres_insert import insert_counted
 from chute.sinks.postgres_probe import probe_keys
 from chute.sinks.postgres_values import PostgresValueOracle, zone_is_utc
 from chute.sinks.postgres_wire import (
@@ -399,33 +402,3 @@ class PostgresSink(SqlSink, LoadLocks, StreamsRows, ScratchTables, ExplainsWrite
             with contextlib.suppress(adbc_driver_manager.Error):
                 self._conn.close()
             self._conn = None
-
-
-def insert_counted(
-    first_row: Callable[[str], Any],
-    table: str,
-    names: Sequence[str],
-    rows: str,
-    mode: Mode,
-    key: list[str],
-    n: int,
-) -> WriteCounts:
-    """Insert the ``n`` rows of the SELECT ``rows`` into ``table`` in ``mode``, counting
-    created and updated rows in the same statement; ``first_row`` runs one statement and
-    returns its first row (the load's cursor and the session's pipeline both do)."""
-    columns = list(names)
-    if mode is Mode.APPEND:
-        first_row(f"INSERT INTO {q(table)} ({', '.join(q(c) for c in columns)}) {rows}")
-        return WriteCounts(created=n)
-    if mode is Mode.IGNORE or not [c for c in columns if c not in key]:
-        insert = DIALECT.insert_ignore(table, columns, key, rows)
-        created = int(first_row(f"WITH ins AS ({insert} RETURNING 1) SELECT count(*) FROM ins")[0])
-        if mode is Mode.IGNORE:
-            return WriteCounts(created=created, skipped=n - created)
-        return WriteCounts(created=created, updated=n - created)
-    found, total = first_row(
-        f"WITH ins AS ({DIALECT.upsert(table, columns, key, rows)} "
-        "RETURNING (xmax = 0) AS created) "
-        "SELECT count(*) FILTER (WHERE created), count(*) FROM ins"
-    )
-    return WriteCounts(created=int(found), updated=int(total) - int(found))

@@ -34,7 +34,8 @@ from psycopg.pq import TransactionStatus
 
 from chute.errors import ChuteError, SinkUnavailableError
 from chute.sinks.contract import Mode, Savepoints, WriteCounts
-from chute.sinks.postgres import PostgresSink, insert_counted
+from chute.sinks.postgres import PostgresSink
+from chute.sinks.postgres_insert import insert_counted
 from chute.sinks.postgres_wire import DIALECT, PgColumn, first_line
 from chute.sinks.sql.counted import Counted
 from chute.sinks.sql.dialect import quote_identifier as q
