@@ -780,3 +780,33 @@ def test_lists_go_into_postgresql_array_columns(pg_url: str, tmp_path: Path) -> 
         (None, "{NULL}", "{Zoë}", '{"back\\\\slash"}', "{}", None),
         ("{}", "{-32768}", "{}", None, "{-0}", "{}"),
     ]
+
+
+@pytest.mark.postgres
+def test_lists_an_array_cannot_take_exactly_are_refused_before_loading(
+    pg_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "odd_lists.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "points": pa.array([[{"x": 1}]]),
+                "times": pa.array([[1_700_000_000_000_000_900]], pa.list_(pa.timestamp("ns"))),
+                "ints": pa.array([[1]]),
+            }
+        ),
+        path,
+    )
+    execute(pg_url, "CREATE TABLE odd_lists (points int[], times timestamp[], ints int[])")
+    result = run_chute("load", str(path), "--into", pg_url, "--table", "odd_lists")
+    line = _one_error_line(result)
+    assert_error(
+        result,
+        2,
+        "points is list<element: struct<x: int64>> in the file and integer[] in the table "
+        "(an array takes a list of values, not of structs or maps)",
+        "times is list<element: timestamp[ns]> in the file and timestamp without time zone[] "
+        "in the table (nanoseconds inside a list would be cut to microseconds)",
+    )
+    assert "ints is list<element: int64>" not in line
+    assert query(pg_url, "SELECT count(*) FROM odd_lists") == [(0,)]

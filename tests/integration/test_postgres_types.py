@@ -286,3 +286,60 @@ def test_a_list_out_of_range_for_its_array_is_rejected_by_the_server(pg_url: str
     assert (report.written, report.rejected) == (2, 1)
     assert (report.rejects[0].position.record, report.rejects[0].sqlstate) == (2, "22003")
     assert query(pg_url, "SELECT id, a FROM small_lists ORDER BY id") == [(1, [1, 2]), (3, [])]
+
+
+def test_non_finite_floats_and_bytes_of_a_typed_source_keep_their_values(pg_url: str) -> None:
+    """A NaN or an infinity in a list is the number (a JSON library would write null),
+    and refuses its record in a JSON column (JSON has no such number); bytes are bytea's
+    text, alone or in a list (not the text of their repr)."""
+    execute(pg_url, "CREATE TABLE odd (id int4, f float8[], j jsonb, b bytea, bs bytea[])")
+    nan, inf = float("nan"), float("inf")
+    records = [
+        {"id": 1, "f": [1.5, nan, -inf], "j": None, "b": b"abc", "bs": [b"\x00\xff"]},
+        {"id": 2, "f": None, "j": {"x": [nan]}, "b": None, "bs": None},
+    ]
+
+    report = chute.load(records, into=pg_url, table="odd")
+
+    assert (report.written, report.rejected) == (1, 1)
+    assert (report.rejects[0].position.record, report.rejects[0].sqlstate) == (2, "22P02")
+    assert query(pg_url, "SELECT f::text, b, bs::text FROM odd") == [
+        ("{1.5,NaN,-Infinity}", b"abc", '{"\\\\x00ff"}')
+    ]
+
+
+def test_too_long_strings_in_a_varchar_array_are_refused_not_cut(pg_url: str) -> None:
+    """The server's text input refuses ``{abcd}`` for ``varchar(3)[]``; an explicit cast
+    would cut it to ``{abc}``.  Both ways in: a list with a null (sent as text) and a
+    file's array text."""
+    execute(pg_url, "CREATE TABLE codes (id int4, v varchar(3)[])")
+    records = [{"id": 1, "v": ["abcd", None]}, {"id": 2, "v": ["abc", None]}]
+
+    report = chute.load(records, into=pg_url, table="codes")
+
+    assert (report.written, report.rejected) == (1, 1)
+    assert (report.rejects[0].position.record, report.rejects[0].sqlstate) == (1, "22001")
+    assert query(pg_url, "SELECT id, v FROM codes") == [(2, ["abc", None])]
+
+
+def test_a_duplicate_array_key_from_python_lists_is_rejected_and_the_rest_stored(
+    pg_url: str,
+) -> None:
+    execute(pg_url, "CREATE TABLE keyed (a int4[] PRIMARY KEY, n int4)")
+    execute(pg_url, "INSERT INTO keyed VALUES ('{1,2}', 0)")
+    records = [{"a": [1, 2], "n": 1}] + [{"a": [i, i], "n": i} for i in range(3, 13)]
+
+    report = chute.load(records, into=pg_url, table="keyed", batch_rows=2)
+
+    assert (report.read, report.written, report.rejected) == (11, 10, 1)
+    assert report.rejects[0].sqlstate == "23505"
+    assert query(pg_url, "SELECT count(*), sum(n) FROM keyed") == [(11, sum(range(3, 13)))]
+
+
+def test_an_enum_named_like_an_array_goes_as_its_text(pg_url: str) -> None:
+    execute(pg_url, "CREATE TYPE _mood AS ENUM ('happy', 'sad')", "CREATE TABLE m (x _mood)")
+
+    report = chute.load([{"x": "sad"}], into=pg_url, table="m")
+
+    assert report.written == 1 and not report.changes
+    assert query(pg_url, "SELECT x::text FROM m") == [("sad",)]

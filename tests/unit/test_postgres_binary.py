@@ -72,7 +72,8 @@ def test_the_wire_sends_spelled_intervals_in_binary_and_others_as_text() -> None
 def _arrays(json: bool, values: list[str | None], typname: str) -> tuple[pa.Array, dict]:
     field = pa.field("a", pa.string(), metadata=JSON_FIELD_META if json else None)
     batch = pa.RecordBatch.from_arrays([pa.array(values, pa.string())], schema=pa.schema([field]))
-    column = PgColumn("a", typname, typname.removeprefix("_") + "[]", -1)
+    element = typname.removeprefix("_")
+    column = PgColumn("a", typname, element + "[]", -1, base=element + "[]", element=element)
     wire, casts = wire_batch(batch, {"a": column})
     return wire.column(0), casts
 
@@ -102,11 +103,32 @@ def test_other_integer_arrays_go_as_text_in_the_servers_syntax(
     assert casts == {"a": "int2[]"} and text.to_pylist() == [sent]
 
 
-def test_a_typed_sources_lists_of_strings_go_as_lists_or_in_the_servers_syntax() -> None:
-    lists, casts = _arrays(True, ['["a","b,c"]', '[""]', "[]", None], "_text")
+@pytest.mark.parametrize("typname", ["_text", "_varchar"])
+def test_a_typed_sources_lists_of_strings_go_as_lists_or_in_the_servers_syntax(
+    typname: str,
+) -> None:
+    lists, casts = _arrays(True, ['["a","b,c"]', '[""]', "[]", None], typname)
     assert casts == {} and lists.to_pylist() == [["a", "b,c"], [""], [], None]
-    text, casts = _arrays(True, ['["a\\"b",null]', '["x\\ny"]'], "_text")
-    assert casts == {"a": "text[]"}
+    text, casts = _arrays(True, ['["a\\"b",null]', '["x\\ny"]'], typname)
+    assert casts == {"a": typname.removeprefix("_") + "[]"}
     assert text.to_pylist() == ['{"a\\"b",null}', '["x\\ny"]']  # the last: refused
-    text, casts = _arrays(False, ['["a"]'], "_text")
-    assert casts == {"a": "text[]"} and text.to_pylist() == ['["a"]']
+    text, casts = _arrays(False, ['["a"]'], typname)
+    assert text.to_pylist() == ['["a"]']
+
+
+def test_a_type_named_like_an_array_is_not_one() -> None:
+    """An enum may be named ``_mood``: only an element type makes an array."""
+    mood = PgColumn("m", "_mood", "_mood", -1, typtype="e")
+    wire, casts = wire_batch(pa.record_batch({"m": pa.array(["happy"])}), {"m": mood})
+    assert casts == {} and wire.column(0).to_pylist() == ["happy"]
+
+
+def test_staged_text_is_cast_to_the_type_without_its_modifier() -> None:
+    """So the INSERT applies ``varchar(3)`` as the text input does (refusing ``abcd``),
+    where an explicit cast to ``varchar(3)[]`` would cut it."""
+    column = PgColumn(
+        "v", "_varchar", "character varying(3)[]", 7, base="character varying[]",
+        element="varchar",
+    )  # fmt: skip
+    _, casts = wire_batch(pa.record_batch({"v": pa.array(["{abcd,NULL}"])}), {"v": column})
+    assert casts == {"v": "character varying[]"}

@@ -108,9 +108,14 @@ def check_declared_types(
         ):
             continue
         file_type = declared.get(field.name, str(field.type))
-        if lists_into_arrays and _LIST.match(file_type) and declared_as.endswith("]"):
-            continue  # a list into an array: the database judges each element
         why = "nested values need a JSON (or text) column" if have.kind is Kind.JSON else ""
+        if lists_into_arrays and _LIST.match(file_type) and declared_as.endswith("]"):
+            if "struct<" in file_type or "map<" in file_type:
+                why = "an array takes a list of values, not of structs or maps"
+            elif "[ns" in file_type:  # Python's datetime and timedelta hold microseconds
+                why = "nanoseconds inside a list would be cut to microseconds"
+            else:
+                continue  # a list into an array: the database judges each element
         problems.append(
             f"{field.name} is {file_type} in the file and {declared_as} in the table"
             + (f" ({why})" if why else "")

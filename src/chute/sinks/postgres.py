@@ -155,7 +155,8 @@ class PostgresSink(SqlSink, LoadLocks, StreamsRows, ScratchTables, ExplainsWrite
                 "SELECT a.attname, t.typname, format_type(a.atttypid, a.atttypmod), a.atttypmod, "
                 "a.attnotnull, a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '', "
                 "a.attidentity = 'a' OR a.attgenerated <> '', format_type(a.atttypid, NULL), "
-                "t.typtype::text "
+                "t.typtype::text, CASE WHEN t.typcategory = 'A' THEN "
+                "(SELECT e.typname::text FROM pg_type e WHERE e.oid = t.typelem) ELSE '' END "
                 "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
                 "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped "
                 "ORDER BY a.attnum",

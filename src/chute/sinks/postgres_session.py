@@ -32,11 +32,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from psycopg.pq import TransactionStatus
 
+from chute.engine.columns import is_json_text
 from chute.errors import ChuteError, SinkUnavailableError
 from chute.sinks.contract import Mode, Savepoints, WriteCounts
 from chute.sinks.postgres import PostgresSink
 from chute.sinks.postgres_insert import insert_counted
-from chute.sinks.postgres_wire import DIALECT, PgColumn, first_line
+from chute.sinks.postgres_wire import DIALECT, PgColumn, array_text, first_line
 from chute.sinks.sql.counted import Counted
 from chute.sinks.sql.dialect import quote_identifier as q
 from chute.urls import scrub
@@ -271,10 +272,13 @@ _FROM_MICROS = {
 def _layout(batch: pa.RecordBatch, columns: dict[str, PgColumn]) -> list[_Column]:
     """A column whose Arrow type has a parameter type goes as that (the INSERT assigns it
     to the column); a timestamp as microseconds; any other as text, cast to the column's
-    type (uuid, jsonb, inet, enums, arrays...)."""
+    type (uuid, jsonb, inet, enums, arrays...); a typed source's lists (JSON) are put in
+    the server's array syntax where that is exact."""
     out = []
-    for name, array in zip(batch.schema.names, batch.columns, strict=True):
-        pg = columns[name]
+    for field, array in zip(batch.schema, batch.columns, strict=True):
+        pg = columns[field.name]
+        if pg.element and is_json_text(field):  # a typed source's lists, in array syntax
+            array = array_text(array)
         param = _PARAM_TYPES.get(array.type)
         if param in _FROM_MICROS:
             out.append(_Column(array.cast(pa.int64()), "int8", _FROM_MICROS[param]))

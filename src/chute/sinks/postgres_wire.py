@@ -80,6 +80,7 @@ class PgColumn:
     generated: bool = False  # GENERATED ALWAYS: a generated column, or identity
     base: str = ""  # format_type() without the modifier: numeric, character varying
     typtype: str = "b"  # pg_type.typtype: b base, e enum, d domain, ...
+    element: str = ""  # an array's element type (its typname), else ""
 
 
 def column_type(c: PgColumn) -> ColumnType:
@@ -110,10 +111,10 @@ _SPELLED: dict[str, Callable[[pa.Array], pa.Array | None]] = {
     "inet": inet_array,
     "interval": interval_array,
 }
-#: integer array types (smallint[], integer[], bigint[]) and their elements in Arrow
-_INT_ARRAYS = {"_int2": pa.int16(), "_int4": pa.int32(), "_int8": pa.int64()}
-#: array types that take a typed source's lists of strings in binary
-_TEXT_ARRAYS = {"_text", "_varchar"}
+#: integer arrays' element types (smallint[], integer[], bigint[]) and theirs in Arrow
+_INT_ELEMENTS = {"int2": pa.int16(), "int4": pa.int32(), "int8": pa.int64()}
+#: elements of the array types that take a typed source's lists of strings in binary
+_TEXT_ELEMENTS = {"text", "varchar"}
 
 
 def staged_columns(pg_cols: dict[str, PgColumn]) -> list[str]:
@@ -125,7 +126,7 @@ def staged_columns(pg_cols: dict[str, PgColumn]) -> list[str]:
         if not c.generated
         and c.typname not in _NATIVE
         and c.typname not in _SPELLED  # staged only for other spellings
-        and c.typname not in _INT_ARRAYS
+        and c.element not in _INT_ELEMENTS
         and not (c.typname == "numeric" and c.typmod >= 0)
         and not binary_text(c)
     ]
@@ -139,7 +140,7 @@ def wire_batch(
     casts: dict[str, str] = {}
     for field, col in zip(batch.schema, batch.columns, strict=True):
         pg = pg_cols[field.name]
-        if pg.typname.startswith("_") and pa.types.is_string(col.type):
+        if pg.element and pa.types.is_string(col.type):
             arrays.append(_wire_array(col, pg, is_json_text(field), casts))
         else:
             arrays.append(_wire_column(col, pg, casts))
@@ -173,8 +174,15 @@ def _wire_column(col: pa.Array, pg: PgColumn, casts: dict[str, str]) -> pa.Array
                     return narrowed
             except pa.ArrowInvalid:
                 pass  # out of range for the column: let the server say which value
-    casts[pg.name] = pg.declared
+    casts[pg.name] = cast_type(pg)
     return col if pa.types.is_string(t) else pc.cast(col, pa.string())
+
+
+def cast_type(pg: PgColumn) -> str:
+    """The type a staged text is cast to: the column's own without its modifier, so that
+    the INSERT applies the modifier as the text input does (``varchar(3)`` refuses
+    ``abcd``, where an explicit cast to it would cut it to ``abc``)."""
+    return pg.base or pg.declared
 
 
 def _wire_array(col: pa.Array, pg: PgColumn, json: bool, casts: dict[str, str]) -> pa.Array:
@@ -183,14 +191,14 @@ def _wire_array(col: pa.Array, pg: PgColumn, json: bool, casts: dict[str, str]) 
     is spelled plainly, and a typed source's lists of strings; else the server reads them,
     a typed source's lists first put in its syntax where that is exact."""
     lists = None
-    if pg.typname in _INT_ARRAYS:
-        lists = int_lists(col, _INT_ARRAYS[pg.typname], json=json)
-    elif json and pg.typname in _TEXT_ARRAYS:
+    if pg.element in _INT_ELEMENTS:
+        lists = int_lists(col, _INT_ELEMENTS[pg.element], json=json)
+    elif json and pg.element in _TEXT_ELEMENTS:
         lists = string_lists(col)
     if lists is not None:
         return lists
-    casts[pg.name] = pg.declared
-    return _array_text(col) if json else col
+    casts[pg.name] = cast_type(pg)
+    return array_text(col) if json else col
 
 
 #: a JSON list with no strings and no objects: numbers, booleans, nulls and lists of them
@@ -201,7 +209,7 @@ _JSON_STRING = r'"(?:[^"\\\x00-\x1f]|\\["\\])*"'
 _FLAT_STRING_LIST = rf"^\[(?:(?:{_JSON_STRING}|null)(?:,(?:{_JSON_STRING}|null))*)?\]$"
 
 
-def _array_text(col: pa.Array) -> pa.Array:
+def array_text(col: pa.Array) -> pa.Array:
     """Texts for an array column, with a typed source's lists (JSON) in the server's array
     syntax where that is exact (``[[1,null],[2,3]]`` is ``{{1,NULL},{2,3}}``,
     ``["a\\"b",null]`` is ``{"a\\"b",null}``), so its text input judges each element (a

@@ -8,6 +8,7 @@ Scalars keep their type (int, float, bool, str, Decimal, date, datetime).  Neste
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -22,19 +23,38 @@ from chute.engine.columns import JSON_FIELD_META
 
 
 def json_text(value: Any) -> str | None:
-    """``value`` as JSON text; integers of any size keep every digit."""
+    """``value`` as JSON text; integers of any size keep every digit, and a NaN or an
+    infinity is written ``NaN``, ``Infinity`` (not JSON: a JSON column refuses its record,
+    where a JSON library would store ``null``; an array of numbers takes it)."""
     if value is None:
         return None
     try:
-        return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+        text = orjson.dumps(value, default=_plain, option=orjson.OPT_NON_STR_KEYS).decode()
     except TypeError:  # orjson refuses integers beyond 64 bits: the standard library does not
         return json.dumps(value, default=_plain, ensure_ascii=False)
+    if "null" in text and _non_finite(value):  # orjson writes them as null
+        return json.dumps(value, default=_plain, ensure_ascii=False)
+    return text
+
+
+def _non_finite(value: Any) -> bool:
+    """Whether a float inside ``value`` is a NaN or an infinity."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_non_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_non_finite(v) for v in value)
+    return False
 
 
 def _plain(value: Any) -> str:
-    """What orjson writes for values JSON has no type for (dates and times: ISO 8601)."""
+    """What is written for values JSON has no type for: dates and times as ISO 8601 (as
+    orjson writes them), bytes as ``\\x`` and hex digits (PostgreSQL's bytea text)."""
     if isinstance(value, (datetime, date, time)):
         return value.isoformat()
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "\\x" + bytes(value).hex()
     return str(value)
 
 
@@ -84,7 +104,9 @@ def column_from_values(values: list[Any]) -> tuple[pa.Array, bool]:
     t = array.type
     if pa.types.is_null(t):
         return pa.nulls(len(values), pa.string()), False
-    if pa.types.is_nested(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t):
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):  # bytea's text, as Parquet's
+        return pa.array([None if v is None else _plain(v) for v in values], pa.string()), False
+    if pa.types.is_nested(t):
         return pa.array([json_text(v) for v in values], pa.string()), True
     if pa.types.is_time(t) or pa.types.is_duration(t):
         return pa.array([None if v is None else str(v) for v in values], pa.string()), False
