@@ -4,6 +4,7 @@ iterable's batches are cut by the records' bytes as well as by rows."""
 from __future__ import annotations
 
 import random
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -113,3 +114,15 @@ def test_new_fields_are_learnt_on_the_fast_path_in_the_order_they_appear() -> No
     (batch,) = list(source.batches())
     assert source.columns == ["a", "c", "b"]
     assert batch.records.tolist() == [1, 2, 3]
+
+
+def test_values_json_has_no_type_for_keep_their_meaning() -> None:
+    """A uuid inside a list is its text (Arrow cannot nest one); bytes are bytea's text;
+    a NaN or an infinity stays itself (JSON libraries write null)."""
+    u = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    lists, is_json = column_from_values([[u], None])
+    assert is_json and lists.to_pylist() == ['["12345678-1234-5678-1234-567812345678"]', None]
+    raw, is_json = column_from_values([b"\x00\xff", None])
+    assert not is_json and raw.to_pylist() == ["\\x00ff", None]
+    numbers, _ = column_from_values([[1.5, float("nan"), float("-inf")], [None]])
+    assert numbers.to_pylist() == ["[1.5, NaN, -Infinity]", "[null]"]

@@ -99,7 +99,8 @@ def column_from_values(values: list[Any]) -> tuple[pa.Array, bool]:
             except (pa.ArrowInvalid, OverflowError):
                 pass
         return pa.array([json_text(v) for v in values], pa.string()), True
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
+        # mixed types, or values Arrow cannot nest (a uuid.UUID inside a list)
         return pa.array([json_text(v) for v in values], pa.string()), True
     t = array.type
     if pa.types.is_null(t):
