@@ -10,6 +10,10 @@ of its own, timed from outside (imports included), the order reversed in even ro
 - ``psql_copy``: ``psql \\copy`` of the CSV, **the reference**;
 - ``chute_csv`` and ``chute_parquet``: ``chute load`` of each file, this tree's code (both
   go in binary: the CSV's spellings are the ones chute decodes);
+- ``chute_csv_staged``: ``chute load`` of the CSV with a space after each comma of the
+  arrays (``{1, -7}``: a spelling chute leaves to the server), this tree's code: every
+  batch goes through the staging table, so against ``chute_csv`` it shows what staging
+  costs (the intervals' check is the same in both);
 - ``chute_csv_before``: ``chute load`` of the CSV by chute as committed in ``--before REV``
   (its ``src/`` from ``git archive``, on ``PYTHONPATH``), which staged both columns: the
   batch as text into a temporary table, then ``INSERT … SELECT`` with the server's casts.
@@ -57,18 +61,21 @@ def make_files(rows: int) -> tuple[Path, Path]:
 
     csv_path = HERE / "data" / f"forms_{rows}.csv"
     parquet_path = csv_path.with_suffix(".parquet")
-    if csv_path.exists() and parquet_path.exists():
+    spaced_path = spaced(csv_path)
+    if csv_path.exists() and parquet_path.exists() and spaced_path.exists():
         return csv_path, parquet_path
     csv_path.parent.mkdir(exist_ok=True)
     rng = random.Random(41)
     waits = [rng.randint(-(10**11), 10**11) for _ in range(rows)]
     tags = [[rng.randint(-1000, 10**6) for _ in range(rng.randint(0, 5))] for _ in range(rows)]
-    with open(csv_path, "w") as f:
+    with open(csv_path, "w") as f, open(spaced_path, "w") as g:
         f.write("id,wait,tags\n")
+        g.write("id,wait,tags\n")
         for i, (w, t) in enumerate(zip(waits, tags, strict=True)):
             sign, w = ("-", -w) if w < 0 else ("", w)
             seconds = f"{w // 10**6}.{w % 10**6:06d}".rstrip("0").rstrip(".")
             f.write(f'{i},PT{sign}{seconds}S,"{{{",".join(map(str, t))}}}"\n')
+            g.write(f'{i},PT{sign}{seconds}S,"{{{", ".join(map(str, t))}}}"\n')
     table = pa.table(
         {
             "id": pa.array(range(rows), pa.int64()),
@@ -78,6 +85,10 @@ def make_files(rows: int) -> tuple[Path, Path]:
     )
     pq.write_table(table, parquet_path, row_group_size=100_000)
     return csv_path, parquet_path
+
+
+def spaced(csv_path: Path) -> Path:
+    return csv_path.with_name(csv_path.stem + "_spaced.csv")
 
 
 def before_tree(rev: str, into: Path) -> Path:
@@ -119,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         "psql_copy": (["psql", "-q", URL, "-c", copy], None),
         "chute_csv": ([*chute, str(csv_path), *into], here_env),
         "chute_parquet": ([*chute, str(parquet_path), *into], here_env),
+        "chute_csv_staged": ([*chute, str(spaced(csv_path)), *into], here_env),
     }
     with tempfile.TemporaryDirectory() as tmp:
         if args.before:

@@ -8,6 +8,7 @@ import pytest
 
 from chute.engine.columns import JSON_FIELD_META
 from chute.sinks.postgres_binary import inet_array, interval_array
+from chute.sinks.postgres_values import _plan
 from chute.sinks.postgres_wire import PgColumn, wire_batch
 
 
@@ -132,3 +133,13 @@ def test_staged_text_is_cast_to_the_type_without_its_modifier() -> None:
     )  # fmt: skip
     _, casts = wire_batch(pa.record_batch({"v": pa.array(["{abcd,NULL}"])}), {"v": column})
     assert casts == {"v": "character varying[]"}
+
+
+def test_the_interval_spellings_decoded_in_binary_are_not_asked_of_the_server() -> None:
+    """The value oracle takes them as surely accepted (the differential test in
+    tests/integration/test_postgres_types.py stores each as the server reads it); any other
+    spelling is asked."""
+    plan = _plan(PgColumn("wait", "interval", "interval", -1), True)
+    assert plan is not None
+    texts = pa.array(["PT90.5S", "1 day, 2:03:04.000005", None, "1 day", "-1 day, 0:00:01"])
+    assert plan.check.matches(texts).to_pylist() == [True, True, True, False, False]

@@ -5,6 +5,8 @@ server to cast, so the server's own text input judges it."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -95,6 +97,9 @@ _TIMEDELTA = (
     r":(?P<s>[0-5][0-9])(?:\.(?P<f>[0-9]{6}))?$"
 )
 _INTERVAL = np.dtype([("months", "<i4"), ("days", "<i4"), ("nanos", "<i8")])
+#: either spelling, a texts' check (the server surely takes them; no group names, which
+#: RE2 wants distinct)
+INTERVAL_SPELLINGS = re.sub(r"\?P<\w+>", "", f"{_ISO_SECONDS}|{_TIMEDELTA}")
 
 
 def interval_array(col: pa.Array) -> pa.Array | None:

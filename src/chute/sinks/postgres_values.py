@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from chute.engine import quick
 from chute.sinks.oracle import Accepted, Answer, Refused, ValueCheck
+from chute.sinks.postgres_binary import INTERVAL_SPELLINGS
 
 if TYPE_CHECKING:
     from chute.sinks.postgres_wire import PgColumn
@@ -153,7 +154,9 @@ def _plan(c: PgColumn, zone_is_utc: bool) -> _Plan | None:
         return _Plan(
             ValueCheck(rf"^{_CLOCK}(\.[0-9]{{1,6}})?$|^([01][0-9]|2[0-3]):[0-5][0-9]$", None)
         )
-    if t in ("timetz", "interval"):
+    if t == "interval":  # the spellings chute decodes itself (durations) are surely taken
+        return _Plan(ValueCheck(INTERVAL_SPELLINGS, None))
+    if t == "timetz":
         return _Plan(ValueCheck(_NOTHING, None))
     return None  # text, varchar, json, jsonb, and types chute sends as text anyway
 
