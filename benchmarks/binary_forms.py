@@ -1,27 +1,31 @@
-"""Intervals and integer arrays into PostgreSQL: binary COPY against the staging table.
+"""Intervals, integer arrays and numerics into PostgreSQL: binary COPY against staging.
 
-One table, ``id bigint PRIMARY KEY, wait interval, tags integer[]``, and the same rows in
-two files made once, untimed (``data/forms_<rows>.csv`` and ``.parquet``): ``wait`` random
-durations (ISO 8601 seconds in the CSV, ``PT5025.000417S``, a duration in microseconds in
-the Parquet file), ``tags`` 0 to 5 random integers (``{1,-7}`` in the CSV, a list<int32> in
-the Parquet file).  Each round loads the table afresh once per contender, each in a process
-of its own, timed from outside (imports included), the order reversed in even rounds:
+One table, ``id bigint PRIMARY KEY, wait interval, tags integer[], amount numeric``, and
+the same rows in two files made once, untimed (``data/forms_<rows>.csv`` and ``.parquet``):
+``wait`` random durations (ISO 8601 seconds in the CSV, ``PT5025.000417S``, a duration in
+microseconds in the Parquet file), ``tags`` 0 to 5 random integers (``{1,-7}`` in the CSV, a
+list<int32> in the Parquet file), ``amount`` a decimal of up to 6 places without trailing
+zeros (``-1234.5``; its text in the Parquet file too: a Parquet decimal has one scale for
+the column, which an unconstrained numeric keeps, so it is staged).  Each round loads the
+table afresh once per contender, each in a process of its own, timed from outside (imports
+included), the order reversed in even rounds:
 
 - ``psql_copy``: ``psql \\copy`` of the CSV, **the reference**;
-- ``chute_csv`` and ``chute_parquet``: ``chute load`` of each file, this tree's code (both
-  go in binary: the CSV's spellings are the ones chute decodes);
+- ``chute_csv`` and ``chute_parquet``: ``chute load`` of each file, this tree's code (all
+  three columns go in binary: the spellings are the ones chute decodes);
 - ``chute_csv_staged``: ``chute load`` of the CSV with a space after each comma of the
   arrays (``{1, -7}``: a spelling chute leaves to the server), this tree's code: every
   batch goes through the staging table, so against ``chute_csv`` it shows what staging
-  costs (the intervals' check is the same in both);
+  costs (the values' checks are the same in both);
 - ``chute_csv_before``: ``chute load`` of the CSV by chute as committed in ``--before REV``
-  (its ``src/`` from ``git archive``, on ``PYTHONPATH``), which staged both columns: the
+  (its ``src/`` from ``git archive``, on ``PYTHONPATH``), which staged all three: the
   batch as text into a temporary table, then ``INSERT … SELECT`` with the server's casts.
   (Parquet lists into an array column were refused before: no ``chute_parquet_before``.)
 
 ``×`` is rows/s over ``psql_copy``'s in the same round (median, range in brackets).  Each
-load is checked: the table's ``count(*)``, ``sum(extract(epoch from wait))`` and
-``sum(cardinality(tags))`` equal ``psql_copy``'s.
+load is checked: the table's ``count(*)``, ``sum(extract(epoch from wait))``,
+``sum(cardinality(tags))``, ``sum(amount)`` and the total length of ``amount::text`` (the
+display scales) equal ``psql_copy``'s.
 
 ::
 
@@ -47,10 +51,10 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 URL = os.environ.get("CHUTE_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TABLE = "binary_forms"
-DDL = f"CREATE TABLE {TABLE} (id bigint PRIMARY KEY, wait interval, tags integer[])"
+DDL = f"CREATE TABLE {TABLE} (id bigint PRIMARY KEY, wait interval, tags integer[], amount numeric)"
 CHECK = (
     f"SELECT count(*), sum(extract(epoch FROM wait))::numeric(30,6), "
-    f"sum(cardinality(tags)) FROM {TABLE}"
+    f"sum(cardinality(tags)), sum(amount), sum(length(amount::text)) FROM {TABLE}"
 )
 
 
@@ -68,23 +72,33 @@ def make_files(rows: int) -> tuple[Path, Path]:
     rng = random.Random(41)
     waits = [rng.randint(-(10**11), 10**11) for _ in range(rows)]
     tags = [[rng.randint(-1000, 10**6) for _ in range(rng.randint(0, 5))] for _ in range(rows)]
+    amounts = [_amount(rng) for _ in range(rows)]
     with open(csv_path, "w") as f, open(spaced_path, "w") as g:
-        f.write("id,wait,tags\n")
-        g.write("id,wait,tags\n")
-        for i, (w, t) in enumerate(zip(waits, tags, strict=True)):
+        f.write("id,wait,tags,amount\n")
+        g.write("id,wait,tags,amount\n")
+        for i, (w, t, a) in enumerate(zip(waits, tags, amounts, strict=True)):
             sign, w = ("-", -w) if w < 0 else ("", w)
             seconds = f"{w // 10**6}.{w % 10**6:06d}".rstrip("0").rstrip(".")
-            f.write(f'{i},PT{sign}{seconds}S,"{{{",".join(map(str, t))}}}"\n')
-            g.write(f'{i},PT{sign}{seconds}S,"{{{", ".join(map(str, t))}}}"\n')
+            f.write(f'{i},PT{sign}{seconds}S,"{{{",".join(map(str, t))}}}",{a}\n')
+            g.write(f'{i},PT{sign}{seconds}S,"{{{", ".join(map(str, t))}}}",{a}\n')
     table = pa.table(
         {
             "id": pa.array(range(rows), pa.int64()),
             "wait": pa.array(waits, pa.duration("us")),
             "tags": pa.array(tags, pa.list_(pa.int32())),
+            "amount": pa.array(amounts, pa.string()),
         }
     )
     pq.write_table(table, parquet_path, row_group_size=100_000)
     return csv_path, parquet_path
+
+
+def _amount(rng: random.Random) -> str:
+    """A decimal of up to 6 places, without trailing zeros."""
+    cents = rng.randint(-(10**12), 10**12)
+    sign, cents = ("-", -cents) if cents < 0 else ("", cents)
+    text = f"{cents // 10**6}.{cents % 10**6:06d}".rstrip("0").rstrip(".")
+    return sign + text
 
 
 def spaced(csv_path: Path) -> Path:

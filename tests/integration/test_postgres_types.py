@@ -85,23 +85,30 @@ def test_enum_values_go_in_binary_and_the_report_names_the_cast_columns(
     pg_url: str, tmp_path: Path
 ) -> None:
     execute(pg_url, "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy')")
-    execute(pg_url, "CREATE TABLE moods (id int4 PRIMARY KEY, m mood, addr inet, raw numeric)")
+    execute(
+        pg_url,
+        "CREATE TABLE moods (id int4 PRIMARY KEY, m mood, addr inet, raw numeric, net cidr)",
+    )
     path = tmp_path / "moods.csv"
-    path.write_text("id,m,addr,raw\n1,ok,10.0.0.1,1.50\n2,nope,::1,2\n3,,,\n4,happy,,7\n")
+    path.write_text(
+        "id,m,addr,raw,net\n1,ok,10.0.0.1,1.50,10.0.0.0/8\n2,nope,::1,2,\n3,,,,\n4,happy,,7,\n"
+    )
 
     report = chute.load(path, into=pg_url, rejects=str(tmp_path / "r.jsonl"))
 
     assert (report.read, report.written, report.rejected) == (4, 3, 1)
     assert [r.position.record for r in report.rejects] == [2]
     assert 'invalid input value for enum mood: "nope"' in report.rejects[0].message
-    assert query(pg_url, "SELECT id, m::text, host(addr), raw::text FROM moods ORDER BY id") == [
-        (1, "ok", "10.0.0.1", "1.50"),
-        (3, None, None, None),
-        (4, "happy", None, "7"),
+    assert query(
+        pg_url, "SELECT id, m::text, host(addr), raw::text, net::text FROM moods ORDER BY id"
+    ) == [
+        (1, "ok", "10.0.0.1", "1.50", "10.0.0.0/8"),
+        (3, None, None, None, None),
+        (4, "happy", None, "7", None),
     ]
-    # the enum and IPv4 addresses travel in binary: only the unconstrained numeric is staged
+    # the enum, IPv4 addresses and plain decimals may travel in binary: only cidr never does
     assert (
-        "sent as text and cast by the server (no binary form chute sends): raw (numeric)"
+        "sent as text and cast by the server (no binary form chute sends): net (cidr)"
     ) in report.changes
 
 
@@ -343,3 +350,35 @@ def test_an_enum_named_like_an_array_goes_as_its_text(pg_url: str) -> None:
 
     assert report.written == 1 and not report.changes
     assert query(pg_url, "SELECT x::text FROM m") == [("sad",)]
+
+
+def test_unconstrained_numerics_in_binary_are_what_the_servers_text_input_stores(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """Differential: plain decimals without trailing zeros go as Arrow decimals (ADBC's
+    writer drops trailing zeros, so none may be there), at every scale up to 37 and up to
+    38 digits; each must equal the server's reading of its text, display scale included.
+    The last batch holds spellings the server reads itself (``1.50``, ``1e5``, ``NaN``)."""
+    rng = random.Random(43)
+    values = ["0", "-0", "7", "-12.5", "10000.5", "100000000.0001", "0.0001", "-10000"]
+    for _ in range(4000):
+        scale = rng.randint(0, 37)
+        whole = str(rng.randint(0, 10 ** rng.randint(1, 38 - scale) - 1))
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(0, scale)))
+        fraction = digits.rstrip("0")
+        value = whole + (f".{fraction}" if fraction else "")
+        values.append(("-" if rng.random() < 0.3 else "") + value)
+    values += ["", "1.50", "1e5", "NaN", "+3", ".5", "00.1", "1" * 40 + ".5"]
+    execute(pg_url, "CREATE TABLE nums (id int4, n numeric, n_text text)")
+    path = tmp_path / "nums.csv"
+    path.write_text("id,n,n_text\n" + "".join(f"{i},{v},{v}\n" for i, v in enumerate(values)))
+
+    report = chute.load(path, into=pg_url, batch_rows=1000)
+
+    assert (report.read, report.written, report.rejected) == (len(values), len(values), 0)
+    differ = (
+        "SELECT count(*) FROM nums WHERE n::text IS DISTINCT FROM nullif(n_text, '')::numeric::text"
+    )
+    assert query(pg_url, differ) == [(0,)]
+    kept = query(pg_url, "SELECT n::text FROM nums WHERE n_text IN ('1.50', '-0') ORDER BY 1")
+    assert kept == [("0",), ("1.50",)]

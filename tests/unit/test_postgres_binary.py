@@ -143,3 +143,13 @@ def test_the_interval_spellings_decoded_in_binary_are_not_asked_of_the_server() 
     assert plan is not None
     texts = pa.array(["PT90.5S", "1 day, 2:03:04.000005", None, "1 day", "-1 day, 0:00:01"])
     assert plan.check.matches(texts).to_pylist() == [True, True, True, False, False]
+
+
+def test_plain_decimals_go_as_one_decimal_type_and_others_to_the_server() -> None:
+    raw = PgColumn("raw", "numeric", "numeric", -1, base="numeric")
+    batch = pa.record_batch({"raw": pa.array(["-12.5", "7", None, "0.0001"])})
+    wire, casts = wire_batch(batch, {"raw": raw})
+    assert casts == {} and wire.schema.field("raw").type == pa.decimal128(38, 4)
+    for other in ["1.50", "1e5", "NaN", "+3", ".5", "1.", "9" * 36 + ".123"]:
+        wire, casts = wire_batch(pa.record_batch({"raw": pa.array(["1", other])}), {"raw": raw})
+        assert casts == {"raw": "numeric"}, other

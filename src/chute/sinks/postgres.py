@@ -1,9 +1,9 @@
 """PostgreSQL: binary COPY of Arrow batches through ADBC, one transaction per batch.
 
 The server receives binary values, so it does not parse text: this is what lets chute run
-faster than ``psql \\copy`` of the same CSV.  Columns chute has no binary form for (an
-unconstrained numeric, cidr, text arrays from text, and uuids, inets, intervals and
-integer arrays in other spellings than the ones it decodes) travel as text into a
+faster than ``psql \\copy`` of the same CSV.  Columns chute has no binary form for (cidr,
+text arrays from text, and uuids, inets, intervals, integer arrays and unconstrained
+numerics in other spellings than the ones it decodes) travel as text into a
 temporary staging table and are cast by the server; upsert and ignore go through the same
 staging table and one ``INSERT ... SELECT ... ON CONFLICT`` that also counts created and
 updated rows (:mod:`chute.sinks.postgres_insert`).  What travels, and how errors are told

@@ -208,3 +208,34 @@ def string_lists(col: pa.Array) -> pa.Array | None:
     offsets = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
     return pa.ListArray.from_arrays(pa.array(offsets), pc.list_flatten(parts), mask=mask)
+
+
+#: a decimal in plain notation whose fraction, if any, ends in a non-zero digit (``-12.5``,
+#: ``7``; not ``1.50``, ``+1``, ``1e5``, ``.5``): the display scale the server keeps for its
+#: text is then the number of its fraction digits, which is what ADBC's numeric writer
+#: writes (it drops trailing zeros)
+_PLAIN_DECIMAL = r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]*[1-9])?$"
+#: the digits Arrow's decimal128 holds
+_DECIMAL_DIGITS = 38
+
+
+def numeric_array(col: pa.Array) -> pa.Array | None:
+    """Texts of an unconstrained ``numeric`` column as one Arrow decimal type (the largest
+    scale among them) when every value is a plain decimal without trailing zeros in its
+    fraction and all fit 38 digits at that scale; None otherwise (``1.50`` keeps its scale
+    only through the server's text input)."""
+    n = len(col)
+    if n == 0 or col.null_count == n:
+        return None
+    present = pc.fill_null(col, "0") if col.null_count else col
+    if not pc.all(pc.match_substring_regex(present, _PLAIN_DECIMAL)).as_py():
+        return None
+    point = pc.find_substring(present, ".").to_numpy(zero_copy_only=False)
+    length = pc.utf8_length(present).to_numpy(zero_copy_only=False)
+    minus = pc.starts_with(present, "-").to_numpy(zero_copy_only=False)
+    fraction = np.where(point >= 0, length - point - 1, 0)
+    whole = np.where(point >= 0, point, length) - minus
+    scale = int(fraction.max())
+    if int(whole.max()) + scale > _DECIMAL_DIGITS:
+        return None
+    return pc.cast(col, pa.decimal128(_DECIMAL_DIGITS, scale))

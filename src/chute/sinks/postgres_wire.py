@@ -20,6 +20,7 @@ from chute.sinks.postgres_binary import (
     inet_array,
     int_lists,
     interval_array,
+    numeric_array,
     string_lists,
     uuid_array,
 )
@@ -127,7 +128,7 @@ def staged_columns(pg_cols: dict[str, PgColumn]) -> list[str]:
         and c.typname not in _NATIVE
         and c.typname not in _SPELLED  # staged only for other spellings
         and c.element not in _INT_ELEMENTS
-        and not (c.typname == "numeric" and c.typmod >= 0)
+        and c.typname != "numeric"  # unconstrained: staged only for other spellings
         and not binary_text(c)
     ]
 
@@ -152,6 +153,10 @@ def _wire_column(col: pa.Array, pg: PgColumn, casts: dict[str, str]) -> pa.Array
     t = col.type
     if pg.typname == "numeric" and pa.types.is_decimal(t) and pg.typmod >= 0:
         return col
+    if pg.typname == "numeric" and pg.typmod < 0 and pa.types.is_string(t):
+        decimals = numeric_array(col)  # unconstrained: each value keeps its own scale
+        if decimals is not None:
+            return decimals
     if binary_text(pg) and pa.types.is_string(t):
         return col
     decode = _SPELLED.get(pg.typname)
