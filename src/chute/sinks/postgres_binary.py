@@ -76,11 +76,10 @@ def inet_array(col: pa.Array) -> pa.Array | None:
     out[:, 3] = 4
     out[:, 4:] = octets
     offsets = np.arange(0, 8 * (n + 1), 8, dtype=np.int32)
-    validity = pa.array(col.is_valid()).buffers()[1] if col.null_count else None
     return pa.Array.from_buffers(
         pa.binary(),
         n,
-        [validity, pa.py_buffer(offsets.tobytes()), pa.py_buffer(out.tobytes())],
+        [_validity(col), pa.py_buffer(offsets.tobytes()), pa.py_buffer(out.tobytes())],
         null_count=col.null_count,
     )
 
@@ -113,22 +112,35 @@ def interval_array(col: pa.Array) -> pa.Array | None:
         return None
     iso = pc.extract_regex(col, _ISO_SECONDS)
     delta = pc.extract_regex(col, _TIMEDELTA)
-    if pc.sum(pc.or_kleene(iso.is_valid(), delta.is_valid())).as_py() != n - col.null_count:
+    from_iso, from_delta = iso.is_valid(), delta.is_valid()
+    if pc.sum(pc.or_kleene(from_iso, from_delta)).as_py() != n - col.null_count:
         return None
     minus = pc.equal(_text(iso, "minus"), "-").to_numpy(zero_copy_only=False)
     iso_micros = _micros(iso, 0) * np.where(minus, -1, 1)
     delta_micros = _micros(delta, 60 * (60 * _int(delta, "h") + _int(delta, "m")))
-    from_iso = iso.is_valid().to_numpy(zero_copy_only=False)
     out = np.zeros(n, dtype=_INTERVAL)
-    out["nanos"] = np.where(from_iso, iso_micros, delta_micros) * 1000
+    out["nanos"] = np.where(from_iso.to_numpy(zero_copy_only=False), iso_micros, delta_micros)
+    out["nanos"] *= 1000
     out["days"] = _int(delta, "d")
-    validity = pa.array(col.is_valid()).buffers()[1] if col.null_count else None
     return pa.Array.from_buffers(
         pa.month_day_nano_interval(),
         n,
-        [validity, pa.py_buffer(out.tobytes())],
+        [_validity(col), pa.py_buffer(out.tobytes())],
         null_count=col.null_count,
     )
+
+
+def _validity(col: pa.Array) -> pa.Buffer | None:
+    """``col``'s nulls as the validity bitmap of an array built from buffers."""
+    return pa.array(col.is_valid()).buffers()[1] if col.null_count else None
+
+
+def _lists(col: pa.Array, lengths: np.ndarray, values: pa.Array) -> pa.ListArray:
+    """Lists of ``values``, ``lengths`` of them a row, null where ``col`` is."""
+    offsets = np.zeros(len(col) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    mask = pc.is_null(col) if col.null_count else None
+    return pa.ListArray.from_arrays(pa.array(offsets), values, mask=mask)
 
 
 def _text(parts: pa.StructArray, name: str) -> pa.Array:
@@ -180,10 +192,7 @@ def int_lists(col: pa.Array, element: pa.DataType, *, json: bool) -> pa.Array | 
         values = pc.cast(values, element)  # safe: a value beyond the element's range raises
     except pa.ArrowInvalid:
         return None
-    offsets = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(lengths, out=offsets[1:])
-    mask = pc.is_null(col) if col.null_count else None
-    return pa.ListArray.from_arrays(pa.array(offsets), values, mask=mask)
+    return _lists(col, lengths, values)
 
 
 #: a list of strings as chute writes a typed source's list in JSON, when no string holds a
@@ -203,11 +212,8 @@ def string_lists(col: pa.Array) -> pa.Array | None:
     empty = pc.equal(present, "[]")
     parts = pc.split_pattern(pc.if_else(empty, pa.scalar(None, pa.string()), inner), '","')
     parts = pc.if_else(empty, pa.scalar([], pa.list_(pa.string())), parts)
-    mask = pc.is_null(col) if col.null_count else None
     lengths = pc.list_value_length(parts).to_numpy(zero_copy_only=False)
-    offsets = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(lengths, out=offsets[1:])
-    return pa.ListArray.from_arrays(pa.array(offsets), pc.list_flatten(parts), mask=mask)
+    return _lists(col, lengths, pc.list_flatten(parts))
 
 
 #: a decimal in plain notation whose fraction, if any, ends in a non-zero digit (``-12.5``,
