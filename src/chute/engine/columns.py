@@ -61,6 +61,12 @@ JSON_FIELD_META = {b"chute.json": b"1"}
 DECLARED_TYPE = b"chute.type"
 
 
+def bytes_text(value: bytes | bytearray | memoryview) -> str:
+    """Bytes as every source writes them into text: ``\\x`` and hex digits, the text
+    PostgreSQL's bytea input reads."""
+    return "\\x" + bytes(value).hex()
+
+
 def is_json_text(field: pa.Field) -> bool:
     """Whether a source marked this string column as holding JSON texts."""
     return bool(field.metadata and field.metadata.get(b"chute.json") == b"1")

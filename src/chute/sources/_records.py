@@ -19,7 +19,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chute.engine.columns import JSON_FIELD_META
+from chute.engine.columns import JSON_FIELD_META, bytes_text
 
 
 def json_text(value: Any) -> str | None:
@@ -54,7 +54,7 @@ def _plain(value: Any) -> str:
     if isinstance(value, (datetime, date, time)):
         return value.isoformat()
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return "\\x" + bytes(value).hex()
+        return bytes_text(value)
     return str(value)
 
 

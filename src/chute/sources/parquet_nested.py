@@ -20,6 +20,8 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from chute.engine.columns import bytes_text
+
 _OPTIONS = orjson.OPT_NON_STR_KEYS
 
 
@@ -146,5 +148,5 @@ def _default(value: Any) -> Any:
     if isinstance(value, timedelta):
         return f"PT{Decimal(value // timedelta(microseconds=1)).scaleb(-6).normalize():f}S"
     if isinstance(value, bytes):
-        return "\\x" + value.hex()
+        return bytes_text(value)
     raise TypeError(type(value).__name__)

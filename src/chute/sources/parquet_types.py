@@ -40,7 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from chute.coltypes import JSON, MAX_DECIMAL_PRECISION, TEXT, ColumnType, Kind
-from chute.engine.columns import DECLARED_TYPE, JSON_FIELD_META
+from chute.engine.columns import DECLARED_TYPE, JSON_FIELD_META, bytes_text
 from chute.engine.numbers import plain_decimals
 from chute.errors import SourceError
 from chute.sources.parquet_nested import json_column
@@ -162,7 +162,7 @@ def _plan(t: pa.DataType) -> tuple[ColumnType, pa.DataType, Convert]:
         return TEXT, pa.string(), _durations(t)
     binary = (pa.types.is_binary, pa.types.is_large_binary, pa.types.is_fixed_size_binary)
     if any(is_kind(t) for is_kind in binary) or pa.types.is_binary_view(t):
-        return TEXT, pa.string(), _each(lambda b: "\\x" + b.hex())
+        return TEXT, pa.string(), _each(bytes_text)
     if pa.types.is_nested(t):
         return JSON, pa.string(), lambda a: json_column(a)[0]
     raise _Unsupported
