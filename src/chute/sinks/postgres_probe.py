@@ -11,8 +11,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chute.engine.columns import is_json_text
-from chute.sinks.postgres_wire import PgColumn, array_text, wire_batch, wrap
+from chute.sinks.postgres_wire import PgColumn, typed_lists_text, wire_batch, wrap
 from chute.sinks.sql.dialect import quote_identifier as q
 
 if TYPE_CHECKING:
@@ -46,8 +45,7 @@ def probe_keys(
                 conn.commit()
                 return []
             column = column.take(pa.array(candidates))
-        if pg_cols[name].element and is_json_text(batch.schema.field(name)):
-            column = array_text(column)  # a typed source's lists, in the array syntax
+        column = typed_lists_text(batch.schema.field(name), column, pg_cols[name])
         values = pc.cast(column, pa.string()).to_pylist()
         rows = sink.execute(
             f"SELECT k.ord - 1 FROM jsonb_array_elements_text(?::jsonb) WITH ORDINALITY "

@@ -32,12 +32,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from psycopg.pq import TransactionStatus
 
-from chute.engine.columns import is_json_text
 from chute.errors import ChuteError, SinkUnavailableError
 from chute.sinks.contract import Mode, Savepoints, WriteCounts
 from chute.sinks.postgres import PostgresSink
 from chute.sinks.postgres_insert import insert_counted
-from chute.sinks.postgres_wire import DIALECT, PgColumn, array_text, first_line
+from chute.sinks.postgres_wire import DIALECT, PgColumn, first_line, typed_lists_text
 from chute.sinks.sql.counted import Counted
 from chute.sinks.sql.dialect import quote_identifier as q
 from chute.urls import scrub
@@ -277,8 +276,7 @@ def _layout(batch: pa.RecordBatch, columns: dict[str, PgColumn]) -> list[_Column
     out = []
     for field, array in zip(batch.schema, batch.columns, strict=True):
         pg = columns[field.name]
-        if pg.element and is_json_text(field):  # a typed source's lists, in array syntax
-            array = array_text(array)
+        array = typed_lists_text(field, array, pg)
         param = _PARAM_TYPES.get(array.type)
         if param in _FROM_MICROS:
             out.append(_Column(array.cast(pa.int64()), "int8", _FROM_MICROS[param]))

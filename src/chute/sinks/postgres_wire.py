@@ -203,7 +203,7 @@ def _wire_array(col: pa.Array, pg: PgColumn, json: bool, casts: dict[str, str]) 
     if lists is not None:
         return lists
     casts[pg.name] = cast_type(pg)
-    return array_text(col) if json else col
+    return _array_text(col) if json else col
 
 
 #: a JSON list with no strings and no objects: numbers, booleans, nulls and lists of them
@@ -214,7 +214,13 @@ _JSON_STRING = r'"(?:[^"\\\x00-\x1f]|\\["\\])*"'
 _FLAT_STRING_LIST = rf"^\[(?:(?:{_JSON_STRING}|null)(?:,(?:{_JSON_STRING}|null))*)?\]$"
 
 
-def array_text(col: pa.Array) -> pa.Array:
+def typed_lists_text(field: pa.Field, col: pa.Array, pg: PgColumn) -> pa.Array:
+    """``col`` in the server's array syntax when it holds a typed source's lists (JSON,
+    marked on ``field``) for an array column (:func:`_array_text`); else as it is."""
+    return _array_text(col) if pg.element and is_json_text(field) else col
+
+
+def _array_text(col: pa.Array) -> pa.Array:
     """Texts for an array column, with a typed source's lists (JSON) in the server's array
     syntax where that is exact (``[[1,null],[2,3]]`` is ``{{1,NULL},{2,3}}``,
     ``["a\\"b",null]`` is ``{"a\\"b",null}``), so its text input judges each element (a
