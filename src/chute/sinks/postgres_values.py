@@ -106,23 +106,23 @@ def _plan(c: PgColumn, zone_is_utc: bool) -> _Plan | None:
     if t in ("int2", "int4", "int8"):
         digits = {"int2": 4, "int4": 9, "int8": 18}[t]
         check = ValueCheck(
-            rf"^-?[0-9]{{1,{digits}}}$", pa.int64(), quick=quick.unsigned_decimal(digits, 0)
+            rf"^-?[0-9]{{1,{digits}}}$", pa.int64(), quick=quick.unsigned_integer(digits)
         )
         return _Plan(check, "x::text", int)
     if t == "float8":
         # plain decimals; exponents are asked (a pattern with them cost more than it saved)
         pattern = r"^-?[0-9]{1,17}(\.[0-9]{1,17})?$"
-        check = ValueCheck(pattern, pa.float64(), quick=quick.unsigned_decimal(17, 17))
+        check = ValueCheck(pattern, pa.float64())
         return _Plan(check, "x::text", float)
     if t == "float4":
         # at most 7 whole and 8 fraction digits: reading through a double rounds the same
         pattern = r"^-?[0-9]{1,7}(\.[0-9]{1,8})?$"
-        check = ValueCheck(pattern, pa.float64(), quick=quick.unsigned_decimal(7, 8))
+        check = ValueCheck(pattern, pa.float64())
         return _Plan(check, "x::float8::text", float)
     if t == "numeric":
         if c.typmod < 0:
             pattern = r"^-?[0-9]{1,100}(\.[0-9]{1,100})?$"
-            return _Plan(ValueCheck(pattern, None, quick=quick.unsigned_decimal(100, 100)))
+            return _Plan(ValueCheck(pattern, None))
         precision, scale = ((c.typmod - 4) >> 16) & 0xFFFF, (c.typmod - 4) & 0xFFFF
         whole = min(precision, 38) - scale
         if whole < 1 or scale > 38:
@@ -131,9 +131,8 @@ def _plan(c: PgColumn, zone_is_utc: bool) -> _Plan | None:
             )
         fraction = rf"(\.[0-9]{{1,{scale}}})?" if scale else ""
         pattern = rf"^-?[0-9]{{1,{whole}}}{fraction}$"
-        check = ValueCheck(
-            pattern, pa.decimal128(38, scale), quick=quick.unsigned_decimal(whole, scale)
-        )
+        quick_test = None if scale else quick.unsigned_integer(whole)
+        check = ValueCheck(pattern, pa.decimal128(38, scale), quick=quick_test)
         return _Plan(check, "x::text", _decimal)
     if t == "bool":
         return _Plan(_BOOLEAN, "x::text", "true".__eq__)

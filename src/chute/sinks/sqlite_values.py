@@ -36,8 +36,8 @@ from chute.engine import quick
 from chute.sinks.oracle import Accepted, Answer, Refused, ValueCheck
 
 _NOTHING = r"[^\x00-\x{10FFFF}]"
-_INTEGER = ValueCheck(r"^-?[0-9]{1,18}$", pa.int64(), quick=quick.unsigned_decimal(18, 0))
-_REAL = ValueCheck(r"^-?[0-9]{1,15}(\.[0-9]{1,15})?$", None, quick=quick.unsigned_decimal(15, 15))
+_INTEGER = ValueCheck(r"^-?[0-9]{1,18}$", pa.int64(), quick=quick.unsigned_integer(18))
+_REAL = ValueCheck(r"^-?[0-9]{1,15}(\.[0-9]{1,15})?$", None)
 _BOOLEAN = ValueCheck(r"^(?i:true|false)$|^[01]$", pa.bool_())
 # every text: affinity stores it, nothing to refuse
 _AS_IS = ValueCheck("", None, quick=quick.everything)
