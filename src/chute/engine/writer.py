@@ -79,6 +79,9 @@ class Writer:
                 try:
                     seq = 0
                     while True:
+                        # a writer free before the next batch is taken: the loop never
+                        # holds a batch besides the queue's and the writers'
+                        _settle(inflight, keep=self.writers - 1)
                         try:
                             item = next_item()
                         except ChuteError:  # stopped, or the source failed: the batches
