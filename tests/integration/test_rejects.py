@@ -270,3 +270,29 @@ def test_after_a_duplicate_key_later_batches_are_checked_first(db_url: str, tmp_
     # at most 2 log2(100) + 1); later batches are checked first and go in 2 + 2 + 1 pieces
     assert report.write_attempts <= (9 if db_url.startswith("postgres") else 20)
     assert query(db_url, "SELECT count(*), count(DISTINCT id) FROM d") == [(395, 395)]
+
+
+def test_raw_text_of_a_database_refusal_is_read_back_from_the_file(
+    db_url: str, tmp_path: Path
+) -> None:
+    """Batches of a plain UTF-8 file keep where their text is, not the text: the raw text
+    of a record the database refuses is read back from the file, exactly, past a
+    byte-order mark, CRLF line ends and earlier batches; a batch that dropped blank lines
+    keeps its text as read."""
+    execute(db_url, "CREATE TABLE checked (id integer, name text CHECK (name <> 'bad'))")
+    lines = ["id,name"] + [f"{i},n{i}" for i in range(1, 40)]
+    lines[17] = '17,"bad"'
+    lines[30] = "30,bad"
+    lines[33] = "33,bad"
+    lines.insert(30, "")  # a blank line in the batch of records 25-32
+    path = tmp_path / "checked.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n")
+    report = load(path, db_url, batch_rows=8)
+    assert (report.read, report.written, report.rejected) == (39, 36, 3)
+    rejects = rejects_of(tmp_path / "checked.rejects.jsonl")
+    assert [(r["line"], r["raw"]) for r in rejects] == [
+        (18, '17,"bad"'),
+        (32, "30,bad"),
+        (35, "33,bad"),
+    ]
+    assert all("check constraint" in r["message"].lower() for r in rejects)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from chute.sources._input import Input
 from chute.sources._split import Chunk, RecordSplitter
@@ -50,7 +51,7 @@ class TextFileSource:
                     records=numbered(record, chunk.rows),
                     lines=chunk.lines,
                     offsets=chunk.offsets,
-                    text=chunk.data,
+                    text=self._text(chunk),
                     spans=chunk.spans,
                     rows=chunk.rows,
                     after=Position(
@@ -59,6 +60,15 @@ class TextFileSource:
                 ),
             )
             record += chunk.rows
+
+    def _text(self, chunk: Chunk) -> bytes | FileText:
+        """The chunk's text for its batch: where it lies as it is in a plain UTF-8 file (no
+        blank line dropped from it), a :class:`FileText`, so that the batches in memory do
+        not each keep their input besides their parsed columns."""
+        contiguous = chunk.end_offset - chunk.offset == len(chunk.data)
+        if not contiguous or not self._input.can_seek():
+            return chunk.data
+        return FileText(self._input, self._input.bom_bytes + chunk.offset, len(chunk.data))
 
     def fingerprint(self) -> str:
         return self._input.fingerprint()
@@ -77,3 +87,22 @@ class TextFileSource:
 
     def close(self) -> None:
         self._input.close()
+
+
+@dataclass(frozen=True)
+class FileText:
+    """``size`` bytes of the input file from byte ``start``, read when sliced.
+
+    A batch keeps this instead of its input text: the text is wanted only for the raw
+    text of a rejected record, and a batch's parsed columns already hold its values."""
+
+    input: Input
+    start: int
+    size: int
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, part: slice, /) -> bytes:
+        first, stop, _ = part.indices(self.size)
+        return self.input.read_at(self.start + first, max(stop - first, 0))

@@ -157,6 +157,16 @@ class Input:
             and self._started
         )
 
+    def read_at(self, offset: int, size: int) -> bytes:
+        """``size`` bytes of the file from byte ``offset``, without moving the reading
+        position (from any thread; once the input is closed, from the file opened anew)."""
+        try:
+            return os.pread(self.raw.fileno(), size, offset)
+        except ValueError:  # closed
+            with open(self.raw.name, "rb") as f:
+                f.seek(offset)
+                return f.read(size)
+
     def seek_forward(self, n: int) -> None:
         self.raw.seek(n, os.SEEK_CUR)
 

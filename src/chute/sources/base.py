@@ -64,6 +64,15 @@ class Reject:
 NO_DATA = pa.RecordBatch.from_pylist([])
 
 
+class Text(Protocol):
+    """The input text a batch's rows came from: ``bytes``, or a stretch of a file read back
+    when a record's raw text is wanted (:class:`chute.sources._file.FileText`)."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, part: slice, /) -> bytes: ...
+
+
 @dataclass(frozen=True)
 class SourceBatch:
     """A batch of records as read, with what is needed to name and show any one of them.
@@ -79,7 +88,7 @@ class SourceBatch:
     records: np.ndarray
     lines: np.ndarray | None = None
     offsets: np.ndarray | None = None
-    text: bytes | None = None  # the input text the rows came from
+    text: Text | None = None  # the input text the rows came from
     spans: np.ndarray | None = None  # per row: [start, end) of its text in ``text``
     rejects: tuple[Reject, ...] = ()
     rows: int = -1  # set from ``data``; kept when the data is released
