@@ -295,6 +295,32 @@ def test_a_list_out_of_range_for_its_array_is_rejected_by_the_server(pg_url: str
     assert query(pg_url, "SELECT id, a FROM small_lists ORDER BY id") == [(1, [1, 2]), (3, [])]
 
 
+def test_a_value_of_a_typed_source_that_is_no_list_is_refused_by_an_array_column(
+    pg_url: str,
+) -> None:
+    """An empty dict's JSON (``{}``) is the server's empty array: it is refused like any
+    other value that is no list, not stored as an empty array."""
+    execute(pg_url, "CREATE TABLE shapes (id int4, a int4[], t text[])")
+    records = [
+        {"id": 1, "a": [1], "t": ["x"]},
+        {"id": 2, "a": {}, "t": None},
+        {"id": 3, "a": None, "t": {}},
+        {"id": 4, "a": [], "t": {"k": "v"}},
+        {"id": 5, "a": None, "t": []},
+    ]
+
+    report = chute.load(records, into=pg_url, table="shapes")
+
+    assert (report.written, report.rejected) == (2, 3)
+    refused = [(r.position.record, r.sqlstate) for r in report.rejects]
+    assert refused == [(2, "22P02"), (3, "22P02"), (4, "22P02")]
+    assert "not a list: {}" in report.rejects[0].message
+    assert query(pg_url, "SELECT id, a, t FROM shapes ORDER BY id") == [
+        (1, [1], ["x"]),
+        (5, None, []),
+    ]
+
+
 def test_non_finite_floats_and_bytes_of_a_typed_source_keep_their_values(pg_url: str) -> None:
     """A NaN or an infinity in a list is the number (a JSON library would write null),
     and refuses its record in a JSON column (JSON has no such number); bytes are bytea's

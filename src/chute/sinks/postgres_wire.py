@@ -224,7 +224,12 @@ def _array_text(col: pa.Array) -> pa.Array:
     """Texts for an array column, with a typed source's lists (JSON) in the server's array
     syntax where that is exact (``[[1,null],[2,3]]`` is ``{{1,NULL},{2,3}}``,
     ``["a\\"b",null]`` is ``{"a\\"b",null}``), so its text input judges each element (a
-    value out of range is refused as such, not as a malformed array)."""
+    value out of range is refused as such, not as a malformed array).  A value that is no
+    list (a dict, a string) goes as ``not a list: <its JSON>``, which the server refuses:
+    an empty dict's ``{}`` would otherwise be read as an empty array."""
+    lists = pc.starts_with(col, "[")
+    if not pc.all(lists).as_py():
+        col = pc.if_else(lists, col, pc.binary_join_element_wise("not a list: ", col, ""))
     plain = pc.match_substring_regex(col, _PLAIN_JSON_LIST)
     strings = pc.match_substring_regex(col, _FLAT_STRING_LIST)
     if not pc.any(pc.or_(plain, strings)).as_py():
