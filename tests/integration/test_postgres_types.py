@@ -4,6 +4,7 @@ text cast by the server for the rest (inet, arrays, intervals, uuids in other sp
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from datetime import timedelta
@@ -196,11 +197,16 @@ def _int_list(rng: random.Random, bits: int) -> list[int | None]:
 
 
 def _pg_array(values: list[Any]) -> str:
-    """The server's array text of a flat list (strings quoted and escaped)."""
+    """The server's array text of a list (strings quoted and escaped, dicts as their JSON
+    quoted, lists nested)."""
 
     def one(v: Any) -> str:
         if v is None:
             return "NULL"
+        if isinstance(v, list):
+            return _pg_array(v)
+        if isinstance(v, dict):
+            v = json.dumps(v)
         if isinstance(v, str):
             return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
         return str(v).lower() if isinstance(v, bool) else str(v)
@@ -246,10 +252,12 @@ def test_integer_arrays_in_binary_are_what_the_servers_text_input_stores(
 
 def test_lists_of_a_typed_source_are_what_the_servers_text_input_stores(pg_url: str) -> None:
     """Differential: Python lists into array columns (integers and strings in binary,
-    floats, booleans and strings with escapes or nulls through the server's text input)
-    equal the server's reading of the same array's text, kept beside each."""
+    floats, booleans and strings with escapes or nulls through the server's text input,
+    strings with control characters, nested lists and dicts written by Python) equal the
+    server's reading of the same array's text, kept beside each."""
     rng = random.Random(37)
     alphabet = ["a", "Zoë", "李", ",", "{", "}", " ", "x y", '"', "\\", "NULL", "null", "[", "]"]
+    controls = ["\n", "\t", "\x01", "\r\n", "é\u2028", '"\n\\', "x"]
     columns = {
         "i2": ("int2[]", lambda: _int_list(rng, 16)),
         "i8": ("int8[]", lambda: _int_list(rng, 64)),
@@ -258,6 +266,10 @@ def test_lists_of_a_typed_source_are_what_the_servers_text_input_stores(pg_url: 
         "vc": ("varchar[]", lambda: [rng.choice(["a", None]) for _ in range(2)]),
         "f": ("float8[]", lambda: [rng.choice([1.5, -0.0, 1e300, None, 3])]),
         "b": ("bool[]", lambda: [rng.choice([True, False, None])]),
+        # escapes other than the array syntax's, nested lists, dicts: written in Python
+        "tc": ("text[]", lambda: ["".join(rng.sample(controls, 2)) for _ in range(2)]),
+        "tn": ("text[]", lambda: [[rng.choice(controls), "b"], ["c", rng.choice(alphabet)]]),
+        "jb": ("jsonb[]", lambda: [{"k": rng.choice(controls), "n": rng.randint(0, 9)}, None]),
     }
     execute(
         pg_url,

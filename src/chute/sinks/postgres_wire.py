@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from chute.coltypes import TEXT, ColumnType, Kind
 from chute.engine.columns import is_json_text
 from chute.errors import RecordError
+from chute.sinks.postgres_arrays import array_text
 from chute.sinks.postgres_binary import (
     inet_array,
     int_lists,
@@ -203,42 +204,14 @@ def _wire_array(col: pa.Array, pg: PgColumn, json: bool, casts: dict[str, str]) 
     if lists is not None:
         return lists
     casts[pg.name] = cast_type(pg)
-    return _array_text(col) if json else col
-
-
-#: a JSON list with no strings and no objects: numbers, booleans, nulls and lists of them
-_PLAIN_JSON_LIST = r'^\[[^"{}]*\]$'
-#: a flat JSON list of strings and nulls whose only escapes are \" and \\ (the array
-#: syntax's own): between its outer brackets it is already that syntax
-_JSON_STRING = r'"(?:[^"\\\x00-\x1f]|\\["\\])*"'
-_FLAT_STRING_LIST = rf"^\[(?:(?:{_JSON_STRING}|null)(?:,(?:{_JSON_STRING}|null))*)?\]$"
+    return array_text(col) if json else col
 
 
 def typed_lists_text(field: pa.Field, col: pa.Array, pg: PgColumn) -> pa.Array:
     """``col`` in the server's array syntax when it holds a typed source's lists (JSON,
-    marked on ``field``) for an array column (:func:`_array_text`); else as it is."""
-    return _array_text(col) if pg.element and is_json_text(field) else col
-
-
-def _array_text(col: pa.Array) -> pa.Array:
-    """Texts for an array column, with a typed source's lists (JSON) in the server's array
-    syntax where that is exact (``[[1,null],[2,3]]`` is ``{{1,NULL},{2,3}}``,
-    ``["a\\"b",null]`` is ``{"a\\"b",null}``), so its text input judges each element (a
-    value out of range is refused as such, not as a malformed array).  A value that is no
-    list (a dict, a string) goes as ``not a list: <its JSON>``, which the server refuses:
-    an empty dict's ``{}`` would otherwise be read as an empty array."""
-    lists = pc.starts_with(col, "[")
-    if not pc.all(lists).as_py():
-        col = pc.if_else(lists, col, pc.binary_join_element_wise("not a list: ", col, ""))
-    plain = pc.match_substring_regex(col, _PLAIN_JSON_LIST)
-    strings = pc.match_substring_regex(col, _FLAT_STRING_LIST)
-    if not pc.any(pc.or_(plain, strings)).as_py():
-        return col
-    braces = pc.replace_substring(pc.replace_substring(col, "[", "{"), "]", "}")
-    outer = pc.binary_join_element_wise("{", pc.utf8_slice_codeunits(col, 1, -1), "}", "")
-    return pc.if_else(
-        plain, pc.replace_substring(braces, "null", "NULL"), pc.if_else(strings, outer, col)
-    )
+    marked on ``field``) for an array column (:func:`postgres_arrays.array_text`); else
+    as it is."""
+    return array_text(col) if pg.element and is_json_text(field) else col
 
 
 def _overflowed(wide: pa.Array, narrow: pa.Array) -> bool:
