@@ -92,7 +92,8 @@ def test_integer_arrays_go_as_lists_in_the_syntax_of_their_source() -> None:
     [
         (False, "[1,2]", "[1,2]"),  # JSON in a text file's cell: the server refuses it
         (False, "{1, 2}", "{1, 2}"),
-        (True, "{1,2}", "{1,2}"),  # a typed source's text, not its list
+        (True, "{1,2}", "not a list: {1,2}"),  # no JSON list: the server refuses it
+        (True, "{}", "not a list: {}"),  # an empty dict, not an empty array
         (True, "[40000]", "{40000}"),  # out of range: the server says so
         (True, "[[1,2],[3,null]]", "{{1,2},{3,NULL}}"),
     ],
@@ -112,7 +113,8 @@ def test_a_typed_sources_lists_of_strings_go_as_lists_or_in_the_servers_syntax(
     assert casts == {} and lists.to_pylist() == [["a", "b,c"], [""], [], None]
     text, casts = _arrays(True, ['["a\\"b",null]', '["x\\ny"]'], typname)
     assert casts == {"a": typname.removeprefix("_") + "[]"}
-    assert text.to_pylist() == ['{"a\\"b",null}', '["x\\ny"]']  # the last: refused
+    # the last, with an escape the array syntax lacks, written again in Python
+    assert text.to_pylist() == ['{"a\\"b",null}', '{"x\ny"}']
     text, casts = _arrays(False, ['["a"]'], typname)
     assert text.to_pylist() == ['["a"]']
 
