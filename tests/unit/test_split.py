@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chute.errors import SourceError
+from chute.sources import _split
 from chute.sources._input import Input
 from chute.sources._split import RecordSplitter
 
@@ -57,10 +58,17 @@ _value = st.text(alphabet=st.sampled_from(list('ab,"\n é')), max_size=6)
     rows=st.lists(st.lists(_value, min_size=2, max_size=2), min_size=1, max_size=30),
     max_rows=st.integers(1, 7),
     max_bytes=st.integers(1, 64),
+    window=st.sampled_from([1, 3, 8, 1 << 20]),
 )
 def test_chunks_hold_whole_records_with_exact_line_numbers(
-    tmp_path: Path, rows: list[list[str]], max_rows: int, max_bytes: int
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    rows: list[list[str]],
+    max_rows: int,
+    max_bytes: int,
+    window: int,
 ) -> None:
+    monkeypatch.setattr(_split, "_WINDOW", window)  # scans of many windows, and of one
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(rows)
     text = buf.getvalue()

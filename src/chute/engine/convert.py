@@ -346,6 +346,10 @@ def _cast(array: pa.Array, target: ColumnType, *, lenient: bool) -> pa.Array:
         # through the decimal's text: Arrow's own cast is not correctly rounded
         return pc.cast(pc.cast(array, pa.string()), target.arrow)
     if lenient and target.kind is Kind.TIMESTAMPTZ and pa.types.is_string(array.type):
+        try:  # every text with its zone (Arrow refuses one without): no pattern needed
+            return pc.cast(array, target.arrow)
+        except _CAST_ERRORS:
+            pass
         zoned = pc.fill_null(pc.match_substring_regex(array, _ZONE), True)
         if not pc.all(zoned, min_count=0).as_py():
             none = pa.scalar(None, pa.string())

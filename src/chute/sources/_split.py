@@ -143,11 +143,9 @@ class RecordSplitter:
         newlines = _positions(arr, NEWLINE)
         if self._quote is None:
             return np.arange(len(newlines)), newlines
-        quotes = _positions(arr, self._quote)
-        if len(quotes) == 0:
-            return np.arange(len(newlines)), newlines
-        quotes_before = np.searchsorted(quotes, newlines)
-        return np.flatnonzero((quotes_before & 1) == 0), newlines
+        if len(newlines) == 0:
+            return newlines, newlines
+        return np.flatnonzero(_quoted(arr, newlines, self._quote) == 0), newlines
 
     def _cut(self, ends: np.ndarray, newlines: np.ndarray, max_rows: int, max_bytes: int) -> Chunk:
         buf = self._buffer
@@ -210,6 +208,28 @@ def _positions(arr: np.ndarray, byte: int) -> np.ndarray:
         return np.flatnonzero(arr == byte)
     parts = [np.flatnonzero(arr[i : i + _WINDOW] == byte) + i for i in range(0, len(arr), _WINDOW)]
     return np.concatenate(parts)
+
+
+def _quoted(arr: np.ndarray, newlines: np.ndarray, quote: int) -> np.ndarray:
+    """Per newline, 1 when an odd number of quotes precede it (it is inside a quoted
+    value), else 0: the parity of each stretch between newlines (an XOR over the stretch)
+    accumulated, a window at a time, without listing where the quotes are."""
+    parity = np.empty(len(newlines), dtype=np.uint8)
+    carry = 0  # the parity of the quotes in the windows before
+    first = 0  # the first newline of the window
+    for i in range(0, len(arr), _WINDOW):
+        window = (arr[i : i + _WINDOW] == quote).view(np.uint8)
+        last = int(np.searchsorted(newlines, i + len(window)))
+        if last > first:
+            ends = newlines[first:last] - i
+            starts = np.empty(len(ends), dtype=np.intp)
+            starts[0] = 0
+            starts[1:] = ends[:-1] + 1
+            stretches = np.bitwise_xor.reduceat(window[: int(ends[-1]) + 1], starts)
+            parity[first:last] = np.bitwise_xor.accumulate(stretches) ^ carry
+        carry ^= np.count_nonzero(window) & 1
+        first = last
+    return parity
 
 
 def _blank(arr: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
