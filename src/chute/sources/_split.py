@@ -227,7 +227,7 @@ def _quoted(arr: np.ndarray, newlines: np.ndarray, quote: int) -> np.ndarray:
             starts[1:] = ends[:-1] + 1
             stretches = np.bitwise_xor.reduceat(window[: int(ends[-1]) + 1], starts)
             parity[first:last] = np.bitwise_xor.accumulate(stretches) ^ carry
-        carry ^= np.count_nonzero(window) & 1
+        carry ^= int(np.count_nonzero(window)) & 1
         first = last
     return parity
 
