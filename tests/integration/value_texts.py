@@ -188,11 +188,13 @@ def _uuid_spelling(t: tuple[object, int]) -> str:
         text.replace("-", "_"),
         "urn:uuid:" + text,
         " " + text,
+        text[:-1] + " ",  # 36 characters, one of them a space
+        text[:9] + "\t" + text[10:],
     ][how]
 
 
 uuids = st.one_of(
-    st.tuples(st.uuids(), st.integers(0, 9)).map(_uuid_spelling),
+    st.tuples(st.uuids(), st.integers(0, 11)).map(_uuid_spelling),
     st.sampled_from(COMMON),
 )
 

@@ -3,11 +3,13 @@ the spellings left to the server."""
 
 from __future__ import annotations
 
+import uuid
+
 import pyarrow as pa
 import pytest
 
 from chute.engine.columns import JSON_FIELD_META
-from chute.sinks.postgres_binary import inet_array, interval_array
+from chute.sinks.postgres_binary import inet_array, interval_array, uuid_array
 from chute.sinks.postgres_values import _plan
 from chute.sinks.postgres_wire import PgColumn, wire_batch
 
@@ -27,6 +29,32 @@ def test_dotted_addresses_encode_family_bits_and_bytes() -> None:
 )
 def test_any_other_spelling_leaves_the_batch_to_the_server(other: str) -> None:
     assert inet_array(pa.array(["10.0.0.1", other])) is None
+
+
+def test_canonical_uuids_become_their_16_bytes_in_either_case() -> None:
+    texts = [str(u) for u in (uuid.uuid4(), uuid.uuid4())]
+    decoded = uuid_array(pa.array([texts[0], None, texts[1].upper()]))
+    assert decoded is not None
+    assert decoded.storage.to_pylist() == [
+        uuid.UUID(texts[0]).bytes,
+        None,
+        uuid.UUID(texts[1]).bytes,
+    ]
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1 ",  # 36 characters, a space among them
+        "a0eebc99-\t0b-4ef8-bb6d-6bb9bd380a11",
+        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1g",
+        "a0eebc999c0b-4ef8-bb6d-6bb9bd380a11-",
+        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380aé",  # 36 bytes, not ASCII
+        "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}",
+    ],
+)
+def test_any_other_uuid_spelling_leaves_the_batch_to_the_server(other: str) -> None:
+    assert uuid_array(pa.array([str(uuid.uuid4()), other])) is None
 
 
 def test_durations_in_chutes_spellings_become_intervals() -> None:

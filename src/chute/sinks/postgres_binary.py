@@ -11,21 +11,22 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-_HEX = np.full(256, 255, dtype=np.uint8)
-_HEX[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16, dtype=np.uint8)
-_HEX[np.frombuffer(b"ABCDEF", dtype=np.uint8)] = np.arange(10, 16, dtype=np.uint8)
 _UUID_HYPHENS = [8, 13, 18, 23]
+#: where the hex digits of a canonical uuid's text are: [start, end) of each group
+_UUID_DIGITS = [(0, 8), (9, 13), (14, 18), (19, 23), (24, 36)]
 _NIL_UUID = "00000000-0000-0000-0000-000000000000"
 
 
 def uuid_array(col: pa.Array) -> pa.Array | None:
-    """Canonical uuid strings as Arrow's 16-byte uuid type, decoded with numpy; ``None``
-    when any value is in another spelling (the server then parses the text)."""
+    """Canonical uuid strings as Arrow's 16-byte uuid type (their hex digits decoded by
+    ``bytes.fromhex``); ``None`` when any value is in another spelling (the server then
+    parses the text)."""
     filled = pc.fill_null(col, _NIL_UUID)
-    if len(filled) == 0:
+    n = len(filled)
+    if n == 0:
         return None
     offsets = np.frombuffer(filled.buffers()[1], dtype=np.int32)[
-        filled.offset : filled.offset + len(filled) + 1
+        filled.offset : filled.offset + n + 1
     ]
     if not (np.diff(offsets) == 36).all():
         return None
@@ -33,13 +34,15 @@ def uuid_array(col: pa.Array) -> pa.Array | None:
     chars = chars.reshape(-1, 36)
     if not (chars[:, _UUID_HYPHENS] == ord("-")).all():
         return None
-    nibbles = _HEX[np.delete(chars, _UUID_HYPHENS, axis=1)]
-    if (nibbles == 255).any():
+    digits = np.concatenate([chars[:, a:b] for a, b in _UUID_DIGITS], axis=1)
+    try:
+        # fromhex skips whitespace: a value holding any is one byte short, or odd
+        raw = bytes.fromhex(digits.tobytes().decode("ascii"))
+    except (ValueError, UnicodeDecodeError):
         return None
-    raw = (nibbles[:, 0::2] << 4) | nibbles[:, 1::2]
-    storage = pa.FixedSizeBinaryArray.from_buffers(
-        pa.binary(16), len(filled), [None, pa.py_buffer(raw.tobytes())]
-    )
+    if len(raw) != 16 * n:
+        return None
+    storage = pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), n, [None, pa.py_buffer(raw)])
     if col.null_count:
         storage = pc.if_else(col.is_valid(), storage, pa.scalar(None, pa.binary(16)))
     return pa.ExtensionArray.from_storage(pa.uuid(), storage)
