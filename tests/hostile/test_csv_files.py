@@ -111,6 +111,22 @@ CASES = [
         rows=[(3, "c")],
     ),
     Case(
+        "bare_cr_in_a_batch_of_one_record",  # the parser's two records for one crashed
+        b"id,name\n1,a\n2,b\rc\n3,d\n",
+        args=("--batch-rows", "1"),
+        code=6,
+        rejects=(Reject(3, "parse", message="carriage return"),),
+        rows=[(1, "a"), (3, "d")],
+    ),
+    Case(
+        "bare_cr_in_the_only_record",
+        b"id,name,more\n3,5\r,y\n",
+        setup=("CREATE TABLE data (id text, name text, more text)",),
+        code=(3, 4, 5),
+        error=("nothing was stored",),
+        rejects=(Reject(2, "parse", message="carriage return"),),
+    ),
+    Case(
         "bare_cr_and_ragged_row_in_one_batch",
         "bare_cr_and_ragged_row.csv",
         code=6,

@@ -189,6 +189,8 @@ class CsvSource(TextFileSource):
                 raise SourceError(
                     f"malformed CSV: {exc}", source=self.name, line=int(chunk.lines[0])
                 ) from None
+        if table.num_rows + len(invalid) != len(keep):
+            return None  # the parser cut the records otherwise (a carriage return alone)
         if invalid:
             bad = {number - 1 for number, _ in invalid}
             for number, found in invalid:
