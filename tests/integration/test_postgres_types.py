@@ -333,6 +333,22 @@ def test_a_value_of_a_typed_source_that_is_no_list_is_refused_by_an_array_column
     ]
 
 
+@pytest.mark.parametrize("batch_rows", [1, 10])
+def test_a_string_among_lists_is_read_as_array_text_whatever_its_batch(
+    pg_url: str, batch_rows: int
+) -> None:
+    """A str into an array column is array syntax, as a text file's cell is, whether or
+    not a list shares its batch (which makes the column's values JSON)."""
+    execute(pg_url, "CREATE TABLE mixed (id int4, a int4[])")
+    records = [{"id": 1, "a": [1]}, {"id": 2, "a": "{2,3}"}, {"id": 3, "a": "x"}]
+
+    report = chute.load(records, into=pg_url, table="mixed", batch_rows=batch_rows)
+
+    assert (report.written, report.rejected) == (2, 1)
+    assert (report.rejects[0].position.record, report.rejects[0].sqlstate) == (3, "22P02")
+    assert query(pg_url, "SELECT id, a FROM mixed ORDER BY id") == [(1, [1]), (2, [2, 3])]
+
+
 def test_non_finite_floats_and_bytes_of_a_typed_source_keep_their_values(pg_url: str) -> None:
     """A NaN or an infinity in a list is the number (a JSON library would write null),
     and refuses its record in a JSON column (JSON has no such number); bytes are bytea's

@@ -122,6 +122,7 @@ def test_integer_arrays_go_as_lists_in_the_syntax_of_their_source() -> None:
         (False, "{1, 2}", "{1, 2}"),
         (True, "{1,2}", "not a list: {1,2}"),  # no JSON list: the server refuses it
         (True, "{}", "not a list: {}"),  # an empty dict, not an empty array
+        (True, '"{1,2}"', "{1,2}"),  # a string beside lists: its text, as from a file
         (True, "[40000]", "{40000}"),  # out of range: the server says so
         (True, "[[1,2],[3,null]]", "{{1,2},{3,NULL}}"),
     ],

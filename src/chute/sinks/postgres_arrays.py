@@ -1,6 +1,6 @@
 """A typed source's lists, which arrive as JSON text, in PostgreSQL's array syntax, so
 that the server's text input judges each element (a value out of range is refused as
-such, not as a malformed array).
+such, not as a malformed array).  A string beside them is its text, as from a text file.
 
 Most lists are rewritten with Arrow kernels: numbers, booleans, nulls and nested lists of
 them (``[[1,null]]`` is ``{{1,NULL}}``), and flat lists of strings whose only escapes are
@@ -27,12 +27,16 @@ _FLAT_STRING_LIST = rf"^\[(?:(?:{_JSON_STRING}|null)(?:,(?:{_JSON_STRING}|null))
 
 
 def array_text(col: pa.Array) -> pa.Array:
-    """``col``'s JSON lists in the server's array syntax.  A value that is no list (a
-    dict, a string) goes as ``not a list: <its JSON>``, which the server refuses: an empty
-    dict's ``{}`` would otherwise be read as an empty array."""
+    """``col``'s JSON lists in the server's array syntax.  A string goes as its text, for
+    the server to read as array syntax, as it does when no list shares its batch (the
+    column is not JSON then).  Any other value (a dict, a number) goes as ``not a list:
+    <its JSON>``, which the server refuses: an empty dict's ``{}`` would otherwise be read
+    as an empty array."""
     lists = pc.starts_with(col, "[")
-    if not pc.all(lists).as_py():
-        col = pc.if_else(lists, col, pc.binary_join_element_wise("not a list: ", col, ""))
+    texts = pc.fill_null(pc.starts_with(col, '"'), False)
+    others = pc.fill_null(pc.invert(pc.or_(lists, texts)), False)
+    if pc.any(others).as_py():
+        col = pc.if_else(others, pc.binary_join_element_wise("not a list: ", col, ""), col)
     plain = pc.match_substring_regex(col, _PLAIN_JSON_LIST)
     strings = pc.match_substring_regex(col, _FLAT_STRING_LIST)
     out = col
@@ -42,7 +46,7 @@ def array_text(col: pa.Array) -> pa.Array:
         out = pc.if_else(
             plain, pc.replace_substring(braces, "null", "NULL"), pc.if_else(strings, outer, col)
         )
-    rest = pc.fill_null(pc.and_(lists, pc.invert(pc.or_(plain, strings))), False)
+    rest = pc.or_(pc.fill_null(pc.and_(lists, pc.invert(pc.or_(plain, strings))), False), texts)
     rows = np.flatnonzero(rest.to_numpy(zero_copy_only=False))
     if len(rows) == 0:
         return out
@@ -53,12 +57,14 @@ def array_text(col: pa.Array) -> pa.Array:
 
 
 def _from_json(text: str) -> str:
-    """One JSON list in the array syntax; text that is no JSON goes as it is (the server
-    refuses it)."""
+    """One JSON list in the array syntax, or a JSON string as its text; text that is no
+    JSON goes as it is (the server refuses it)."""
     try:
         value = json.loads(text)
     except ValueError:
         return text
+    if isinstance(value, str):
+        return value
     return _array(value) if isinstance(value, list) else text
 
 
