@@ -15,6 +15,7 @@ import math
 from typing import Any
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -84,7 +85,7 @@ def _element(value: Any) -> str:
             return "NaN"
         if math.isinf(value):
             return "Infinity" if value > 0 else "-Infinity"
-        return repr(value)
+        return orjson.dumps(value).decode()  # as the Arrow path keeps it: ``1e-7``
     if isinstance(value, int):
         return str(value)
     if isinstance(value, dict):  # an element of a json or jsonb array
