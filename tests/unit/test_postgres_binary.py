@@ -9,6 +9,7 @@ import pyarrow as pa
 import pytest
 
 from chute.engine.columns import JSON_FIELD_META
+from chute.sinks.postgres_arrays import array_text
 from chute.sinks.postgres_binary import inet_array, interval_array, uuid_array
 from chute.sinks.postgres_values import _plan
 from chute.sinks.postgres_wire import PgColumn, wire_batch
@@ -184,3 +185,13 @@ def test_plain_decimals_go_as_one_decimal_type_and_others_to_the_server() -> Non
     for other in ["1.50", "1e5", "NaN", "+3", ".5", "1.", "9" * 36 + ".123"]:
         wire, casts = wire_batch(pa.record_batch({"raw": pa.array(["1", other])}), {"raw": raw})
         assert casts == {"raw": "numeric"}, other
+
+
+def test_lists_written_in_python_spell_numbers_as_their_json_did() -> None:
+    """A list the Arrow rewrite cannot take (a string with a newline) is written in Python;
+    its numbers keep the spelling of the list's JSON, as the Arrow path keeps it."""
+    texts = pa.array(['[1e-7,0.1,-0.0,12345678901234567890,"a\\nb",true,null]', "[1e-7]"])
+    assert array_text(texts).to_pylist() == [
+        '{1e-7,0.1,-0.0,12345678901234567890,"a\nb",true,NULL}',
+        "{1e-7}",
+    ]
