@@ -349,13 +349,13 @@ def _cast(array: pa.Array, target: ColumnType, *, lenient: bool) -> pa.Array:
         try:  # every text with its zone (Arrow refuses one without): no pattern needed
             return pc.cast(array, target.arrow)
         except _CAST_ERRORS:
-            pass
-        zoned = pc.fill_null(pc.match_substring_regex(array, _ZONE), True)
-        if not pc.all(zoned, min_count=0).as_py():
-            none = pa.scalar(None, pa.string())
-            with_zone = pc.cast(pc.if_else(zoned, array, none), target.arrow)
-            naive = pc.cast(pc.if_else(zoned, none, array), pa.timestamp("us"))
-            return pc.coalesce(with_zone, pc.cast(naive, target.arrow))
+            zoned = pc.fill_null(pc.match_substring_regex(array, _ZONE), True)
+            if pc.all(zoned, min_count=0).as_py():
+                raise  # a text with its zone that Arrow refuses: not a zone's matter
+        none = pa.scalar(None, pa.string())
+        with_zone = pc.cast(pc.if_else(zoned, array, none), target.arrow)
+        naive = pc.cast(pc.if_else(zoned, none, array), pa.timestamp("us"))
+        return pc.coalesce(with_zone, pc.cast(naive, target.arrow))
     return pc.cast(array, target.arrow)
 
 
