@@ -74,23 +74,34 @@ def is_json_text(field: pa.Field) -> bool:
 
 _HEX = np.zeros(256, dtype=bool)
 _HEX[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = True
-_UUID_HYPHENS = [8, 13, 18, 23]
+#: where a uuid's canonical text has its hyphens
+UUID_HYPHENS = [8, 13, 18, 23]
 _NIL_UUID = "00000000-0000-0000-0000-000000000000"
+
+
+def uuid_chars(values: pa.Array) -> np.ndarray | None:
+    """The bytes of strings that all have 36 (a uuid's canonical text) as an array of
+    36-byte rows, a null's row the nil uuid's; None when any has another length, or
+    there are none."""
+    present = pc.fill_null(values, _NIL_UUID) if values.null_count else values
+    n = len(present)
+    offsets = np.frombuffer(present.buffers()[1], dtype=np.int32)[
+        present.offset : present.offset + n + 1
+    ]
+    if n == 0 or not (np.diff(offsets) == 36).all():
+        return None
+    chars = np.frombuffer(present.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    return chars.reshape(-1, 36)
 
 
 def canonical_uuids(values: pa.Array) -> pa.Array:
     """Per string: whether it is a canonical lowercase uuid (what :data:`_UUID` matches),
     checked with numpy when every value has 36 characters (the regex is slower)."""
-    present = values.fill_null(_NIL_UUID) if values.null_count else values
-    offsets = np.frombuffer(present.buffers()[1], dtype=np.int32)[
-        present.offset : present.offset + len(present) + 1
-    ]
-    if len(present) == 0 or not (np.diff(offsets) == 36).all():
+    chars = uuid_chars(values)
+    if chars is None:
         return pc.match_substring_regex(values, _UUID)
-    chars = np.frombuffer(present.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-    chars = chars.reshape(-1, 36)
-    hyphens = (chars[:, _UUID_HYPHENS] == ord("-")).all(axis=1)
-    hex_digits = _HEX[np.delete(chars, _UUID_HYPHENS, axis=1)].all(axis=1)
+    hyphens = (chars[:, UUID_HYPHENS] == ord("-")).all(axis=1)
+    hex_digits = _HEX[np.delete(chars, UUID_HYPHENS, axis=1)].all(axis=1)
     ok = pa.array(hyphens & hex_digits)
     if values.null_count:
         return pc.if_else(values.is_null(), pa.scalar(None, pa.bool_()), ok)

@@ -11,29 +11,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-_UUID_HYPHENS = [8, 13, 18, 23]
+from chute.engine.columns import UUID_HYPHENS, uuid_chars
+
 #: where the hex digits of a canonical uuid's text are: [start, end) of each group
 _UUID_DIGITS = [(0, 8), (9, 13), (14, 18), (19, 23), (24, 36)]
-_NIL_UUID = "00000000-0000-0000-0000-000000000000"
 
 
 def uuid_array(col: pa.Array) -> pa.Array | None:
     """Canonical uuid strings as Arrow's 16-byte uuid type (their hex digits decoded by
     ``bytes.fromhex``); ``None`` when any value is in another spelling (the server then
     parses the text)."""
-    filled = pc.fill_null(col, _NIL_UUID)
-    n = len(filled)
-    if n == 0:
+    chars = uuid_chars(col)
+    if chars is None or not (chars[:, UUID_HYPHENS] == ord("-")).all():
         return None
-    offsets = np.frombuffer(filled.buffers()[1], dtype=np.int32)[
-        filled.offset : filled.offset + n + 1
-    ]
-    if not (np.diff(offsets) == 36).all():
-        return None
-    chars = np.frombuffer(filled.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-    chars = chars.reshape(-1, 36)
-    if not (chars[:, _UUID_HYPHENS] == ord("-")).all():
-        return None
+    n = len(chars)
     digits = np.concatenate([chars[:, a:b] for a, b in _UUID_DIGITS], axis=1)
     try:
         # fromhex skips whitespace: a value holding any is one byte short, or odd
