@@ -40,14 +40,15 @@ def array_text(col: pa.Array) -> pa.Array:
         col = pc.if_else(others, pc.binary_join_element_wise("not a list: ", col, ""), col)
     plain = pc.match_substring_regex(col, _PLAIN_JSON_LIST)
     strings = pc.match_substring_regex(col, _FLAT_STRING_LIST)
+    rewritten = pc.or_(plain, strings)
     out = col
-    if pc.any(pc.or_(plain, strings)).as_py():
+    if pc.any(rewritten).as_py():
         braces = pc.replace_substring(pc.replace_substring(col, "[", "{"), "]", "}")
         outer = pc.binary_join_element_wise("{", pc.utf8_slice_codeunits(col, 1, -1), "}", "")
         out = pc.if_else(
             plain, pc.replace_substring(braces, "null", "NULL"), pc.if_else(strings, outer, col)
         )
-    rest = pc.or_(pc.fill_null(pc.and_(lists, pc.invert(pc.or_(plain, strings))), False), texts)
+    rest = pc.or_(pc.fill_null(pc.and_(lists, pc.invert(rewritten)), False), texts)
     rows = np.flatnonzero(rest.to_numpy(zero_copy_only=False))
     if len(rows) == 0:
         return out
