@@ -20,7 +20,6 @@ from chute.config import (
     parse_mode,
     parse_size,
 )
-from chute.datasets.importer import import_file
 from chute.engine.loader import Pipeline
 from chute.engine.mapping import parse_types
 from chute.engine.observers import Observer
@@ -135,6 +134,8 @@ def load(
         store = open_rejects(rejects, sink=sink, table=table_name, source=source)
         try:
             if dataset is not None:
+                from chute.datasets.importer import import_file  # only for imports
+
                 return import_file(
                     src, sink, options, store, dataset=dataset, branch=branch,
                     message=message, observers=observers, cancel=cancel,

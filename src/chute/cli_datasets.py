@@ -9,18 +9,19 @@ import json
 import sys
 import traceback
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pyarrow.csv as pacsv
 import typer
 
 from chute import config
 from chute.cli_common import ConnectTimeout, Debug, Into, app, print_error
-from chute.datasets.dataset import Dataset
-from chute.datasets.diff import Diff
-from chute.datasets.store import DatasetError
 from chute.errors import ChuteError
 from chute.exits import exit_code
+
+if TYPE_CHECKING:  # imported when a dataset command runs: not for every command's start
+    from chute.datasets.dataset import Dataset
+    from chute.datasets.diff import Diff
 
 Name = Annotated[str, typer.Argument(help="The dataset.")]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
@@ -31,6 +32,8 @@ Message = Annotated[str, typer.Option("--message", "-m", help="The commit's mess
 
 def _run(into: str, name: str, timeout: float, debug: bool, act: Callable[[Dataset], Any]) -> None:
     """Open the dataset, act, map an error to one line and its exit code."""
+    from chute.datasets.dataset import Dataset
+
     try:
         with Dataset(into, name, connect_timeout=timeout) as ds:
             act(ds)
@@ -181,6 +184,8 @@ def branch_command(
     def act(ds: Dataset) -> None:
         if delete:
             if branch is None:
+                from chute.datasets.store import DatasetError
+
                 raise DatasetError("--delete needs the branch to delete")
             gone = ds.delete_branch(branch)
             kept = gone["commits_kept"]
@@ -225,6 +230,8 @@ def tag_command(
     def act(ds: Dataset) -> None:
         if delete:
             if tag is None:
+                from chute.datasets.store import DatasetError
+
                 raise DatasetError("--delete needs the tag to delete")
             gone = ds.delete_tag(tag)
             _emit(as_json, gone, f"deleted tag {tag} of {name} (it named {gone['commit'][:12]})")

@@ -3,7 +3,6 @@ extra: ``pip install 'chute[service]'``)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from pathlib import Path
@@ -91,6 +90,8 @@ def worker_command(
 ) -> None:
     """Run import jobs (as many workers on as many machines as wanted)."""
     try:
+        import asyncio
+
         from chute.service.state import ServiceDb
         from chute.service.worker import run_worker
     except ModuleNotFoundError as exc:

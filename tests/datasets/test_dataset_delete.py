@@ -104,6 +104,8 @@ def test_main_a_parent_branch_and_unknown_names_are_refused(db_url: str, tmp_pat
         run_chute("branch", "orders", "nope", "--delete", "--into", db_url), 2, "no branch 'nope'"
     )
     assert_error(run_chute("tag", "orders", "nope", "--delete", "--into", db_url), 2, "no tag")
+    assert_error(run_chute("branch", "orders", "--delete", "--into", db_url), 2, "needs the branch")
+    assert_error(run_chute("tag", "orders", "--delete", "--into", db_url), 2, "needs the tag")
     # the child goes, then its parent (nothing reaches the side commit: all gone)
     with chute.dataset(db_url, "orders") as ds:
         assert ds.delete_branch("child")["deleted"]
