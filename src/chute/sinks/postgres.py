@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import adbc_driver_manager
+import adbc_driver_postgresql
 import adbc_driver_postgresql.dbapi as pgdbapi
 import pyarrow as pa
 
@@ -43,6 +44,7 @@ from chute.sinks.postgres_values import PostgresValueOracle, zone_is_utc
 from chute.sinks.postgres_wire import (
     DIALECT,
     PgColumn,
+    check_driver,
     column_type,
     copy_pieces,
     create_type,
@@ -72,6 +74,7 @@ class PostgresSink(SqlSink, LoadLocks, StreamsRows, ScratchTables, ExplainsWrite
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
+        check_driver(adbc_driver_postgresql.__version__)
         try:
             parts = urlsplit(url)
             parts.port  # noqa: B018 - raises ValueError for a port that is not a number

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from chute.coltypes import TEXT, ColumnType, Kind
 from chute.engine.columns import is_json_text
-from chute.errors import RecordError
+from chute.errors import ConfigError, RecordError
 from chute.sinks.postgres_arrays import array_text
 from chute.sinks.postgres_binary import (
     inet_array,
@@ -66,6 +66,24 @@ _NATIVE: dict[str, tuple[Kind, pa.DataType]] = {
     "json": (Kind.JSON, pa.string()),
     "jsonb": (Kind.JSON, pa.binary()),
 }
+
+#: the first adbc-driver-postgresql whose binary COPY stores every decimal as given: 1.11
+#: stored ``10000.5`` as ``15000.0`` without an error (apache/arrow-adbc#4507), 1.10 refused
+#: such values
+FIRST_EXACT_DRIVER = (1, 12)
+
+
+def check_driver(version: str) -> None:
+    """Refuse an ADBC PostgreSQL driver older than :data:`FIRST_EXACT_DRIVER`."""
+    found = tuple(int(part) for part in re.findall(r"\d+", version)[:2])
+    if found < FIRST_EXACT_DRIVER:
+        need = ".".join(map(str, FIRST_EXACT_DRIVER))
+        raise ConfigError(
+            f"adbc-driver-postgresql {version} stores some numeric values wrongly "
+            f"(apache/arrow-adbc#4507); chute needs {need} or later",
+            hint=f"pip install -U 'adbc-driver-postgresql>={need}' 'adbc-driver-manager>={need}'",
+        )
+
 
 _COPY_LINE = re.compile(r"COPY [^,]+, line (\d+)")
 _JSONB_VERSION = pa.scalar(b"\x01", pa.binary())
