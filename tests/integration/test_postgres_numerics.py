@@ -3,7 +3,8 @@ binary COPY; each must be what the server's text input stores from the same text
 
 The values are the shapes ADBC's numeric writer got wrong before 1.12, storing another number
 without an error (``10000.5`` as ``15000.0``: a zero group of four digits in the integer part
-beside a fraction, apache/arrow-adbc#4507), which is why chute needs 1.12 or later."""
+beside a fraction, apache/arrow-adbc#4507), one reason chute needs 1.13 or later (see
+:func:`chute.sinks.postgres_wire.check_driver`)."""
 
 from __future__ import annotations
 

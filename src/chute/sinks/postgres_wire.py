@@ -67,10 +67,10 @@ _NATIVE: dict[str, tuple[Kind, pa.DataType]] = {
     "jsonb": (Kind.JSON, pa.binary()),
 }
 
-#: the first adbc-driver-postgresql whose binary COPY stores every decimal as given: 1.11
-#: stored ``10000.5`` as ``15000.0`` without an error (apache/arrow-adbc#4507), 1.10 refused
-#: such values
-FIRST_EXACT_DRIVER = (1, 12)
+#: the first adbc-driver-postgresql whose binary COPY stores every value as given (measured
+#: here): 1.12 wrote a NULL inside a list as 0, 1.11 wrote ``10000.5`` as ``15000.0``
+#: (apache/arrow-adbc#4507), each without an error
+FIRST_EXACT_DRIVER = (1, 13)
 
 
 def check_driver(version: str) -> None:
@@ -79,8 +79,9 @@ def check_driver(version: str) -> None:
     if found < FIRST_EXACT_DRIVER:
         need = ".".join(map(str, FIRST_EXACT_DRIVER))
         raise ConfigError(
-            f"adbc-driver-postgresql {version} stores some numeric values wrongly "
-            f"(apache/arrow-adbc#4507); chute needs {need} or later",
+            f"adbc-driver-postgresql {version} writes some values wrongly (a NULL in an "
+            f"array as 0 before 1.13; 10000.5 as 15000.0 before 1.12, apache/arrow-adbc#4507); "
+            f"chute needs {need} or later",
             hint=f"pip install -U 'adbc-driver-postgresql>={need}' 'adbc-driver-manager>={need}'",
         )
 
