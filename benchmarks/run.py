@@ -213,6 +213,14 @@ CONTENDERS = [
         is_chute=True,
     ),
     Contender(
+        "adbc_ingest_raw",
+        "postgres",
+        "full",
+        "typed",
+        "pyarrow read_csv (typed) + ADBC binary COPY, one connection: no checks, no rejects",
+        _python("adbc_ingest_raw"),
+    ),
+    Contender(
         "pandas_to_sql",
         "postgres",
         "sample",
