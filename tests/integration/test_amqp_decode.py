@@ -22,7 +22,8 @@ def test_an_array_of_objects_gives_its_records_owned_by_its_message() -> None:
 @pytest.mark.parametrize(
     ("body", "kind", "error"),
     [
-        (b"not json", "parse", "invalid JSON (invalid literal, expected 'null' at character 1)"),
+        # orjson's own words follow (orjson 3.10: "invalid literal at character 1")
+        (b"not json", "parse", "invalid JSON (invalid literal"),
         (b'{"a": 1', "parse", "invalid JSON"),
         (b"", "parse", "an empty message"),
         (b'{"a": "\xff"}', "decode", "bytes that are not valid utf-8"),
