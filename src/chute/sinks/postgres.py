@@ -13,8 +13,8 @@ apart, is in :mod:`chute.sinks.postgres_wire`.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -38,7 +38,7 @@ from chute.sinks.contract import (
     WriteCounts,
 )
 from chute.sinks.pg_lock import AdvisoryLock
-from chute.sinks.postgres_insert import insert_counted
+from chute.sinks.postgres_insert import write_batch
 from chute.sinks.postgres_probe import probe_keys
 from chute.sinks.postgres_values import PostgresValueOracle, zone_is_utc
 from chute.sinks.postgres_wire import (
@@ -46,11 +46,9 @@ from chute.sinks.postgres_wire import (
     PgColumn,
     check_driver,
     column_type,
-    copy_pieces,
     create_type,
     first_line,
     staged_columns,
-    wire_batch,
     wrap,
 )
 from chute.sinks.sql.counted import Counted
@@ -94,12 +92,16 @@ class PostgresSink(SqlSink, LoadLocks, StreamsRows, ScratchTables, ExplainsWrite
         self._in_transaction = False  # between begin() and commit()/rollback()
         self._scratch: set[str] = set()  # tables to create UNLOGGED
         self._origin: PostgresSink | None = None  # the sink this one was made from
+        # ADBC takes calls on one object from one thread at a time: the connections that
+        # share an ADBC database (made by another()) open and close one at a time
+        self._database_calls = threading.Lock()
 
     def another(self) -> PostgresSink:
         """A new, unconnected sink for the same database; connected while this one is
         connected, it opens its connection from this one's (:meth:`connect`)."""
         other = super().another()
         other._origin = self
+        other._database_calls = self._database_calls
         return other
 
     @property
@@ -114,12 +116,13 @@ class PostgresSink(SqlSink, LoadLocks, StreamsRows, ScratchTables, ExplainsWrite
             timeout = max(2, math.ceil(self.connect_timeout))
             uri = with_param(uri, "connect_timeout", str(timeout))
         origin = self._origin
-        if origin is not None and origin._conn is not None:
-            # a new connection from the same ADBC database: ADBC reads the server's types
-            # (pg_type) once per database, about 25 ms, not again for each connection
-            with contextlib.suppress(adbc_driver_manager.Error):  # else connect anew
-                self._conn = Counted(origin._conn.adbc_clone(), self)
-                return
+        with self._database_calls:
+            if origin is not None and origin._conn is not None:
+                # a new connection from the same ADBC database: ADBC reads the server's
+                # types (pg_type) once per database, about 25 ms, not for each connection
+                with contextlib.suppress(adbc_driver_manager.Error):  # else connect anew
+                    self._conn = Counted(origin._conn.adbc_clone(), self)
+                    return
         started = time.monotonic()
         try:
             self._conn = Counted(pgdbapi.connect(uri), self)
@@ -358,59 +361,13 @@ class PostgresSink(SqlSink, LoadLocks, StreamsRows, ScratchTables, ExplainsWrite
     def write_rows(
         self, table: str, batch: pa.RecordBatch, mode: Mode, key: list[str]
     ) -> WriteCounts:
-        pg_cols = self._pg_columns(table)
-        wire, casts = wire_batch(batch, pg_cols)
-        n = batch.num_rows
         cur = self._conn.cursor()
         try:
-            if mode is Mode.APPEND and not casts:
-                cur.adbc_ingest(table, copy_pieces(wire), mode="append")
-                return WriteCounts(created=n)
-            stage = self._stage(cur, table, wire, casts)
-            cur.adbc_ingest(stage, copy_pieces(wire), mode="append", temporary=True)
-            counts = self._insert_from(
-                cur, table, f"pg_temp.{q(stage)}", wire.schema.names, casts, mode, key, n
-            )
-            cur.execute(f"TRUNCATE pg_temp.{q(stage)}")
-            return counts
+            return write_batch(cur, table, batch, self._pg_columns(table), mode, key)
         except adbc_driver_manager.Error as exc:
             raise wrap(exc) from exc
         finally:
             cur.close()
-
-    def _stage(self, cur: Any, table: str, wire: pa.RecordBatch, casts: dict[str, str]) -> str:
-        """A temporary table shaped like the batch (text where the server casts)."""
-        pg_cols = self._pg_columns(table)
-        layout = tuple(
-            (n, "text" if n in casts else pg_cols[n].declared) for n in wire.schema.names
-        )
-        name = "_chute_stage_" + hashlib.sha1(repr((table, layout)).encode()).hexdigest()[:16]
-        cols = ", ".join(f"{q(n)} {t}" for n, t in layout)
-        # made anew after a rollback; cheap when it exists
-        cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {q(name)} ({cols}) ON COMMIT DELETE ROWS")
-        return name
-
-    def _insert_from(
-        self,
-        cur: Any,
-        table: str,
-        stage: str,
-        names: list[str],
-        casts: dict[str, str],
-        mode: Mode,
-        key: list[str],
-        n: int,
-    ) -> WriteCounts:
-        """Insert ``n`` rows of the temporary ``stage`` (cast where ``casts`` say) in
-        ``mode``, counting created and updated rows in the same statement."""
-        select = ", ".join(f"{q(c)}::{casts[c]}" if c in casts else q(c) for c in names)
-
-        def first_row(sql: str) -> Any:
-            cur.execute(sql)
-            return cur.fetchone() if cur.description else None
-
-        rows = f"SELECT {select} FROM {stage}"
-        return insert_counted(first_row, table, names, rows, mode, key, n)
 
     def create_like(self, table: str, like: str, key: list[str]) -> None:
         self._commit([f"CREATE TABLE {q(table)} (LIKE {q(like)} INCLUDING ALL)"])
@@ -418,6 +375,6 @@ class PostgresSink(SqlSink, LoadLocks, StreamsRows, ScratchTables, ExplainsWrite
 
     def close(self) -> None:
         if self._conn is not None:
-            with contextlib.suppress(adbc_driver_manager.Error):
+            with self._database_calls, contextlib.suppress(adbc_driver_manager.Error):
                 self._conn.close()
             self._conn = None
