@@ -12,9 +12,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 import chute
+from chute.sinks.postgres_binary import numeric_array
 from tests.helpers import execute, query
 
 pytestmark = pytest.mark.postgres
@@ -412,16 +414,21 @@ def test_unconstrained_numerics_in_binary_are_what_the_servers_text_input_stores
     """Differential: plain decimals without trailing zeros go as Arrow decimals (ADBC's
     writer drops trailing zeros, so none may be there), at every scale up to 37 and up to
     38 digits; each must equal the server's reading of its text, display scale included.
-    The last batch holds spellings the server reads itself (``1.50``, ``1e5``, ``NaN``)."""
+    Each batch of 1,000 has its own largest scale and fits 38 digits at it, so that every
+    batch but the last goes in binary (checked below); the last holds spellings the server
+    reads itself (``1.50``, ``1e5``, ``NaN``)."""
     rng = random.Random(43)
     values = ["0", "-0", "7", "-12.5", "10000.5", "100000000.0001", "0.0001", "-10000"]
-    for _ in range(4000):
-        scale = rng.randint(0, 37)
-        whole = str(rng.randint(0, 10 ** rng.randint(1, 38 - scale) - 1))
-        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(0, scale)))
-        fraction = digits.rstrip("0")
-        value = whole + (f".{fraction}" if fraction else "")
-        values.append(("-" if rng.random() < 0.3 else "") + value)
+    for batch in range(4):
+        most = rng.randint(4, 29) if batch == 0 else rng.randint(0, 37)  # the batch's scale
+        while len(values) < 1000 * (batch + 1):
+            scale = rng.randint(0, most)
+            whole = str(rng.randint(0, 10 ** rng.randint(1, 38 - most) - 1))
+            digits = "".join(rng.choice("0123456789") for _ in range(scale))
+            fraction = digits.rstrip("0")
+            value = whole + (f".{fraction}" if fraction else "")
+            values.append(("-" if rng.random() < 0.3 else "") + value)
+        assert numeric_array(pa.array(values[-1000:])) is not None  # this batch: binary
     values += ["", "1.50", "1e5", "NaN", "+3", ".5", "00.1", "1" * 40 + ".5"]
     execute(pg_url, "CREATE TABLE nums (id int4, n numeric, n_text text)")
     path = tmp_path / "nums.csv"
