@@ -185,16 +185,6 @@ def upsert_psycopg(path: Path, url: str, table: str, limit: int | None) -> int:
     return rows
 
 
-#: the typed table's columns as Arrow types (``numeric(12,2)`` as a decimal, which ADBC
-#: writes as numeric; ``uuid`` and ``jsonb`` are put in their binary forms below)
-_ARROW_TYPES = {
-    "id": "int64", "uuid": "string", "customer": "string", "status": "string",
-    "quantity": "int32", "price": "decimal128(12, 2)", "ordered_at": "timestamp_utc",
-    "shipped_at": "timestamp", "notes": "string", "gift": "bool", "tags": "string",
-    "weight": "float64",
-}  # fmt: skip
-
-
 def adbc_ingest_raw(path: Path, url: str, table: str, limit: int | None) -> int:
     """Arrow's CSV reader with the table's types, then ADBC's binary COPY, one connection,
     one transaction: the bare pipeline chute is built on, with no value checks, no rejects,
@@ -208,12 +198,14 @@ def adbc_ingest_raw(path: Path, url: str, table: str, limit: int | None) -> int:
 
     if limit is not None:
         raise SystemExit("adbc_ingest_raw reads the whole file; it takes no --limit")
-    arrow = {
-        "int64": pa.int64(), "int32": pa.int32(), "string": pa.string(), "bool": pa.bool_(),
-        "float64": pa.float64(), "decimal128(12, 2)": pa.decimal128(12, 2),
-        "timestamp": pa.timestamp("us"), "timestamp_utc": pa.timestamp("us", tz="UTC"),
+    # the typed table's columns (numeric(12,2) as a decimal, which ADBC writes as numeric;
+    # uuid and jsonb read as text, put in their binary forms below)
+    types = {
+        "id": pa.int64(), "uuid": pa.string(), "customer": pa.string(),
+        "status": pa.string(), "quantity": pa.int32(), "price": pa.decimal128(12, 2),
+        "ordered_at": pa.timestamp("us", tz="UTC"), "shipped_at": pa.timestamp("us"),
+        "notes": pa.string(), "gift": pa.bool_(), "tags": pa.string(), "weight": pa.float64(),
     }  # fmt: skip
-    types = {name: arrow[t] for name, t in _ARROW_TYPES.items()}
     reader = pacsv.open_csv(
         path,
         read_options=pacsv.ReadOptions(use_threads=False, block_size=8 << 20),
